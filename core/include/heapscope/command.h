@@ -1,0 +1,86 @@
+// The command table: every `heap ...` and `mems ...` command, its options and
+// its runner. Front-ends (CLI, gdb, lldb) register one subcommand per entry
+// and pass the raw arguments through; the core parses, runs and renders, so
+// every front-end prints the same bytes.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "heapscope/cancel.h"
+#include "heapscope/error.h"
+#include "heapscope/session.h"
+
+namespace heapscope {
+
+struct OptionSpec {
+  std::string name;        // "--arena"
+  std::string value_name;  // "I"; empty for a flag
+  std::string help;
+};
+
+class ParsedArgs {
+ public:
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> values;  // option name -> value ("" for flags)
+
+  bool has(std::string_view name) const { return values.count(std::string(name)) != 0; }
+  bool json() const { return has("--json"); }
+  std::optional<std::string> get(std::string_view name) const;
+  // Unsigned integer option (decimal or 0x hex, k/M/G suffix for sizes);
+  // throws UserError on a malformed value.
+  std::optional<uint64_t> get_uint(std::string_view name) const;
+};
+
+// Parses a number the way users type it: 123, 0x7b, 4k, 1M. Throws UserError.
+uint64_t parse_uint(std::string_view text, std::string_view what);
+// Parses an address: 0x..., decimal. Throws UserError.
+Address parse_address(std::string_view text);
+
+struct CommandContext {
+  Session& session;
+  const ParsedArgs& args;
+  const CancelToken& cancel;
+};
+
+struct CommandSpec {
+  std::string group;     // "heap" or "mems"
+  std::string name;      // "stats"
+  std::string summary;   // one line, no trailing period
+  std::string usage;     // "heap chunks [--arena I] [--state S] ..."
+  std::string details;   // further help paragraphs, may be empty
+  std::vector<OptionSpec> options;  // --json is added to every command
+  size_t min_positional = 0;
+  size_t max_positional = 0;
+  // Returns the rendered output (text or one JSON line), ending in '\n'.
+  std::function<std::string(CommandContext&)> run;
+};
+
+const std::vector<CommandSpec>& command_table();
+const CommandSpec* find_command(std::string_view group, std::string_view name);
+std::vector<std::string> command_groups();  // {"heap", "mems"}
+
+// Help for a group ("heap": its summary and subcommands) or one command.
+std::string group_help(std::string_view group);
+std::string command_help(const CommandSpec& spec);
+
+// Splits a raw argument string like a shell would (quotes, backslashes).
+std::vector<std::string> split_arguments(std::string_view raw);
+
+struct CommandOutput {
+  int status = 0;    // 0 ok; 2 user error; 130 interrupted
+  std::string out;   // what to print on success
+  std::string error; // one line, no newline, when status != 0
+};
+
+// argv[0] is the subcommand name ("stats"); the rest are its arguments.
+CommandOutput run_command(Session& session, std::string_view group,
+                          const std::vector<std::string>& argv, const CancelToken& cancel);
+CommandOutput run_command_line(Session& session, std::string_view group, std::string_view raw,
+                               const CancelToken& cancel);
+
+}  // namespace heapscope

@@ -1,0 +1,131 @@
+// glibc::Heap: the ptmalloc2 heap of one target, walked once: every arena in
+// ring order, every heap of every arena, every chunk with its state, every
+// free list (tcache of every thread, fastbins, unsorted, small, large), the
+// mmapped chunks, and every anomaly met on the way as a Finding.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "heapscope/address.h"
+#include "heapscope/cancel.h"
+#include "heapscope/glibc/layout.h"
+#include "heapscope/symbols.h"
+#include "heapscope/target.h"
+
+namespace heapscope::glibc {
+
+enum class ChunkState : uint8_t {
+  kInUse,
+  kTcache,
+  kFast,
+  kUnsorted,
+  kSmall,
+  kLarge,
+  kTop,
+  kMmapped,
+  kMetadata,  // tcache_perthread_struct, heap_info, malloc_state, padding, fenceposts
+  kFreeUnlisted,  // marked free by its neighbour yet on no list: a finding
+};
+inline constexpr int kChunkStateCount = 10;
+
+// "in_use", "tcache", "fast", "unsorted", "small", "large", "top", "mmapped",
+// "metadata", "free_unlisted".
+std::string_view state_name(ChunkState s);
+std::optional<ChunkState> parse_state(std::string_view name);
+
+inline constexpr int kMmappedArena = -1;
+
+struct Chunk {
+  Address address;     // chunk header
+  uint64_t size = 0;   // chunksize(): header included, flag bits cleared
+  int32_t arena = 0;   // index into Heap::arenas, kMmappedArena for mmapped chunks
+  ChunkState state = ChunkState::kInUse;
+  uint8_t flags = 0;   // raw low bits of the size field (P=1, M=2, A=4)
+
+  Address data() const { return address + 16; }
+  Address end() const { return address + size; }
+};
+
+struct HeapSegment {
+  AddressRange range;     // bytes the arena got from the system for this heap
+  Address heap_info;      // null for the main arena's sbrk heap
+};
+
+struct Arena {
+  int index = 0;          // position in glibc's ring, main arena first
+  Address address;        // the malloc_state
+  bool main = false;
+  std::vector<HeapSegment> heaps;
+  uint64_t system_mem = 0;
+  uint64_t max_system_mem = 0;
+  uint64_t attached_threads = 0;
+  Address top;
+  uint64_t top_size = 0;
+  uint32_t flags = 0;
+};
+
+struct Finding {
+  std::string kind;      // short identifier, e.g. "bin-cycle", "bad-size"
+  Address address;       // the chunk or list node concerned
+  int arena = -1;        // -1 when not tied to one arena
+  std::string detail;    // one line for people
+};
+
+enum class ListKind : uint8_t { kTcache, kFast, kUnsorted, kSmall, kLarge };
+std::string_view list_kind_name(ListKind k);  // "tcache", "fast", ...
+
+struct FreeList {
+  ListKind kind;
+  int arena = -1;          // owning arena (tcache: -1, see tid)
+  int bin = 0;             // tcache/fastbin index, or glibc bin number
+  int tid = 0;             // tcache: owning thread, 0 if unknown
+  Address head;            // where the list starts (bin slot or tcache entry slot)
+  std::vector<Address> chunks;  // chunk headers in list order
+  uint64_t expected_count = 0;  // tcache counts[i]; 0 otherwise
+  std::vector<Finding> findings;  // anomalies of this list, in place
+  uint64_t min_size = 0, max_size = 0;  // sizes this bin is meant for
+};
+
+struct Tcache {
+  Address address;   // the tcache_perthread_struct (user data of its chunk)
+  int tid = 0;       // thread whose TLS points at it, 0 if none found
+  int arena = -1;
+};
+
+struct MallocPar {
+  Address address;
+  uint64_t trim_threshold = 0, top_pad = 0, mmap_threshold = 0;
+  uint64_t hp_pagesize = 0;
+  uint64_t n_mmaps = 0, n_mmaps_max = 0, mmapped_mem = 0;
+  Address sbrk_base;
+  uint64_t tcache_bins = 0, tcache_count = 0;
+};
+
+class Heap {
+ public:
+  // Finds and walks the heap. Throws UserError when no glibc heap is found.
+  static Heap build(const Target& target, const SymbolResolver& symbols,
+                    const CancelToken& cancel = CancelToken());
+
+  std::string version;          // "2.36" as read from the target
+  bool layout_exact = true;     // false: nearest row used for an unknown version
+  const Layout* layout = nullptr;
+  bool found_by_symbols = true; // main_arena/mp_ from symbols, else by structure
+  MallocPar mp;
+  std::vector<Arena> arenas;    // ring order
+  std::vector<Chunk> chunks;    // address order, all arenas and mmapped chunks
+  std::vector<FreeList> lists;  // tcache lists, then per arena fast, unsorted, small, large
+  std::vector<Tcache> tcaches;
+  std::vector<Finding> findings;  // every anomaly, list ones included
+
+  // The chunk whose [address, end) holds addr, or nullptr.
+  const Chunk* chunk_containing(Address addr) const;
+  // The chunk whose header is exactly at addr, or nullptr.
+  const Chunk* chunk_at(Address addr) const;
+};
+
+}  // namespace heapscope::glibc

@@ -1,0 +1,49 @@
+// Session: one target plus what has been learned about it (symbols, the
+// glibc heap model, the mems model), kept between commands so a front-end
+// that runs several commands on one stop pays for the walk once.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "heapscope/symbols.h"
+#include "heapscope/target.h"
+
+namespace heapscope {
+
+namespace glibc {
+class Heap;
+}
+
+struct SessionOptions {
+  bool use_debuginfo = true;
+  // A front-end's own symbol lookup (gdb, lldb), tried after the ELF files.
+  std::function<std::optional<Address>(std::string_view)> symbol_fallback;
+};
+
+class Session {
+ public:
+  Session(std::unique_ptr<Target> target, SessionOptions options = {});
+  ~Session();
+
+  const Target& target() const { return *target_; }
+  const SymbolResolver& symbols();
+  const SessionOptions& options() const { return options_; }
+
+  // The glibc heap model, built on first use. Throws UserError when the
+  // target has no glibc heap that can be found.
+  const glibc::Heap& glibc_heap();
+
+  // Forget cached models (a live target that has run since).
+  void invalidate();
+
+ private:
+  std::unique_ptr<Target> target_;
+  SessionOptions options_;
+  std::unique_ptr<SymbolResolver> symbols_;
+  std::unique_ptr<glibc::Heap> glibc_heap_;
+};
+
+}  // namespace heapscope

@@ -1,0 +1,236 @@
+#include "heapscope/command.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "commands/registry.h"
+#include "heapscope/error.h"
+
+namespace heapscope {
+
+std::optional<std::string> ParsedArgs::get(std::string_view name) const {
+  auto it = values.find(std::string(name));
+  if (it == values.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<uint64_t> ParsedArgs::get_uint(std::string_view name) const {
+  auto v = get(name);
+  if (!v) return std::nullopt;
+  return parse_uint(*v, name);
+}
+
+uint64_t parse_uint(std::string_view text, std::string_view what) {
+  std::string_view s = text;
+  int base = 10;
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    s.remove_prefix(2);
+    base = 16;
+  }
+  uint64_t mult = 1;
+  if (base == 10 && !s.empty()) {
+    switch (s.back()) {
+      case 'k': case 'K': mult = 1ull << 10; break;
+      case 'm': case 'M': mult = 1ull << 20; break;
+      case 'g': case 'G': mult = 1ull << 30; break;
+      default: break;
+    }
+    if (mult != 1) s.remove_suffix(1);
+  }
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size())
+    throw UserError{fmt::format("invalid number for {}: '{}'", what, text)};
+  if (v > UINT64_MAX / mult) throw UserError{fmt::format("number too large for {}: '{}'", what, text)};
+  return v * mult;
+}
+
+Address parse_address(std::string_view text) {
+  std::string_view s = text;
+  int base = 10;
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    s.remove_prefix(2);
+    base = 16;
+  }
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size())
+    throw UserError{fmt::format("invalid address: '{}'", text)};
+  return Address(v);
+}
+
+const std::vector<CommandSpec>& command_table() {
+  static const std::vector<CommandSpec> table = [] {
+    std::vector<CommandSpec> t;
+    add_heap_commands(t);
+    add_mems_commands(t);
+    return t;
+  }();
+  return table;
+}
+
+const CommandSpec* find_command(std::string_view group, std::string_view name) {
+  for (const auto& c : command_table())
+    if (c.group == group && c.name == name) return &c;
+  return nullptr;
+}
+
+std::vector<std::string> command_groups() { return {"heap", "mems"}; }
+
+static const char* group_summary(std::string_view group) {
+  return group == "heap" ? "Inspect the glibc malloc heap (arenas, chunks, bins, tcache)"
+                         : "Inspect the MeMS segment and pool allocators";
+}
+
+std::string group_help(std::string_view group) {
+  std::string s = fmt::format("{}.\n\nUsage: {} SUBCOMMAND [OPTIONS] [--json]\n\nSubcommands:\n",
+                              group_summary(group), group);
+  size_t width = 0;
+  for (const auto& c : command_table())
+    if (c.group == group) width = std::max(width, c.name.size());
+  for (const auto& c : command_table())
+    if (c.group == group) s += fmt::format("  {:<{}}  {}\n", c.name, width, c.summary);
+  s += fmt::format("\nRun \"{} SUBCOMMAND --help\" for its options.\n", group);
+  return s;
+}
+
+std::string command_help(const CommandSpec& spec) {
+  std::string s = fmt::format("{}.\n\nUsage: {}\n", spec.summary, spec.usage);
+  if (!spec.details.empty()) s += "\n" + spec.details + "\n";
+  s += "\nOptions:\n";
+  size_t width = 6;
+  for (const auto& o : spec.options)
+    width = std::max(width, o.name.size() + (o.value_name.empty() ? 0 : o.value_name.size() + 1));
+  for (const auto& o : spec.options) {
+    std::string left = o.value_name.empty() ? o.name : o.name + " " + o.value_name;
+    s += fmt::format("  {:<{}}  {}\n", left, width, o.help);
+  }
+  s += fmt::format("  {:<{}}  {}\n", "--json", width, "print one line of JSON instead of text");
+  return s;
+}
+
+std::vector<std::string> split_arguments(std::string_view raw) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool in_word = false;
+  char quote = 0;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    char c = raw[i];
+    if (quote) {
+      if (c == quote) quote = 0;
+      else if (c == '\\' && quote == '"' && i + 1 < raw.size()) cur += raw[++i];
+      else cur += c;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      in_word = true;
+    } else if (c == '\\' && i + 1 < raw.size()) {
+      cur += raw[++i];
+      in_word = true;
+    } else if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) out.push_back(std::move(cur));
+      cur.clear();
+      in_word = false;
+    } else {
+      cur += c;
+      in_word = true;
+    }
+  }
+  if (quote) throw UserError{"unterminated quote in arguments"};
+  if (in_word) out.push_back(std::move(cur));
+  return out;
+}
+
+static ParsedArgs parse_args(const CommandSpec& spec, const std::vector<std::string>& argv) {
+  ParsedArgs args;
+  for (size_t i = 1; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (a.size() > 1 && a[0] == '-' && !(a.size() > 1 && std::isdigit(static_cast<unsigned char>(a[1])))) {
+      std::string name = a, value;
+      bool inline_value = false;
+      if (auto eq = a.find('='); eq != std::string::npos) {
+        name = a.substr(0, eq);
+        value = a.substr(eq + 1);
+        inline_value = true;
+      }
+      if (name == "--json") {
+        if (inline_value) throw UserError{"option --json takes no value"};
+        args.values[name] = "";
+        continue;
+      }
+      auto it = std::find_if(spec.options.begin(), spec.options.end(),
+                             [&](const OptionSpec& o) { return o.name == name; });
+      if (it == spec.options.end())
+        throw UserError{fmt::format("unknown option '{}' for '{} {}' (try --help)", name,
+                                    spec.group, spec.name)};
+      if (it->value_name.empty()) {
+        if (inline_value) throw UserError{fmt::format("option {} takes no value", name)};
+        args.values[name] = "";
+      } else {
+        if (!inline_value) {
+          if (i + 1 >= argv.size())
+            throw UserError{fmt::format("option {} needs a value ({})", name, it->value_name)};
+          value = argv[++i];
+        }
+        args.values[name] = value;
+      }
+    } else {
+      args.positional.push_back(a);
+    }
+  }
+  if (args.positional.size() < spec.min_positional || args.positional.size() > spec.max_positional)
+    throw UserError{fmt::format("wrong number of arguments; usage: {}", spec.usage)};
+  return args;
+}
+
+CommandOutput run_command(Session& session, std::string_view group,
+                          const std::vector<std::string>& argv, const CancelToken& cancel) {
+  CommandOutput result;
+  try {
+    if (argv.empty() || argv[0] == "help" || argv[0] == "--help") {
+      result.out = group_help(group);
+      return result;
+    }
+    const CommandSpec* spec = find_command(group, argv[0]);
+    if (!spec) {
+      result.status = 2;
+      result.error = fmt::format("unknown command '{} {}' (try '{} help')", group, argv[0], group);
+      return result;
+    }
+    if (std::find(argv.begin() + 1, argv.end(), "--help") != argv.end()) {
+      result.out = command_help(*spec);
+      return result;
+    }
+    ParsedArgs args = parse_args(*spec, argv);
+    CommandContext ctx{session, args, cancel};
+    result.out = spec->run(ctx);
+  } catch (const UserError& e) {
+    result.status = 2;
+    result.error = e.message;
+  } catch (const Cancelled&) {
+    result.status = 130;
+    result.error = "interrupted";
+  } catch (const std::bad_alloc&) {
+    result.status = 2;
+    result.error = "out of memory while analysing the target";
+  } catch (const std::exception& e) {
+    result.status = 2;
+    result.error = fmt::format("internal error: {}", e.what());
+  }
+  return result;
+}
+
+CommandOutput run_command_line(Session& session, std::string_view group, std::string_view raw,
+                               const CancelToken& cancel) {
+  std::vector<std::string> argv;
+  try {
+    argv = split_arguments(raw);
+  } catch (const UserError& e) {
+    return {2, "", e.message};
+  }
+  return run_command(session, group, argv, cancel);
+}
+
+}  // namespace heapscope

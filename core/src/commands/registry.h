@@ -1,0 +1,13 @@
+// Internal: each command family adds its entries to the table.
+#pragma once
+
+#include <vector>
+
+#include "heapscope/command.h"
+
+namespace heapscope {
+
+void add_heap_commands(std::vector<CommandSpec>& table);
+void add_mems_commands(std::vector<CommandSpec>& table);
+
+}  // namespace heapscope

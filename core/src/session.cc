@@ -1,0 +1,32 @@
+#include "heapscope/session.h"
+
+#include "heapscope/glibc/heap.h"
+
+namespace heapscope {
+
+Session::Session(std::unique_ptr<Target> target, SessionOptions options)
+    : target_(std::move(target)), options_(std::move(options)) {}
+
+Session::~Session() = default;
+
+const SymbolResolver& Session::symbols() {
+  if (!symbols_) {
+    auto elf = make_elf_symbols(*target_, SymbolOptions{options_.use_debuginfo});
+    symbols_ = options_.symbol_fallback ? with_fallback(std::move(elf), options_.symbol_fallback)
+                                        : std::move(elf);
+  }
+  return *symbols_;
+}
+
+const glibc::Heap& Session::glibc_heap() {
+  if (!glibc_heap_) {
+    glibc_heap_ = std::make_unique<glibc::Heap>(glibc::Heap::build(*target_, symbols()));
+  }
+  return *glibc_heap_;
+}
+
+void Session::invalidate() {
+  glibc_heap_.reset();
+}
+
+}  // namespace heapscope
