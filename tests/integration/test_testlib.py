@@ -2,6 +2,7 @@
 needed): the oracle must be self-consistent, or the other tests prove nothing."""
 
 import os
+import re
 import sys
 import subprocess
 import unittest
@@ -150,6 +151,45 @@ class RealOracleTest(unittest.TestCase):
         with open(core, "rb") as f:
             self.assertEqual(f.read(4), b"\x7fELF")
         self.assertIn("ABORT", out)
+
+
+class DebuggerHelperTest(unittest.TestCase):
+    """run_gdb_batch / run_lldb_batch on a real core: the debuggers, reading
+    glibc's variables through libc6-dbg, agree with the oracle."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.exe = lib.example_path("scenario_mmap")
+        try:
+            cls.core, out = lib.run_scenario_to_core(cls.exe)
+        except lib.CoreUnavailable as e:
+            raise unittest.SkipTest("cannot produce core files here: %s" % e)
+        cls.oracle = lib.parse_oracle(out)
+
+    def values(self, text, pattern):
+        return [int(v) for v in re.findall(pattern, text)]
+
+    def test_gdb(self):
+        if not lib.gdb_path():
+            self.skipTest("gdb not installed")
+        status, out, err = lib.run_gdb_batch(self.exe, self.core,
+                                             ["p main_arena.system_mem", "p mp_.n_mmaps", "p mp_.mmapped_mem"])
+        self.assertEqual(status, 0, err)
+        got = self.values(out, r"(?m)^\$\d+ = (\d+)$")
+        mi = self.oracle["malloc_info"]
+        self.assertEqual(got, [mi["heaps"][0]["system_current"], mi["total"]["mmap"]["count"],
+                               mi["total"]["mmap"]["size"]], out)
+
+    def test_lldb(self):
+        if not lib.lldb_path():
+            self.skipTest("lldb not installed")
+        status, out, err = lib.run_lldb_batch(self.exe, self.core,
+                                              ["target variable main_arena.system_mem",
+                                               "target variable mp_.n_mmaps"])
+        self.assertEqual(status, 0, err)
+        got = self.values(out, r"(?m)^\(\w+\) [\w.]+ = (\d+)$")
+        mi = self.oracle["malloc_info"]
+        self.assertEqual(got, [mi["heaps"][0]["system_current"], mi["total"]["mmap"]["count"]], out)
 
 
 if __name__ == "__main__":
