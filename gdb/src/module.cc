@@ -260,6 +260,8 @@ py::list table() {
     d["usage"] = c.usage;
     d["details"] = c.details;
     d["help"] = command_help(c);
+    d["min_positional"] = c.min_positional;
+    d["max_positional"] = c.max_positional;
     py::list opts;
     for (const auto& o : c.options) {
       py::dict od;
