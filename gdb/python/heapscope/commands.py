@@ -57,12 +57,13 @@ class _Subcommand(gdb.Command):
         _run_or_help(self._group, "%s %s" % (self._name, arg))
 
     def complete(self, text, word):
-        if word is None:
-            word = ""
-        if word.startswith("-"):
-            return [o for o in self._options if o.startswith(word)]
-        if not word and (not text or text.endswith(" ")):
-            return self._options
+        # gdb breaks words at '-', so `word` may be only the tail of the
+        # option being typed: match on the whole token, answer with tails.
+        word = word or ""
+        token = text.split()[-1] if text and not text[-1].isspace() else ""
+        if token.startswith("-") or not token:
+            cut = len(token) - len(word)
+            return [o[cut:] for o in self._options if o.startswith(token)]
         return gdb.COMPLETE_NONE
 
 

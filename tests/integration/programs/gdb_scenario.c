@@ -45,12 +45,15 @@ int main(int argc, char** argv) {
   pthread_create(&t, NULL, worker, NULL);
   pthread_barrier_wait(&ready);
 
-  for (int i = 0; i < 200; ++i) sink[i] = malloc(24 + 40 * (i % 7));
-  for (int i = 0; i < 200; i += 2) { free(sink[i]); sink[i] = NULL; }   // tcache, then fastbins
   for (int i = 0; i < 20; ++i) sink[300 + i] = malloc(1500 + 100 * i);
   for (int i = 0; i < 20; i += 2) { free(sink[300 + i]); sink[300 + i] = NULL; }  // unsorted
-  sink[400] = malloc(4000);  // sorts the unsorted chunks into bins
+  sink[400] = malloc(4000);  // sorts the unsorted chunks into small/large bins
   sink[401] = malloc(1 << 20);  // mmapped
+  // Small frees last: a large request would consolidate the fastbins.
+  for (int i = 0; i < 200; ++i) sink[i] = malloc(24 + 40 * (i % 7));
+  for (int i = 0; i < 200; i += 2) { free(sink[i]); sink[i] = NULL; }   // tcache, then fastbins
+  for (int i = 500; i < 510; ++i) sink[i] = malloc(200);
+  for (int i = 500; i < 510; i += 2) { free(sink[i]); sink[i] = NULL; }  // unsorted (> fastbin size)
   heapscope_stop();
   if (strcmp(mode, "abort") == 0) abort();
   pthread_barrier_wait(&done);
