@@ -1,0 +1,201 @@
+#include "lldb_target.h"
+
+#include <lldb/API/SBFileSpec.h>
+#include <lldb/API/SBFrame.h>
+#include <lldb/API/SBMemoryRegionInfo.h>
+#include <lldb/API/SBMemoryRegionInfoList.h>
+#include <lldb/API/SBModule.h>
+#include <lldb/API/SBSection.h>
+#include <lldb/API/SBThread.h>
+#include <lldb/API/SBValue.h>
+#include <lldb/API/SBValueList.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace heapscope::lldb_plugin {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+// One ReadMemory fetches up to this much: a heap walk reads memory mostly in
+// address order, and each SB call costs far more than copying 256 KiB.
+constexpr uint64_t kReadAhead = 256 * 1024;
+
+Arch arch_of(lldb::SBTarget target) {
+  const char* triple = target.GetTriple();
+  if (triple && std::string_view(triple).starts_with("aarch64")) return Arch::kAArch64;
+  return Arch::kX86_64;
+}
+
+std::string file_path(const lldb::SBFileSpec& spec) {
+  char buf[4096];
+  uint32_t n = spec.GetPath(buf, sizeof buf);
+  return n ? std::string(buf, std::min<size_t>(n, sizeof buf - 1)) : std::string();
+}
+
+// LLDB prints an ELF build-id as upper-case hex groups with dashes.
+std::string build_id_from_uuid(const char* uuid) {
+  std::string out;
+  if (!uuid) return out;
+  for (const char* p = uuid; *p; ++p)
+    if (std::isxdigit(static_cast<unsigned char>(*p)))
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(*p)));
+  return out;
+}
+
+const Region* region_of(const std::vector<Region>& regions, Address a) {
+  auto it = std::upper_bound(regions.begin(), regions.end(), a,
+                             [](Address x, const Region& r) { return x < r.range.begin; });
+  if (it == regions.begin()) return nullptr;
+  --it;
+  return it->range.contains(a) ? &*it : nullptr;
+}
+
+}  // namespace
+
+std::vector<Thread> threads_from_lldb(lldb::SBProcess process, const std::vector<Region>& regions) {
+  std::vector<Thread> out;
+  const uint32_t n = process.GetNumThreads();
+  out.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    lldb::SBThread thread = process.GetThreadAtIndex(i);
+    if (!thread.IsValid()) continue;
+    Thread t;
+    t.tid = static_cast<int>(thread.GetThreadID());
+    lldb::SBFrame frame = thread.GetFrameAtIndex(0);
+    if (frame.IsValid()) {
+      t.pc = Address(frame.GetPC());
+      t.sp = Address(frame.GetSP());
+      // The first register set is the general purpose one; on x86-64 Linux
+      // it also carries fs_base and gs_base. Sub-registers (eax, ax, al) are
+      // left out: the core's names are the kernel's 64-bit ones.
+      lldb::SBValueList sets = frame.GetRegisters();
+      if (sets.GetSize() > 0) {
+        lldb::SBValue gpr = sets.GetValueAtIndex(0);
+        const uint32_t count = gpr.GetNumChildren();
+        for (uint32_t r = 0; r < count; ++r) {
+          lldb::SBValue reg = gpr.GetChildAtIndex(r);
+          if (!reg.IsValid() || reg.GetByteSize() != 8 || !reg.GetName()) continue;
+          lldb::SBError err;
+          uint64_t v = reg.GetValueAsUnsigned(err, 0);
+          if (err.Fail()) continue;
+          std::string name = reg.GetName();
+          if (name == "rflags") name = "eflags";  // user_regs_struct's name
+          t.registers.push_back({std::move(name), v});
+        }
+      }
+    }
+    if (auto fs = t.reg("fs_base")) t.thread_pointer = Address(*fs);
+    else if (auto tp = t.reg("tpidr")) t.thread_pointer = Address(*tp);
+    if (const Region* r = region_of(regions, t.sp)) t.stack = r->range;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+SbProcessTarget::SbProcessTarget(lldb::SBTarget target, lldb::SBProcess process)
+    : process_(process), arch_(arch_of(target)) {
+  // Regions, in address order, mapped ones only.
+  lldb::SBMemoryRegionInfoList list = process.GetMemoryRegions();
+  for (uint32_t i = 0; i < list.GetSize(); ++i) {
+    lldb::SBMemoryRegionInfo info;
+    if (!list.GetMemoryRegionAtIndex(i, info) || !info.IsMapped()) continue;
+    Region r;
+    r.range = {Address(info.GetRegionBase()), Address(info.GetRegionEnd())};
+    if (r.range.empty()) continue;
+    r.perms = (info.IsReadable() ? kPermRead : 0) | (info.IsWritable() ? kPermWrite : 0) |
+              (info.IsExecutable() ? kPermExec : 0);
+    if (const char* name = info.GetName()) r.path = name;
+    r.readable = info.IsReadable();
+    regions_.push_back(std::move(r));
+  }
+  std::sort(regions_.begin(), regions_.end(),
+            [](const Region& a, const Region& b) { return a.range.begin < b.range.begin; });
+
+  // Modules: every loaded image with the load ranges of its segments.
+  for (uint32_t i = 0; i < target.GetNumModules(); ++i) {
+    lldb::SBModule module = target.GetModuleAtIndex(i);
+    if (!module.IsValid()) continue;
+    Module m;
+    m.path = file_path(module.GetPlatformFileSpec());
+    if (m.path.empty()) m.path = file_path(module.GetFileSpec());
+    m.build_id = build_id_from_uuid(module.GetUUIDString());
+    uint64_t lowest = UINT64_MAX;
+    for (size_t s = 0; s < module.GetNumSections(); ++s) {
+      lldb::SBSection section = module.GetSectionAtIndex(s);
+      lldb::addr_t load = section.GetLoadAddress(target);
+      uint64_t size = section.GetByteSize();
+      if (load == LLDB_INVALID_ADDRESS || size == 0) continue;
+      m.ranges.push_back({Address(load), Address(load + size)});
+      lowest = std::min<uint64_t>(lowest, load);
+    }
+    if (m.ranges.empty()) continue;  // not loaded in this process
+    std::sort(m.ranges.begin(), m.ranges.end());
+    lldb::addr_t header = module.GetObjectFileHeaderAddress().GetLoadAddress(target);
+    m.base = Address(header != LLDB_INVALID_ADDRESS ? header : lowest);
+    modules_.push_back(std::move(m));
+  }
+
+  threads_ = threads_from_lldb(process, regions_);
+  lldb::pid_t pid = process.GetProcessID();
+  if (pid != LLDB_INVALID_PROCESS_ID && pid != 0) pid_ = static_cast<int>(pid);
+  const char* plugin = process.GetPluginName();
+  description_ = "process " + (pid_ ? std::to_string(*pid_) : std::string("?")) + " through lldb (" +
+                 (plugin ? plugin : "unknown") + ")";
+}
+
+const SbProcessTarget::Block* SbProcessTarget::fetch(uint64_t addr) const {
+  // A cached block holding addr?
+  auto it = blocks_.upper_bound(addr);
+  uint64_t next_start = it == blocks_.end() ? UINT64_MAX : it->first;
+  if (it != blocks_.begin()) {
+    auto prev = std::prev(it);
+    if (addr - prev->first < prev->second.bytes.size()) return &prev->second;
+  }
+  const uint64_t page = addr & ~(kPage - 1);
+  if (missing_pages_.count(page)) return nullptr;
+
+  // Read ahead from the page, not past the region or the next cached block.
+  uint64_t end = page + kReadAhead < page ? UINT64_MAX : page + kReadAhead;
+  if (const Region* r = region_of(regions_, Address(addr))) end = std::min(end, r->range.end.value);
+  end = std::min(end, next_start);
+  uint64_t start = page;
+  // The page may begin inside the previous block: start where it ends.
+  if (it != blocks_.begin()) {
+    auto prev = std::prev(it);
+    start = std::max(start, prev->first + prev->second.bytes.size());
+  }
+  if (end <= addr) end = std::min(next_start, (addr | (kPage - 1)) + 1);
+  Block block;
+  block.start = start;
+  block.bytes.resize(end - start);
+  lldb::SBError err;
+  size_t n = process_.ReadMemory(start, block.bytes.data(), block.bytes.size(), err);
+  if (n == 0 && block.bytes.size() > kPage) {
+    // The run crosses an unreadable page: fall back to the page alone.
+    uint64_t page_end = std::min(end, page + kPage);
+    block.bytes.resize(page_end - start);
+    err.Clear();
+    n = process_.ReadMemory(start, block.bytes.data(), block.bytes.size(), err);
+  }
+  if (n == 0 || start + n <= addr) {
+    missing_pages_.insert(page);
+    return nullptr;
+  }
+  block.bytes.resize(n);
+  block.bytes.shrink_to_fit();
+  auto [pos, inserted] = blocks_.emplace(start, std::move(block));
+  return &pos->second;
+}
+
+std::span<const std::byte> SbProcessTarget::view(Address addr, uint64_t max_size) const {
+  if (max_size == 0) return {};
+  std::lock_guard lock(mu_);
+  const Block* b = fetch(addr.value);
+  if (!b) return {};
+  uint64_t offset = addr.value - b->start;
+  uint64_t len = std::min<uint64_t>(max_size, b->bytes.size() - offset);
+  return {b->bytes.data() + offset, static_cast<size_t>(len)};
+}
+
+}  // namespace heapscope::lldb_plugin
