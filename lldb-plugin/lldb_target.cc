@@ -136,6 +136,15 @@ SbProcessTarget::SbProcessTarget(lldb::SBTarget target, lldb::SBProcess process)
     modules_.push_back(std::move(m));
   }
 
+  // A core's regions are named after ELF segments ("PT_LOAD[1]"): name the
+  // ones inside a module after its file, like /proc/PID/maps would.
+  for (Region& r : regions_) {
+    if (!r.path.empty() && !r.path.starts_with("PT_LOAD")) continue;
+    r.path.clear();
+    for (const Module& m : modules_)
+      for (const AddressRange& mr : m.ranges)
+        if (mr.contains(r.range.begin)) r.path = m.path;
+  }
   threads_ = threads_from_lldb(process, regions_);
   lldb::pid_t pid = process.GetProcessID();
   if (pid != LLDB_INVALID_PROCESS_ID && pid != 0) pid_ = static_cast<int>(pid);

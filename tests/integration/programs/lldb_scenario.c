@@ -1,10 +1,12 @@
 /* lldb_scenario: a heap with chunks in every state, for the LLDB tests.
- *   lldb_scenario [SMALL_CHUNKS]
+ *   lldb_scenario [SMALL_CHUNKS [wait]]
  * Builds the heap (plus SMALL_CHUNKS extra 24-byte allocations, for the
  * speed test), prints glibc's own figures between ORACLE-BEGIN/ORACLE-END
  * (malloc_info XML and a "mallinfo2 k=v ..." line), then abort()s: a test
- * either lets it dump core or stops it at `abort` in lldb. Output goes
- * through write(2) only, so nothing allocates after the measurement.
+ * either lets it dump core or stops it at `abort` in lldb. With "wait" it
+ * prints "READY pid=N" instead and blocks reading stdin (for attaching),
+ * then exits 0. Output goes through write(2) only, so nothing allocates
+ * after the measurement.
  */
 #define _GNU_SOURCE
 #include <malloc.h>
@@ -81,5 +83,13 @@ int main(int argc, char **argv) {
       m.fordblks, m.keepcost);
   if (memcmp(&before, &m, sizeof m) != 0) say("ORACLE-UNSTABLE heap changed while measuring\n");
   say("ORACLE-END\n");
+  if (argc > 2 && strcmp(argv[2], "wait") == 0) {
+    say("READY pid=%d\n", (int)getpid());
+    char c;
+    while (read(0, &c, 1) == 1 && c != '\n') {
+    }
+    say("BYE\n");
+    return 0;
+  }
   abort();
 }
