@@ -1,5 +1,150 @@
+// The `heap ...` commands: glibc's ptmalloc2 heap.
+#include <fmt/format.h>
+
+#include <algorithm>
+
 #include "commands/registry.h"
+#include "heapscope/analysis/stats.h"
+#include "heapscope/glibc/heap.h"
+#include "render/heap_render.h"
 
 namespace heapscope {
-void add_heap_commands(std::vector<CommandSpec>&) {}
+
+using glibc::ChunkState;
+
+namespace {
+
+std::optional<int> arena_option(const CommandContext& ctx, const glibc::Heap& h) {
+  auto v = ctx.args.get_uint("--arena");
+  if (!v) return std::nullopt;
+  if (*v >= h.arenas.size())
+    throw UserError{fmt::format("no arena {} (the heap has {} arena{}: 0..{})", *v, h.arenas.size(),
+                                h.arenas.size() == 1 ? "" : "s", h.arenas.size() - 1)};
+  return static_cast<int>(*v);
+}
+
+std::string with_footer(const CommandContext& ctx, const glibc::Heap& h, std::string out) {
+  if (!ctx.args.json()) out += findings_footer(h);
+  return out;
+}
+
+std::string run_stats(CommandContext& ctx) {
+  const auto& h = ctx.session.glibc_heap();
+  HeapStats s = compute_stats(h);
+  return ctx.args.json() ? stats_json(s) : with_footer(ctx, h, stats_text(s));
+}
+
+std::string run_arenas(CommandContext& ctx) {
+  const auto& h = ctx.session.glibc_heap();
+  return ctx.args.json() ? arenas_json(h) : with_footer(ctx, h, arenas_text(h));
+}
+
+std::string run_chunks(CommandContext& ctx) {
+  const auto& h = ctx.session.glibc_heap();
+  auto arena = arena_option(ctx, h);
+  std::optional<ChunkState> state;
+  if (auto s = ctx.args.get("--state")) {
+    state = glibc::parse_state(*s);
+    if (!state)
+      throw UserError{fmt::format("unknown state '{}' (in_use, tcache, fast, unsorted, small, large, top, mmapped, metadata)", *s)};
+  }
+  uint64_t min_size = ctx.args.get_uint("--min-size").value_or(0);
+  uint64_t max_size = ctx.args.get_uint("--max-size").value_or(UINT64_MAX);
+  uint64_t limit = ctx.args.get_uint("--limit").value_or(UINT64_MAX);
+  std::vector<const glibc::Chunk*> shown;
+  size_t matching = 0;
+  for (const auto& c : h.chunks) {
+    if (arena && c.arena != *arena) continue;
+    if (state && c.state != *state) continue;
+    if (c.size < min_size || c.size > max_size) continue;
+    ++matching;
+    if (shown.size() < limit) shown.push_back(&c);
+  }
+  return ctx.args.json() ? chunks_json(h, shown, matching)
+                         : with_footer(ctx, h, chunks_text(h, shown, matching));
+}
+
+std::string run_chunk(CommandContext& ctx) {
+  const auto& h = ctx.session.glibc_heap();
+  Address asked = parse_address(ctx.args.positional.at(0));
+  const glibc::Chunk* c = h.chunk_containing(asked);
+  if (!c) throw UserError{fmt::format("{} is not inside any heap chunk", to_hex(asked))};
+  const Target& t = ctx.session.target();
+  uint64_t prev_size = t.read_u64(c->address).value_or(0);
+  uint64_t size_field = t.read_u64(c->address + 8).value_or(0);
+  std::vector<ListPlace> places;
+  for (const auto& l : h.lists)
+    for (size_t i = 0; i < l.chunks.size(); ++i)
+      if (l.chunks[i] == c->address) places.push_back({&l, i});
+  std::optional<uint64_t> fd, bk;
+  bool free_state = c->state == ChunkState::kTcache || c->state == ChunkState::kFast ||
+                    c->state == ChunkState::kUnsorted || c->state == ChunkState::kSmall ||
+                    c->state == ChunkState::kLarge || c->state == ChunkState::kFreeUnlisted;
+  if (free_state) {
+    fd = t.read_u64(c->data());
+    if (c->state == ChunkState::kTcache || c->state == ChunkState::kFast) {
+      // Safe-linking (glibc 2.32+): the stored pointer is mangled with its own address.
+      if (fd && h.layout->safe_linking) *fd ^= c->data().value >> 12;
+      if (c->state == ChunkState::kTcache) bk.reset();
+    } else {
+      bk = t.read_u64(c->data() + 8);
+    }
+  }
+  return ctx.args.json() ? chunk_json(h, *c, asked, places, prev_size, size_field, fd, bk)
+                         : with_footer(ctx, h, chunk_text(h, *c, asked, places, prev_size, size_field, fd, bk));
+}
+
+std::string run_bins(CommandContext& ctx) {
+  const auto& h = ctx.session.glibc_heap();
+  auto arena = arena_option(ctx, h);
+  std::optional<glibc::ListKind> kind;
+  if (!ctx.args.positional.empty()) {
+    const std::string& k = ctx.args.positional[0];
+    for (auto lk : {glibc::ListKind::kTcache, glibc::ListKind::kFast, glibc::ListKind::kUnsorted,
+                    glibc::ListKind::kSmall, glibc::ListKind::kLarge})
+      if (glibc::list_kind_name(lk) == k) kind = lk;
+    if (!kind) throw UserError{fmt::format("unknown bin kind '{}' (tcache, fast, unsorted, small, large)", k)};
+  }
+  std::vector<const glibc::FreeList*> lists;
+  for (const auto& l : h.lists) {
+    if (kind && l.kind != *kind) continue;
+    if (arena && l.arena != *arena) continue;
+    lists.push_back(&l);
+  }
+  return ctx.args.json() ? bins_json(h, lists) : with_footer(ctx, h, bins_text(h, lists));
+}
+
+const OptionSpec kArenaOption{"--arena", "I", "only arena I (0 is the main arena; ring order)"};
+
+}  // namespace
+
+void add_heap_commands(std::vector<CommandSpec>& t) {
+  t.push_back({"heap", "stats", "Show chunks and bytes per state, per arena and in total",
+               "heap stats [--json]",
+               "Every byte an arena got from the system is counted in exactly one class:\n"
+               "in_use + metadata + tcache + fast + unsorted + small + large + top = system bytes.\n"
+               "Bytes are chunk sizes, headers included.",
+               {}, 0, 0, run_stats});
+  t.push_back({"heap", "arenas", "List the arenas with their heaps, threads and tcaches",
+               "heap arenas [--json]", "", {}, 0, 0, run_arenas});
+  t.push_back({"heap", "chunks", "List heap chunks in address order",
+               "heap chunks [--arena I] [--state S] [--min-size N] [--max-size N] [--limit N] [--json]",
+               "States: in_use, tcache, fast, unsorted, small, large, top, mmapped, metadata.",
+               {kArenaOption,
+                {"--state", "S", "only chunks in state S"},
+                {"--min-size", "N", "only chunks of at least N bytes"},
+                {"--max-size", "N", "only chunks of at most N bytes"},
+                {"--limit", "N", "print at most N chunks"}},
+               0, 0, run_chunks});
+  t.push_back({"heap", "chunk", "Describe the chunk that contains an address",
+               "heap chunk ADDR [--json]",
+               "ADDR may be the chunk header, its user pointer, or any byte inside it.", {}, 1, 1,
+               run_chunk});
+  t.push_back({"heap", "bins", "Show the free lists (tcache, fastbins, unsorted, small, large bins)",
+               "heap bins [tcache|fast|unsorted|small|large] [--arena I] [--json]",
+               "Every non-empty list with its chunks in list order; anomalies (cycles, stray pointers,\n"
+               "wrong sizes, broken back links) are shown in place.",
+               {kArenaOption}, 0, 1, run_bins});
+}
+
 }  // namespace heapscope

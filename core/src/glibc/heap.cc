@@ -1,8 +1,348 @@
+// Heap::build: locate glibc's roots, then walk arenas, heaps and chunks.
+// Free lists and classification live in lists.cc.
 #include "heapscope/glibc/heap.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "glibc/builder.h"
+#include "glibc/locate.h"
 #include "heapscope/error.h"
 
 namespace heapscope::glibc {
-Heap Heap::build(const Target&, const SymbolResolver&, const CancelToken&) {
-  throw UserError{"glibc heap model not implemented yet"};
+
+namespace {
+constexpr uint64_t kPrevInuse = 1, kIsMmapped = 2, kNonMainArena = 4, kFlagMask = 7;
+constexpr int kMaxArenas = 4096;
+constexpr int kMaxHeapsPerArena = 1 << 16;
+}  // namespace
+
+std::string_view state_name(ChunkState s) {
+  switch (s) {
+    case ChunkState::kInUse: return "in_use";
+    case ChunkState::kTcache: return "tcache";
+    case ChunkState::kFast: return "fast";
+    case ChunkState::kUnsorted: return "unsorted";
+    case ChunkState::kSmall: return "small";
+    case ChunkState::kLarge: return "large";
+    case ChunkState::kTop: return "top";
+    case ChunkState::kMmapped: return "mmapped";
+    case ChunkState::kMetadata: return "metadata";
+    case ChunkState::kFreeUnlisted: return "free_unlisted";
+    case ChunkState::kUnknown: return "unknown";
+  }
+  return "?";
 }
+
+std::optional<ChunkState> parse_state(std::string_view name) {
+  for (int i = 0; i < kChunkStateCount; ++i)
+    if (state_name(static_cast<ChunkState>(i)) == name) return static_cast<ChunkState>(i);
+  if (name == "in-use" || name == "inuse" || name == "used") return ChunkState::kInUse;
+  return std::nullopt;
+}
+
+std::string_view list_kind_name(ListKind k) {
+  switch (k) {
+    case ListKind::kTcache: return "tcache";
+    case ListKind::kFast: return "fast";
+    case ListKind::kUnsorted: return "unsorted";
+    case ListKind::kSmall: return "small";
+    case ListKind::kLarge: return "large";
+  }
+  return "?";
+}
+
+void Builder::read_mp(Address a) {
+  MallocPar& mp = heap.mp;
+  mp.address = a;
+  auto u64 = [&](uint64_t off) { return target.read_u64(a + off).value_or(0); };
+  auto i32 = [&](uint64_t off) {
+    return static_cast<uint64_t>(target.read_value<int32_t>(a + off).value_or(0));
+  };
+  mp.trim_threshold = u64(l.mp_trim_threshold);
+  mp.top_pad = u64(l.mp_top_pad);
+  mp.mmap_threshold = u64(l.mp_mmap_threshold);
+  mp.hp_pagesize = l.mp_hp_pagesize >= 0 ? u64(static_cast<uint64_t>(l.mp_hp_pagesize)) : 0;
+  mp.n_mmaps = i32(l.mp_n_mmaps);
+  mp.n_mmaps_max = i32(l.mp_n_mmaps_max);
+  mp.mmapped_mem = u64(l.mp_mmapped_mem);
+  mp.sbrk_base = Address(u64(l.mp_sbrk_base));
+  if (l.mp_tcache_bins >= 0) mp.tcache_bins = u64(static_cast<uint64_t>(l.mp_tcache_bins));
+  if (l.mp_tcache_count >= 0) mp.tcache_count = u64(static_cast<uint64_t>(l.mp_tcache_count));
+}
+
+void Builder::read_arenas(Address main_arena) {
+  std::unordered_set<uint64_t> seen;
+  Address a = main_arena;
+  for (int i = 0; i < kMaxArenas; ++i) {
+    if (!seen.insert(a.value).second) {
+      if (a != main_arena) finding("arena-ring", a, i - 1, "arena ring loops back before main_arena");
+      break;
+    }
+    Arena ar;
+    ar.index = i;
+    ar.address = a;
+    ar.main = (a == main_arena);
+    auto u64 = [&](uint64_t off) { return target.read_u64(a + off); };
+    auto top = u64(l.ms_top), sys = u64(l.ms_system_mem), next = u64(l.ms_next);
+    if (!top || !sys || !next) {
+      finding("arena-unreadable", a, i, fmt::format("arena {} at {} cannot be read", i, to_hex(a)));
+      break;
+    }
+    ar.top = Address(*top);
+    ar.system_mem = *sys;
+    ar.max_system_mem = u64(l.ms_max_system_mem).value_or(0);
+    ar.attached_threads = u64(l.ms_attached_threads).value_or(0);
+    ar.flags = target.read_value<uint32_t>(a + l.ms_flags).value_or(0);
+    if (auto ts = target.read_u64(ar.top + 8)) ar.top_size = *ts & ~kFlagMask;
+    heap.arenas.push_back(std::move(ar));
+    a = Address(*next);
+    if (a == main_arena) break;
+    if (!target.is_mapped(a)) {
+      finding("arena-ring", a, i, fmt::format("arena {}'s next pointer {} is not mapped", i, to_hex(a)));
+      break;
+    }
+  }
+}
+
+namespace {
+
+// First chunk header at or after `p` whose user data is MALLOC_ALIGNMENT-aligned.
+Address first_chunk_at(Address p, const Layout& l) {
+  uint64_t mem = p.value + 2 * l.size_sz;
+  uint64_t mis = mem & (l.malloc_alignment - 1);
+  return mis ? p + (l.malloc_alignment - mis) : p;
+}
+
+// Bytes of a heap segment, zero-copy when the target can give them in one
+// piece, else copied once.
+class SegmentBytes {
+ public:
+  SegmentBytes(const Target& t, AddressRange r) : begin_(r.begin) {
+    auto v = t.view(r.begin, r.size());
+    if (v.size() == r.size()) {
+      span_ = v;
+    } else {
+      copy_.resize(r.size());
+      size_t n = t.read(r.begin, copy_);
+      copy_.resize(n);
+      span_ = copy_;
+    }
+  }
+  std::optional<uint64_t> u64(Address a) const {
+    uint64_t off = a.value - begin_.value;
+    if (a < begin_ || off > span_.size() || span_.size() - off < 8) return std::nullopt;
+    uint64_t v;
+    std::memcpy(&v, span_.data() + off, 8);
+    return v;
+  }
+
+ private:
+  Address begin_;
+  std::span<const std::byte> span_;
+  std::vector<std::byte> copy_;
+};
+
+}  // namespace
+
+void Builder::walk_heaps() {
+  for (auto& ar : heap.arenas) {
+    check_cancel(cancel);
+    // 1. The arena's heaps, oldest first.
+    if (ar.main) {
+      Address end = ar.top + ar.top_size;
+      if (heap.mp.sbrk_base.is_null() || ar.top < heap.mp.sbrk_base) {
+        finding("main-heap", ar.top, ar.index, "main arena's top is not above mp_.sbrk_base");
+        continue;
+      }
+      ar.heaps.push_back({{heap.mp.sbrk_base, end}, Address()});
+    } else {
+      uint64_t max = heap.mp.hp_pagesize ? heap.mp.hp_pagesize * 4 : l.heap_max_size;
+      Address h = ar.top.align_down(max);
+      std::vector<HeapSegment> chain;
+      std::unordered_set<uint64_t> seen;
+      while (!h.is_null() && chain.size() < kMaxHeapsPerArena && seen.insert(h.value).second) {
+        auto ar_ptr = target.read_pointer(h + l.hi_ar_ptr);
+        auto prev = target.read_pointer(h + l.hi_prev);
+        auto size = target.read_u64(h + l.hi_heap_size);
+        if (!ar_ptr || !prev || !size) {
+          finding("heap-info", h, ar.index, fmt::format("heap_info at {} cannot be read", to_hex(h)));
+          break;
+        }
+        if (*ar_ptr != ar.address) {
+          finding("heap-info", h, ar.index,
+                  fmt::format("heap_info at {} names arena {} instead of {}", to_hex(h),
+                              to_hex(*ar_ptr), to_hex(ar.address)));
+          break;
+        }
+        if (*size > max || *size < l.hi_size) {
+          finding("heap-info", h, ar.index, fmt::format("heap_info at {} has size {:#x}", to_hex(h), *size));
+          break;
+        }
+        chain.push_back({{h, h + *size}, h});
+        h = *prev;
+      }
+      std::reverse(chain.begin(), chain.end());
+      ar.heaps = std::move(chain);
+    }
+    // 2. The chunks of each heap.
+    for (size_t hi = 0; hi < ar.heaps.size(); ++hi) {
+      const HeapSegment& seg = ar.heaps[hi];
+      Address start = seg.range.begin;
+      if (!ar.main) {
+        start = start + l.hi_size;
+        // The arena's malloc_state sits after the first heap's heap_info.
+        if (hi == 0 && ar.address == seg.range.begin + l.hi_size) start = ar.address + l.ms_size;
+      }
+      Address first = first_chunk_at(start, l);
+      if (first > seg.range.begin)
+        heap.chunks.push_back({seg.range.begin, first - seg.range.begin, ar.index, ChunkState::kMetadata, 0});
+      const bool has_top = seg.range.contains(ar.top);
+      const Address limit = has_top ? ar.top : seg.range.end;
+      SegmentBytes bytes(target, seg.range);
+      Address p = first;
+      std::vector<Chunk>& out = heap.chunks;
+      size_t walked = 0;
+      while (p < limit) {
+        if ((++walked & 0xffff) == 0) check_cancel(cancel);
+        auto raw = bytes.u64(p + l.size_sz);
+        if (!raw) {
+          finding("unreadable", p, ar.index, fmt::format("chunk header at {} cannot be read", to_hex(p)));
+          out.push_back({p, limit - p, ar.index, ChunkState::kUnknown, 0});
+          break;
+        }
+        uint64_t size = *raw & ~kFlagMask;
+        if (!has_top && size < l.min_chunk) {
+          // The fencepost glibc leaves at the end of an old heap (sysmalloc).
+          out.push_back({p, seg.range.end - p, ar.index, ChunkState::kMetadata,
+                         static_cast<uint8_t>(*raw & kFlagMask)});
+          p = seg.range.end;
+          break;
+        }
+        if (size < l.min_chunk || (size & (l.malloc_alignment - 1)) || size > limit - p) {
+          finding("bad-size", p, ar.index,
+                  fmt::format("chunk at {} has size {:#x}, which does not fit before {:#x}", to_hex(p),
+                              *raw, limit.value));
+          out.push_back({p, limit - p, ar.index, ChunkState::kUnknown, static_cast<uint8_t>(*raw & kFlagMask)});
+          p = limit;
+          break;
+        }
+        out.push_back({p, size, ar.index, ChunkState::kInUse, static_cast<uint8_t>(*raw & kFlagMask)});
+        p = p + size;
+      }
+      // Free-ness: a chunk is free when the next chunk's PREV_INUSE is clear.
+      // (tcache and fast chunks keep it set: they are found from their lists.)
+      if (has_top) {
+        if (p != ar.top && p < ar.top)
+          finding("walk", p, ar.index, "heap walk stopped before reaching top");
+        uint64_t top_size = ar.top_size;
+        if (ar.top + top_size != seg.range.end) {
+          finding("top-size", ar.top, ar.index,
+                  fmt::format("top chunk at {} has size {:#x} but its heap ends at {}", to_hex(ar.top),
+                              top_size, to_hex(seg.range.end)));
+          top_size = seg.range.end > ar.top ? seg.range.end - ar.top : 0;
+        }
+        uint8_t flags = static_cast<uint8_t>(bytes.u64(ar.top + 8).value_or(0) & kFlagMask);
+        out.push_back({ar.top, top_size, ar.index, ChunkState::kTop, flags});
+      }
+    }
+  }
+}
+
+bool Builder::in_some_heap(Address a) const {
+  for (const auto& ar : heap.arenas)
+    for (const auto& h : ar.heaps)
+      if (h.range.contains(a)) return true;
+  return false;
+}
+
+void Builder::scan_mmapped() {
+  // Candidates: anonymous writable mappings that hold no heap and no stack.
+  std::vector<AddressRange> stacks;
+  for (const auto& t : target.threads())
+    if (auto* r = target.find_region(t.sp)) stacks.push_back(r->range);
+  const uint64_t page = 4096;
+  for (const auto& r : target.regions()) {
+    if (!r.writable() || !(r.perms & kPermRead) || !r.path.empty() || !r.readable) continue;
+    if (std::find(stacks.begin(), stacks.end(), r.range) != stacks.end()) continue;
+    if (in_some_heap(r.range.begin)) continue;
+    check_cancel(cancel);
+    Address p = r.range.begin;
+    while (p + page <= r.range.end) {
+      auto prev = target.read_u64(p);
+      auto raw = target.read_u64(p + 8);
+      if (prev && raw && *prev == 0 && (*raw & kFlagMask) == kIsMmapped) {
+        uint64_t size = *raw & ~kFlagMask;
+        if (size >= page && size % page == 0 && size <= r.range.end - p) {
+          heap.chunks.push_back({p, size, kMmappedArena, ChunkState::kMmapped, kIsMmapped});
+          p = p + size;
+          continue;
+        }
+      }
+      p = p + page;
+    }
+  }
+  uint64_t n = 0, bytes = 0;
+  for (const auto& c : heap.chunks)
+    if (c.state == ChunkState::kMmapped) ++n, bytes += c.size;
+  if (n != heap.mp.n_mmaps || bytes != heap.mp.mmapped_mem)
+    finding("mmapped-count", heap.mp.address, -1,
+            fmt::format("found {} mmapped chunks ({} bytes) but mp_ records {} ({} bytes)", n, bytes,
+                        heap.mp.n_mmaps, heap.mp.mmapped_mem));
+}
+
+Chunk* Builder::chunk_at(Address a) {
+  auto& cs = heap.chunks;
+  auto it = std::lower_bound(cs.begin(), cs.end(), a,
+                             [](const Chunk& c, Address x) { return c.address < x; });
+  return (it != cs.end() && it->address == a) ? &*it : nullptr;
+}
+
+const Chunk* Heap::chunk_at(Address a) const {
+  auto it = std::lower_bound(chunks.begin(), chunks.end(), a,
+                             [](const Chunk& c, Address x) { return c.address < x; });
+  return (it != chunks.end() && it->address == a) ? &*it : nullptr;
+}
+
+const Chunk* Heap::chunk_containing(Address a) const {
+  auto it = std::upper_bound(chunks.begin(), chunks.end(), a,
+                             [](Address x, const Chunk& c) { return x < c.address; });
+  if (it == chunks.begin()) return nullptr;
+  --it;
+  return (a >= it->address && a - it->address < it->size) ? &*it : nullptr;
+}
+
+Heap Heap::build(const Target& target, const SymbolResolver& symbols, const CancelToken& cancel) {
+  auto version = read_libc_version(target);
+  if (!version) throw UserError{"no glibc found in the target (no libc version string in its memory)"};
+  Heap heap;
+  auto match = layout_for_version(version->major, version->minor);
+  heap.version = version->text;
+  heap.layout = match.layout;
+  heap.layout_exact = match.exact;
+  const Layout& l = *match.layout;
+  Roots roots = locate_roots(target, symbols, l);
+  heap.found_by_symbols = roots.by_symbols;
+
+  Builder b{target, l, cancel, heap};
+  b.read_mp(roots.mp);
+  b.read_arenas(roots.main_arena);
+  b.walk_heaps();
+  b.scan_mmapped();
+  std::sort(heap.chunks.begin(), heap.chunks.end(),
+            [](const Chunk& x, const Chunk& y) { return x.address < y.address; });
+  b.find_tcaches();
+  b.decide_mangling();
+  b.walk_lists();
+  b.classify();
+  if (!match.exact)
+    heap.findings.insert(heap.findings.begin(),
+                         {"unknown-version", Address(), -1,
+                          fmt::format("glibc {} has no layout row; used the nearest ({})", heap.version,
+                                      l.name)});
+  return heap;
+}
+
 }  // namespace heapscope::glibc

@@ -1,8 +1,352 @@
-// Placeholder until the ELF core reader lands.
+// CoreFile: an ELF64 core dump as a Target. The core is mmapped; PT_LOAD
+// segments become regions, NT_PRSTATUS notes threads, NT_FILE mapped files
+// (modules, and the source of file-backed pages the kernel left out of the
+// core), NT_AUXV the auxiliary vector. view() serves bytes straight out of
+// the mappings: a sorted list of pieces, searched with a one-entry cache.
 #include "heapscope/core_file.h"
 
+#include <elf.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+
+#include "targets/arch_regs.h"
+#include "targets/auxv.h"
+#include "targets/checked.h"
+#include "targets/elf_image.h"
+#include "targets/mapped_file.h"
+#include "targets/modules.h"
+
 namespace heapscope {
-Result<std::unique_ptr<Target>> open_core_file(const std::string& path, const CoreFileOptions&) {
-  return Error{path + ": core files are not supported yet"};
+
+namespace {
+
+using namespace targets;
+
+// struct elf_prstatus / elf_prpsinfo offsets (64-bit Linux, all arches).
+constexpr uint64_t kPrstatusPid = 32;
+constexpr uint64_t kPrstatusRegs = 112;
+constexpr uint64_t kPrpsinfoPid = 24;
+constexpr uint64_t kMaxNoteSegment = uint64_t{1} << 30;
+
+// A run of target addresses whose bytes live at `data` in our address space.
+struct Piece {
+  uint64_t begin;
+  uint64_t end;
+  const std::byte* data;
+};
+
+struct FileMapping {
+  uint64_t start, end, offset;
+  std::string path;
+};
+
+struct LoadSegment {
+  uint64_t vaddr, memsz, offset, filesz;
+  uint32_t flags;
+};
+
+std::string type_name(uint16_t t) {
+  switch (t) {
+    case ET_NONE: return "NONE";
+    case ET_REL: return "REL";
+    case ET_EXEC: return "EXEC";
+    case ET_DYN: return "DYN";
+    default: return std::to_string(t);
+  }
 }
+
+class CoreFile final : public Target, public HasAuxv {
+ public:
+  std::span<const std::byte> view(Address addr, uint64_t max_size) const override {
+    const uint64_t a = addr.value;
+    size_t i = last_.load(std::memory_order_relaxed);
+    if (i >= pieces_.size() || a < pieces_[i].begin || a >= pieces_[i].end) {
+      auto it = std::upper_bound(pieces_.begin(), pieces_.end(), a,
+                                 [](uint64_t x, const Piece& p) { return x < p.begin; });
+      if (it == pieces_.begin()) return {};
+      --it;
+      if (a >= it->end) return {};
+      i = static_cast<size_t>(it - pieces_.begin());
+      last_.store(i, std::memory_order_relaxed);
+    }
+    const Piece& p = pieces_[i];
+    uint64_t n = std::min(max_size, p.end - a);
+    return {p.data + (a - p.begin), n};
+  }
+
+  const std::vector<Region>& regions() const override { return regions_; }
+  const std::vector<Thread>& threads() const override { return threads_; }
+  const std::vector<Module>& modules() const override { return modules_; }
+  Arch arch() const override { return arch_; }
+  std::optional<int> pid() const override { return pid_; }
+  std::string description() const override {
+    return fmt::format("core file {} (pid {}, {} thread{})", path_, pid_ ? std::to_string(*pid_) : "?",
+                       threads_.size(), threads_.size() == 1 ? "" : "s");
+  }
+  std::vector<std::string> notes() const override { return notes_; }
+  std::optional<std::string> core_path() const override { return path_; }
+  const std::vector<AuxvEntry>& auxv() const override { return auxv_; }
+
+  static Result<std::unique_ptr<Target>> open(const std::string& path, const CoreFileOptions& opt);
+
+ private:
+  Error fail(const std::string& what) const { return Error{path_ + ": " + what}; }
+  std::optional<Error> parse_notes(std::span<const std::byte> seg, const ArchRegs& arch);
+  void add_load(const LoadSegment& seg);
+  const MappedFile* mapped(const std::string& path);
+
+  std::string path_;
+  std::string sysroot_;
+  MappedFile core_;
+  std::map<std::string, std::unique_ptr<MappedFile>> files_;  // null: missing on this machine
+  std::map<uint64_t, FileMapping> file_mappings_;              // NT_FILE, by start
+  std::vector<Piece> pieces_;
+  mutable std::atomic<size_t> last_{0};
+  std::vector<Region> regions_;
+  std::vector<Thread> threads_;
+  std::vector<Module> modules_;
+  std::vector<AuxvEntry> auxv_;
+  std::vector<std::string> notes_;
+  std::optional<int> pid_;
+  Arch arch_ = Arch::kX86_64;
+  uint64_t truncated_bytes_ = 0;
+  uint64_t needed_size_ = 0;
+};
+
+const MappedFile* CoreFile::mapped(const std::string& path) {
+  auto it = files_.find(path);
+  if (it != files_.end()) return it->second.get();
+  std::unique_ptr<MappedFile> f;
+  if (!path.ends_with(" (deleted)")) {
+    auto r = MappedFile::open(sysroot_ + path, /*allow_empty=*/true);
+    if (r) f = std::make_unique<MappedFile>(std::move(*r));
+  }
+  if (!f)
+    notes_.push_back(fmt::format("note: {} is not on this machine; its unmodified pages cannot be read",
+                                 path));
+  return files_.emplace(path, std::move(f)).first->second.get();
+}
+
+std::optional<Error> CoreFile::parse_notes(std::span<const std::byte> seg, const ArchRegs& arch) {
+  uint64_t off = 0;
+  while (off < seg.size()) {
+    auto nh = load<Elf64_Nhdr>(seg, off);
+    if (!nh) return fail(fmt::format("truncated core (note header cut at offset {:#x})", off));
+    uint64_t name_off = off + sizeof(Elf64_Nhdr);
+    auto desc_off = checked_add(name_off, align_up(nh->n_namesz, 4));
+    auto next = desc_off ? checked_add(*desc_off, align_up(nh->n_descsz, 4)) : std::nullopt;
+    if (!next || !in_bounds(seg.size(), *desc_off, nh->n_descsz))
+      return fail(fmt::format("truncated core (note of type {} runs past its segment)", nh->n_type));
+    auto name = subspan(seg, name_off, nh->n_namesz);
+    auto desc = seg.subspan(*desc_off, nh->n_descsz);
+    bool core_name = nh->n_namesz >= 4 && std::memcmp(name.data(), "CORE", 4) == 0;
+    if (core_name) {
+      switch (nh->n_type) {
+        case NT_PRSTATUS: {
+          auto tid = load<int32_t>(desc, kPrstatusPid);
+          size_t nregs = arch.regs.size();
+          if (tid && desc.size() >= kPrstatusRegs + nregs * 8) {
+            std::vector<uint64_t> vals(nregs);
+            std::memcpy(vals.data(), desc.data() + kPrstatusRegs, nregs * 8);
+            threads_.push_back(make_thread(*tid, arch, vals.data(), nregs));
+            if (!pid_) pid_ = *tid;
+          }
+          break;
+        }
+        case NT_PRPSINFO:
+          if (auto p = load<int32_t>(desc, kPrpsinfoPid)) pid_ = *p;
+          break;
+        case NT_AUXV:
+          auxv_ = parse_auxv(desc.data(), desc.size());
+          break;
+        case NT_FILE: {
+          auto count = load<uint64_t>(desc, 0);
+          auto page = load<uint64_t>(desc, 8);
+          if (!count || !page) break;
+          auto table = checked_mul(*count, 24);
+          if (!table || !in_bounds(desc.size(), 16, *table)) break;
+          uint64_t str = 16 + *table;
+          for (uint64_t k = 0; k < *count; ++k) {
+            FileMapping m;
+            m.start = *load<uint64_t>(desc, 16 + k * 24);
+            m.end = *load<uint64_t>(desc, 16 + k * 24 + 8);
+            m.offset = checked_mul(*load<uint64_t>(desc, 16 + k * 24 + 16), *page).value_or(0);
+            if (str >= desc.size()) break;
+            const char* s = reinterpret_cast<const char*>(desc.data() + str);
+            size_t len = strnlen(s, desc.size() - str);
+            m.path.assign(s, len);
+            str += len + 1;
+            if (m.end > m.start) file_mappings_[m.start] = std::move(m);
+          }
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    off = *next;
+  }
+  return std::nullopt;
+}
+
+void CoreFile::add_load(const LoadSegment& seg) {
+  const uint64_t begin = seg.vaddr;
+  const uint64_t end = begin + seg.memsz;  // checked by the caller
+  Region proto;
+  proto.perms = static_cast<uint8_t>(((seg.flags & PF_R) ? kPermRead : 0) |
+                                     ((seg.flags & PF_W) ? kPermWrite : 0) |
+                                     ((seg.flags & PF_X) ? kPermExec : 0));
+  const FileMapping* fm = nullptr;
+  if (auto it = file_mappings_.find(begin); it != file_mappings_.end()) {
+    fm = &it->second;
+    proto.path = fm->path;
+    proto.file_offset = fm->offset;
+  }
+
+  // Bytes in the core: [begin, begin + in_core); what the headers promise
+  // beyond the end of the file is missing (a truncated core).
+  uint64_t filesz = std::min(seg.filesz, seg.memsz);
+  uint64_t in_core = 0;
+  if (seg.offset < core_.size()) in_core = std::min<uint64_t>(filesz, core_.size() - seg.offset);
+  if (in_core < filesz) truncated_bytes_ += filesz - in_core;
+  if (filesz) needed_size_ = std::max(needed_size_, checked_add(seg.offset, filesz).value_or(UINT64_MAX));
+
+  // Sub-runs of the segment, each readable or not.
+  struct Run {
+    uint64_t b, e;
+    const std::byte* data;
+  };
+  std::vector<Run> runs;
+  if (in_core) runs.push_back({begin, begin + in_core, core_.bytes().data() + seg.offset});
+  if (in_core < filesz) runs.push_back({begin + in_core, begin + filesz, nullptr});
+  if (filesz < seg.memsz) {
+    // Pages the kernel did not dump. For a file mapping they are the file's
+    // own (unmodified) pages; past the file's end they would fault.
+    uint64_t b = begin + filesz;
+    const MappedFile* f = fm ? mapped(fm->path) : nullptr;
+    if (f) {
+      uint64_t foff = checked_add(fm->offset, filesz).value_or(UINT64_MAX);
+      uint64_t avail = foff < f->size() ? std::min<uint64_t>(end - b, f->size() - foff) : 0;
+      if (avail) runs.push_back({b, b + avail, f->bytes().data() + foff});
+      b += avail;
+    }
+    if (b < end) runs.push_back({b, end, nullptr});
+  }
+
+  for (const Run& r : runs) {
+    if (r.data) pieces_.push_back({r.b, r.e, r.data});
+    bool readable = r.data != nullptr;
+    // Neighbouring runs of the same readability stay one region.
+    if (!regions_.empty() && regions_.back().range.end.value == r.b &&
+        regions_.back().readable == readable && regions_.back().range.begin.value >= begin) {
+      regions_.back().range.end = Address(r.e);
+      continue;
+    }
+    Region reg = proto;
+    reg.range = {Address(r.b), Address(r.e)};
+    reg.readable = readable;
+    if (fm) reg.file_offset = fm->offset + (r.b - begin);
+    regions_.push_back(std::move(reg));
+  }
+}
+
+Result<std::unique_ptr<Target>> CoreFile::open(const std::string& path, const CoreFileOptions& opt) {
+  auto core = std::make_unique<CoreFile>();
+  core->path_ = path;
+  core->sysroot_ = opt.sysroot;
+  auto mf = MappedFile::open(path);
+  if (!mf) return mf.error();
+  core->core_ = std::move(*mf);
+  auto bytes = core->core_.bytes();
+
+  if (bytes.size() < SELFMAG || std::memcmp(bytes.data(), ELFMAG, SELFMAG) != 0)
+    return core->fail("not an ELF file");
+  if (bytes.size() < EI_NIDENT) return core->fail("truncated core (ELF identification cut)");
+  auto cls = static_cast<unsigned char>(bytes[EI_CLASS]);
+  auto data = static_cast<unsigned char>(bytes[EI_DATA]);
+  if (cls != ELFCLASS64)
+    return core->fail(cls == ELFCLASS32 ? "unsupported architecture: 32-bit ELF"
+                                        : fmt::format("not a valid ELF file (class {})", cls));
+  if (data != ELFDATA2LSB) return core->fail("unsupported architecture: big-endian ELF");
+  auto eh = load<Elf64_Ehdr>(bytes, 0);
+  if (!eh) return core->fail(fmt::format("truncated core (ELF header cut at {} bytes)", bytes.size()));
+  if (eh->e_type != ET_CORE) return core->fail("not a core file (ELF type " + type_name(eh->e_type) + ")");
+  const ArchRegs* arch = arch_for_machine(eh->e_machine);
+  if (!arch)
+    return core->fail(fmt::format("unsupported architecture: ELF machine {} ({})", eh->e_machine,
+                                  elf_machine_name(eh->e_machine)));
+  core->arch_ = arch->arch;
+
+  // Program headers. More than 65534 of them: the count is in section 0.
+  uint64_t phnum = eh->e_phnum;
+  if (phnum == PN_XNUM) {
+    auto sh = load<Elf64_Shdr>(bytes, eh->e_shoff);
+    if (!sh) return core->fail("truncated core (section header 0 is past the end of the file)");
+    phnum = sh->sh_info;
+  }
+  if (phnum == 0) return core->fail("not a valid core file (no program headers)");
+  if (eh->e_phentsize != sizeof(Elf64_Phdr))
+    return core->fail(fmt::format("not a valid core file (program header size {})", eh->e_phentsize));
+  auto ph_bytes = checked_mul(phnum, sizeof(Elf64_Phdr));
+  auto ph_end = ph_bytes ? checked_add(eh->e_phoff, *ph_bytes) : std::nullopt;
+  if (!ph_end || *ph_end > bytes.size())
+    return core->fail(fmt::format("truncated core (program headers end at {}, file is {} bytes)",
+                                  ph_end ? std::to_string(*ph_end) : "overflow", bytes.size()));
+
+  std::vector<LoadSegment> loads;
+  std::vector<std::span<const std::byte>> note_segs;
+  for (uint64_t i = 0; i < phnum; ++i) {
+    auto p = *load<Elf64_Phdr>(bytes, eh->e_phoff + i * sizeof(Elf64_Phdr));
+    if (p.p_type == PT_NOTE) {
+      auto end = checked_add(p.p_offset, p.p_filesz);
+      if (!end || *end > bytes.size() || p.p_filesz > kMaxNoteSegment)
+        return core->fail(fmt::format("truncated core (notes end at {}, file is {} bytes)",
+                                      end ? std::to_string(*end) : "overflow", bytes.size()));
+      note_segs.push_back(bytes.subspan(p.p_offset, p.p_filesz));
+    } else if (p.p_type == PT_LOAD && p.p_memsz) {
+      uint64_t memsz = p.p_memsz;
+      if (!checked_add(p.p_vaddr, memsz)) memsz = UINT64_MAX - p.p_vaddr;  // clip at the top
+      loads.push_back({p.p_vaddr, memsz, p.p_offset, p.p_filesz, p.p_flags});
+    }
+  }
+  for (auto seg : note_segs)
+    if (auto err = core->parse_notes(seg, *arch)) return *err;
+
+  // Sorted, non-overlapping: a hostile core may overlap segments; later
+  // ones are clipped to start where the previous one ended.
+  std::stable_sort(loads.begin(), loads.end(),
+                   [](const LoadSegment& a, const LoadSegment& b) { return a.vaddr < b.vaddr; });
+  uint64_t prev_end = 0;
+  for (auto seg : loads) {
+    if (seg.vaddr < prev_end) {
+      uint64_t cut = prev_end - seg.vaddr;
+      if (cut >= seg.memsz) continue;
+      seg.vaddr += cut;
+      seg.memsz -= cut;
+      seg.offset = checked_add(seg.offset, cut).value_or(UINT64_MAX);
+      seg.filesz = seg.filesz > cut ? seg.filesz - cut : 0;
+    }
+    core->add_load(seg);
+    prev_end = seg.vaddr + seg.memsz;
+  }
+  if (core->truncated_bytes_)
+    core->notes_.push_back(fmt::format(
+        "note: core file is truncated: {} bytes of memory are missing (file is {} bytes, its headers "
+        "describe {}); those regions are marked unreadable",
+        core->truncated_bytes_, bytes.size(), core->needed_size_));
+
+  for (auto& t : core->threads_) t.stack = stack_range_for(*core, t.sp);
+  core->modules_ = build_modules(*core, core->regions_, core->sysroot_, auxv_value(*core, AT_ENTRY));
+  return std::unique_ptr<Target>(std::move(core));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Target>> open_core_file(const std::string& path, const CoreFileOptions& options) {
+  return CoreFile::open(path, options);
+}
+
 }  // namespace heapscope

@@ -29,11 +29,12 @@ enum class ChunkState : uint8_t {
   kMmapped,
   kMetadata,  // tcache_perthread_struct, heap_info, malloc_state, padding, fenceposts
   kFreeUnlisted,  // marked free by its neighbour yet on no list: a finding
+  kUnknown,       // bytes the walk could not parse (a corrupt size): a finding
 };
-inline constexpr int kChunkStateCount = 10;
+inline constexpr int kChunkStateCount = 11;
 
 // "in_use", "tcache", "fast", "unsorted", "small", "large", "top", "mmapped",
-// "metadata", "free_unlisted".
+// "metadata", "free_unlisted", "unknown".
 std::string_view state_name(ChunkState s);
 std::optional<ChunkState> parse_state(std::string_view name);
 

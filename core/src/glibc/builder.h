@@ -1,0 +1,47 @@
+// Internal: the state shared by the steps of Heap::build (arenas and heaps,
+// the chunk walk, the mmapped scan, the free lists, classification).
+#pragma once
+
+#include <unordered_set>
+
+#include "heapscope/glibc/heap.h"
+
+namespace heapscope::glibc {
+
+struct Builder {
+  const Target& target;
+  const Layout& l;
+  const CancelToken& cancel;
+  Heap& heap;
+  // Pointer mangling (safe-linking, 2.32+): confirmed from the data.
+  bool mangled = true;
+
+  void finding(std::string kind, Address at, int arena, std::string detail) {
+    heap.findings.push_back({std::move(kind), at, arena, std::move(detail)});
+  }
+
+  // Steps, in order.
+  void read_mp(Address mp);
+  void read_arenas(Address main_arena);
+  void walk_heaps();
+  void scan_mmapped();
+  void find_tcaches();
+  void decide_mangling();
+  void walk_lists();
+  void classify();
+
+  // Helpers.
+  Chunk* chunk_at(Address a);
+  bool in_some_heap(Address a) const;
+  uint64_t demangle(Address pos, uint64_t stored) const {
+    return mangled ? stored ^ (pos.value >> 12) : stored;
+  }
+};
+
+// The glibc bin a free chunk of this size belongs in (1 unsorted is not
+// returned; 2..63 small, 64..126 large) for 64-bit glibc.
+int bin_index_for_size(uint64_t size);
+// The size range [min, max] a bin holds.
+std::pair<uint64_t, uint64_t> bin_size_range(int bin);
+
+}  // namespace heapscope::glibc

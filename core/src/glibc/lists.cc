@@ -1,0 +1,315 @@
+// The free lists of a glibc heap: every thread's tcache, each arena's
+// fastbins and its unsorted, small and large bins; then each chunk's state.
+// Lists are hostile input: every walk has a step bound and cycle detection,
+// and each anomaly becomes a finding at the node where it shows.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "glibc/builder.h"
+
+namespace heapscope::glibc {
+
+namespace {
+constexpr uint64_t kPrevInuse = 1;
+constexpr int kUnsortedBin = 1;
+constexpr int kFirstLargeBin = 64;
+}  // namespace
+
+int bin_index_for_size(uint64_t sz) {
+  if (sz < 1024) return static_cast<int>(sz >> 4);  // smallbin_index, 64-bit
+  if ((sz >> 6) <= 48) return static_cast<int>(48 + (sz >> 6));
+  if ((sz >> 9) <= 20) return static_cast<int>(91 + (sz >> 9));
+  if ((sz >> 12) <= 10) return static_cast<int>(110 + (sz >> 12));
+  if ((sz >> 15) <= 4) return static_cast<int>(119 + (sz >> 15));
+  if ((sz >> 18) <= 2) return static_cast<int>(124 + (sz >> 18));
+  return 126;
+}
+
+std::pair<uint64_t, uint64_t> bin_size_range(int bin) {
+  if (bin <= kUnsortedBin) return {0, UINT64_MAX};
+  if (bin < kFirstLargeBin) return {uint64_t(bin) << 4, uint64_t(bin) << 4};
+  // Scan for the bounds: the mapping is monotonic.
+  uint64_t lo = 1024;
+  while (lo < (1ull << 40) && bin_index_for_size(lo) < bin) lo += 16;
+  if (bin == 126) return {lo, UINT64_MAX};
+  uint64_t hi = lo;
+  uint64_t step = 16;
+  while (bin_index_for_size(hi + step) == bin) {
+    hi += step;
+    if (step < (1ull << 16)) step *= 2;
+  }
+  while (step > 16) {
+    step /= 2;
+    if (bin_index_for_size(hi + step) == bin) hi += step;
+  }
+  while (bin_index_for_size(hi + 16) == bin) hi += 16;
+  return {lo, hi};
+}
+
+void Builder::find_tcaches() {
+  if (!l.has_tcache) return;
+  const uint64_t want = (l.tcache_struct_size + l.size_sz + l.malloc_alignment - 1) &
+                        ~(l.malloc_alignment - 1);
+  auto is_candidate = [&](Address chunk) {
+    Chunk* c = chunk_at(chunk);
+    return c && c->state == ChunkState::kInUse && c->size == want;
+  };
+  std::unordered_set<uint64_t> found;
+  auto add = [&](Address chunk, int tid) {
+    if (!found.insert(chunk.value).second) return;
+    Chunk* c = chunk_at(chunk);
+    heap.tcaches.push_back({chunk + 2 * l.size_sz, tid, c->arena});
+  };
+  // Each thread's `tcache` TLS variable lies in the static TLS block just
+  // below the thread pointer (x86-64 TLS variant II).
+  constexpr uint64_t kTlsScan = 16384;
+  for (const auto& t : target.threads()) {
+    if (t.thread_pointer.is_null()) continue;
+    const Region* r = target.find_region(t.thread_pointer - 8);
+    if (!r) continue;
+    Address lo = t.thread_pointer - std::min<uint64_t>(kTlsScan, t.thread_pointer - r->range.begin);
+    std::vector<uint64_t> words((t.thread_pointer - lo) / 8);
+    size_t n = target.read(lo, {reinterpret_cast<std::byte*>(words.data()), words.size() * 8}) / 8;
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t w = words[i];
+      if (w & (l.malloc_alignment - 1) || w < 2 * l.size_sz) continue;
+      if (is_candidate(Address(w - 2 * l.size_sz))) add(Address(w - 2 * l.size_sz), t.tid);
+    }
+  }
+  // Without threads (or for a thread whose TLS was not found), the first
+  // chunk of an arena's first heap is the tcache of the thread that made it.
+  for (const auto& ar : heap.arenas) {
+    if (ar.heaps.empty()) continue;
+    const Address hb = ar.heaps.front().range.begin;
+    auto it = std::lower_bound(heap.chunks.begin(), heap.chunks.end(), hb,
+                               [](const Chunk& c, Address x) { return c.address < x; });
+    while (it != heap.chunks.end() && it->state == ChunkState::kMetadata && it->arena == ar.index) ++it;
+    if (it == heap.chunks.end() || !is_candidate(it->address)) continue;
+    if (found.count(it->address.value)) continue;
+    // Confirm its shape: every entry null or a 16-aligned heap address.
+    bool ok = true;
+    for (int i = 0; i < l.tcache_bins && ok; ++i) {
+      auto e = target.read_u64(it->address + 2 * l.size_sz + l.tcache_bins * l.tcache_counts_width + 8 * i);
+      ok = e && (*e == 0 || ((*e & (l.malloc_alignment - 1)) == 0 && in_some_heap(Address(*e))));
+    }
+    if (ok) add(it->address, 0);
+  }
+  for (const auto& t : heap.tcaches) chunk_at(t.address - 2 * l.size_sz)->state = ChunkState::kMetadata;
+  std::sort(heap.tcaches.begin(), heap.tcaches.end(), [](const Tcache& a, const Tcache& b) {
+    return a.arena != b.arena ? a.arena < b.arena : a.address < b.address;
+  });
+}
+
+void Builder::decide_mangling() {
+  mangled = l.safe_linking;
+  if (!l.safe_linking) return;
+  // Distributions back-port safe-linking: trust the data over the version.
+  int as_mangled = 0, as_plain = 0;
+  auto score = [&](Address pos, uint64_t stored, uint64_t header_delta) {
+    auto valid = [&](uint64_t p) {
+      return p == 0 || ((p & (l.malloc_alignment - 1)) == 0 && p >= header_delta &&
+                        chunk_at(Address(p - header_delta)) != nullptr);
+    };
+    uint64_t demangled = stored ^ (pos.value >> 12);
+    as_mangled += valid(demangled);
+    as_plain += valid(stored);
+  };
+  for (const auto& t : heap.tcaches) {
+    for (int i = 0; i < l.tcache_bins; ++i) {
+      auto e = target.read_u64(t.address + l.tcache_bins * l.tcache_counts_width + 8 * i);
+      if (!e || *e == 0) continue;
+      if (auto next = target.read_u64(Address(*e))) score(Address(*e), *next, 2 * l.size_sz);
+    }
+  }
+  for (const auto& ar : heap.arenas) {
+    for (int i = 0; i < l.nfastbins; ++i) {
+      auto head = target.read_u64(ar.address + l.ms_fastbins + 8 * i);
+      if (!head || *head == 0) continue;
+      Address pos = Address(*head) + 2 * l.size_sz;
+      if (auto fd = target.read_u64(pos)) score(pos, *fd, 0);
+    }
+  }
+  if (as_plain > as_mangled) mangled = false;
+}
+
+void Builder::walk_lists() {
+  const uint64_t max_steps = heap.chunks.size() + 1;
+  const uint64_t align_mask = l.malloc_alignment - 1;
+  // tcache: entries point at user data; `next` is mangled with its own address.
+  for (const auto& t : heap.tcaches) {
+    check_cancel(cancel);
+    const Address counts = t.address, entries = t.address + l.tcache_bins * l.tcache_counts_width;
+    for (int i = 0; i < l.tcache_bins; ++i) {
+      FreeList fl{ListKind::kTcache, t.arena, i, t.tid, entries + 8 * i};
+      fl.min_size = fl.max_size = l.min_chunk + i * l.malloc_alignment;
+      fl.expected_count = target.read_value<uint16_t>(counts + 2 * i).value_or(0);
+      uint64_t e = target.read_u64(entries + 8 * i).value_or(0);
+      std::unordered_set<uint64_t> seen;
+      while (e != 0) {
+        Address entry(e);
+        auto bad = [&](std::string kind, std::string detail) {
+          fl.findings.push_back({std::move(kind), entry, t.arena, std::move(detail)});
+        };
+        if (e & align_mask) {
+          bad("tcache-unaligned", fmt::format("tcache entry {} is not aligned (malloc(): unaligned tcache chunk detected)", to_hex(entry)));
+          break;
+        }
+        if (!seen.insert(e).second || seen.size() > max_steps) {
+          bad("tcache-cycle", fmt::format("tcache list {} loops back to {}", i, to_hex(entry)));
+          break;
+        }
+        Chunk* c = chunk_at(entry - 2 * l.size_sz);
+        if (!c) {
+          bad("tcache-stray", fmt::format("tcache entry {} is not the data of any chunk", to_hex(entry)));
+          break;
+        }
+        if (c->size != fl.min_size)
+          bad("tcache-size", fmt::format("chunk {} of size {:#x} is in tcache bin {} (size {:#x})", to_hex(c->address), c->size, i, fl.min_size));
+        fl.chunks.push_back(c->address);
+        auto stored = target.read_u64(entry);
+        if (!stored) {
+          bad("unreadable", fmt::format("tcache entry {} cannot be read", to_hex(entry)));
+          break;
+        }
+        e = demangle(entry, *stored);
+      }
+      if (fl.chunks.size() != fl.expected_count)
+        fl.findings.push_back({"tcache-count", entries + 8 * i, t.arena,
+                               fmt::format("tcache bin {} holds {} chunks but counts[{}] is {}", i,
+                                           fl.chunks.size(), i, fl.expected_count)});
+      if (!fl.chunks.empty() || !fl.findings.empty()) heap.lists.push_back(std::move(fl));
+    }
+  }
+  for (const auto& ar : heap.arenas) {
+    check_cancel(cancel);
+    // fastbins: chunk pointers; fd mangled with the address of the fd field.
+    for (int i = 0; i < l.nfastbins; ++i) {
+      Address slot = ar.address + l.ms_fastbins + 8 * i;
+      FreeList fl{ListKind::kFast, ar.index, i, 0, slot};
+      fl.min_size = fl.max_size = l.min_chunk + i * l.malloc_alignment;
+      uint64_t p = target.read_u64(slot).value_or(0);
+      std::unordered_set<uint64_t> seen;
+      while (p != 0) {
+        Address at(p);
+        auto bad = [&](std::string kind, std::string detail) {
+          fl.findings.push_back({std::move(kind), at, ar.index, std::move(detail)});
+        };
+        if (p & align_mask) {
+          bad("fast-unaligned", fmt::format("fastbin {} entry {} is not aligned (malloc(): unaligned fastbin chunk detected)", i, to_hex(at)));
+          break;
+        }
+        if (!seen.insert(p).second || seen.size() > max_steps) {
+          bad("fast-cycle", fmt::format("fastbin {} loops back to {}", i, to_hex(at)));
+          break;
+        }
+        Chunk* c = chunk_at(at);
+        if (!c) {
+          bad("fast-stray", fmt::format("fastbin {} entry {} is not a chunk", i, to_hex(at)));
+          break;
+        }
+        if (c->size != fl.min_size)
+          bad("fast-size", fmt::format("chunk {} of size {:#x} is in fastbin {} (size {:#x}) (malloc(): memory corruption (fast))", to_hex(at), c->size, i, fl.min_size));
+        fl.chunks.push_back(at);
+        Address pos = at + 2 * l.size_sz;
+        auto stored = target.read_u64(pos);
+        if (!stored) break;
+        p = demangle(pos, *stored);
+      }
+      if (!fl.chunks.empty() || !fl.findings.empty()) heap.lists.push_back(std::move(fl));
+    }
+    // Bins 1 (unsorted) .. NBINS-1: circular, doubly linked through fd/bk.
+    for (int i = 1; i < l.nbins; ++i) {
+      const Address bin = ar.address + l.ms_bins + (i - 1) * 2 * l.size_sz - 2 * l.size_sz;
+      ListKind kind = i == kUnsortedBin ? ListKind::kUnsorted
+                      : i < kFirstLargeBin ? ListKind::kSmall
+                                           : ListKind::kLarge;
+      FreeList fl{kind, ar.index, i, 0, bin + 2 * l.size_sz};
+      std::tie(fl.min_size, fl.max_size) = bin_size_range(i);
+      auto fd = target.read_u64(bin + 2 * l.size_sz);
+      auto bk = target.read_u64(bin + 3 * l.size_sz);
+      if (!fd || !bk) continue;
+      Address prev = bin, cur(*fd);
+      std::unordered_set<uint64_t> seen;
+      while (cur != bin) {
+        auto bad = [&](std::string k, std::string detail) {
+          fl.findings.push_back({std::move(k), cur, ar.index, std::move(detail)});
+        };
+        if (!seen.insert(cur.value).second || seen.size() > max_steps) {
+          bad("bin-cycle", fmt::format("bin {} loops back to {} without returning to the bin", i, to_hex(cur)));
+          break;
+        }
+        Chunk* c = chunk_at(cur);
+        if (!c) {
+          bad("bin-stray", fmt::format("bin {} points at {}, which is not a chunk", i, to_hex(cur)));
+          break;
+        }
+        auto c_bk = target.read_u64(cur + 3 * l.size_sz);
+        if (!c_bk || *c_bk != prev.value)
+          bad("bin-backlink", fmt::format("chunk {}'s bk is {} but the previous node is {} (corrupted double-linked list)", to_hex(cur), to_hex(c_bk.value_or(0)), to_hex(prev)));
+        if (c->size < fl.min_size || c->size > fl.max_size)
+          bad("bin-size", fmt::format("chunk {} of size {:#x} is in bin {} (sizes {:#x}..{:#x})", to_hex(cur), c->size, i, fl.min_size, fl.max_size));
+        if (c->arena != ar.index)
+          bad("bin-arena", fmt::format("chunk {} belongs to arena {} but is in a bin of arena {}", to_hex(cur), c->arena, ar.index));
+        fl.chunks.push_back(cur);
+        auto next = target.read_u64(cur + 2 * l.size_sz);
+        if (!next) break;
+        prev = cur;
+        cur = Address(*next);
+      }
+      if (cur == bin && bk && Address(*bk) != prev)
+        fl.findings.push_back({"bin-backlink", bin, ar.index,
+                               fmt::format("bin {}'s bk is {} but its last chunk is {}", i, to_hex(*bk), to_hex(prev))});
+      if (!fl.chunks.empty() || !fl.findings.empty()) heap.lists.push_back(std::move(fl));
+    }
+  }
+  for (const auto& fl : heap.lists)
+    heap.findings.insert(heap.findings.end(), fl.findings.begin(), fl.findings.end());
+}
+
+void Builder::classify() {
+  auto state_of = [](ListKind k) {
+    switch (k) {
+      case ListKind::kTcache: return ChunkState::kTcache;
+      case ListKind::kFast: return ChunkState::kFast;
+      case ListKind::kUnsorted: return ChunkState::kUnsorted;
+      case ListKind::kSmall: return ChunkState::kSmall;
+      case ListKind::kLarge: return ChunkState::kLarge;
+    }
+    return ChunkState::kInUse;
+  };
+  for (const auto& fl : heap.lists) {
+    for (Address a : fl.chunks) {
+      Chunk* c = chunk_at(a);
+      if (!c) continue;
+      if (c->state == ChunkState::kInUse) {
+        c->state = state_of(fl.kind);
+      } else {
+        finding("double-listed", a, fl.arena,
+                fmt::format("chunk {} is on a {} list but is already {} (double free?)", to_hex(a),
+                            list_kind_name(fl.kind), state_name(c->state)));
+      }
+    }
+  }
+  // A chunk whose successor has PREV_INUSE clear is free: it must be in a bin.
+  auto& cs = heap.chunks;
+  for (size_t i = 0; i + 1 < cs.size(); ++i) {
+    Chunk& c = cs[i];
+    const Chunk& next = cs[i + 1];
+    if (c.end() != next.address || c.arena != next.arena || next.state == ChunkState::kMmapped)
+      continue;
+    bool free_by_neighbour = !(next.flags & kPrevInuse);
+    if (free_by_neighbour && c.state == ChunkState::kInUse) {
+      c.state = ChunkState::kFreeUnlisted;
+      finding("free-unlisted", c.address, c.arena,
+              fmt::format("chunk {} is free (next chunk's PREV_INUSE is clear) but on no list", to_hex(c.address)));
+    } else if (!free_by_neighbour && (c.state == ChunkState::kUnsorted || c.state == ChunkState::kSmall ||
+                                      c.state == ChunkState::kLarge)) {
+      finding("prev-inuse", next.address, next.arena,
+              fmt::format("chunk {} is in a bin but the next chunk {} has PREV_INUSE set", to_hex(c.address), to_hex(next.address)));
+    }
+  }
+}
+
+}  // namespace heapscope::glibc

@@ -1,0 +1,14 @@
+// Small text-rendering helpers shared by every command's renderer.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace heapscope {
+
+// "1.5 KiB", "12.0 MiB", "512 B".
+std::string human_size(uint64_t bytes);
+// "1234 (1.2 KiB)": exact bytes with the human form beside them.
+std::string bytes_with_human(uint64_t bytes);
+
+}  // namespace heapscope

@@ -1,0 +1,303 @@
+#include "render/heap_render.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "render/format.h"
+
+namespace heapscope {
+
+using glibc::ChunkState;
+using json = nlohmann::ordered_json;
+
+namespace {
+
+// The classes that partition an arena's bytes, in the order they print.
+constexpr ChunkState kArenaClasses[] = {
+    ChunkState::kInUse, ChunkState::kMetadata, ChunkState::kTcache, ChunkState::kFast,
+    ChunkState::kUnsorted, ChunkState::kSmall, ChunkState::kLarge, ChunkState::kTop,
+};
+constexpr ChunkState kAnomalyClasses[] = {ChunkState::kFreeUnlisted, ChunkState::kUnknown};
+
+json tally_json(const Tally& t) { return json{{"chunks", t.chunks}, {"bytes", t.bytes}}; }
+
+json states_json(const StateTallies& st) {
+  json j = json::object();
+  for (ChunkState s : kArenaClasses) {
+    if (s == ChunkState::kTop) continue;
+    j[std::string(glibc::state_name(s))] = tally_json(st[s]);
+  }
+  for (ChunkState s : kAnomalyClasses)
+    if (st[s].chunks) j[std::string(glibc::state_name(s))] = tally_json(st[s]);
+  return j;
+}
+
+std::string tally_row(std::string_view name, const Tally& t) {
+  return fmt::format("  {:<14} {:>10} {:>14}  {}\n", name, t.chunks, t.bytes,
+                     t.bytes >= 1024 ? human_size(t.bytes) : "");
+}
+
+}  // namespace
+
+std::string findings_footer(const glibc::Heap& h) {
+  if (h.findings.empty()) return "";
+  const auto& f = h.findings.front();
+  return fmt::format("warning: {} anomal{} found in the heap; first at {}: {}\n", h.findings.size(),
+                     h.findings.size() == 1 ? "y" : "ies", to_hex(f.address), f.detail);
+}
+
+std::string stats_text(const HeapStats& s) {
+  std::string out = fmt::format("glibc {}: {} arena{}, system bytes {}\n", s.glibc_version,
+                                s.arenas.size(), s.arenas.size() == 1 ? "" : "s",
+                                bytes_with_human(s.system_bytes));
+  auto block = [&](const StateTallies& st) {
+    out += fmt::format("  {:<14} {:>10} {:>14}\n", "class", "chunks", "bytes");
+    for (ChunkState c : kArenaClasses) out += tally_row(glibc::state_name(c), st[c]);
+    for (ChunkState c : kAnomalyClasses)
+      if (st[c].chunks) out += tally_row(glibc::state_name(c), st[c]);
+  };
+  for (const auto& a : s.arenas) {
+    out += fmt::format("\narena {}{} at {}: {} heap{}, system bytes {}\n", a.index,
+                       a.main ? " (main)" : "", to_hex(a.address), a.heaps, a.heaps == 1 ? "" : "s",
+                       bytes_with_human(a.system_bytes));
+    block(a.states);
+  }
+  if (s.arenas.size() > 1) {
+    out += fmt::format("\nall arenas: system bytes {}\n", bytes_with_human(s.system_bytes));
+    block(s.total);
+  }
+  out += fmt::format("\nmmapped: {} chunk{}, {} bytes{}\n", s.mmapped.chunks,
+                     s.mmapped.chunks == 1 ? "" : "s", s.mmapped.bytes,
+                     s.mmapped.bytes >= 1024 ? " (" + human_size(s.mmapped.bytes) + ")" : "");
+  return out;
+}
+
+std::string stats_json(const HeapStats& s) {
+  json arenas = json::array();
+  for (const auto& a : s.arenas) {
+    json j{{"index", a.index}, {"address", to_hex(a.address)}, {"main", a.main}, {"heaps", a.heaps},
+           {"system_bytes", a.system_bytes}};
+    j.update(states_json(a.states));
+    j["top"] = json{{"address", to_hex(a.top)}, {"bytes", a.states[ChunkState::kTop].bytes}};
+    arenas.push_back(std::move(j));
+  }
+  json total{{"system_bytes", s.system_bytes}};
+  total.update(states_json(s.total));
+  total["top"] = tally_json(s.total[ChunkState::kTop]);
+  json doc{{"glibc_version", s.glibc_version}, {"arenas", std::move(arenas)},
+           {"mmapped", tally_json(s.mmapped)}, {"total", std::move(total)},
+           {"findings", s.findings}};
+  return doc.dump() + "\n";
+}
+
+std::string arenas_text(const glibc::Heap& h) {
+  std::string out;
+  for (const auto& a : h.arenas) {
+    out += fmt::format("arena {}{} at {}: system bytes {}, {} attached thread{}, top {} ({} bytes)\n",
+                       a.index, a.main ? " (main)" : "", to_hex(a.address),
+                       bytes_with_human(a.system_mem), a.attached_threads,
+                       a.attached_threads == 1 ? "" : "s", to_hex(a.top), a.top_size);
+    for (const auto& hp : a.heaps)
+      out += fmt::format("  heap {}-{} {}{}\n", to_hex(hp.range.begin), to_hex(hp.range.end),
+                         bytes_with_human(hp.range.size()),
+                         hp.heap_info.is_null() ? " (sbrk)" : " heap_info " + to_hex(hp.heap_info));
+    for (const auto& t : h.tcaches)
+      if (t.arena == a.index)
+        out += fmt::format("  tcache {}{}\n", to_hex(t.address),
+                           t.tid ? fmt::format(" (thread {})", t.tid) : std::string(" (thread unknown)"));
+  }
+  return out;
+}
+
+std::string arenas_json(const glibc::Heap& h) {
+  json arenas = json::array();
+  for (const auto& a : h.arenas) {
+    json heaps = json::array();
+    for (const auto& hp : a.heaps)
+      heaps.push_back({{"begin", to_hex(hp.range.begin)},
+                       {"end", to_hex(hp.range.end)},
+                       {"heap_info", hp.heap_info.is_null() ? json(nullptr) : json(to_hex(hp.heap_info))}});
+    json tcaches = json::array();
+    for (const auto& t : h.tcaches)
+      if (t.arena == a.index) tcaches.push_back({{"address", to_hex(t.address)}, {"tid", t.tid}});
+    arenas.push_back({{"index", a.index},
+                      {"address", to_hex(a.address)},
+                      {"main", a.main},
+                      {"attached_threads", a.attached_threads},
+                      {"system_bytes", a.system_mem},
+                      {"max_system_bytes", a.max_system_mem},
+                      {"top", {{"address", to_hex(a.top)}, {"bytes", a.top_size}}},
+                      {"heaps", std::move(heaps)},
+                      {"tcaches", std::move(tcaches)}});
+  }
+  return json{{"glibc_version", h.version}, {"arenas", std::move(arenas)}}.dump() + "\n";
+}
+
+std::string chunks_text(const glibc::Heap& h, const std::vector<const glibc::Chunk*>& chunks,
+                        size_t total_matching) {
+  std::string out = fmt::format("{:<18} {:<18} {:>12}  {:<13} {}\n", "address", "data", "size", "state", "arena");
+  out.reserve(out.size() + chunks.size() * 72);
+  for (const auto* c : chunks)
+    fmt::format_to(std::back_inserter(out), "{:<18} {:<18} {:>12}  {:<13} {}\n", to_hex(c->address),
+                   to_hex(c->data()), c->size, glibc::state_name(c->state),
+                   c->arena == glibc::kMmappedArena ? std::string("-") : std::to_string(c->arena));
+  if (chunks.size() < total_matching)
+    out += fmt::format("... {} of {} matching chunks shown (--limit)\n", chunks.size(), total_matching);
+  else
+    out += fmt::format("{} chunk{}\n", chunks.size(), chunks.size() == 1 ? "" : "s");
+  (void)h;
+  return out;
+}
+
+std::string chunks_json(const glibc::Heap& h, const std::vector<const glibc::Chunk*>& chunks,
+                        size_t total_matching) {
+  // Written directly: a million chunks would be slow through a DOM.
+  std::string out = "{\"chunks\":[";
+  out.reserve(chunks.size() * 96 + 64);
+  bool first = true;
+  for (const auto* c : chunks) {
+    fmt::format_to(std::back_inserter(out),
+                   "{}{{\"address\":\"{:#x}\",\"data\":\"{:#x}\",\"size\":{},\"state\":\"{}\",\"arena\":{}}}",
+                   first ? "" : ",", c->address.value, c->data().value, c->size,
+                   glibc::state_name(c->state), c->arena);
+    first = false;
+  }
+  fmt::format_to(std::back_inserter(out), "],\"matching\":{},\"findings\":{}}}\n", total_matching,
+                 h.findings.size());
+  return out;
+}
+
+namespace {
+
+std::string list_name(const glibc::FreeList& l) {
+  switch (l.kind) {
+    case glibc::ListKind::kTcache:
+      return fmt::format("tcache bin {} (size {:#x}) of {}", l.bin, l.min_size,
+                         l.tid ? fmt::format("thread {}", l.tid) : std::string("an unknown thread"));
+    case glibc::ListKind::kFast:
+      return fmt::format("fastbin {} (size {:#x}) of arena {}", l.bin, l.min_size, l.arena);
+    case glibc::ListKind::kUnsorted:
+      return fmt::format("unsorted bin of arena {}", l.arena);
+    case glibc::ListKind::kSmall:
+      return fmt::format("small bin {} (size {:#x}) of arena {}", l.bin, l.min_size, l.arena);
+    case glibc::ListKind::kLarge:
+      return l.max_size == UINT64_MAX
+                 ? fmt::format("large bin {} (sizes {:#x}+) of arena {}", l.bin, l.min_size, l.arena)
+                 : fmt::format("large bin {} (sizes {:#x}-{:#x}) of arena {}", l.bin, l.min_size,
+                               l.max_size, l.arena);
+  }
+  return "?";
+}
+
+json list_json_head(const glibc::FreeList& l) {
+  json j{{"kind", std::string(glibc::list_kind_name(l.kind))},
+         {"arena", l.arena},
+         {"bin", l.bin}};
+  if (l.kind == glibc::ListKind::kTcache) {
+    j["tid"] = l.tid;
+    j["count"] = l.expected_count;
+  }
+  j["size"] = l.min_size;
+  if (l.max_size != l.min_size)
+    j["max_size"] = l.max_size == UINT64_MAX ? json(nullptr) : json(l.max_size);
+  return j;
+}
+
+json finding_json(const glibc::Finding& f) {
+  return {{"kind", f.kind}, {"address", to_hex(f.address)}, {"arena", f.arena}, {"detail", f.detail}};
+}
+
+}  // namespace
+
+std::string chunk_text(const glibc::Heap& h, const glibc::Chunk& c, Address asked,
+                       const std::vector<ListPlace>& places, uint64_t prev_size_field,
+                       uint64_t size_field, std::optional<uint64_t> fd, std::optional<uint64_t> bk) {
+  std::string out = fmt::format("chunk {} (data {}), size {}, {}{}\n", to_hex(c.address), to_hex(c.data()),
+                                bytes_with_human(c.size), glibc::state_name(c.state),
+                                c.arena == glibc::kMmappedArena ? std::string(", mmapped")
+                                                                : fmt::format(", arena {}", c.arena));
+  if (asked != c.address && asked != c.data())
+    out += fmt::format("  {} is {} bytes into the chunk\n", to_hex(asked), asked - c.address);
+  out += fmt::format("  prev_size {:#x}\n  size      {:#x} (PREV_INUSE={} IS_MMAPPED={} NON_MAIN_ARENA={})\n",
+                     prev_size_field, size_field, size_field & 1, (size_field >> 1) & 1, (size_field >> 2) & 1);
+  if (fd) out += fmt::format("  fd        {:#x}\n", *fd);
+  if (bk) out += fmt::format("  bk        {:#x}\n", *bk);
+  for (const auto& p : places)
+    out += fmt::format("  on {}, position {} of {}\n", list_name(*p.list), p.position + 1,
+                       p.list->chunks.size());
+  for (const auto& f : h.findings)
+    if (f.address == c.address || f.address == c.data())
+      out += fmt::format("  finding: {}\n", f.detail);
+  return out;
+}
+
+std::string chunk_json(const glibc::Heap& h, const glibc::Chunk& c, Address asked,
+                       const std::vector<ListPlace>& places, uint64_t prev_size_field,
+                       uint64_t size_field, std::optional<uint64_t> fd, std::optional<uint64_t> bk) {
+  json lists = json::array();
+  for (const auto& p : places) {
+    json j = list_json_head(*p.list);
+    j["position"] = p.position;
+    j["length"] = p.list->chunks.size();
+    lists.push_back(std::move(j));
+  }
+  json findings = json::array();
+  for (const auto& f : h.findings)
+    if (f.address == c.address || f.address == c.data()) findings.push_back(finding_json(f));
+  json doc{{"address", to_hex(c.address)},
+           {"data", to_hex(c.data())},
+           {"asked", to_hex(asked)},
+           {"offset", asked - c.address},
+           {"size", c.size},
+           {"state", std::string(glibc::state_name(c.state))},
+           {"arena", c.arena},
+           {"prev_size_field", prev_size_field},
+           {"size_field", size_field},
+           {"flags", {{"prev_inuse", bool(size_field & 1)}, {"is_mmapped", bool(size_field & 2)},
+                      {"non_main_arena", bool(size_field & 4)}}},
+           {"fd", fd ? json(to_hex(*fd)) : json(nullptr)},
+           {"bk", bk ? json(to_hex(*bk)) : json(nullptr)},
+           {"lists", std::move(lists)},
+           {"findings", std::move(findings)}};
+  return doc.dump() + "\n";
+}
+
+std::string bins_text(const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists) {
+  std::string out;
+  if (lists.empty()) out = "no non-empty free lists\n";
+  for (const auto* l : lists) {
+    out += fmt::format("{}: {} chunk{}\n", list_name(*l), l->chunks.size(), l->chunks.size() == 1 ? "" : "s");
+    std::string line = " ";
+    for (size_t i = 0; i < l->chunks.size(); ++i) {
+      const glibc::Chunk* c = h.chunk_at(l->chunks[i]);
+      std::string item = fmt::format(" {} {}", i ? "->" : "", to_hex(l->chunks[i]));
+      if (c && c->size != l->min_size) item += fmt::format(" ({:#x})", c->size);
+      if (line.size() + item.size() > 100) {
+        out += line + "\n";
+        line = "   ";
+      }
+      line += item;
+    }
+    if (!l->chunks.empty()) out += line + "\n";
+    for (const auto& f : l->findings) out += fmt::format("  ! {}\n", f.detail);
+  }
+  return out;
+}
+
+std::string bins_json(const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists) {
+  json arr = json::array();
+  for (const auto* l : lists) {
+    json j = list_json_head(*l);
+    json chunks = json::array();
+    for (Address a : l->chunks) chunks.push_back(to_hex(a));
+    j["chunks"] = std::move(chunks);
+    json findings = json::array();
+    for (const auto& f : l->findings) findings.push_back(finding_json(f));
+    j["findings"] = std::move(findings);
+    arr.push_back(std::move(j));
+  }
+  return json{{"lists", std::move(arr)}, {"findings", h.findings.size()}}.dump() + "\n";
+}
+
+}  // namespace heapscope

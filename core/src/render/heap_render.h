@@ -1,0 +1,43 @@
+// Renderers for the heap commands: each report in text (for people) and as
+// one line of JSON (for programs). Runners pick one; nothing else prints.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "heapscope/analysis/stats.h"
+#include "heapscope/glibc/heap.h"
+
+namespace heapscope {
+
+std::string stats_text(const HeapStats& s);
+std::string stats_json(const HeapStats& s);
+
+std::string arenas_text(const glibc::Heap& h);
+std::string arenas_json(const glibc::Heap& h);
+
+std::string chunks_text(const glibc::Heap& h, const std::vector<const glibc::Chunk*>& chunks,
+                        size_t total_matching);
+std::string chunks_json(const glibc::Heap& h, const std::vector<const glibc::Chunk*>& chunks,
+                        size_t total_matching);
+
+// Where a free chunk sits: the list and its position, if on one.
+struct ListPlace {
+  const glibc::FreeList* list = nullptr;
+  size_t position = 0;
+};
+std::string chunk_text(const glibc::Heap& h, const glibc::Chunk& c, Address asked,
+                       const std::vector<ListPlace>& places, uint64_t prev_size_field,
+                       uint64_t size_field, std::optional<uint64_t> fd, std::optional<uint64_t> bk);
+std::string chunk_json(const glibc::Heap& h, const glibc::Chunk& c, Address asked,
+                       const std::vector<ListPlace>& places, uint64_t prev_size_field,
+                       uint64_t size_field, std::optional<uint64_t> fd, std::optional<uint64_t> bk);
+
+std::string bins_text(const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists);
+std::string bins_json(const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists);
+
+// The line every heap command adds when the walk met anomalies.
+std::string findings_footer(const glibc::Heap& h);
+
+}  // namespace heapscope

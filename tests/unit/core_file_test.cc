@@ -1,0 +1,296 @@
+// Tests for the ELF core file target, on real cores of target_helper and on
+// broken files made from them.
+#include "heapscope/core_file.h"
+
+#include <elf.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <set>
+
+#include "programs/helper_process.h"
+#include "targets/elf_image.h"
+
+namespace heapscope {
+namespace {
+
+using testing::HelperCore;
+using testing::info_u64;
+
+std::vector<char> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+void write_bytes(const std::string& path, const char* data, size_t n) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(data, static_cast<std::streamsize>(n));
+}
+
+class CoreFileTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { core_ = testing::make_helper_core(3).release(); }
+  static void TearDownTestSuite() {
+    delete core_;
+    core_ = nullptr;
+  }
+  void SetUp() override {
+    if (!core_->skip_reason.empty()) GTEST_SKIP() << core_->skip_reason;
+    scratch_ = testing::make_temp_dir();
+  }
+  void TearDown() override { testing::remove_tree(scratch_); }
+
+  std::unique_ptr<Target> open_ok(const std::string& path, CoreFileOptions o = {}) {
+    auto t = open_core_file(path, o);
+    EXPECT_TRUE(t.ok()) << (t.ok() ? "" : t.error().message);
+    return t.ok() ? std::move(*t) : nullptr;
+  }
+  std::string open_error(const std::string& path) {
+    auto t = open_core_file(path);
+    if (t.ok()) return "(opened)";
+    EXPECT_EQ(t.error().message.find('\n'), std::string::npos);
+    return t.error().message;
+  }
+  std::string write_variant(const std::string& name, const std::vector<char>& bytes) {
+    std::string p = scratch_ + "/" + name;
+    write_bytes(p, bytes.data(), bytes.size());
+    return p;
+  }
+
+  static HelperCore* core_;
+  std::string scratch_;
+};
+HelperCore* CoreFileTest::core_ = nullptr;
+
+TEST_F(CoreFileTest, ThreadsPidAndDescription) {
+  auto t = open_ok(core_->core);
+  ASSERT_TRUE(t);
+  int pid = static_cast<int>(info_u64(core_->info, "pid"));
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(t->pid(), pid);
+  EXPECT_EQ(t->core_path(), core_->core);
+  EXPECT_EQ(t->description(), "core file " + core_->core + " (pid " + std::to_string(pid) + ", 3 threads)");
+  ASSERT_EQ(t->threads().size(), 3u);
+  std::set<int> tids;
+  for (const auto& th : t->threads()) {
+    tids.insert(th.tid);
+    EXPECT_EQ(th.registers.size(), 27u);
+    EXPECT_EQ(th.reg("rip"), th.pc.value);
+    EXPECT_EQ(th.reg("rsp"), th.sp.value);
+    EXPECT_EQ(th.reg("fs_base"), th.thread_pointer.value);
+    EXPECT_NE(th.pc.value, 0u);
+    EXPECT_NE(th.thread_pointer.value, 0u);
+    EXPECT_TRUE(th.stack.contains(th.sp)) << to_hex(th.sp);
+    // The thread pointer points at the thread's own TCB, whose first word is itself.
+    EXPECT_EQ(t->read_u64(th.thread_pointer), th.thread_pointer.value);
+  }
+  EXPECT_EQ(tids.size(), 3u);
+  EXPECT_TRUE(tids.count(pid));
+  EXPECT_TRUE(t->notes().empty()) << t->notes()[0];
+}
+
+TEST_F(CoreFileTest, RegionsMatchTheProcessMaps) {
+  auto t = open_ok(core_->core);
+  ASSERT_TRUE(t);
+  const auto& rs = t->regions();
+  for (size_t i = 1; i < rs.size(); ++i) EXPECT_LE(rs[i - 1].range.end, rs[i].range.begin);
+  auto maps = testing::read_maps(core_->dir + "/maps.txt");
+  ASSERT_GT(maps.size(), 10u);
+  for (const auto& m : maps) {
+    const Region* r = t->find_region(Address(m.begin));
+    ASSERT_NE(r, nullptr) << m.perms << " " << m.path << " at " << to_hex(m.begin);
+    EXPECT_EQ(r->range.begin.value, m.begin) << m.path;
+    EXPECT_EQ(bool(r->perms & kPermRead), m.perms[0] == 'r') << m.path;
+    EXPECT_EQ(r->writable(), m.perms[1] == 'w') << m.path;
+    EXPECT_EQ(r->executable(), m.perms[2] == 'x') << m.path;
+    if (!m.path.empty() && m.path[0] == '/') {
+      EXPECT_EQ(r->range.end.value, m.end) << m.path;
+      EXPECT_EQ(r->path, m.path);
+      EXPECT_EQ(r->file_offset, m.offset) << m.path;
+      EXPECT_TRUE(r->readable) << m.path;
+    }
+  }
+}
+
+TEST_F(CoreFileTest, ReadsGlobalsAndHeapBytes) {
+  auto t = open_ok(core_->core);
+  ASSERT_TRUE(t);
+  uint64_t marker = info_u64(core_->info, "marker_addr");
+  ASSERT_NE(marker, 0u);
+  EXPECT_EQ(t->read_u64(Address(marker)), info_u64(core_->info, "marker_value"));
+  uint64_t heap = info_u64(core_->info, "heap_addr");
+  uint64_t size = info_u64(core_->info, "heap_size");
+  std::vector<std::byte> buf(size);
+  ASSERT_EQ(t->read(Address(heap), buf), size);
+  size_t bad = 0;
+  for (size_t i = 0; i < size; ++i)
+    bad += buf[i] != static_cast<std::byte>((i * 7) ^ 0x5a);
+  EXPECT_EQ(bad, 0u);
+  // view() returns at most what was asked and nothing outside regions.
+  EXPECT_EQ(t->view(Address(heap), 16).size(), 16u);
+  EXPECT_TRUE(t->view(Address(8), 16).empty());
+  EXPECT_TRUE(t->view(Address(UINT64_MAX - 4), 16).empty());
+}
+
+// Locates the PT_LOAD for `vaddr` in a core file, for checking what it holds.
+std::optional<Elf64_Phdr> core_load_at(const std::vector<char>& core, uint64_t vaddr) {
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, core.data(), sizeof eh);
+  for (unsigned i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr p;
+    std::memcpy(&p, core.data() + eh.e_phoff + i * sizeof p, sizeof p);
+    if (p.p_type == PT_LOAD && p.p_vaddr == vaddr) return p;
+  }
+  return std::nullopt;
+}
+
+TEST_F(CoreFileTest, FileBackedPagesComeFromTheMappedFile) {
+  auto t = open_ok(core_->core);
+  ASSERT_TRUE(t);
+  const Module* libc = t->find_module("libc.so");
+  ASSERT_NE(libc, nullptr);
+  // The ELF header page of libc (the core keeps it) reads as ELF.
+  char magic[4];
+  ASSERT_TRUE(t->read_exact(libc->base, magic, 4));
+  EXPECT_EQ(std::memcmp(magic, ELFMAG, 4), 0);
+
+  // libc's code mapping is not in the core (p_filesz 0), yet it reads as the file.
+  const Region* text = nullptr;
+  for (const auto& r : t->regions())
+    if (r.path == libc->path && r.executable()) text = &r;
+  ASSERT_NE(text, nullptr);
+  auto core_bytes = read_bytes(core_->core);
+  auto ph = core_load_at(core_bytes, text->range.begin.value);
+  ASSERT_TRUE(ph);
+  EXPECT_LT(ph->p_filesz, ph->p_memsz) << "the kernel dumped libc's code; fallback untested";
+  auto file = read_bytes(libc->path);
+  ASSERT_GT(file.size(), text->file_offset + 8192);
+  std::vector<std::byte> got(8192);
+  ASSERT_EQ(t->read(text->range.begin, got), got.size());
+  EXPECT_EQ(std::memcmp(got.data(), file.data() + text->file_offset, got.size()), 0);
+}
+
+TEST_F(CoreFileTest, ModulesWithBuildIdsExecutableFirst) {
+  auto t = open_ok(core_->core);
+  ASSERT_TRUE(t);
+  ASSERT_FALSE(t->modules().empty());
+  EXPECT_TRUE(t->modules()[0].path.ends_with("heapscope_target_helper")) << t->modules()[0].path;
+  const Module* libc = t->find_module("libc.so");
+  ASSERT_NE(libc, nullptr);
+  ASSERT_EQ(libc->build_id.size(), 40u);
+  // readelf is an independent oracle for the build-id.
+  std::string cmd = "readelf -n " + libc->path + " 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string text;
+  char buf[512];
+  while (fgets(buf, sizeof buf, p)) text += buf;
+  pclose(p);
+  auto at = text.find("Build ID: ");
+  if (at == std::string::npos) GTEST_SKIP() << "readelf not available";
+  EXPECT_EQ(text.substr(at + 10, 40), libc->build_id);
+  // Each module's ranges are its regions; base is the lowest.
+  for (const auto& m : t->modules()) {
+    ASSERT_FALSE(m.ranges.empty());
+    EXPECT_EQ(m.base, m.ranges.front().begin);
+    EXPECT_EQ(m.path.find("locale-archive"), std::string::npos);
+  }
+  // One range per mapping of the file, as in the process's maps.
+  size_t libc_maps = 0;
+  for (const auto& m : testing::read_maps(core_->dir + "/maps.txt")) libc_maps += m.path == libc->path;
+  EXPECT_EQ(libc->ranges.size(), libc_maps);
+}
+
+TEST_F(CoreFileTest, MissingMappedFilesMakeUnreadableRegionsAndANote) {
+  CoreFileOptions o;
+  o.sysroot = scratch_;  // nothing there: every mapped file is "missing"
+  auto t = open_ok(core_->core, o);
+  ASSERT_TRUE(t);
+  const Module* libc = t->find_module("libc.so");
+  ASSERT_NE(libc, nullptr);
+  const Region* text = nullptr;
+  for (const auto& r : t->regions())
+    if (r.path == libc->path && r.executable()) text = &r;
+  ASSERT_NE(text, nullptr);
+  EXPECT_FALSE(text->readable);
+  EXPECT_TRUE(t->view(text->range.begin, 8).empty());
+  bool noted = false;
+  for (const auto& n : t->notes())
+    noted |= n == "note: " + libc->path + " is not on this machine; its unmodified pages cannot be read";
+  EXPECT_TRUE(noted);
+  // Dumped memory is still there.
+  EXPECT_EQ(t->read_u64(Address(info_u64(core_->info, "marker_addr"))),
+            info_u64(core_->info, "marker_value"));
+  // The build-id still comes from the ELF header page kept in the core.
+  EXPECT_EQ(libc->build_id.size(), 40u);
+}
+
+TEST_F(CoreFileTest, BrokenFilesAreOneLineErrors) {
+  auto core = read_bytes(core_->core);
+  ASSERT_GT(core.size(), 4096u);
+  EXPECT_EQ(open_error(write_variant("empty", {})), scratch_ + "/empty: empty file");
+  EXPECT_EQ(open_error(write_variant("text", {'h', 'e', 'l', 'l', 'o', '\n'})),
+            scratch_ + "/text: not an ELF file");
+  auto exec = core;
+  reinterpret_cast<Elf64_Ehdr*>(exec.data())->e_type = ET_EXEC;
+  EXPECT_EQ(open_error(write_variant("exec", exec)), scratch_ + "/exec: not a core file (ELF type EXEC)");
+  EXPECT_EQ(open_error(HEAPSCOPE_TARGET_HELPER),
+            std::string(HEAPSCOPE_TARGET_HELPER) + ": not a core file (ELF type DYN)");
+  auto arm = core;
+  reinterpret_cast<Elf64_Ehdr*>(arm.data())->e_machine = EM_AARCH64;
+  EXPECT_EQ(open_error(write_variant("arm", arm)),
+            scratch_ + "/arm: unsupported architecture: ELF machine 183 (AArch64)");
+  EXPECT_NE(open_error(scratch_).find("is a directory"), std::string::npos);
+  EXPECT_NE(open_error(scratch_ + "/nosuch").find("No such file or directory"), std::string::npos);
+  if (geteuid() != 0) {
+    std::string p = write_variant("secret", core);
+    chmod(p.c_str(), 0);
+    EXPECT_NE(open_error(p).find("Permission denied"), std::string::npos);
+  }
+}
+
+TEST_F(CoreFileTest, TruncatedHeadersFailTruncatedDataOpens) {
+  auto core = read_bytes(core_->core);
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, core.data(), sizeof eh);
+  uint64_t ph_end = eh.e_phoff + eh.e_phnum * sizeof(Elf64_Phdr);
+  uint64_t notes_end = 0, first_load = UINT64_MAX;
+  for (unsigned i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr p;
+    std::memcpy(&p, core.data() + eh.e_phoff + i * sizeof p, sizeof p);
+    if (p.p_type == PT_NOTE) notes_end = std::max(notes_end, p.p_offset + p.p_filesz);
+    if (p.p_type == PT_LOAD && p.p_filesz) first_load = std::min(first_load, p.p_offset);
+  }
+  ASSERT_GT(notes_end, ph_end);
+  for (uint64_t cut : {uint64_t{12}, uint64_t{40}, ph_end - 1, notes_end - 100}) {
+    std::vector<char> part(core.begin(), core.begin() + static_cast<long>(cut));
+    std::string err = open_error(write_variant("cut", part));
+    EXPECT_NE(err.find("truncated core"), std::string::npos) << "cut at " << cut << ": " << err;
+  }
+  // Cut halfway through the memory: it opens, with what is left readable.
+  uint64_t heap = info_u64(core_->info, "heap_addr");
+  uint64_t marker = info_u64(core_->info, "marker_addr");
+  size_t cut = (first_load + core.size()) / 2;
+  std::vector<char> part(core.begin(), core.begin() + static_cast<long>(cut));
+  auto t = open_ok(write_variant("half", part));
+  ASSERT_TRUE(t);
+  bool noted = false;
+  for (const auto& n : t->notes()) noted |= n.starts_with("note: core file is truncated: ");
+  EXPECT_TRUE(noted);
+  size_t unreadable = 0;
+  for (const auto& r : t->regions()) unreadable += !r.readable;
+  EXPECT_GT(unreadable, 0u);
+  // The last dumped region is gone; the threads survived (they are notes).
+  EXPECT_EQ(t->threads().size(), 3u);
+  const Region* last = nullptr;
+  for (const auto& r : t->regions())
+    if (!r.readable) last = &r;
+  ASSERT_NE(last, nullptr);
+  EXPECT_TRUE(t->view(last->range.begin, 8).empty());
+  (void)heap;
+  (void)marker;
+}
+
+}  // namespace
+}  // namespace heapscope
