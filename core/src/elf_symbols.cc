@@ -1,8 +1,282 @@
-// Placeholder until the libdwfl resolver lands.
+// ElfSymbols: a SymbolResolver over the target's modules as the ELF files on
+// this machine have them, through libdwfl. Each module's file is reported at
+// the load bias its mappings imply; separate debug files are found by
+// build-id under /usr/lib/debug (our own lookup: no debuginfod, no network).
+// Names resolve through a per-module hash map built on first use, so local
+// symbols (main_arena, mp_) are found as quickly as global ones.
+#include <cxxabi.h>
+#include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
 #include "heapscope/symbols.h"
+#include "targets/elf_image.h"
 
 namespace heapscope {
-std::unique_ptr<SymbolResolver> make_elf_symbols(const Target&, SymbolOptions) {
-  return make_no_symbols();
+
+namespace {
+
+constexpr const char* kDebugRoot = "/usr/lib/debug";
+
+std::string base_name(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
 }
+
+std::string demangle(const char* name) {
+  if (!name) return {};
+  if (name[0] == '_' && name[1] == 'Z') {
+    int status = 0;
+    char* d = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+    if (d && status == 0) {
+      std::string s = d;
+      std::free(d);
+      return s;
+    }
+    std::free(d);
+  }
+  return name;
+}
+
+// True when the ELF file at fd has a SHT_SYMTAB section with entries.
+bool elf_has_symtab(Elf* elf) {
+  if (!elf) return false;
+  Elf_Scn* scn = nullptr;
+  while ((scn = elf_nextscn(elf, scn)) != nullptr) {
+    GElf_Shdr sh;
+    if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB && sh.sh_size > sh.sh_entsize) return true;
+  }
+  return false;
+}
+
+bool file_has_symtab(int fd) {
+  Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
+  bool r = elf_has_symtab(elf);
+  if (elf) elf_end(elf);
+  return r;
+}
+
+struct ModuleEntry {
+  Dwfl_Module* mod = nullptr;
+  std::string path;
+  std::string name;  // base name
+  bool own_symtab = false;
+  bool debug_symtab = false;  // set when a separate debug file with .symtab was found
+  bool names_built = false;
+  std::unordered_map<std::string, GElf_Addr> by_name;
+};
+
+// libdwfl calls this (lazily) when a module's own file lacks what is asked:
+// look for /usr/lib/debug/.build-id/xx/yyyy.debug, then the debuglink name.
+int find_debuginfo(Dwfl_Module* mod, void** userdata, const char*, Dwarf_Addr, const char* file_name,
+                   const char* debuglink_file, GElf_Word, char** debuginfo_file_name) {
+  auto* entry = static_cast<ModuleEntry*>(*userdata);
+  std::vector<std::string> candidates;
+  const unsigned char* bits = nullptr;
+  GElf_Addr vaddr = 0;
+  int len = dwfl_module_build_id(mod, &bits, &vaddr);
+  std::string id;
+  if (len > 1) {
+    id = targets::to_hex_string({reinterpret_cast<const std::byte*>(bits), static_cast<size_t>(len)});
+    candidates.push_back(std::string(kDebugRoot) + "/.build-id/" + id.substr(0, 2) + "/" + id.substr(2) +
+                         ".debug");
+  }
+  if (debuglink_file && file_name) {
+    std::string dir = file_name;
+    dir = dir.substr(0, dir.rfind('/') + 1);
+    candidates.push_back(std::string(kDebugRoot) + dir + debuglink_file);
+    candidates.push_back(dir + ".debug/" + debuglink_file);
+  }
+  for (const auto& c : candidates) {
+    int fd = open(c.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    // A debug file for another build is worse than none.
+    if (!id.empty() && targets::file_build_id(c) != id) {
+      close(fd);
+      continue;
+    }
+    if (entry && file_has_symtab(fd)) entry->debug_symtab = true;
+    *debuginfo_file_name = strdup(c.c_str());
+    return fd;
+  }
+  return -1;
+}
+
+int no_debuginfo(Dwfl_Module*, void**, const char*, Dwarf_Addr, const char*, const char*, GElf_Word,
+                 char**) {
+  return -1;
+}
+
+const Dwfl_Callbacks kWithDebuginfo = {dwfl_build_id_find_elf, find_debuginfo, nullptr, nullptr};
+const Dwfl_Callbacks kOwnSymbolsOnly = {dwfl_build_id_find_elf, no_debuginfo, nullptr, nullptr};
+
+// The load bias of `path`: where the target mapped it minus where the file
+// wants its segments. A mapping at file offset X holds the PT_LOAD whose
+// page-aligned p_offset is X.
+std::optional<GElf_Addr> load_bias(const Target& target, const Module& m) {
+  int fd = open(m.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
+  std::optional<GElf_Addr> bias;
+  size_t phnum = 0;
+  if (elf && elf_kind(elf) == ELF_K_ELF && elf_getphdrnum(elf, &phnum) == 0) {
+    std::vector<GElf_Phdr> loads;
+    for (size_t i = 0; i < phnum; ++i) {
+      GElf_Phdr ph;
+      if (gelf_getphdr(elf, static_cast<int>(i), &ph) && ph.p_type == PT_LOAD) loads.push_back(ph);
+    }
+    for (const auto& r : target.regions()) {
+      if (r.path != m.path || bias) continue;
+      for (const auto& ph : loads)
+        if ((ph.p_offset & ~GElf_Off{0xfff}) == r.file_offset) {
+          bias = r.range.begin.value - (ph.p_vaddr & ~GElf_Addr{0xfff});
+          break;
+        }
+    }
+    if (!bias && !loads.empty()) bias = m.base.value - (loads.front().p_vaddr & ~GElf_Addr{0xfff});
+  }
+  if (elf) elf_end(elf);
+  close(fd);
+  return bias;
+}
+
+class ElfSymbols final : public SymbolResolver {
+ public:
+  ElfSymbols(const Target& target, SymbolOptions options) : options_(options) {
+    static std::once_flag elf_init;
+    std::call_once(elf_init, [] { elf_version(EV_CURRENT); });
+    dwfl_ = dwfl_begin(options.use_debuginfo ? &kWithDebuginfo : &kOwnSymbolsOnly);
+    if (!dwfl_) return;
+    dwfl_report_begin(dwfl_);
+    for (const Module& m : target.modules()) {
+      if (m.path.empty() || m.path[0] != '/') continue;
+      // A different build of the file than the target mapped: its symbols
+      // would lie, so report nothing (the heap walker searches instead).
+      if (!m.build_id.empty()) {
+        std::string disk = targets::file_build_id(m.path);
+        if (!disk.empty() && disk != m.build_id) continue;
+      }
+      auto bias = load_bias(target, m);
+      if (!bias) continue;  // not on this machine, or not ELF
+      Dwfl_Module* mod = dwfl_report_elf(dwfl_, m.path.c_str(), m.path.c_str(), -1, *bias, false);
+      if (!mod) continue;
+      auto e = std::make_unique<ModuleEntry>();
+      e->mod = mod;
+      e->path = m.path;
+      e->name = base_name(m.path);
+      void** userdata = nullptr;
+      dwfl_module_info(mod, &userdata, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr);
+      if (userdata) *userdata = e.get();
+      GElf_Addr elf_bias;
+      e->own_symtab = elf_has_symtab(dwfl_module_getelf(mod, &elf_bias));
+      modules_.push_back(std::move(e));
+    }
+    dwfl_report_end(dwfl_, nullptr, nullptr);
+  }
+  ~ElfSymbols() override {
+    if (dwfl_) dwfl_end(dwfl_);
+  }
+
+  std::optional<Address> find(std::string_view module_part, std::string_view name) const override {
+    std::lock_guard lock(mu_);
+    std::string key(name);
+    for (const auto& e : modules_) {
+      if (e->name.find(module_part) == std::string::npos) continue;
+      build_names(*e);
+      auto it = e->by_name.find(key);
+      if (it != e->by_name.end()) return Address(it->second);
+    }
+    return std::nullopt;
+  }
+
+  std::optional<SymbolAt> at(Address addr) const override {
+    std::lock_guard lock(mu_);
+    if (!dwfl_) return std::nullopt;
+    Dwfl_Module* mod = dwfl_addrmodule(dwfl_, addr.value);
+    if (!mod) return std::nullopt;
+    const ModuleEntry* e = entry_for(mod);
+    SymbolAt s;
+    s.module = e ? e->name : "";
+    GElf_Off offset = 0;
+    GElf_Sym sym;
+    const char* name = dwfl_module_addrinfo(mod, addr.value, &offset, &sym, nullptr, nullptr, nullptr);
+    if (name && *name) {
+      s.name = demangle(name);
+      s.offset = offset;
+    } else {
+      Dwarf_Addr low = 0;
+      dwfl_module_info(mod, nullptr, &low, nullptr, nullptr, nullptr, nullptr, nullptr);
+      s.offset = addr.value - low;
+    }
+    if (Dwfl_Line* line = dwfl_module_getsrc(mod, addr.value)) {
+      int lineno = 0;
+      if (const char* file = dwfl_lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr)) {
+        s.file = file;
+        s.line = lineno;
+      }
+    }
+    return s;
+  }
+
+  bool has_full_symbols(std::string_view module_part) const override {
+    std::lock_guard lock(mu_);
+    for (const auto& e : modules_) {
+      if (e->name.find(module_part) == std::string::npos) continue;
+      if (e->own_symtab) return true;
+      // Loading the symbol table is what makes libdwfl look for the debug file.
+      build_names(*e);
+      return e->debug_symtab;
+    }
+    return false;
+  }
+
+ private:
+  const ModuleEntry* entry_for(Dwfl_Module* mod) const {
+    for (const auto& e : modules_)
+      if (e->mod == mod) return e.get();
+    return nullptr;
+  }
+
+  // Every defined symbol of the module by name; a global wins over a local
+  // of the same name.
+  void build_names(ModuleEntry& e) const {
+    if (e.names_built) return;
+    e.names_built = true;
+    int n = dwfl_module_getsymtab(e.mod);
+    if (n <= 0) return;
+    e.by_name.reserve(static_cast<size_t>(n));
+    for (int i = 1; i < n; ++i) {
+      GElf_Sym sym;
+      GElf_Addr addr = 0;
+      GElf_Word shndx = 0;
+      const char* name = dwfl_module_getsym_info(e.mod, i, &sym, &addr, &shndx, nullptr, nullptr);
+      if (!name || !*name || sym.st_shndx == SHN_UNDEF) continue;
+      int type = GELF_ST_TYPE(sym.st_info);
+      if (type == STT_SECTION || type == STT_FILE || type == STT_TLS) continue;
+      auto [it, inserted] = e.by_name.emplace(name, addr);
+      if (!inserted && GELF_ST_BIND(sym.st_info) != STB_LOCAL) it->second = addr;
+    }
+  }
+
+  SymbolOptions options_;
+  Dwfl* dwfl_ = nullptr;
+  std::vector<std::unique_ptr<ModuleEntry>> modules_;
+  mutable std::mutex mu_;
+};
+
+}  // namespace
+
+std::unique_ptr<SymbolResolver> make_elf_symbols(const Target& target, SymbolOptions options) {
+  return std::make_unique<ElfSymbols>(target, options);
+}
+
 }  // namespace heapscope

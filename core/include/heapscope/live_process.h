@@ -14,6 +14,14 @@ enum class StopMode {
   kAlreadyStopped,   // a debugger traces and has stopped it: read only
 };
 
-Result<std::unique_ptr<Target>> open_live_process(int pid, StopMode mode);
+// `threads`, when not empty, are the threads as the front-end's debugger
+// knows them (kAlreadyStopped cannot ptrace, so it has no registers of its
+// own); their empty stack ranges are filled from the maps. Without them,
+// kStopAndDetach reads registers with PTRACE_GETREGS and kAlreadyStopped
+// lists /proc/PID/task without registers.
+// Errors: "pid N: no such process", "pid N: permission denied (...)",
+// "pid N is a zombie", "pid N is already traced by pid M (...)".
+Result<std::unique_ptr<Target>> open_live_process(int pid, StopMode mode,
+                                                  std::vector<Thread> threads = {});
 
 }  // namespace heapscope

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <unordered_set>
 
 #include "glibc/builder.h"
@@ -30,22 +31,18 @@ int bin_index_for_size(uint64_t sz) {
 std::pair<uint64_t, uint64_t> bin_size_range(int bin) {
   if (bin <= kUnsortedBin) return {0, UINT64_MAX};
   if (bin < kFirstLargeBin) return {uint64_t(bin) << 4, uint64_t(bin) << 4};
-  // Scan for the bounds: the mapping is monotonic.
-  uint64_t lo = 1024;
-  while (lo < (1ull << 40) && bin_index_for_size(lo) < bin) lo += 16;
-  if (bin == 126) return {lo, UINT64_MAX};
-  uint64_t hi = lo;
-  uint64_t step = 16;
-  while (bin_index_for_size(hi + step) == bin) {
-    hi += step;
-    if (step < (1ull << 16)) step *= 2;
-  }
-  while (step > 16) {
-    step /= 2;
-    if (bin_index_for_size(hi + step) == bin) hi += step;
-  }
-  while (bin_index_for_size(hi + 16) == bin) hi += 16;
-  return {lo, hi};
+  if (bin > 126) return {UINT64_MAX, UINT64_MAX};  // bin 127 exists but is never used
+  // Large bins: the bounds where bin_index_for_size steps, computed once.
+  static const auto bounds = [] {
+    std::array<uint64_t, 128> lo{};
+    for (uint64_t sz = 1024; sz < (1ull << 21); sz += 16) {
+      int b = bin_index_for_size(sz);
+      if (lo[b] == 0) lo[b] = sz;
+    }
+    return lo;
+  }();
+  uint64_t hi = bin == 126 ? UINT64_MAX : bounds[bin + 1] - 16;
+  return {bounds[bin], hi};
 }
 
 void Builder::find_tcaches() {

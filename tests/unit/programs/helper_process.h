@@ -170,7 +170,7 @@ struct HelperChild {
   }
 };
 
-inline std::unique_ptr<HelperChild> start_helper_child(int threads) {
+inline std::unique_ptr<HelperChild> start_helper_child(int threads, bool big = false) {
   auto c = std::make_unique<HelperChild>();
   c->dir = make_temp_dir();
   int in[2], out[2];
@@ -183,7 +183,7 @@ inline std::unique_ptr<HelperChild> start_helper_child(int threads) {
     close(out[0]);
     std::string t = std::to_string(threads);
     execl(HEAPSCOPE_TARGET_HELPER, HEAPSCOPE_TARGET_HELPER, c->dir.c_str(), "wait", t.c_str(),
-          static_cast<char*>(nullptr));
+          big ? "big" : static_cast<char*>(nullptr), static_cast<char*>(nullptr));
     _exit(127);
   }
   close(in[0]);

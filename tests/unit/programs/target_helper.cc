@@ -1,11 +1,15 @@
 // target_helper: a small process the target and symbol tests inspect.
-//   target_helper OUTDIR crash|wait THREADS
+//   target_helper OUTDIR crash|wait THREADS [big]
 // Writes OUTDIR/info.txt ("key value" lines: pid, addresses and values the
 // tests look for) and OUTDIR/maps.txt (its /proc/self/maps), with THREADS
 // threads running. Then "crash" aborts in OUTDIR (the kernel writes the core
 // there); "wait" prints "ready" and answers each stdin line with "pong LINE"
 // until EOF, so a test can check the process still runs after inspection.
+// "big" adds a 1.25 GiB mostly untouched mapping and a file mapping that runs
+// two pages past the end of its file (reading those pages fails).
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -52,8 +56,8 @@ void copy_file(const char* from, const std::string& to) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: target_helper OUTDIR crash|wait THREADS\n");
+  if (argc != 4 && argc != 5) {
+    std::fprintf(stderr, "usage: target_helper OUTDIR crash|wait THREADS [big]\n");
     return 2;
   }
   std::string dir = argv[1], mode = argv[2];
@@ -66,6 +70,25 @@ int main(int argc, char** argv) {
   Shape* shape = new HelperSquare;
   void* vtable;
   std::memcpy(&vtable, shape, sizeof vtable);
+
+  uint64_t* big = nullptr;
+  const size_t big_size = (size_t{5} << 30) / 4;
+  unsigned char* short_map = nullptr;
+  if (argc == 5) {
+    big = static_cast<uint64_t*>(mmap(nullptr, big_size, PROT_READ | PROT_WRITE,
+                                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+    if (big == MAP_FAILED) return 4;
+    big[0] = 0xb16b00b5;
+    big[((size_t{1} << 30) + 4096 * 3) / 8 + 5] = 0xfeedface;
+    std::string file = dir + "/short.bin";
+    int fd = open(file.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    unsigned char page[4096];
+    std::memset(page, 0xab, sizeof page);
+    if (fd < 0 || write(fd, page, sizeof page) != sizeof page) return 4;
+    short_map = static_cast<unsigned char*>(mmap(nullptr, 3 * 4096, PROT_READ, MAP_PRIVATE, fd, 0));
+    close(fd);
+    if (short_map == MAP_FAILED) return 4;
+  }
 
   pthread_barrier_init(&g_barrier, nullptr, static_cast<unsigned>(threads));
   for (int i = 1; i < threads; ++i) {
@@ -88,6 +111,11 @@ int main(int argc, char** argv) {
   std::fprintf(f, "object_addr %p\n", static_cast<void*>(shape));
   std::fprintf(f, "vtable_ptr %p\n", vtable);
   std::fprintf(f, "malloc_addr %p\n", reinterpret_cast<void*>(&malloc));
+  if (big) {
+    std::fprintf(f, "big_addr %p\n", static_cast<void*>(big));
+    std::fprintf(f, "big_size 0x%zx\n", big_size);
+    std::fprintf(f, "short_addr %p\n", static_cast<void*>(short_map));
+  }
   std::fclose(f);
   std::rename(tmp.c_str(), (dir + "/info.txt").c_str());
 
