@@ -78,20 +78,22 @@ bool is_local_process(lldb::SBTarget target, lldb::SBProcess process) {
 
 std::unique_ptr<Target> open_target(lldb::SBTarget target, lldb::SBProcess process) {
   const char* plugin = process.GetPluginName();
+  std::optional<std::string> core;
   if (plugin && std::string_view(plugin) == "elf-core") {
-    std::string core = path_of(process.GetCoreFile());
-    if (!core.empty()) {
-      auto t = open_core_file(core);
+    core = path_of(process.GetCoreFile());
+    if (core->empty()) core.reset();
+    if (core) {
+      auto t = open_core_file(*core);
       if (t) return std::move(*t);
     }
   } else if (is_local_process(target, process)) {
-    auto t = open_live_process(static_cast<int>(process.GetProcessID()), StopMode::kAlreadyStopped);
-    if (t) {
-      auto threads = threads_from_lldb(process, (*t)->regions());
-      return std::make_unique<ThreadOverlayTarget>(std::move(*t), std::move(threads));
-    }
+    // lldb-server traces the process, so the live target cannot ptrace it:
+    // LLDB supplies the threads and their registers.
+    auto t = open_live_process(static_cast<int>(process.GetProcessID()), StopMode::kAlreadyStopped,
+                               threads_from_lldb(process, {}));
+    if (t) return std::move(*t);
   }
-  return std::make_unique<SbProcessTarget>(target, process);
+  return make_sb_process_target(target, process, core);
 }
 
 }  // namespace

@@ -13,13 +13,11 @@
 #include <algorithm>
 #include <cctype>
 
+#include "heapscope/callback_target.h"
+
 namespace heapscope::lldb_plugin {
 namespace {
 
-constexpr uint64_t kPage = 4096;
-// One ReadMemory fetches up to this much: a heap walk reads memory mostly in
-// address order, and each SB call costs far more than copying 256 KiB.
-constexpr uint64_t kReadAhead = 256 * 1024;
 
 Arch arch_of(lldb::SBTarget target) {
   const char* triple = target.GetTriple();
@@ -93,9 +91,10 @@ std::vector<Thread> threads_from_lldb(lldb::SBProcess process, const std::vector
   return out;
 }
 
-SbProcessTarget::SbProcessTarget(lldb::SBTarget target, lldb::SBProcess process)
-    : process_(process), arch_(arch_of(target)) {
+std::unique_ptr<Target> make_sb_process_target(lldb::SBTarget target, lldb::SBProcess process,
+                                               std::optional<std::string> core_path) {
   // Regions, in address order, mapped ones only.
+  std::vector<Region> regions;
   lldb::SBMemoryRegionInfoList list = process.GetMemoryRegions();
   for (uint32_t i = 0; i < list.GetSize(); ++i) {
     lldb::SBMemoryRegionInfo info;
@@ -107,12 +106,13 @@ SbProcessTarget::SbProcessTarget(lldb::SBTarget target, lldb::SBProcess process)
               (info.IsExecutable() ? kPermExec : 0);
     if (const char* name = info.GetName()) r.path = name;
     r.readable = info.IsReadable();
-    regions_.push_back(std::move(r));
+    regions.push_back(std::move(r));
   }
-  std::sort(regions_.begin(), regions_.end(),
+  std::sort(regions.begin(), regions.end(),
             [](const Region& a, const Region& b) { return a.range.begin < b.range.begin; });
 
-  // Modules: every loaded image with the load ranges of its segments.
+  // Modules: every loaded image with the load ranges of its sections.
+  std::vector<Module> modules;
   for (uint32_t i = 0; i < target.GetNumModules(); ++i) {
     lldb::SBModule module = target.GetModuleAtIndex(i);
     if (!module.IsValid()) continue;
@@ -133,78 +133,38 @@ SbProcessTarget::SbProcessTarget(lldb::SBTarget target, lldb::SBProcess process)
     std::sort(m.ranges.begin(), m.ranges.end());
     lldb::addr_t header = module.GetObjectFileHeaderAddress().GetLoadAddress(target);
     m.base = Address(header != LLDB_INVALID_ADDRESS ? header : lowest);
-    modules_.push_back(std::move(m));
+    modules.push_back(std::move(m));
   }
 
   // A core's regions are named after ELF segments ("PT_LOAD[1]"): name the
-  // ones inside a module after its file, like /proc/PID/maps would.
-  for (Region& r : regions_) {
+  // ones inside a module after its file, as /proc/PID/maps would.
+  for (Region& r : regions) {
     if (!r.path.empty() && !r.path.starts_with("PT_LOAD")) continue;
     r.path.clear();
-    for (const Module& m : modules_)
+    for (const Module& m : modules)
       for (const AddressRange& mr : m.ranges)
         if (mr.contains(r.range.begin)) r.path = m.path;
   }
-  threads_ = threads_from_lldb(process, regions_);
-  lldb::pid_t pid = process.GetProcessID();
-  if (pid != LLDB_INVALID_PROCESS_ID && pid != 0) pid_ = static_cast<int>(pid);
+
+  std::vector<Thread> threads = threads_from_lldb(process, regions);
+  std::optional<int> pid;
+  lldb::pid_t p = process.GetProcessID();
+  if (p != LLDB_INVALID_PROCESS_ID && p != 0) pid = static_cast<int>(p);
   const char* plugin = process.GetPluginName();
-  description_ = "process " + (pid_ ? std::to_string(*pid_) : std::string("?")) + " through lldb (" +
-                 (plugin ? plugin : "unknown") + ")";
-}
+  std::string description = "process " + (pid ? std::to_string(*pid) : std::string("?")) +
+                            " through lldb (" + (plugin ? plugin : "unknown") + ")";
 
-const SbProcessTarget::Block* SbProcessTarget::fetch(uint64_t addr) const {
-  // A cached block holding addr?
-  auto it = blocks_.upper_bound(addr);
-  uint64_t next_start = it == blocks_.end() ? UINT64_MAX : it->first;
-  if (it != blocks_.begin()) {
-    auto prev = std::prev(it);
-    if (addr - prev->first < prev->second.bytes.size()) return &prev->second;
-  }
-  const uint64_t page = addr & ~(kPage - 1);
-  if (missing_pages_.count(page)) return nullptr;
-
-  // Read ahead from the page, not past the region or the next cached block.
-  uint64_t end = page + kReadAhead < page ? UINT64_MAX : page + kReadAhead;
-  if (const Region* r = region_of(regions_, Address(addr))) end = std::min(end, r->range.end.value);
-  end = std::min(end, next_start);
-  uint64_t start = page;
-  // The page may begin inside the previous block: start where it ends.
-  if (it != blocks_.begin()) {
-    auto prev = std::prev(it);
-    start = std::max(start, prev->first + prev->second.bytes.size());
-  }
-  if (end <= addr) end = std::min(next_start, (addr | (kPage - 1)) + 1);
-  Block block;
-  block.start = start;
-  block.bytes.resize(end - start);
-  lldb::SBError err;
-  size_t n = process_.ReadMemory(start, block.bytes.data(), block.bytes.size(), err);
-  if (n == 0 && block.bytes.size() > kPage) {
-    // The run crosses an unreadable page: fall back to the page alone.
-    uint64_t page_end = std::min(end, page + kPage);
-    block.bytes.resize(page_end - start);
-    err.Clear();
-    n = process_.ReadMemory(start, block.bytes.data(), block.bytes.size(), err);
-  }
-  if (n == 0 || start + n <= addr) {
-    missing_pages_.insert(page);
-    return nullptr;
-  }
-  block.bytes.resize(n);
-  block.bytes.shrink_to_fit();
-  auto [pos, inserted] = blocks_.emplace(start, std::move(block));
-  return &pos->second;
-}
-
-std::span<const std::byte> SbProcessTarget::view(Address addr, uint64_t max_size) const {
-  if (max_size == 0) return {};
-  std::lock_guard lock(mu_);
-  const Block* b = fetch(addr.value);
-  if (!b) return {};
-  uint64_t offset = addr.value - b->start;
-  uint64_t len = std::min<uint64_t>(max_size, b->bytes.size() - offset);
-  return {b->bytes.data() + offset, static_cast<size_t>(len)};
+  // ReadMemory stops at the first unreadable byte and returns what it got.
+  auto read = [process](uint64_t addr, void* dst, size_t n) mutable -> size_t {
+    lldb::SBError err;
+    return process.ReadMemory(addr, dst, n, err);
+  };
+  auto t = std::make_unique<CallbackTarget>(std::move(read), std::move(regions), std::move(threads),
+                                            std::move(modules), std::move(description));
+  t->set_arch(arch_of(target));
+  t->set_pid(pid);
+  t->set_core_path(std::move(core_path));
+  return t;
 }
 
 }  // namespace heapscope::lldb_plugin
