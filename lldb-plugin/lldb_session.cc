@@ -10,6 +10,7 @@
 #include <lldb/API/SBValue.h>
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <string>
 
 #include "heapscope/core_file.h"
@@ -79,7 +80,13 @@ bool is_local_process(lldb::SBTarget target, lldb::SBProcess process) {
 std::unique_ptr<Target> open_target(lldb::SBTarget target, lldb::SBProcess process) {
   const char* plugin = process.GetPluginName();
   std::optional<std::string> core;
-  if (plugin && std::string_view(plugin) == "elf-core") {
+  // HEAPSCOPE_LLDB_TARGET=callback forces the slow path (tests use it to
+  // check it against the direct backends).
+  const char* force = std::getenv("HEAPSCOPE_LLDB_TARGET");
+  const bool callback_only = force && std::string_view(force) == "callback";
+  if (callback_only) {
+    if (plugin && std::string_view(plugin) == "elf-core") core = path_of(process.GetCoreFile());
+  } else if (plugin && std::string_view(plugin) == "elf-core") {
     core = path_of(process.GetCoreFile());
     if (core->empty()) core.reset();
     if (core) {

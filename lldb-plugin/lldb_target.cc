@@ -154,10 +154,19 @@ std::unique_ptr<Target> make_sb_process_target(lldb::SBTarget target, lldb::SBPr
   std::string description = "process " + (pid ? std::to_string(*pid) : std::string("?")) +
                             " through lldb (" + (plugin ? plugin : "unknown") + ")";
 
-  // ReadMemory stops at the first unreadable byte and returns what it got.
-  auto read = [process](uint64_t addr, void* dst, size_t n) mutable -> size_t {
+  // SBProcess::ReadMemory stops at the first unreadable byte and returns
+  // what it got. Where the process has nothing (a core that left out a
+  // library's read-only pages), SBTarget::ReadMemory reads the section from
+  // the module's file, as LLDB itself does.
+  auto read = [process, target](uint64_t addr, void* dst, size_t n) mutable -> size_t {
     lldb::SBError err;
-    return process.ReadMemory(addr, dst, n, err);
+    size_t got = process.ReadMemory(addr, dst, n, err);
+    if (got != 0) return got;
+    lldb::SBAddress where = target.ResolveLoadAddress(addr);
+    if (!where.IsValid() || !where.GetSection().IsValid()) return 0;
+    err.Clear();
+    got = target.ReadMemory(where, dst, n, err);
+    return err.Fail() ? 0 : got;
   };
   auto t = std::make_unique<CallbackTarget>(std::move(read), std::move(regions), std::move(threads),
                                             std::move(modules), std::move(description));

@@ -200,6 +200,16 @@ class OnCoreFile(unittest.TestCase, CompareMixin):
         n = self.compare([results.get(l) for l in lines], [self.core], lines, errors)
         self.assertGreater(n, 3)
 
+    def test_callback_backend_matches_cli(self):
+        # The slow path (SBProcess::ReadMemory behind the core's page cache,
+        # regions, modules and threads from the SB API) must print the same.
+        lines = [l for l in command_lines(self.core)
+                 if ls.cli([self.core] + l.split())[0] == 0]
+        status, outputs, out, err = ls.run_lldb(lines, exe=self.exe, core=self.core,
+                                                env={"HEAPSCOPE_LLDB_TARGET": "callback"})
+        self.assertEqual(status, 0, err)
+        self.assertGreater(self.compare(outputs, [self.core], lines), 3)
+
     def test_stats_agree_with_glibc(self):
         self.assertFalse(self.oracle["unstable"])
         status, outputs, out, err = ls.run_lldb(["heap stats --json"], exe=self.exe, core=self.core)

@@ -66,9 +66,10 @@ def scenario_program():
 
 
 def run_lldb(commands, exe=None, core=None, pid=None, cwd=None, load_plugin=True,
-             core_dumps=False, timeout=600):
+             core_dumps=False, env=None, timeout=600):
     """Runs `lldb -b --no-lldbinit` with `plugin load` (unless load_plugin is
-    False) followed by commands. Returns (status, outputs, stdout, stderr):
+    False) followed by commands; env adds variables (HEAPSCOPE_LLDB_TARGET=
+    callback forces the plugin's SBProcess::ReadMemory backend). Returns (status, outputs, stdout, stderr):
     outputs[i] is what commands[i] printed on stdout (None when it did not
     run: batch mode stops at the first error, whose message is on stderr)."""
     lldb = lldb_binary()
@@ -84,7 +85,8 @@ def run_lldb(commands, exe=None, core=None, pid=None, cwd=None, load_plugin=True
         argv += ["-c", core]
     if core_dumps:
         argv = ["bash", "-c", 'ulimit -c unlimited 2>/dev/null; exec "$0" "$@"'] + argv
-    proc = subprocess.run(argv, capture_output=True, timeout=timeout, cwd=cwd,
+    full_env = dict(os.environ, **env) if env else None
+    proc = subprocess.run(argv, capture_output=True, timeout=timeout, cwd=cwd, env=full_env,
                           stdin=subprocess.DEVNULL)
     out = proc.stdout.decode("utf-8", "replace")
     err = proc.stderr.decode("utf-8", "replace")
