@@ -145,6 +145,46 @@ class SegmentBytes {
   std::vector<std::byte> copy_;
 };
 
+// Where a walk broken at `bad` can resume: the first 16-aligned address
+// after it from which kResyncChain chunks in a row have sane headers (size
+// aligned and within the limit, the arena bit right, not mmapped, prev_size
+// matching when PREV_INUSE is clear), or whose chain ends exactly at the
+// limit. `limit` when there is none. The scan is capped so a heap of garbage
+// costs at most kResyncCandidates * kResyncChain reads.
+Address resync(const SegmentBytes& bytes, Address bad, Address limit, bool non_main, const Layout& l) {
+  constexpr int kResyncChain = 4;
+  constexpr uint64_t kResyncCandidates = 1u << 22;
+  const uint64_t want_a = non_main ? 4 : 0;
+  auto sane = [&](Address c, uint64_t& size) {
+    auto raw = bytes.u64(c + l.size_sz);
+    if (!raw) return false;
+    size = *raw & ~uint64_t{7};
+    if ((*raw & 4) != want_a || (*raw & 2)) return false;
+    return size >= l.min_chunk && (size & (l.malloc_alignment - 1)) == 0 && size <= limit - c;
+  };
+  uint64_t tries = 0;
+  for (Address c = bad + l.malloc_alignment; c < limit && limit - c >= l.min_chunk && tries < kResyncCandidates;
+       c += l.malloc_alignment, ++tries) {
+    Address q = c;
+    int ok = 0;
+    uint64_t size = 0;
+    while (ok < kResyncChain && sane(q, size)) {
+      Address next = q + size;
+      if (next < limit) {
+        auto next_raw = bytes.u64(next + l.size_sz);
+        auto next_prev = bytes.u64(next);
+        if (!next_raw || !next_prev) break;
+        if (!(*next_raw & 1) && *next_prev != size) break;
+      }
+      ++ok;
+      q = next;
+      if (q == limit) return c;
+    }
+    if (ok >= kResyncChain) return c;
+  }
+  return limit;
+}
+
 }  // namespace
 
 void Builder::walk_heaps() {
@@ -225,9 +265,16 @@ void Builder::walk_heaps() {
           finding("bad-size", p, ar.index,
                   fmt::format("chunk at {} has size {:#x}, which does not fit before {:#x}", to_hex(p),
                               *raw, limit.value));
-          out.push_back({p, limit - p, ar.index, ChunkState::kUnknown, static_cast<uint8_t>(*raw & kFlagMask)});
-          p = limit;
-          break;
+          // Resynchronise: the next address from which a plausible chain of
+          // chunks runs on; the bytes in between are unknown.
+          Address r = resync(bytes, p, limit, !ar.main, l);
+          out.push_back({p, r - p, ar.index, ChunkState::kUnknown, static_cast<uint8_t>(*raw & kFlagMask)});
+          if (r < limit)
+            finding("resync", r, ar.index,
+                    fmt::format("walk resumed at {} after {:#x} unknown bytes from {}", to_hex(r), r - p,
+                                to_hex(p)));
+          p = r;
+          continue;
         }
         out.push_back({p, size, ar.index, ChunkState::kInUse, static_cast<uint8_t>(*raw & kFlagMask)});
         p = p + size;
