@@ -105,7 +105,9 @@ class Checker {
   std::string header_cause(const Chunk& c) const {
     const Chunk* p = before(c);
     if (!p) return "its header was overwritten";
-    if (p->state == ChunkState::kInUse)
+    // A free_unlisted chunk before is usually an artefact of the same
+    // overwrite (its successor's PREV_INUSE went with the size).
+    if (p->state == ChunkState::kInUse || p->state == ChunkState::kFreeUnlisted)
       return fmt::format("overflow from the chunk before it ({})", describe(*p));
     if (p->state == ChunkState::kUnknown) return "overflow from corrupted memory before it";
     return fmt::format("write after free past the end of the chunk before it ({})", describe(*p));
@@ -399,7 +401,11 @@ class Checker {
             "a forged chunk");
       const glibc::Arena* ar = arena(c.arena);
       const bool want_a = ar && !ar->main;
-      if (c.state != ChunkState::kTop && ar && ((c.flags & kNonMainArena) != 0) != want_a &&
+      // glibc sets NON_MAIN_ARENA on what it hands out (and keeps it through
+      // tcache and fastbins); binned chunks and the top get plain heads.
+      const bool handed_out = c.state == ChunkState::kInUse || c.state == ChunkState::kTcache ||
+                              c.state == ChunkState::kFast;
+      if (handed_out && ar && ((c.flags & kNonMainArena) != 0) != want_a &&
           !blamed_sizes_.count(c.address.value))
         add("arena-bit", c.address, c.arena, "",
             fmt::format("chunk {} has NON_MAIN_ARENA {} in arena {}", to_hex(c.address),

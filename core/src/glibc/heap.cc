@@ -147,19 +147,19 @@ class SegmentBytes {
 
 // Where a walk broken at `bad` can resume: the first 16-aligned address
 // after it from which kResyncChain chunks in a row have sane headers (size
-// aligned and within the limit, the arena bit right, not mmapped, prev_size
+// aligned and within the limit, no NON_MAIN_ARENA in the main arena, not mmapped, prev_size
 // matching when PREV_INUSE is clear), or whose chain ends exactly at the
 // limit. `limit` when there is none. The scan is capped so a heap of garbage
 // costs at most kResyncCandidates * kResyncChain reads.
 Address resync(const SegmentBytes& bytes, Address bad, Address limit, bool non_main, const Layout& l) {
   constexpr int kResyncChain = 4;
   constexpr uint64_t kResyncCandidates = 1u << 22;
-  const uint64_t want_a = non_main ? 4 : 0;
   auto sane = [&](Address c, uint64_t& size) {
     auto raw = bytes.u64(c + l.size_sz);
     if (!raw) return false;
     size = *raw & ~uint64_t{7};
-    if ((*raw & 4) != want_a || (*raw & 2)) return false;
+    // Binned chunks of a non-main arena have NON_MAIN_ARENA clear too.
+    if (((*raw & 4) && !non_main) || (*raw & 2)) return false;
     return size >= l.min_chunk && (size & (l.malloc_alignment - 1)) == 0 && size <= limit - c;
   };
   uint64_t tries = 0;
@@ -193,6 +193,14 @@ void Builder::walk_heaps() {
     // 1. The arena's heaps, oldest first.
     if (ar.main) {
       Address end = ar.top + ar.top_size;
+      if (ar.top_size > ar.system_mem || end < ar.top) {
+        // A smashed top size (house of force): the heap ends where the
+        // arena's memory does, within the mapping that holds the top.
+        Address by_mem = heap.mp.sbrk_base + ar.system_mem;
+        const Region* r = target.find_region(ar.top);
+        end = by_mem > ar.top ? by_mem : (r ? r->range.end : ar.top);
+        if (r && end > r->range.end) end = r->range.end;
+      }
       if (heap.mp.sbrk_base.is_null() || ar.top < heap.mp.sbrk_base) {
         finding("main-heap", ar.top, ar.index, "main arena's top is not above mp_.sbrk_base");
         continue;
