@@ -23,7 +23,7 @@ struct HeapInputHeader {
 };
 
 inline constexpr uint64_t kLibcText = 0x10000;
-inline constexpr uint32_t kMaxData = 1u << 20;
+inline constexpr uint32_t kMaxData = 1u << 18;
 inline constexpr uint32_t kMaxTls = 1u << 16;
 inline constexpr uint64_t kMaxHeap = 8u << 20;
 
