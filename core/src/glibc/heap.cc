@@ -125,7 +125,15 @@ class SegmentBytes {
     if (v.size() == r.size()) {
       span_ = v;
     } else {
-      copy_.resize(r.size());
+      // Copy only what the target's regions can supply from the start: the
+      // range comes from the target's own (untrusted) pointers.
+      uint64_t avail = 0;
+      while (avail < r.size()) {
+        const Region* reg = t.find_region(r.begin + avail);
+        if (!reg || !reg->readable) break;
+        avail = std::min<uint64_t>(r.size(), reg->range.end - r.begin);
+      }
+      copy_.resize(avail);
       size_t n = t.read(r.begin, copy_);
       copy_.resize(n);
       span_ = copy_;

@@ -30,12 +30,19 @@ std::vector<const Region*> libc_regions(const Target& target) {
 std::vector<AddressRange> libc_data_ranges(const Target& target) {
   std::vector<AddressRange> out;
   const auto& rs = target.regions();
+  // Capped: libc's data and bss are tens of KiB; a hostile core's are not.
+  constexpr uint64_t kMaxScan = 4ull << 20;
+  auto capped = [&](AddressRange r) {
+    if (r.size() > kMaxScan) r.end = r.begin + kMaxScan;
+    return r;
+  };
   for (size_t i = 0; i < rs.size(); ++i) {
     if (!is_libc_path(rs[i].path) || !rs[i].writable()) continue;
-    out.push_back(rs[i].range);
+    out.push_back(capped(rs[i].range));
     if (i + 1 < rs.size() && rs[i + 1].path.empty() && rs[i + 1].writable() &&
         rs[i + 1].range.begin == rs[i].range.end)
-      out.push_back(rs[i + 1].range);
+      out.push_back(capped(rs[i + 1].range));
+    if (out.size() >= 16) break;
   }
   return out;
 }
