@@ -10,9 +10,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <memory>
 
-#include "gdb_target.h"
+#include "heapscope/callback_target.h"
 #include "heapscope/command.h"
 #include "heapscope/core_file.h"
 #include "heapscope/error.h"
@@ -208,16 +209,16 @@ std::unique_ptr<PySession> open_core(const std::string& path, bool use_debuginfo
 
 std::unique_ptr<PySession> open_live(int pid, const py::list& threads, bool use_debuginfo,
                                      py::object fallback) {
+  // gdb traces the process, so only gdb can read its registers: they come in
+  // `threads`; memory and maps come from /proc.
   auto ts = threads_from_py(threads);
   Result<std::unique_ptr<Target>> t = Error{};
   {
     py::gil_scoped_release release;
-    t = open_live_process(pid, StopMode::kAlreadyStopped);
+    t = open_live_process(pid, StopMode::kAlreadyStopped, std::move(ts));
   }
   if (!t) throw OpenError(t.error().message);
-  std::unique_ptr<Target> target = std::move(*t);
-  if (!ts.empty()) target = std::make_unique<gdbfe::ThreadsFromDebugger>(std::move(target), std::move(ts));
-  return std::make_unique<PySession>(std::move(target), make_options(use_debuginfo, fallback),
+  return std::make_unique<PySession>(std::move(*t), make_options(use_debuginfo, fallback),
                                      std::make_shared<InterruptFlag>());
 }
 
@@ -228,25 +229,36 @@ std::unique_ptr<PySession> open_callback(py::object read, const py::list& region
                                          py::object fallback) {
   auto flag = std::make_shared<InterruptFlag>();
   auto reader = std::make_shared<py::object>(std::move(read));
-  gdbfe::ReadFn fn = [reader, flag](uint64_t addr, uint64_t len) -> std::optional<std::string> {
-    if (flag->set) return std::nullopt;
+  // read(addr, n) -> bytes or None, in Python: gdb.Inferior.read_memory.
+  CallbackTarget::ReadFn fn = [reader, flag](uint64_t addr, void* dst, size_t n) -> size_t {
+    if (flag->set) return 0;
     py::gil_scoped_acquire gil;
     try {
-      py::object r = (*reader)(addr, len);
-      if (r.is_none()) return std::nullopt;
-      return r.cast<std::string>();
+      py::object r = (*reader)(addr, n);
+      if (r.is_none()) return 0;
+      char* data = nullptr;
+      Py_ssize_t len = 0;
+      if (PyBytes_AsStringAndSize(r.ptr(), &data, &len) != 0) {
+        PyErr_Clear();
+        return 0;
+      }
+      size_t got = std::min(static_cast<size_t>(len), n);
+      std::memcpy(dst, data, got);
+      return got;
     } catch (py::error_already_set& e) {
       if (e.matches(PyExc_KeyboardInterrupt)) flag->set = true;
-      return std::nullopt;
-    } catch (const py::cast_error&) {
-      return std::nullopt;
+      return 0;
     }
   };
   auto rs = regions_from_py(regions);
   auto mods = modules_from_regions(rs, build_ids);
-  auto target = std::make_unique<gdbfe::DebuggerReadTarget>(
-      std::move(fn), std::move(rs), regions_complete, threads_from_py(threads), std::move(mods),
-      pid, description);
+  // Without the process's mappings (only gdb's section table) the heap lies
+  // outside every known region: let the cache ask gdb for any address.
+  if (!regions_complete) rs.clear();
+  auto target = std::make_unique<CallbackTarget>(std::move(fn), std::move(rs),
+                                                 threads_from_py(threads), std::move(mods),
+                                                 description);
+  target->set_pid(pid);
   return std::make_unique<PySession>(std::move(target), make_options(use_debuginfo, fallback), flag);
 }
 
