@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "render/format.h"
@@ -263,13 +265,15 @@ std::string chunk_json(const glibc::Heap& h, const glibc::Chunk& c, Address aske
   return doc.dump() + "\n";
 }
 
-std::string bins_text(const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists) {
+std::string bins_text(const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists,
+                      size_t per_list) {
   std::string out;
   if (lists.empty()) out = "no non-empty free lists\n";
   for (const auto* l : lists) {
     out += fmt::format("{}: {} chunk{}\n", list_name(*l), l->chunks.size(), l->chunks.size() == 1 ? "" : "s");
     std::string line = " ";
-    for (size_t i = 0; i < l->chunks.size(); ++i) {
+    const size_t shown = std::min(per_list, l->chunks.size());
+    for (size_t i = 0; i < shown; ++i) {
       const glibc::Chunk* c = h.chunk_at(l->chunks[i]);
       std::string item = fmt::format(" {} {}", i ? "->" : "", to_hex(l->chunks[i]));
       if (c && c->size != l->min_size) item += fmt::format(" ({:#x})", c->size);
@@ -279,18 +283,28 @@ std::string bins_text(const glibc::Heap& h, const std::vector<const glibc::FreeL
       }
       line += item;
     }
+    if (shown < l->chunks.size()) {
+      std::string more = fmt::format(" -> ... {} more (--limit)", l->chunks.size() - shown);
+      if (line.size() + more.size() > 100) {
+        out += line + "\n";
+        line = "   ";
+      }
+      line += more;
+    }
     if (!l->chunks.empty()) out += line + "\n";
     for (const auto& f : l->findings) out += fmt::format("  ! {}\n", f.detail);
   }
   return out;
 }
 
-std::string bins_json(const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists) {
+std::string bins_json(const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists,
+                      size_t per_list) {
   json arr = json::array();
   for (const auto* l : lists) {
     json j = list_json_head(*l);
     json chunks = json::array();
-    for (Address a : l->chunks) chunks.push_back(to_hex(a));
+    for (size_t i = 0; i < std::min(per_list, l->chunks.size()); ++i) chunks.push_back(to_hex(l->chunks[i]));
+    j["length"] = l->chunks.size();
     j["chunks"] = std::move(chunks);
     json findings = json::array();
     for (const auto& f : l->findings) findings.push_back(finding_json(f));
