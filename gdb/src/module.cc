@@ -116,15 +116,6 @@ std::function<std::optional<Address>(std::string_view)> symbol_fallback(py::obje
   };
 }
 
-// glibc::state_name's spelling (heap.h); kept here until the walker lands so
-// the module loads against any core.
-std::string chunk_state_name(glibc::ChunkState s) {
-  static const char* const kNames[] = {"in_use", "tcache",   "fast",    "unsorted", "small",
-                                       "large",  "top",      "mmapped", "metadata", "free_unlisted"};
-  auto i = static_cast<size_t>(s);
-  return i < std::size(kNames) ? kNames[i] : "unknown";
-}
-
 class PySession {
  public:
   PySession(std::unique_ptr<Target> target, SessionOptions options,
@@ -164,16 +155,12 @@ class PySession {
     } catch (...) {
       return py::none();
     }
-    // Chunks are in address order: the last one starting at or before addr.
-    auto it = std::upper_bound(heap->chunks.begin(), heap->chunks.end(), Address(addr),
-                               [](Address a, const glibc::Chunk& c) { return a < c.address; });
-    if (it == heap->chunks.begin()) return py::none();
-    const glibc::Chunk* c = &*std::prev(it);
-    if (Address(addr) >= c->end()) return py::none();
+    const glibc::Chunk* c = heap->chunk_containing(Address(addr));
+    if (!c) return py::none();
     py::dict d;
     d["address"] = c->address.value;
     d["size"] = c->size;
-    d["state"] = chunk_state_name(c->state);
+    d["state"] = std::string(glibc::state_name(c->state));
     d["arena"] = c->arena;
     d["flags"] = c->flags;
     return d;
