@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <unordered_set>
+#include <array>
 
 #include "glibc/builder.h"
 
@@ -30,22 +30,18 @@ int bin_index_for_size(uint64_t sz) {
 std::pair<uint64_t, uint64_t> bin_size_range(int bin) {
   if (bin <= kUnsortedBin) return {0, UINT64_MAX};
   if (bin < kFirstLargeBin) return {uint64_t(bin) << 4, uint64_t(bin) << 4};
-  // Scan for the bounds: the mapping is monotonic.
-  uint64_t lo = 1024;
-  while (lo < (1ull << 40) && bin_index_for_size(lo) < bin) lo += 16;
-  if (bin == 126) return {lo, UINT64_MAX};
-  uint64_t hi = lo;
-  uint64_t step = 16;
-  while (bin_index_for_size(hi + step) == bin) {
-    hi += step;
-    if (step < (1ull << 16)) step *= 2;
-  }
-  while (step > 16) {
-    step /= 2;
-    if (bin_index_for_size(hi + step) == bin) hi += step;
-  }
-  while (bin_index_for_size(hi + 16) == bin) hi += 16;
-  return {lo, hi};
+  if (bin > 126) return {UINT64_MAX, UINT64_MAX};  // bin 127 exists but is never used
+  // Large bins: the bounds where bin_index_for_size steps, computed once.
+  static const auto bounds = [] {
+    std::array<uint64_t, 128> lo{};
+    for (uint64_t sz = 1024; sz < (1ull << 21); sz += 16) {
+      int b = bin_index_for_size(sz);
+      if (lo[b] == 0) lo[b] = sz;
+    }
+    return lo;
+  }();
+  uint64_t hi = bin == 126 ? UINT64_MAX : bounds[bin + 1] - 16;
+  return {bounds[bin], hi};
 }
 
 void Builder::find_tcaches() {
@@ -135,7 +131,16 @@ void Builder::decide_mangling() {
 }
 
 void Builder::walk_lists() {
-  const uint64_t max_steps = heap.chunks.size() + 1;
+  // Every node of a list is a distinct chunk, so a list is at most as long as
+  // the chunk vector; marking chunks per list finds cycles in O(1) per node.
+  std::vector<uint32_t> visited(heap.chunks.size(), 0);
+  uint32_t list_counter = 0;
+  auto revisits = [&](const Chunk* c, uint32_t id) {
+    uint32_t& mark = visited[static_cast<size_t>(c - heap.chunks.data())];
+    if (mark == id) return true;
+    mark = id;
+    return false;
+  };
   const uint64_t align_mask = l.malloc_alignment - 1;
   // tcache: entries point at user data; `next` is mangled with its own address.
   for (const auto& t : heap.tcaches) {
@@ -146,7 +151,7 @@ void Builder::walk_lists() {
       fl.min_size = fl.max_size = l.min_chunk + i * l.malloc_alignment;
       fl.expected_count = target.read_value<uint16_t>(counts + 2 * i).value_or(0);
       uint64_t e = target.read_u64(entries + 8 * i).value_or(0);
-      std::unordered_set<uint64_t> seen;
+      const uint32_t list_id = ++list_counter;
       while (e != 0) {
         Address entry(e);
         auto bad = [&](std::string kind, std::string detail) {
@@ -156,13 +161,13 @@ void Builder::walk_lists() {
           bad("tcache-unaligned", fmt::format("tcache entry {} is not aligned (malloc(): unaligned tcache chunk detected)", to_hex(entry)));
           break;
         }
-        if (!seen.insert(e).second || seen.size() > max_steps) {
-          bad("tcache-cycle", fmt::format("tcache list {} loops back to {}", i, to_hex(entry)));
-          break;
-        }
         Chunk* c = chunk_at(entry - 2 * l.size_sz);
         if (!c) {
           bad("tcache-stray", fmt::format("tcache entry {} is not the data of any chunk", to_hex(entry)));
+          break;
+        }
+        if (revisits(c, list_id)) {
+          bad("tcache-cycle", fmt::format("tcache list {} loops back to {}", i, to_hex(entry)));
           break;
         }
         if (c->size != fl.min_size)
@@ -190,7 +195,7 @@ void Builder::walk_lists() {
       FreeList fl{ListKind::kFast, ar.index, i, 0, slot};
       fl.min_size = fl.max_size = l.min_chunk + i * l.malloc_alignment;
       uint64_t p = target.read_u64(slot).value_or(0);
-      std::unordered_set<uint64_t> seen;
+      const uint32_t list_id = ++list_counter;
       while (p != 0) {
         Address at(p);
         auto bad = [&](std::string kind, std::string detail) {
@@ -200,13 +205,13 @@ void Builder::walk_lists() {
           bad("fast-unaligned", fmt::format("fastbin {} entry {} is not aligned (malloc(): unaligned fastbin chunk detected)", i, to_hex(at)));
           break;
         }
-        if (!seen.insert(p).second || seen.size() > max_steps) {
-          bad("fast-cycle", fmt::format("fastbin {} loops back to {}", i, to_hex(at)));
-          break;
-        }
         Chunk* c = chunk_at(at);
         if (!c) {
           bad("fast-stray", fmt::format("fastbin {} entry {} is not a chunk", i, to_hex(at)));
+          break;
+        }
+        if (revisits(c, list_id)) {
+          bad("fast-cycle", fmt::format("fastbin {} loops back to {}", i, to_hex(at)));
           break;
         }
         if (c->size != fl.min_size)
@@ -231,18 +236,18 @@ void Builder::walk_lists() {
       auto bk = target.read_u64(bin + 3 * l.size_sz);
       if (!fd || !bk) continue;
       Address prev = bin, cur(*fd);
-      std::unordered_set<uint64_t> seen;
+      const uint32_t list_id = ++list_counter;
       while (cur != bin) {
         auto bad = [&](std::string k, std::string detail) {
           fl.findings.push_back({std::move(k), cur, ar.index, std::move(detail)});
         };
-        if (!seen.insert(cur.value).second || seen.size() > max_steps) {
-          bad("bin-cycle", fmt::format("bin {} loops back to {} without returning to the bin", i, to_hex(cur)));
-          break;
-        }
         Chunk* c = chunk_at(cur);
         if (!c) {
           bad("bin-stray", fmt::format("bin {} points at {}, which is not a chunk", i, to_hex(cur)));
+          break;
+        }
+        if (revisits(c, list_id)) {
+          bad("bin-cycle", fmt::format("bin {} loops back to {} without returning to the bin", i, to_hex(cur)));
           break;
         }
         auto c_bk = target.read_u64(cur + 3 * l.size_sz);

@@ -1,0 +1,179 @@
+#include "heapscope/glibc/heap.h"
+
+#include <gtest/gtest.h>
+
+#include "glibc/builder.h"
+#include "heapscope/analysis/stats.h"
+#include "heapscope/error.h"
+#include "synthetic_heap.h"
+
+namespace heapscope {
+namespace {
+
+using glibc::ChunkState;
+using testing::SyntheticHeap;
+
+glibc::Heap build(SyntheticHeap& s) {
+  auto syms = make_no_symbols();
+  return glibc::Heap::build(s.target, *syms);
+}
+
+bool has_finding(const glibc::Heap& h, std::string_view kind) {
+  for (const auto& f : h.findings)
+    if (f.kind == kind) return true;
+  return false;
+}
+
+void expect_bytes_partition_system(const glibc::Heap& h) {
+  HeapStats st = compute_stats(h);
+  for (const auto& a : st.arenas) EXPECT_EQ(a.states.bytes(), a.system_bytes) << "arena " << a.index;
+}
+
+TEST(GlibcHeap, ClassifiesEveryListOfACleanHeap) {
+  SyntheticHeap s;
+  uint64_t used = s.chunk(0x30);
+  uint64_t t1 = s.chunk(0x20), t2 = s.chunk(0x20);
+  uint64_t f1 = s.chunk(0x30);
+  uint64_t guard1 = s.chunk(0x20);
+  uint64_t small = s.chunk(0x100);
+  uint64_t guard2 = s.chunk(0x20);
+  uint64_t large = s.chunk(0x800);
+  uint64_t guard3 = s.chunk(0x20);
+  uint64_t unsorted = s.chunk(0x90);
+  uint64_t guard4 = s.chunk(0x20);
+  s.finish();
+  s.tcache_push(0, t1);
+  s.tcache_push(0, t2);
+  s.fast_push(1, f1);
+  s.bin_push(0x100 >> 4, small);
+  s.bin_push(glibc::bin_index_for_size(0x800), large);
+  s.bin_push(1, unsorted);
+
+  glibc::Heap h = build(s);
+  EXPECT_EQ(h.version, "2.36");
+  EXPECT_FALSE(h.found_by_symbols);
+  ASSERT_EQ(h.arenas.size(), 1u);
+  EXPECT_EQ(h.arenas[0].address.value, SyntheticHeap::kMainArena);
+  EXPECT_EQ(h.mp.address.value, SyntheticHeap::kMp);
+  EXPECT_TRUE(h.findings.empty()) << h.findings.front().detail;
+  ASSERT_EQ(h.tcaches.size(), 1u);
+  EXPECT_EQ(h.tcaches[0].tid, 42);
+  EXPECT_EQ(h.chunk_at(Address(used))->state, ChunkState::kInUse);
+  EXPECT_EQ(h.chunk_at(Address(t1))->state, ChunkState::kTcache);
+  EXPECT_EQ(h.chunk_at(Address(t2))->state, ChunkState::kTcache);
+  EXPECT_EQ(h.chunk_at(Address(f1))->state, ChunkState::kFast);
+  EXPECT_EQ(h.chunk_at(Address(small))->state, ChunkState::kSmall);
+  EXPECT_EQ(h.chunk_at(Address(large))->state, ChunkState::kLarge);
+  EXPECT_EQ(h.chunk_at(Address(unsorted))->state, ChunkState::kUnsorted);
+  EXPECT_EQ(h.chunk_at(Address(SyntheticHeap::kHeap))->state, ChunkState::kMetadata);
+  for (uint64_t g : {guard1, guard2, guard3, guard4})
+    EXPECT_EQ(h.chunk_at(Address(g))->state, ChunkState::kInUse);
+  EXPECT_EQ(h.chunk_containing(Address(small + 0x50))->address.value, small);
+  EXPECT_EQ(h.chunk_containing(Address(0x1000)), nullptr);
+  HeapStats st = compute_stats(h);
+  EXPECT_EQ(st.arenas[0].states[ChunkState::kTcache].chunks, 2u);
+  EXPECT_EQ(st.arenas[0].states[ChunkState::kTcache].bytes, 0x40u);
+  EXPECT_EQ(st.arenas[0].states[ChunkState::kTop].chunks, 1u);
+  expect_bytes_partition_system(h);
+}
+
+TEST(GlibcHeap, TcacheCycleIsAFindingNotAHang) {
+  SyntheticHeap s;
+  uint64_t a = s.chunk(0x20), b = s.chunk(0x20);
+  s.finish();
+  s.tcache_push(0, a);
+  s.tcache_push(0, b);
+  s.w(a + 16, s.mangle(a + 16, b + 16));  // a -> b -> a
+  glibc::Heap h = build(s);
+  EXPECT_TRUE(has_finding(h, "tcache-cycle"));
+  expect_bytes_partition_system(h);
+}
+
+TEST(GlibcHeap, FastbinPointerToUnmappedMemoryIsAFinding) {
+  SyntheticHeap s;
+  uint64_t a = s.chunk(0x20);
+  s.finish();
+  s.fast_push(0, a);
+  s.w(a + 16, s.mangle(a + 16, 0x4141414141410));
+  glibc::Heap h = build(s);
+  EXPECT_TRUE(has_finding(h, "fast-stray"));
+  EXPECT_EQ(h.chunk_at(Address(a))->state, ChunkState::kFast);
+}
+
+TEST(GlibcHeap, SizeRunningPastTheHeapIsMarkedUnknown) {
+  SyntheticHeap s;
+  uint64_t a = s.chunk(0x20);
+  s.chunk(0x40);
+  s.finish();
+  s.w(a + 8, 0x100000 | 1);  // an overflow smashed the size
+  glibc::Heap h = build(s);
+  EXPECT_TRUE(has_finding(h, "bad-size"));
+  EXPECT_EQ(h.chunk_at(Address(a))->state, ChunkState::kUnknown);
+  expect_bytes_partition_system(h);
+}
+
+TEST(GlibcHeap, BrokenBackLinkAndBinCycle) {
+  SyntheticHeap s;
+  uint64_t a = s.chunk(0x100);
+  s.chunk(0x20);
+  uint64_t b = s.chunk(0x100);
+  s.chunk(0x20);
+  s.finish();
+  s.bin_push(0x10, a);
+  s.bin_push(0x10, b);
+  s.w(a + 24, 0x1234560);  // bk no longer points at b
+  glibc::Heap h = build(s);
+  EXPECT_TRUE(has_finding(h, "bin-backlink"));
+  s.w(a + 16, b);  // a -> b -> a, never back to the bin
+  glibc::Heap h2 = build(s);
+  EXPECT_TRUE(has_finding(h2, "bin-cycle"));
+}
+
+TEST(GlibcHeap, FreeChunkOnNoListIsReported) {
+  SyntheticHeap s;
+  uint64_t a = s.chunk(0x100);
+  uint64_t b = s.chunk(0x20);
+  s.finish();
+  s.w(b + 8, 0x20);  // PREV_INUSE cleared, yet a is on no list
+  glibc::Heap h = build(s);
+  EXPECT_EQ(h.chunk_at(Address(a))->state, ChunkState::kFreeUnlisted);
+  EXPECT_TRUE(has_finding(h, "free-unlisted"));
+}
+
+TEST(GlibcHeap, TcacheCountMismatchIsReported) {
+  SyntheticHeap s;
+  uint64_t a = s.chunk(0x30);
+  s.finish();
+  s.tcache_push(1, a);
+  s.target.write_value<uint16_t>(Address(s.tcache + 2), 5);
+  glibc::Heap h = build(s);
+  EXPECT_TRUE(has_finding(h, "tcache-count"));
+}
+
+TEST(GlibcHeap, NoLibcIsAUserError) {
+  BufferTarget t;
+  t.add_region(Address(0x1000), std::vector<std::byte>(0x1000));
+  auto syms = make_no_symbols();
+  EXPECT_THROW(glibc::Heap::build(t, *syms), UserError);
+}
+
+TEST(GlibcHeap, LibcWithoutArenaIsAUserError) {
+  SyntheticHeap s;
+  s.finish();
+  // Wipe the arena's bins: nothing looks like main_arena any more.
+  for (uint64_t off = 0; off < 0x1000; off += 8) s.w(SyntheticHeap::kMainArena + off, 0);
+  EXPECT_THROW(build(s), UserError);
+}
+
+TEST(GlibcBins, SizeRangesAgreeWithTheIndex) {
+  for (int bin = 2; bin < 126; ++bin) {
+    auto [lo, hi] = glibc::bin_size_range(bin);
+    EXPECT_EQ(glibc::bin_index_for_size(lo), bin);
+    EXPECT_EQ(glibc::bin_index_for_size(hi), bin);
+    EXPECT_NE(glibc::bin_index_for_size(lo - 16), bin);
+    EXPECT_NE(glibc::bin_index_for_size(hi + 16), bin);
+  }
+}
+
+}  // namespace
+}  // namespace heapscope

@@ -1,0 +1,116 @@
+// A glibc 2.36 heap built by hand in a BufferTarget: a libc mapping with its
+// version banner, main_arena and mp_ in libc's data, one sbrk heap, and a
+// thread whose TLS points at its tcache. Tests corrupt it on purpose.
+#pragma once
+
+#include <cstring>
+#include <string>
+
+#include "heapscope/buffer_target.h"
+#include "heapscope/glibc/layout.h"
+
+namespace heapscope::testing {
+
+class SyntheticHeap {
+ public:
+  static constexpr uint64_t kLibcText = 0x7f0000000000;
+  static constexpr uint64_t kLibcData = 0x7f0000200000;
+  static constexpr uint64_t kMainArena = kLibcData + 0x100;
+  static constexpr uint64_t kMp = kLibcData + 0x1000;
+  static constexpr uint64_t kHeap = 0x555555559000;
+  static constexpr uint64_t kHeapSize = 0x21000;
+  static constexpr uint64_t kTls = 0x7f0000300000;
+  static constexpr uint64_t kThreadPointer = kTls + 0x1000;
+
+  const glibc::Layout& l;
+  BufferTarget target;
+  uint64_t cursor = kHeap;  // next chunk header
+
+  SyntheticHeap() : l(*glibc::layout_for_version(2, 36).layout) {
+    std::string banner = "GNU C Library (Debian GLIBC 2.36-9) stable release version 2.36.\n";
+    std::vector<std::byte> text(0x1000);
+    std::memcpy(text.data() + 0x100, banner.data(), banner.size());
+    target.add_region(Address(kLibcText), std::move(text), kPermRead | kPermExec,
+                      "/usr/lib/x86_64-linux-gnu/libc.so.6");
+    target.add_region(Address(kLibcData), std::vector<std::byte>(0x2000), kPermRead | kPermWrite,
+                      "/usr/lib/x86_64-linux-gnu/libc.so.6");
+    target.add_region(Address(kHeap), std::vector<std::byte>(kHeapSize), kPermRead | kPermWrite, "[heap]");
+    target.add_region(Address(kTls), std::vector<std::byte>(0x2000), kPermRead | kPermWrite, "");
+    Thread t;
+    t.tid = 42;
+    t.thread_pointer = Address(kThreadPointer);
+    t.sp = Address(kTls + 0x800);
+    target.add_thread(t);
+    // Empty bins point at themselves.
+    for (int i = 1; i < l.nbins; ++i) {
+      uint64_t bin = kMainArena + l.ms_bins + (i - 1) * 16 - 16;
+      w(kMainArena + l.ms_bins + (i - 1) * 16, bin);
+      w(kMainArena + l.ms_bins + (i - 1) * 16 + 8, bin);
+    }
+    w(kMainArena + l.ms_next, kMainArena);
+    w(kMainArena + l.ms_system_mem, kHeapSize);
+    w(kMainArena + l.ms_max_system_mem, kHeapSize);
+    w(kMainArena + l.ms_attached_threads, 1);
+    w(kMp + l.mp_trim_threshold, 128 * 1024);
+    w(kMp + l.mp_top_pad, 128 * 1024);
+    w(kMp + l.mp_mmap_threshold, 128 * 1024);
+    w(kMp + l.mp_arena_test, 8);
+    w(kMp + l.mp_sbrk_base, kHeap);
+    w(kMp + static_cast<uint64_t>(l.mp_tcache_bins), 64);
+    w(kMp + static_cast<uint64_t>(l.mp_tcache_count), 7);
+    // The tcache_perthread_struct is the first chunk; TLS points at it.
+    tcache = chunk(0x290) + 16;
+    w(kThreadPointer - 0x48, tcache);
+  }
+
+  uint64_t tcache = 0;
+
+  void w(uint64_t at, uint64_t v) { target.write_value(Address(at), v); }
+  uint64_t r(uint64_t at) { return *target.read_u64(Address(at)); }
+
+  // Appends an in-use chunk of `size` (PREV_INUSE set) and returns its header.
+  uint64_t chunk(uint64_t size) {
+    uint64_t c = cursor;
+    w(c + 8, size | 1);
+    cursor += size;
+    return c;
+  }
+  // Ends the heap: the rest is the top chunk.
+  void finish() {
+    w(kMainArena + l.ms_top, cursor);
+    w(cursor + 8, (kHeap + kHeapSize - cursor) | 1);
+  }
+  uint64_t mangle(uint64_t pos, uint64_t ptr) { return ptr ^ (pos >> 12); }
+
+  // Puts chunk c (header) at the head of tcache bin i.
+  void tcache_push(int i, uint64_t c) {
+    uint64_t entries = tcache + 128, counts = tcache;
+    uint64_t head = r(entries + 8 * i);
+    w(c + 16, mangle(c + 16, head));
+    w(c + 24, 0xdeadbeefcafe);  // tcache key
+    w(entries + 8 * i, c + 16);
+    uint16_t n = *target.read_value<uint16_t>(Address(counts + 2 * i));
+    n++;
+    target.write_value(Address(counts + 2 * i), n);
+  }
+  void fast_push(int i, uint64_t c) {
+    uint64_t slot = kMainArena + l.ms_fastbins + 8 * i;
+    w(c + 16, mangle(c + 16, r(slot)));
+    w(slot, c);
+  }
+  // Links chunk c into bin i (at the front), marks it free for its neighbour.
+  void bin_push(int i, uint64_t c) {
+    uint64_t bin = kMainArena + l.ms_bins + (i - 1) * 16 - 16;
+    uint64_t first = r(bin + 16);
+    w(c + 16, first);
+    w(c + 24, bin);
+    w(first + 24, c);
+    w(bin + 16, c);
+    uint64_t size = r(c + 8) & ~7ull;
+    uint64_t next = c + size;
+    w(next + 8, r(next + 8) & ~1ull);
+    w(next, size);
+  }
+};
+
+}  // namespace heapscope::testing
