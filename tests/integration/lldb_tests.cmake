@@ -1,5 +1,5 @@
-# LLDB plugin integration tests. Included from tests/integration/CMakeLists.txt:
-#   include(${CMAKE_CURRENT_SOURCE_DIR}/lldb_tests.cmake)
+# LLDB plugin integration tests. tests/integration/CMakeLists.txt includes every
+# *_tests.cmake file beside it.
 # The tests skip themselves when no lldb is installed; with lldb but without
 # the plugin (no liblldb-19-dev at configure time) they fail and say so.
 
