@@ -21,7 +21,6 @@ add_test(NAME lldb_plugin
 set_tests_properties(lldb_plugin PROPERTIES
   LABELS integration TIMEOUT 900 ENVIRONMENT "${_heapscope_lldb_env}")
 
-add_test(NAME lldb_speed
-         COMMAND Python3::Interpreter ${CMAKE_CURRENT_LIST_DIR}/lldb_speed_test.py)
-set_tests_properties(lldb_speed PROPERTIES
-  LABELS "integration;speed" TIMEOUT 1200 ENVIRONMENT "${_heapscope_lldb_env}")
+# lldb_speed_test.py measures `heap stats` inside lldb against the CLI. It is a
+# benchmark, not a test (timings on a shared machine are noise), so it is not
+# registered; run it by hand with the environment above.
