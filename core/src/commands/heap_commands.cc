@@ -111,7 +111,10 @@ std::string run_bins(CommandContext& ctx) {
     if (arena && l.arena != *arena) continue;
     lists.push_back(&l);
   }
-  return ctx.args.json() ? bins_json(h, lists) : with_footer(ctx, h, bins_text(h, lists));
+  // Text shows the head of each list; JSON, made for programs, all of it.
+  size_t per_list = ctx.args.get_uint("--limit").value_or(ctx.args.json() ? SIZE_MAX : 20);
+  return ctx.args.json() ? bins_json(h, lists, per_list)
+                         : with_footer(ctx, h, bins_text(h, lists, per_list));
 }
 
 const OptionSpec kArenaOption{"--arena", "I", "only arena I (0 is the main arena; ring order)"};
@@ -144,7 +147,8 @@ void add_heap_commands(std::vector<CommandSpec>& t) {
                "heap bins [tcache|fast|unsorted|small|large] [--arena I] [--json]",
                "Every non-empty list with its chunks in list order; anomalies (cycles, stray pointers,\n"
                "wrong sizes, broken back links) are shown in place.",
-               {kArenaOption}, 0, 1, run_bins});
+               {kArenaOption, {"--limit", "N", "print at most N chunks of each list (text: 20)"}}, 0, 1,
+               run_bins});
 }
 
 }  // namespace heapscope

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <array>
-#include <unordered_set>
 
 #include "glibc/builder.h"
 
@@ -132,7 +131,16 @@ void Builder::decide_mangling() {
 }
 
 void Builder::walk_lists() {
-  const uint64_t max_steps = heap.chunks.size() + 1;
+  // Every node of a list is a distinct chunk, so a list is at most as long as
+  // the chunk vector; marking chunks per list finds cycles in O(1) per node.
+  std::vector<uint32_t> visited(heap.chunks.size(), 0);
+  uint32_t list_counter = 0;
+  auto revisits = [&](const Chunk* c, uint32_t id) {
+    uint32_t& mark = visited[static_cast<size_t>(c - heap.chunks.data())];
+    if (mark == id) return true;
+    mark = id;
+    return false;
+  };
   const uint64_t align_mask = l.malloc_alignment - 1;
   // tcache: entries point at user data; `next` is mangled with its own address.
   for (const auto& t : heap.tcaches) {
@@ -143,7 +151,7 @@ void Builder::walk_lists() {
       fl.min_size = fl.max_size = l.min_chunk + i * l.malloc_alignment;
       fl.expected_count = target.read_value<uint16_t>(counts + 2 * i).value_or(0);
       uint64_t e = target.read_u64(entries + 8 * i).value_or(0);
-      std::unordered_set<uint64_t> seen;
+      const uint32_t list_id = ++list_counter;
       while (e != 0) {
         Address entry(e);
         auto bad = [&](std::string kind, std::string detail) {
@@ -153,13 +161,13 @@ void Builder::walk_lists() {
           bad("tcache-unaligned", fmt::format("tcache entry {} is not aligned (malloc(): unaligned tcache chunk detected)", to_hex(entry)));
           break;
         }
-        if (!seen.insert(e).second || seen.size() > max_steps) {
-          bad("tcache-cycle", fmt::format("tcache list {} loops back to {}", i, to_hex(entry)));
-          break;
-        }
         Chunk* c = chunk_at(entry - 2 * l.size_sz);
         if (!c) {
           bad("tcache-stray", fmt::format("tcache entry {} is not the data of any chunk", to_hex(entry)));
+          break;
+        }
+        if (revisits(c, list_id)) {
+          bad("tcache-cycle", fmt::format("tcache list {} loops back to {}", i, to_hex(entry)));
           break;
         }
         if (c->size != fl.min_size)
@@ -187,7 +195,7 @@ void Builder::walk_lists() {
       FreeList fl{ListKind::kFast, ar.index, i, 0, slot};
       fl.min_size = fl.max_size = l.min_chunk + i * l.malloc_alignment;
       uint64_t p = target.read_u64(slot).value_or(0);
-      std::unordered_set<uint64_t> seen;
+      const uint32_t list_id = ++list_counter;
       while (p != 0) {
         Address at(p);
         auto bad = [&](std::string kind, std::string detail) {
@@ -197,13 +205,13 @@ void Builder::walk_lists() {
           bad("fast-unaligned", fmt::format("fastbin {} entry {} is not aligned (malloc(): unaligned fastbin chunk detected)", i, to_hex(at)));
           break;
         }
-        if (!seen.insert(p).second || seen.size() > max_steps) {
-          bad("fast-cycle", fmt::format("fastbin {} loops back to {}", i, to_hex(at)));
-          break;
-        }
         Chunk* c = chunk_at(at);
         if (!c) {
           bad("fast-stray", fmt::format("fastbin {} entry {} is not a chunk", i, to_hex(at)));
+          break;
+        }
+        if (revisits(c, list_id)) {
+          bad("fast-cycle", fmt::format("fastbin {} loops back to {}", i, to_hex(at)));
           break;
         }
         if (c->size != fl.min_size)
@@ -228,18 +236,18 @@ void Builder::walk_lists() {
       auto bk = target.read_u64(bin + 3 * l.size_sz);
       if (!fd || !bk) continue;
       Address prev = bin, cur(*fd);
-      std::unordered_set<uint64_t> seen;
+      const uint32_t list_id = ++list_counter;
       while (cur != bin) {
         auto bad = [&](std::string k, std::string detail) {
           fl.findings.push_back({std::move(k), cur, ar.index, std::move(detail)});
         };
-        if (!seen.insert(cur.value).second || seen.size() > max_steps) {
-          bad("bin-cycle", fmt::format("bin {} loops back to {} without returning to the bin", i, to_hex(cur)));
-          break;
-        }
         Chunk* c = chunk_at(cur);
         if (!c) {
           bad("bin-stray", fmt::format("bin {} points at {}, which is not a chunk", i, to_hex(cur)));
+          break;
+        }
+        if (revisits(c, list_id)) {
+          bad("bin-cycle", fmt::format("bin {} loops back to {} without returning to the bin", i, to_hex(cur)));
           break;
         }
         auto c_bk = target.read_u64(cur + 3 * l.size_sz);

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "render/format.h"
@@ -92,7 +94,9 @@ std::string stats_json(const HeapStats& s) {
 }
 
 std::string arenas_text(const glibc::Heap& h) {
-  std::string out;
+  std::string out = fmt::format("glibc {}: main_arena {}, mp_ {} (found by {})\n", h.version,
+                                to_hex(h.arenas.empty() ? Address() : h.arenas.front().address),
+                                to_hex(h.mp.address), h.found_by_symbols ? "symbols" : "structure");
   for (const auto& a : h.arenas) {
     out += fmt::format("arena {}{} at {}: system bytes {}, {} attached thread{}, top {} ({} bytes)\n",
                        a.index, a.main ? " (main)" : "", to_hex(a.address),
@@ -131,7 +135,13 @@ std::string arenas_json(const glibc::Heap& h) {
                       {"heaps", std::move(heaps)},
                       {"tcaches", std::move(tcaches)}});
   }
-  return json{{"glibc_version", h.version}, {"arenas", std::move(arenas)}}.dump() + "\n";
+  return json{{"glibc_version", h.version},
+              {"roots_found_by", h.found_by_symbols ? "symbols" : "structure"},
+              {"main_arena", to_hex(h.arenas.empty() ? Address() : h.arenas.front().address)},
+              {"mp", to_hex(h.mp.address)},
+              {"arenas", std::move(arenas)}}
+             .dump() +
+         "\n";
 }
 
 std::string chunks_text(const glibc::Heap& h, const std::vector<const glibc::Chunk*>& chunks,
@@ -263,13 +273,15 @@ std::string chunk_json(const glibc::Heap& h, const glibc::Chunk& c, Address aske
   return doc.dump() + "\n";
 }
 
-std::string bins_text(const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists) {
+std::string bins_text(const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists,
+                      size_t per_list) {
   std::string out;
   if (lists.empty()) out = "no non-empty free lists\n";
   for (const auto* l : lists) {
     out += fmt::format("{}: {} chunk{}\n", list_name(*l), l->chunks.size(), l->chunks.size() == 1 ? "" : "s");
     std::string line = " ";
-    for (size_t i = 0; i < l->chunks.size(); ++i) {
+    const size_t shown = std::min(per_list, l->chunks.size());
+    for (size_t i = 0; i < shown; ++i) {
       const glibc::Chunk* c = h.chunk_at(l->chunks[i]);
       std::string item = fmt::format(" {} {}", i ? "->" : "", to_hex(l->chunks[i]));
       if (c && c->size != l->min_size) item += fmt::format(" ({:#x})", c->size);
@@ -279,18 +291,28 @@ std::string bins_text(const glibc::Heap& h, const std::vector<const glibc::FreeL
       }
       line += item;
     }
+    if (shown < l->chunks.size()) {
+      std::string more = fmt::format(" -> ... {} more (--limit)", l->chunks.size() - shown);
+      if (line.size() + more.size() > 100) {
+        out += line + "\n";
+        line = "   ";
+      }
+      line += more;
+    }
     if (!l->chunks.empty()) out += line + "\n";
     for (const auto& f : l->findings) out += fmt::format("  ! {}\n", f.detail);
   }
   return out;
 }
 
-std::string bins_json(const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists) {
+std::string bins_json(const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists,
+                      size_t per_list) {
   json arr = json::array();
   for (const auto* l : lists) {
     json j = list_json_head(*l);
     json chunks = json::array();
-    for (Address a : l->chunks) chunks.push_back(to_hex(a));
+    for (size_t i = 0; i < std::min(per_list, l->chunks.size()); ++i) chunks.push_back(to_hex(l->chunks[i]));
+    j["length"] = l->chunks.size();
     j["chunks"] = std::move(chunks);
     json findings = json::array();
     for (const auto& f : l->findings) findings.push_back(finding_json(f));

@@ -34,8 +34,11 @@ std::string chunk_json(const glibc::Heap& h, const glibc::Chunk& c, Address aske
                        const std::vector<ListPlace>& places, uint64_t prev_size_field,
                        uint64_t size_field, std::optional<uint64_t> fd, std::optional<uint64_t> bk);
 
-std::string bins_text(const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists);
-std::string bins_json(const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists);
+// At most `per_list` chunks of each list are printed (the count is always whole).
+std::string bins_text(const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists,
+                      size_t per_list);
+std::string bins_json(const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists,
+                      size_t per_list);
 
 // The line every heap command adds when the walk met anomalies.
 std::string findings_footer(const glibc::Heap& h);

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -145,6 +146,7 @@ class LiveProcess final : public Target, public HasAuxv {
   int pid_;
   StopMode mode_;
   int mem_fd_ = -1;
+  mutable bool use_vm_readv_ = true;
   std::string comm_;
   std::vector<Region> regions_;
   std::vector<Thread> threads_;
@@ -260,7 +262,23 @@ std::optional<Error> LiveProcess::open(std::vector<Thread> supplied) {
 }
 
 size_t LiveProcess::pread_some(uint64_t addr, std::byte* dst, size_t n) const {
+  // process_vm_readv copies straight between the address spaces, several
+  // times faster than /proc/PID/mem's page-sized bounce buffer; it stops at
+  // the first page it cannot read, where pread takes over (and reports the
+  // same failure, or reads what process_vm_readv may not, e.g. PROT_NONE).
   size_t done = 0;
+  if (use_vm_readv_) {
+    while (done < n) {
+      struct iovec local = {dst + done, n - done};
+      struct iovec remote = {reinterpret_cast<void*>(addr + done), n - done};
+      ssize_t r = process_vm_readv(pid_, &local, 1, &remote, 1, 0);
+      if (r <= 0) {
+        if (r < 0 && (errno == ENOSYS || errno == EPERM)) use_vm_readv_ = false;
+        break;
+      }
+      done += static_cast<size_t>(r);
+    }
+  }
   while (done < n) {
     ssize_t r = pread(mem_fd_, dst + done, n - done, static_cast<off_t>(addr + done));
     if (r <= 0) break;

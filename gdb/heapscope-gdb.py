@@ -1,0 +1,32 @@
+# heapscope for gdb: `source /PREFIX/share/heapscope/heapscope-gdb.py`
+# (or add that line to ~/.gdbinit). Finds the extension module in
+# ../../lib/heapscope and the Python packages in ./python, relative to this
+# file, so the build tree and an installed tree work alike.
+import os
+import sys
+
+import gdb
+
+
+def _heapscope_load():
+    here = os.path.dirname(os.path.realpath(__file__))
+    paths = [os.path.join(here, "python"),
+             os.path.normpath(os.path.join(here, "..", "..", "lib", "heapscope"))]
+    for p in reversed(paths):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    try:
+        import heapscope
+    except ImportError as e:
+        raise gdb.GdbError("heapscope: cannot load its Python module (%s); "
+                           "was the gdb front-end built?" % e)
+    heapscope.register()
+    try:
+        import heapscope_formatters
+        heapscope_formatters.register()
+    except ImportError:
+        pass
+
+
+_heapscope_load()
+del _heapscope_load

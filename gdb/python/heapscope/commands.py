@@ -1,0 +1,85 @@
+"""gdb commands from the core's command table: `heap`/`mems` prefixes and one
+subcommand per entry. Help and completion come from the table too."""
+
+import gdb
+
+import _heapscope_gdb as core
+
+from . import session
+
+_commands = []
+
+
+def run(group, raw):
+    """Runs `group raw` in the core and writes its output; raises gdb.GdbError."""
+    try:
+        s = session.current()
+    except session.HeapscopeError as e:
+        raise gdb.GdbError("heapscope: %s" % e)
+    status, out, error = s.run(group, raw)
+    if status != 0:
+        raise gdb.GdbError("heapscope: %s" % error)
+    gdb.write(out)
+
+
+def _run_or_help(group, raw):
+    # Help needs no target: answer it even before a program is loaded.
+    text = core.help_for(group, raw)
+    if text is not None:
+        gdb.write(text)
+    else:
+        run(group, raw)
+
+
+class _Group(gdb.Command):
+    def __init__(self, group, doc):
+        self.__doc__ = doc
+        self._group = group
+        super().__init__(group, gdb.COMMAND_DATA, gdb.COMPLETE_NONE, True)
+
+    def invoke(self, arg, from_tty):
+        # Unknown subcommands land here too ("heap help", "heap nosuch"):
+        # the core answers both, as the CLI does.
+        self.dont_repeat()
+        _run_or_help(self._group, arg)
+
+
+class _Subcommand(gdb.Command):
+    def __init__(self, spec):
+        self.__doc__ = spec["help"].rstrip("\n")
+        self._group = spec["group"]
+        self._name = spec["name"]
+        self._options = sorted([o["name"] for o in spec["options"]] + ["--json", "--help"])
+        super().__init__("%s %s" % (self._group, self._name), gdb.COMMAND_DATA)
+
+    def invoke(self, arg, from_tty):
+        self.dont_repeat()
+        _run_or_help(self._group, "%s %s" % (self._name, arg))
+
+    def complete(self, text, word):
+        # gdb breaks words at '-', so `word` may be only the tail of the
+        # option being typed: match on the whole token, answer with tails.
+        word = word or ""
+        token = text.split()[-1] if text and not text[-1].isspace() else ""
+        if token.startswith("-") or not token:
+            cut = len(token) - len(word)
+            return [o[cut:] for o in self._options if o.startswith(token)]
+        return gdb.COMPLETE_NONE
+
+
+def _group_doc(group):
+    # gdb's help shows the docstring, then lists the subcommands itself.
+    help_text = core.group_help(group)
+    first = help_text.split("\n", 1)[0]
+    return "%s\nUsage: %s SUBCOMMAND [OPTIONS] [--json]\n\n" \
+           "\"%s help\" prints the core's list; \"help %s SUBCOMMAND\" the options." % (
+               first, group, group, group)
+
+
+def register():
+    if _commands:
+        return
+    for group in core.command_groups():
+        _commands.append(_Group(group, _group_doc(group)))
+    for spec in core.command_table():
+        _commands.append(_Subcommand(spec))

@@ -1,0 +1,105 @@
+#include "lldb_command.h"
+
+#include <algorithm>
+#include <exception>
+#include <vector>
+
+#include "heapscope/buffer_target.h"
+#include "heapscope/command.h"
+#include "lldb_session.h"
+
+namespace heapscope::lldb_plugin {
+namespace {
+
+bool wants_help(const std::vector<std::string>& argv) {
+  return argv[0] == "help" || std::find(argv.begin() + 1, argv.end(), "--help") != argv.end();
+}
+
+void print_error(lldb::SBCommandReturnObject& result, const std::string& message) {
+  // SetError prints "error: <message>" on one line.
+  result.SetError(message.c_str());
+}
+
+// The one-line summary of a group: the first sentence of its help.
+std::string group_summary(const std::string& group) {
+  std::string help = group_help(group);
+  auto end = help.find(".\n");
+  return end == std::string::npos ? help.substr(0, help.find('\n')) : help.substr(0, end);
+}
+
+}  // namespace
+
+bool HeapscopeCommand::DoExecute(lldb::SBDebugger debugger, char** command,
+                                 lldb::SBCommandReturnObject& result) {
+  // Nothing may escape into LLDB: the core reports user errors as values,
+  // and anything else becomes one line here.
+  try {
+    std::vector<std::string> argv{name_};
+    for (char** p = command; p && *p; ++p) argv.emplace_back(*p);
+
+    Session* session = nullptr;
+    std::unique_ptr<Session> no_process;  // help needs no process
+    auto found = session_for(debugger);
+    if (found) {
+      session = *found;
+    } else if (wants_help(argv)) {
+      no_process = std::make_unique<Session>(std::make_unique<BufferTarget>());
+      session = no_process.get();
+    } else {
+      print_error(result, found.error().message);
+      return false;
+    }
+
+    lldb::SBCommandInterpreter interpreter = debugger.GetCommandInterpreter();
+    CancelToken cancel([&interpreter] { return interpreter.WasInterrupted(); });
+    CommandOutput out = run_command(*session, group_, argv, cancel);
+    if (out.status != 0) {
+      print_error(result, out.error);
+      return false;
+    }
+    // The text may hold '%': never use it as a format.
+    result.Printf("%s", out.out.c_str());
+    result.SetStatus(lldb::eReturnStatusSuccessFinishResult);
+    return true;
+  } catch (const std::bad_alloc&) {
+    print_error(result, "out of memory while analysing the target");
+  } catch (const std::exception& e) {
+    print_error(result, std::string("internal error: ") + e.what());
+  } catch (...) {
+    print_error(result, "internal error");
+  }
+  return false;
+}
+
+bool register_commands(lldb::SBDebugger debugger) {
+  lldb::SBCommandInterpreter interpreter = debugger.GetCommandInterpreter();
+  bool ok = true;
+  for (const std::string& group : command_groups()) {
+    const std::string summary = group_summary(group);
+    lldb::SBCommand multi = interpreter.AddMultiwordCommand(group.c_str(), summary.c_str());
+    if (!multi.IsValid()) {
+      ok = false;
+      continue;
+    }
+    const std::string help_long = group_help(group);
+    multi.SetHelpLong(help_long.c_str());
+    // `heap help` prints the same text as the CLI's `heapscope CORE heap help`.
+    // An empty auto-repeat command: pressing Enter does not re-run a walk.
+    const std::string help_syntax = group + " help";
+    multi.AddCommand("help", new HeapscopeCommand(group, "help"),
+                     ("List the " + group + " subcommands").c_str(), help_syntax.c_str(), "");
+    for (const CommandSpec& spec : command_table()) {
+      if (spec.group != group) continue;
+      lldb::SBCommand sub = multi.AddCommand(spec.name.c_str(), new HeapscopeCommand(group, spec.name),
+                                             spec.summary.c_str(), spec.usage.c_str(), "");
+      if (!sub.IsValid()) {
+        ok = false;
+        continue;
+      }
+      sub.SetHelpLong(command_help(spec).c_str());
+    }
+  }
+  return ok;
+}
+
+}  // namespace heapscope::lldb_plugin

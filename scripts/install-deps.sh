@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs everything heapscope needs on Debian bookworm (idempotent).
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libfmt-dev libgtest-dev libgmock-dev nlohmann-json3-dev
+  libdw-dev libelf-dev elfutils
+  pybind11-dev python3 python3-dev python3.11-dev
+  gdb gdbserver libc6-dbg
+  liblldb-19-dev lldb-19
+  time
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  echo "heapscope: installing ${missing[*]}"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

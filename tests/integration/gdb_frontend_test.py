@@ -1,0 +1,454 @@
+"""The GDB front-end against the CLI: the same command on the same stop must
+print the same bytes (or the same one-line error).
+
+Runs the real `gdb -batch -nx` with share/heapscope/heapscope-gdb.py on
+  - cores of the scenario programs (examples/ and programs/gdb_scenario.c),
+  - a live process stopped at a breakpoint (compared with the CLI on a gcore
+    of that stop),
+  - the same through gdbserver (gdb's memory reads: the callback target),
+and checks the error paths: no program, wrong arguments, no glibc heap.
+
+Environment: HEAPSCOPE_BUILD_DIR (default ../../build), HEAPSCOPE_CLI,
+HEAPSCOPE_GDB_SCENARIO (the built gdb_scenario), HEAPSCOPE_KEEP_TMP=1.
+Standard library only.
+"""
+
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.path.dirname(os.path.dirname(HERE))
+BUILD = os.environ.get("HEAPSCOPE_BUILD_DIR") or os.path.join(SOURCE, "build")
+CLI = os.environ.get("HEAPSCOPE_CLI") or os.path.join(BUILD, "bin", "heapscope")
+LOADER = os.path.join(BUILD, "share", "heapscope", "heapscope-gdb.py")
+RUNNER = os.path.join(HERE, "gdb_runner.py")
+GDB = os.environ.get("HEAPSCOPE_GDB") or shutil.which("gdb")
+GDBSERVER = shutil.which("gdbserver")
+NO_TARGET = "heapscope: no process or core file; use run, attach or core-file"
+EXAMPLES = ["demo", "scenario_single", "scenario_threads", "scenario_mmap", "mems_demo"]
+# Argument forms worth comparing beyond the bare command (used when the
+# command exists in the table).
+EXTRA_LINES = {
+    ("heap", "bins"): ["heap bins fast", "heap bins tcache --json", "heap bins nosuchkind"],
+    ("heap", "chunks"): ["heap chunks --limit 5", "heap chunks --state tcache --json",
+                         "heap chunks --arena 1 --limit 3", "heap chunks --limit x"],
+    ("heap", "chunk"): ["heap chunk 0x10", "heap chunk notanaddress"],
+    ("mems", "chain"): ["mems chain --json"],
+}
+
+_tmp_dirs = []
+
+
+def tmpdir():
+    d = tempfile.mkdtemp(prefix="heapscope-gdb-")
+    _tmp_dirs.append(d)
+    return d
+
+
+def tearDownModule():
+    if not os.environ.get("HEAPSCOPE_KEEP_TMP"):
+        for d in _tmp_dirs:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def require_frontend(test):
+    if GDB is None:
+        test.skipTest("gdb not installed")
+    if not os.path.exists(LOADER):
+        test.skipTest("GDB front-end not built (no %s)" % LOADER)
+
+
+_scenario = {}
+
+
+def scenario(static=False):
+    """The gdb_scenario program: the built one, or compiled here."""
+    key = "static" if static else "dynamic"
+    if key in _scenario:
+        return _scenario[key]
+    built = os.environ.get("HEAPSCOPE_GDB_SCENARIO") or os.path.join(BUILD, "bin", "gdb_scenario")
+    if not static and os.path.exists(built):
+        _scenario[key] = built
+        return built
+    out = os.path.join(tmpdir(), "gdb_scenario" + ("_static" if static else ""))
+    cmd = ["cc", "-g", "-O1", "-pthread", "-o", out,
+           os.path.join(HERE, "programs", "gdb_scenario.c")] + (["-static"] if static else [])
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    _scenario[key] = out if r.returncode == 0 else None
+    return _scenario[key]
+
+
+def make_core(exe, args=()):
+    """Runs exe until it aborts and returns the path of its core."""
+    d = tmpdir()
+    subprocess.run(["bash", "-c", 'ulimit -c unlimited; exec "$0" "$@"', exe] + list(args),
+                   cwd=d, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=300)
+    for _ in range(100):
+        cores = [f for f in os.listdir(d) if f == "core" or f.startswith("core.")]
+        if cores:
+            return os.path.join(d, cores[0])
+        time.sleep(0.05)
+    raise unittest.SkipTest("no core file appeared (core_pattern or ulimit)")
+
+
+def run_gdb(gdb_args, steps, before=(), timeout=300, load=True, ulimit_core=False):
+    """gdb -batch with the loader, `before` commands, then the runner on steps.
+    Returns (results, stdout, stderr)."""
+    d = tmpdir()
+    spec_path, out_path = os.path.join(d, "in.json"), os.path.join(d, "out.json")
+    with open(spec_path, "w") as f:
+        json.dump({"steps": steps}, f)
+    cmd = [GDB, "-batch", "-nx", "-iex", "set debuginfod enabled off"]
+    if load:
+        cmd += ["-ex", "source " + LOADER]
+    for b in before:
+        cmd += ["-ex", b]
+    cmd += ["-ex", "source " + RUNNER] + list(gdb_args)
+    env = dict(os.environ, HEAPSCOPE_GDB_RUNNER_IN=spec_path, HEAPSCOPE_GDB_RUNNER_OUT=out_path)
+    if ulimit_core:  # the inferior inherits it and dumps core when it aborts
+        cmd = ["bash", "-c", 'ulimit -c unlimited; exec "$0" "$@"'] + cmd
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                       stdin=subprocess.DEVNULL)
+    results = None
+    if os.path.exists(out_path):
+        with open(out_path) as f:
+            results = json.load(f)
+    return results, p.stdout, p.stderr
+
+
+def run_cli(core, line):
+    p = subprocess.run([CLI, core] + shlex.split(line), capture_output=True, text=True,
+                       timeout=300)
+    return p.returncode, p.stdout, p.stderr
+
+
+def table():
+    results, out, err = run_gdb([], [["py", "__import__('_heapscope_gdb').command_table()"]])
+    assert results and results[0]["ok"], (out, err)
+    import ast
+    return ast.literal_eval(results[0]["out"])
+
+
+def command_lines(address=None):
+    """Every table command in text and --json, with help and a bad option."""
+    lines = ["heap help", "mems help", "heap nosuch"]
+    for c in table():
+        base = "%s %s" % (c["group"], c["name"])
+        lines += [base + " --help", base + " --no-such-option"]
+        if c["min_positional"] == 0:
+            lines += [base, base + " --json"]
+        elif c["min_positional"] == 1 and address is not None:
+            lines += ["%s %#x" % (base, address), "%s %#x --json" % (base, address)]
+        lines += EXTRA_LINES.get((c["group"], c["name"]), [])
+    return lines
+
+
+class Compare:
+    """Mixin: compare gdb's answers with the CLI's on a core."""
+
+    def assert_same_as_cli(self, core, lines, results):
+        self.assertIsNotNone(results, "the gdb runner wrote no results")
+        rc0, _, err0 = run_cli(core, "heap help")
+        if "not supported yet" in err0:
+            self.skipTest("the CLI cannot open cores yet: " + err0.strip())
+        by_cmd = {r["arg"]: r for r in results if r["kind"] == "cmd"}
+        checked = 0
+        for line in lines:
+            r = by_cmd[line]
+            self.assertNotIn("PYTHON", r.get("error", ""), line)
+            rc, out, err = run_cli(core, line)
+            with self.subTest(command=line):
+                if rc == 0:
+                    self.assertTrue(r["ok"], "%s: gdb failed: %s" % (line, r.get("error")))
+                    self.assertEqual(r["out"], out, line)
+                else:
+                    self.assertFalse(r["ok"], "%s: gdb printed %r, CLI failed %r" %
+                                     (line, r.get("out", "")[:200], err))
+                    self.assertEqual(r["error"] + "\n", err, line)
+                checked += 1
+        self.assertEqual(checked, len(lines))
+
+
+def chunk_address_steps():
+    # sink[1] in gdb_scenario is in use (odd slots are kept).
+    return [["py", "int(gdb.parse_and_eval('(unsigned long)sink[1]'))"]]
+
+
+class CoreTest(Compare, unittest.TestCase):
+    """gdb on a core file: every command equals the CLI's on the same core."""
+
+    def check_program(self, exe, args=("abort",), address=None):
+        core = make_core(exe, args)
+        lines = command_lines(address)
+        results, out, err = run_gdb([exe, core], [["cmd", l] for l in lines] +
+                                    [["py", "__import__('heapscope.session').session.current_kind()"]])
+        self.assertNotIn("Traceback", out + err)
+        self.assert_same_as_cli(core, lines, results)
+        return results
+
+    def test_gdb_scenario(self):
+        require_frontend(self)
+        exe = scenario()
+        self.assertIsNotNone(exe, "cannot build gdb_scenario")
+        # First learn a chunk address from gdb on the core.
+        core = make_core(exe, ["abort"])
+        res, _, _ = run_gdb([exe, core], [["py", "int(gdb.parse_and_eval('(unsigned long)sink[1]'))"]])
+        address = int(res[0]["out"]) - 16 if res and res[0]["ok"] else None
+        lines = command_lines(address)
+        results, out, err = run_gdb([exe, core], [["cmd", l] for l in lines] + [
+            ["py", "__import__('heapscope.session').session.current_kind()"]])
+        self.assertNotIn("Traceback", out + err)
+        self.assert_same_as_cli(core, lines, results)
+        self.assertEqual(results[-1]["out"], repr("core"), "gdb did not read the core directly")
+
+    def test_no_debuginfo_setting(self):
+        """`set heapscope debuginfo off` is the CLI's --no-debuginfo."""
+        require_frontend(self)
+        exe = scenario()
+        core = make_core(exe, ["abort"])
+        lines = ["heap stats", "heap arenas --json", "heap bins --json"]
+        results, out, err = run_gdb([exe, core], [["cmd", "set heapscope debuginfo off"]] +
+                                    [["cmd", l] for l in lines] +
+                                    [["cmd", "show heapscope debuginfo"]])
+        self.assertEqual(results[-1]["out"], "heapscope debuginfo is off.\n")
+        for i, line in enumerate(lines):
+            p = subprocess.run([CLI, "--no-debuginfo", core] + line.split(),
+                               capture_output=True, text=True, timeout=300)
+            r = results[i + 1]
+            if p.returncode == 0:
+                self.assertEqual(r.get("out"), p.stdout, line)
+            else:
+                self.assertEqual(r.get("error", "") + "\n", p.stderr, line)
+
+    def test_examples(self):
+        require_frontend(self)
+        found = [n for n in EXAMPLES if os.path.exists(os.path.join(BUILD, "examples", n))]
+        if not found:
+            self.skipTest("no example programs built in %s/examples" % BUILD)
+        for name in found:
+            with self.subTest(example=name):
+                self.check_program(os.path.join(BUILD, "examples", name), args=())
+
+
+class LiveTest(Compare, unittest.TestCase):
+    """gdb on a live process stopped at a breakpoint, natively and through
+    gdbserver. The reference is the CLI on a gcore of that stop; when the
+    CLI cannot read gdb's gcore, the kernel's core of the same heap (the
+    program aborts right after the breakpoint, touching no heap memory)."""
+
+    def live_steps(self, lines, gcore):
+        return ([["cmd", l] for l in lines] +
+                [["py", "__import__('heapscope.session').session.current_kind()"],
+                 ["cmd", "gcore " + gcore],
+                 ["cmd", "continue"],    # to the SIGABRT
+                 ["cmd", "continue"]])   # the kernel dumps core
+
+    def reference_core(self, gcore, workdir):
+        rc, _, err = run_cli(gcore, "heap stats")
+        if rc == 0 or "no glibc" not in err:
+            return gcore
+        sys.stderr.write("\n  note: the CLI cannot read gdb's gcore (%s); comparing with "
+                         "the kernel's core of the same stop\n" % err.strip())
+        cores = [f for f in os.listdir(workdir) if f == "core" or f.startswith("core.")]
+        self.assertTrue(cores, "no kernel core in %s" % workdir)
+        return os.path.join(workdir, cores[0])
+
+    def test_native(self):
+        require_frontend(self)
+        exe = scenario()
+        lines = command_lines(address=None)
+        work = tmpdir()
+        gcore = os.path.join(work, "live.gcore")
+        results, out, err = run_gdb(
+            [exe], self.live_steps(lines, gcore),
+            before=["set cwd " + work, "break heapscope_stop", "run abort"],
+            ulimit_core=True)
+        self.assertNotIn("Traceback", out + err)
+        self.assertIsNotNone(results, err[-2000:])
+        self.assertTrue(os.path.exists(gcore), err[-2000:])
+        kind = [r for r in results if r["kind"] == "py"][-1]["out"]
+        self.assertEqual(kind, repr("live"), "a native process must be read through /proc")
+        self.assert_same_as_cli(self.reference_core(gcore, work), lines, results)
+
+    def test_gdbserver(self):
+        require_frontend(self)
+        if GDBSERVER is None:
+            self.skipTest("gdbserver not installed")
+        exe = scenario()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        work = tmpdir()
+        server = subprocess.Popen(
+            ["bash", "-c", 'ulimit -c unlimited; exec "$0" "$@"', GDBSERVER, "--once",
+             "127.0.0.1:%d" % port, exe, "abort"],
+            cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        try:
+            lines = command_lines(address=None)
+            gcore = os.path.join(work, "remote.gcore")
+            time.sleep(0.5)
+            results, out, err = run_gdb(
+                [exe], self.live_steps(lines, gcore),
+                before=["set sysroot /", "target remote 127.0.0.1:%d" % port,
+                        "break heapscope_stop", "continue"])
+            self.assertNotIn("Traceback", out + err)
+            self.assertIsNotNone(results, err[-2000:])
+            kind = [r for r in results if r["kind"] == "py"][-1]["out"]
+            self.assertEqual(kind, repr("callback"), "gdbserver must use gdb's reads")
+            self.assertTrue(os.path.exists(gcore), err[-2000:])
+            server.wait(timeout=60)
+            self.assert_same_as_cli(self.reference_core(gcore, work), lines, results)
+        finally:
+            if server.poll() is None:
+                server.send_signal(signal.SIGKILL)
+                server.wait(timeout=30)
+
+    def test_session_reused_per_stop(self):
+        require_frontend(self)
+        exe = scenario()
+        ident = "id(__import__('heapscope.session').session.cached())"
+        results, out, err = run_gdb([exe], [
+            ["cmd", "heap nosuch"], ["py", ident],
+            ["cmd", "heap nosuch"], ["py", ident],
+            ["cmd", "stepi"], ["py", "__import__('heapscope.session').session.cached() is None"],
+        ], before=["break heapscope_stop", "run"])
+        self.assertIsNotNone(results, err[-2000:])
+        self.assertEqual(results[1]["out"], results[3]["out"], "session not reused on one stop")
+        self.assertNotEqual(results[1]["out"], repr(id(None)))
+        self.assertEqual(results[5]["out"], "True", "session kept after the inferior ran")
+
+
+class PrinterTest(unittest.TestCase):
+    """Pretty-printers (formatters/gdb) agree with the heap model."""
+
+    def test_chunk_arena_tcache_printers(self):
+        require_frontend(self)
+        exe = scenario()
+        core = make_core(exe, ["abort"])
+        pick = ("[c['address'] for c in __import__('json').loads(gdb.execute("
+                "'heap chunks --state %s --limit 1 --json', to_string=True))['chunks']]")
+        res, out, err = run_gdb([exe, core], [["py", pick % "tcache"], ["py", pick % "fast"]])
+        self.assertTrue(res and res[0]["ok"] and res[1]["ok"], (res, err[-1000:]))
+        addrs = [eval(res[0]["out"])[0], eval(res[1]["out"])[0]]
+        steps = []
+        for a in addrs:
+            steps += [["cmd", "print *(mchunkptr)%s" % a], ["cmd", "heap chunk %s --json" % a]]
+        steps += [["cmd", "print main_arena"], ["cmd", "heap arenas --json"],
+                  ["cmd", "print *tcache"], ["cmd", "heap bins tcache --json"],
+                  ["py", "int(gdb.parse_and_eval('(unsigned long)tcache'))"]]
+        res, out, err = run_gdb([exe, core], steps)
+        self.assertNotIn("Traceback", out + err)
+        for i, a in enumerate(addrs):
+            text, model = res[2 * i]["out"], json.loads(res[2 * i + 1]["out"])
+            self.assertIn("malloc_chunk %s: size %#x (%d)" % (a, model["size"], model["size"]), text)
+            self.assertIn("state %s" % model["state"], text)
+            self.assertIn("next %s" % model["fd"], text)  # safe-linking decoded
+            self.assertIn("PREV_INUSE" if model["flags"]["prev_inuse"] else "flags none", text)
+        arena_text, arenas = res[4]["out"], json.loads(res[5]["out"])["arenas"]
+        self.assertIn("system_mem %d" % arenas[0]["system_bytes"], arena_text)
+        tcache_text, lists = res[6]["out"], json.loads(res[7]["out"])["lists"]
+        tcache_addr = int(res[8]["out"])
+        main_tid = [l["tid"] for l in lists]
+        mine = [l for l in lists if l["kind"] == "tcache" and l["tid"] == min(main_tid)]
+        self.assertIn("tcache_perthread_struct %#x: %d chunks in %d bins" % (
+            tcache_addr, sum(l["count"] for l in mine), len(mine)), tcache_text)
+
+
+class ErrorTest(unittest.TestCase):
+    """Each user error is one clear line; no traceback, gdb survives."""
+
+    def one_line(self, gdb_args, command, before=()):
+        results, out, err = run_gdb(gdb_args, [["cmd", command], ["cmd", "echo alive\\n"]],
+                                    before=before)
+        self.assertNotIn("Traceback", out + err)
+        self.assertNotIn("Python Exception", out + err)
+        self.assertIsNotNone(results)
+        self.assertFalse(results[0]["ok"], "%s should fail" % command)
+        self.assertNotIn("\n", results[0]["error"])
+        self.assertTrue(results[0]["error"].startswith("heapscope: "), results[0]["error"])
+        self.assertEqual(results[1]["out"], "alive\n")
+        return results[0]["error"]
+
+    def test_no_program(self):
+        require_frontend(self)
+        self.assertEqual(self.one_line([], "heap stats"), NO_TARGET)
+        self.assertEqual(self.one_line([scenario()], "heap stats"), NO_TARGET)
+
+    def test_no_program_plain_output(self):
+        # Not through gdb.execute: what a user sees on the terminal.
+        require_frontend(self)
+        p = subprocess.run([GDB, "-batch", "-nx", "-ex", "source " + LOADER, "-ex", "heap stats",
+                            "-ex", "echo alive\\n"], capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.stderr, NO_TARGET + "\n")
+        self.assertEqual(p.stdout, "alive\n")
+
+    def test_help_without_program(self):
+        require_frontend(self)
+        results, out, err = run_gdb([], [["cmd", "heap help"], ["cmd", "help heap"],
+                                         ["cmd", "mems help"]])
+        self.assertTrue(results[0]["ok"], results[0].get("error"))
+        self.assertIn("Usage: heap SUBCOMMAND", results[0]["out"])
+        for c in table():
+            if c["group"] == "heap":
+                self.assertIn("\n  %s " % c["name"], results[0]["out"])
+                self.assertIn("heap %s -- %s" % (c["name"], c["summary"]), results[1]["out"])
+
+    def test_subcommand_help_matches_table(self):
+        require_frontend(self)
+        specs = table()
+        if not specs:
+            self.skipTest("the command table is empty")
+        steps = [["cmd", "help %s %s" % (c["group"], c["name"])] for c in specs]
+        steps += [["cmd", "%s %s --help" % (c["group"], c["name"])] for c in specs]
+        results, out, err = run_gdb([], steps)
+        n = len(specs)
+        for i, c in enumerate(specs):
+            self.assertEqual(results[i]["out"], c["help"].rstrip("\n") + "\n")
+            self.assertEqual(results[n + i]["out"], c["help"])
+
+    def test_completion(self):
+        require_frontend(self)
+        specs = [c for c in table() if c["options"]]
+        if not specs:
+            self.skipTest("no command with options in the table")
+        c = specs[0]
+        opt = c["options"][0]["name"]
+        results, out, err = run_gdb([], [["cmd", "complete %s %s %s" % (c["group"], c["name"],
+                                                                      opt[:3])]])
+        self.assertIn("%s %s %s" % (c["group"], c["name"], opt), results[0]["out"])
+
+    def test_no_glibc_heap(self):
+        """A process that never called malloc, and a static binary: the core's
+        error line in gdb equals the CLI's (whatever it is)."""
+        require_frontend(self)
+        for static in (False, True):
+            exe = scenario(static=static)
+            if exe is None:
+                continue
+            with self.subTest(static=static):
+                core = make_core(exe, ["nomalloc", "abort"])
+                results, out, err = run_gdb([exe, core], [["cmd", "heap stats"]])
+                self.assertNotIn("Traceback", out + err)
+                rc, cli_out, cli_err = run_cli(core, "heap stats")
+                if rc == 0:
+                    self.assertEqual(results[0].get("out"), cli_out)
+                else:
+                    self.assertEqual(results[0].get("error", "") + "\n", cli_err)
+                sys.stderr.write("\n  no-heap (static=%s): %s\n" % (
+                    static, results[0].get("error") or results[0].get("out", "").strip()[:200]))
+
+
+if __name__ == "__main__":
+    unittest.main()
