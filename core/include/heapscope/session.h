@@ -8,12 +8,16 @@
 #include <optional>
 #include <string>
 
+#include "heapscope/cancel.h"
 #include "heapscope/symbols.h"
 #include "heapscope/target.h"
 
 namespace heapscope {
 
 namespace glibc {
+class Heap;
+}
+namespace mems {
 class Heap;
 }
 
@@ -33,8 +37,12 @@ class Session {
   const SessionOptions& options() const { return options_; }
 
   // The glibc heap model, built on first use. Throws UserError when the
-  // target has no glibc heap that can be found.
-  const glibc::Heap& glibc_heap();
+  // target has no glibc heap that can be found, Cancelled when `cancel` fires.
+  const glibc::Heap& glibc_heap(const CancelToken& cancel = CancelToken());
+
+  // The mems allocators' model, built on first use. Throws UserError when the
+  // target has no mems root.
+  const mems::Heap& mems_heap();
 
   // Forget cached models (a live target that has run since).
   void invalidate();
@@ -44,6 +52,7 @@ class Session {
   SessionOptions options_;
   std::unique_ptr<SymbolResolver> symbols_;
   std::unique_ptr<glibc::Heap> glibc_heap_;
+  std::unique_ptr<mems::Heap> mems_heap_;
 };
 
 }  // namespace heapscope
