@@ -256,5 +256,17 @@ TEST(Check, CommandJsonAndText) {
   EXPECT_EQ(bad.status, 2);
 }
 
+TEST(Check, ChunkRunningIntoTheTop) {
+  SyntheticHeap s;
+  s.chunk(0x30);
+  uint64_t a = s.chunk(0x40);
+  s.finish();
+  s.w(a + 8, 0x1000 | 1);
+  CheckReport r = check(s);
+  auto* f = find(r, "overlaps-top", a);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_NE(f->detail.find("into the top chunk"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace heapscope

@@ -213,6 +213,18 @@ class Checker {
               : header_cause(*p));
       return;
     }
+    // A plausible size that runs into the top chunk: the chunks overlap.
+    const glibc::Arena* ar = arena(f.arena);
+    if (ar && size >= l_.min_chunk && !(size & (l_.malloc_alignment - 1)) && f.address < ar->top &&
+        size <= UINT64_MAX - f.address.value && f.address + size > ar->top &&
+        f.address + size <= ar->top + ar->top_size) {
+      blamed_sizes_.insert(f.address.value);
+      add("overlaps-top", f.address, f.arena, "double free or corruption (!prev)",
+          fmt::format("chunk {} has size {:#x}: it runs {:#x} bytes into the top chunk at {}", to_hex(f.address),
+                      size, (f.address + size) - ar->top, to_hex(ar->top)),
+          u ? header_cause(*u) : "its header was overwritten");
+      return;
+    }
     std::string message;
     if (size < l_.min_chunk || (size & (l_.malloc_alignment - 1))) {
       message = msg::kInvalidSize;
