@@ -1,0 +1,134 @@
+// The fragmentation commands: `heap frag`, `heap pages`, `heap map`.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "commands/registry.h"
+#include "heapscope/analysis/frag.h"
+#include "heapscope/analysis/heapmap.h"
+#include "heapscope/analysis/pages.h"
+#include "heapscope/glibc/heap.h"
+#include "render/frag_render.h"
+#include "render/heap_render.h"
+#include "render/map_render.h"
+
+namespace heapscope {
+
+namespace {
+
+std::optional<int> arena_option(const CommandContext& ctx, const glibc::Heap& h) {
+  auto v = ctx.args.get_uint("--arena");
+  if (!v) return std::nullopt;
+  if (*v >= h.arenas.size())
+    throw UserError{fmt::format("no arena {} (the heap has {} arena{}: 0..{})", *v, h.arenas.size(),
+                                h.arenas.size() == 1 ? "" : "s", h.arenas.size() - 1)};
+  return static_cast<int>(*v);
+}
+
+// The page size malloc used: this machine's for a live process; 4 KiB for a
+// core (x86-64; the kernel dumps in those units there too).
+uint64_t target_page_size(const Target& t) {
+  if (t.pid()) {
+    long ps = ::sysconf(_SC_PAGESIZE);
+    if (ps > 0) return static_cast<uint64_t>(ps);
+  }
+  return 4096;
+}
+
+std::string footer(const CommandContext& ctx, const glibc::Heap& h, std::string out) {
+  if (!ctx.args.json()) out += findings_footer(h);
+  return out;
+}
+
+std::string run_frag(CommandContext& ctx) {
+  const auto& h = ctx.session.glibc_heap();
+  auto arena = arena_option(ctx, h);
+  FragReport r = compute_frag(h, target_page_size(ctx.session.target()), ctx.cancel);
+  return ctx.args.json() ? frag_json(h, r, arena) : footer(ctx, h, frag_text(h, r, arena));
+}
+
+std::string run_pages(CommandContext& ctx) {
+  const auto& h = ctx.session.glibc_heap();
+  const Target& t = ctx.session.target();
+  auto arena = arena_option(ctx, h);
+  std::optional<Address> addr;
+  if (!ctx.args.positional.empty()) {
+    if (arena) throw UserError{"give either an address or --arena, not both"};
+    addr = parse_address(ctx.args.positional[0]);
+    if (!t.is_mapped(*addr)) throw UserError{fmt::format("{} is not mapped in the target", to_hex(*addr))};
+  }
+  auto res = open_residency(t);
+  if (!res) throw UserError{res.error().message};
+  FragReport frag = compute_frag(h, (*res)->page_size(), ctx.cancel);
+  PagesReport r = addr ? page_of_address(**res, h, frag, *addr)
+                       : compute_pages(**res, h, frag, arena, ctx.cancel);
+  return ctx.args.json() ? pages_json(h, r) : footer(ctx, h, pages_text(h, r));
+}
+
+constexpr size_t kMaxHtmlSpans = 200000;
+
+std::string run_map(CommandContext& ctx) {
+  const auto& h = ctx.session.glibc_heap();
+  auto arena = arena_option(ctx, h);
+  uint64_t width = ctx.args.get_uint("--width").value_or(64);
+  if (width < 8 || width > 4096) throw UserError{"--width must be between 8 and 4096"};
+  if (auto file = ctx.args.get("--html")) {
+    if (file->empty()) throw UserError{"--html needs a file name"};
+    HeapMap m = build_heap_map(h, arena, 0, kMaxHtmlSpans, ctx.cancel);
+    FragReport frag = compute_frag(h, target_page_size(ctx.session.target()), ctx.cancel);
+    std::string page = map_html(h, m, frag, ctx.session.target().description());
+    std::FILE* f = std::fopen(file->c_str(), "wb");
+    if (!f) throw UserError{fmt::format("cannot write {}: {}", *file, std::strerror(errno))};
+    bool ok = std::fwrite(page.data(), 1, page.size(), f) == page.size();
+    ok = std::fclose(f) == 0 && ok;
+    if (!ok) throw UserError{fmt::format("cannot write {}: {}", *file, std::strerror(errno))};
+    size_t spans = 0;
+    for (const auto& mh : m.heaps) spans += mh.spans.size();
+    if (ctx.args.json())
+      return nlohmann::ordered_json{{"html", *file}, {"bytes", page.size()}, {"arenas", m.arenas},
+                                    {"heaps", m.heaps.size()}, {"spans", spans},
+                                    {"granularity", m.granularity}}
+                 .dump() + "\n";
+    return fmt::format("wrote the heap map to {} ({} arena{}, {} heap{}, {} bytes)\n", *file, m.arenas,
+                       m.arenas == 1 ? "" : "s", m.heaps.size(), m.heaps.size() == 1 ? "" : "s", page.size());
+  }
+  HeapMap m = build_heap_map(h, arena, static_cast<size_t>(width), 0, ctx.cancel);
+  return ctx.args.json() ? map_json(h, m) : footer(ctx, h, map_text(h, m));
+}
+
+const OptionSpec kArenaOpt{"--arena", "I", "only arena I (0 is the main arena; ring order)"};
+
+}  // namespace
+
+void add_frag_commands(std::vector<CommandSpec>& t) {
+  t.push_back({"heap", "frag", "Show free space per class, fragmentation and what malloc_trim(0) would release",
+               "heap frag [--arena I] [--json]",
+               "Free bytes per class (tcache, fast, unsorted, small, large, top), the largest free chunk,\n"
+               "external fragmentation = 1 - largest free / total free, and histograms of free and in-use\n"
+               "chunk sizes (power-of-two buckets).\n"
+               "malloc_trim(0) is modelled on glibc 2.36's mtrim(): fast chunks are consolidated first,\n"
+               "then every bin chunk gives back the whole pages past its header (madvise), and the main\n"
+               "arena's top is cut down with sbrk. tcache chunks and other arenas' tops are left alone.",
+               {kArenaOpt}, 0, 0, run_frag});
+  t.push_back({"heap", "pages", "Show which heap pages are in memory, swapped or absent",
+               "heap pages [ADDR | --arena I] [--json]",
+               "Live process: from /proc/PID/pagemap, pages present, swapped and absent per heap region,\n"
+               "and how much of what malloc_trim(0) would release is still resident. With ADDR: that\n"
+               "page's frame number and flags (frame numbers need CAP_SYS_ADMIN).\n"
+               "Core file: pages the kernel left out of the dump (sparse holes) were not resident.",
+               {kArenaOpt}, 0, 1, run_pages});
+  t.push_back({"heap", "map", "Draw the heap: a strip per heap, or an HTML map with --html FILE",
+               "heap map [--arena I] [--width N] [--html FILE] [--json]",
+               "Text: one character per span of each heap, in the state covering most of it.\n"
+               "--html FILE writes one self-contained HTML page: every arena's heaps to scale, chunks\n"
+               "coloured by state, zoom and pan, a tooltip per chunk, and the frag figures beside it.",
+               {kArenaOpt, {"--width", "N", "characters per heap strip (text; default 64)"},
+                {"--html", "FILE", "write the HTML map to FILE"}},
+               0, 0, run_map});
+}
+
+}  // namespace heapscope

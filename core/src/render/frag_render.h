@@ -1,0 +1,23 @@
+// Renderers for `heap frag` and `heap pages`: text for people, one line of
+// JSON for programs.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "heapscope/analysis/frag.h"
+#include "heapscope/analysis/pages.h"
+#include "heapscope/glibc/heap.h"
+
+namespace heapscope {
+
+std::string frag_text(const glibc::Heap& h, const FragReport& r, std::optional<int> only_arena);
+std::string frag_json(const glibc::Heap& h, const FragReport& r, std::optional<int> only_arena);
+
+std::string pages_text(const glibc::Heap& h, const PagesReport& r);
+std::string pages_json(const glibc::Heap& h, const PagesReport& r);
+
+// Text histogram: one line per bucket, bars scaled to `bar_width`.
+std::string histogram_text(const SizeHistogram& hist, size_t bar_width, std::string_view indent);
+
+}  // namespace heapscope
