@@ -65,12 +65,6 @@ static void release(void *p, size_t request, const char *cls, int arena) {
   free(p);
 }
 
-static void fill_tcache(size_t request) {
-  void *v[7];
-  for (int i = 0; i < 7; ++i) v[i] = block(request);
-  for (int i = 0; i < 7; ++i) release(v[i], request, "tcache", 0);
-}
-
 /* ---- arena 1 */
 static int thread_pipe[2];
 static int ready_pipe[2];

@@ -3,6 +3,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,12 +35,13 @@ void PageCounts::add(PageState s) {
     case PageState::kPresent: ++present; break;
     case PageState::kSwapped: ++swapped; break;
     case PageState::kAbsent: ++absent; break;
+    case PageState::kZero: ++zero; break;
     case PageState::kUnknown: ++unknown; break;
   }
 }
 
 void PageCounts::add(const PageCounts& o) {
-  present += o.present, swapped += o.swapped, absent += o.absent, unknown += o.unknown;
+  present += o.present, swapped += o.swapped, absent += o.absent, zero += o.zero, unknown += o.unknown;
 }
 
 namespace {
@@ -67,7 +69,18 @@ uint64_t system_page_size() {
 
 class PagemapResidency : public Residency {
  public:
-  PagemapResidency(int pid, int fd) : pid_(pid), fd_(fd), ps_(system_page_size()) {}
+  PagemapResidency(int fd, std::optional<uint64_t> zero_pfn)
+      : fd_(fd), ps_(system_page_size()), zero_pfn_(zero_pfn) {}
+
+  PageState classify(const PagemapEntry& e) const {
+    if (e.swapped) return PageState::kSwapped;
+    if (!e.present) return PageState::kAbsent;
+    if (e.file_or_shared) return PageState::kPresent;
+    if (e.pfn != 0) return zero_pfn_ && e.pfn == *zero_pfn_ ? PageState::kZero : PageState::kPresent;
+    // Frame numbers hidden: an anonymous page mapped more than once is the
+    // zero page (or, after fork, shared with another process).
+    return e.exclusive ? PageState::kPresent : PageState::kZero;
+  }
 
   std::vector<PageState> states(Address first_page, uint64_t n) const override {
     std::vector<PageState> out;
@@ -85,9 +98,7 @@ class PagemapResidency : public Residency {
           out.push_back(PageState::kUnknown);
           continue;
         }
-        PagemapEntry e = decode_pagemap_entry(buf[i]);
-        out.push_back(e.present ? PageState::kPresent
-                                : e.swapped ? PageState::kSwapped : PageState::kAbsent);
+        out.push_back(classify(decode_pagemap_entry(buf[i])));
       }
       done += batch;
     }
@@ -98,8 +109,15 @@ class PagemapResidency : public Residency {
   uint64_t page_size() const override { return ps_; }
 
   std::vector<std::string> notes() const override {
-    return {"absent pages were never touched or were released (madvise, e.g. by malloc_trim); "
-            "/proc/PID/pagemap cannot tell which"};
+    std::vector<std::string> n{
+        "absent pages were never touched or were released (madvise, e.g. by malloc_trim); "
+        "/proc/PID/pagemap cannot tell which",
+        "zero pages were read but never written (heapscope's own reads do that to untouched "
+        "pages): they map the kernel's shared zero page and hold no memory"};
+    if (!zero_pfn_)
+      n.push_back("frame numbers read as zero (they need CAP_SYS_ADMIN): an anonymous page mapped "
+                  "by more than one process (shared after fork) counts as a zero page");
+    return n;
   }
 
   std::optional<PagemapEntry> entry(Address a) const override {
@@ -109,10 +127,31 @@ class PagemapResidency : public Residency {
   }
 
  private:
-  int pid_;
   Fd fd_;
   uint64_t ps_;
+  std::optional<uint64_t> zero_pfn_;
 };
+
+// The zero page's frame number: read a fresh private page of our own (a read
+// fault maps the zero page) and look it up in our pagemap. Nothing without
+// CAP_SYS_ADMIN (frame numbers read as zero).
+std::optional<uint64_t> find_zero_pfn() {
+  const uint64_t ps = system_page_size();
+  void* m = ::mmap(nullptr, ps, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) return std::nullopt;
+  volatile const char* p = static_cast<const char*>(m);
+  (void)*p;
+  std::optional<uint64_t> pfn;
+  Fd fd(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
+  uint64_t raw = 0;
+  if (fd.get() >= 0 &&
+      ::pread(fd.get(), &raw, 8, static_cast<off_t>(reinterpret_cast<uint64_t>(m) / ps * 8)) == 8) {
+    PagemapEntry e = decode_pagemap_entry(raw);
+    if (e.present && e.pfn) pfn = e.pfn;
+  }
+  ::munmap(m, ps);
+  return pfn;
+}
 
 // ------------------------------------------------------------ core: holes
 
@@ -184,7 +223,7 @@ Result<std::unique_ptr<Residency>> open_pagemap(int pid) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return Error{fmt::format("cannot open {}: {}", path, std::strerror(errno))};
-  return std::unique_ptr<Residency>(new PagemapResidency(pid, fd));
+  return std::unique_ptr<Residency>(new PagemapResidency(fd, find_zero_pfn()));
 }
 
 Result<std::unique_ptr<Residency>> open_core_residency(const std::string& path) {
@@ -241,13 +280,14 @@ Result<std::unique_ptr<Residency>> open_core_residency(const std::string& path) 
 }
 
 Result<std::unique_ptr<Residency>> open_residency(const Target& target) {
+  // A core file names its process's pid too: the core comes first.
+  if (auto core = target.core_path()) return open_core_residency(*core);
   if (auto pid = target.pid()) {
     // Only a process on this machine has a pagemap we can read.
     auto r = open_pagemap(*pid);
     if (!r) return Error{r.error().message + " (page residency needs a local live process)"};
     return r;
   }
-  if (auto core = target.core_path()) return open_core_residency(*core);
   return Error{"page residency needs a local live process (/proc/PID/pagemap) or an ELF core file; "
                "this target is neither"};
 }

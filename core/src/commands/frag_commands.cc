@@ -32,7 +32,7 @@ std::optional<int> arena_option(const CommandContext& ctx, const glibc::Heap& h)
 // The page size malloc used: this machine's for a live process; 4 KiB for a
 // core (x86-64; the kernel dumps in those units there too).
 uint64_t target_page_size(const Target& t) {
-  if (t.pid()) {
+  if (t.pid() && !t.core_path()) {
     long ps = ::sysconf(_SC_PAGESIZE);
     if (ps > 0) return static_cast<uint64_t>(ps);
   }

@@ -100,6 +100,7 @@ const char* state_word(PageState s, bool live) {
     case PageState::kPresent: return live ? "present (in memory)" : "in the dump";
     case PageState::kSwapped: return "swapped out";
     case PageState::kAbsent: return live ? "absent (never touched, or released)" : "not in the dump";
+    case PageState::kZero: return "zero page (read, never written: no memory)";
     case PageState::kUnknown: return "unknown";
   }
   return "unknown";
@@ -109,6 +110,7 @@ json counts_json(const PageCounts& c, bool live) {
   json j{{live ? "present" : "in_dump", c.present}};
   if (live) j["swapped"] = c.swapped;
   j[live ? "absent" : "not_in_dump"] = c.absent;
+  if (live) j["zero"] = c.zero;
   j["unknown"] = c.unknown;
   return j;
 }
@@ -218,15 +220,21 @@ std::string pages_text(const glibc::Heap& h, const PagesReport& r) {
   } else {
     out += fmt::format("{} pages of {} bytes, from {}\n", r.live ? "memory" : "core file", ps,
                        r.live ? "/proc/PID/pagemap" : "the core's sparse holes");
-    out += fmt::format("  {:<22} {:<37} {:>8} {:>8} {:>8} {:>8}\n", "region", "range", r.live ? "present" : "in dump",
-                       r.live ? "swapped" : "", r.live ? "absent" : "not in", "unknown");
-    for (const auto& g : r.regions) {
-      out += fmt::format("  {:<22} {}-{} {:>8} {:>8} {:>8} {:>8}\n", region_name(h, g), to_hex(g.range.begin),
-                         to_hex(g.range.end), g.pages.present, r.live ? fmt::format("{}", g.pages.swapped) : "",
-                         g.pages.absent, g.pages.unknown);
-    }
-    out += fmt::format("  {:<22} {:<37} {:>8} {:>8} {:>8} {:>8}\n", "total", "", r.total.present,
-                       r.live ? fmt::format("{}", r.total.swapped) : "", r.total.absent, r.total.unknown);
+    auto row = [&](const std::string& name, const std::string& range, const PageCounts& c) {
+      if (r.live)
+        return fmt::format("  {:<22} {:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n", name, range, c.present, c.swapped,
+                           c.zero, c.absent, c.unknown);
+      return fmt::format("  {:<22} {:<33} {:>8} {:>8} {:>8}\n", name, range, c.present, c.absent, c.unknown);
+    };
+    if (r.live)
+      out += fmt::format("  {:<22} {:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n", "region", "range", "present",
+                         "swapped", "zero", "absent", "unknown");
+    else
+      out += fmt::format("  {:<22} {:<33} {:>8} {:>8} {:>8}\n", "region", "range", "in dump", "not in",
+                         "unknown");
+    for (const auto& g : r.regions)
+      out += row(region_name(h, g), to_hex(g.range.begin) + "-" + to_hex(g.range.end), g.pages);
+    out += row("total", "", r.total);
     uint64_t trim_pages = r.trim_total.total();
     out += fmt::format("free pages malloc_trim(0) would release: {} ({})\n", trim_pages,
                        bytes_with_human(trim_pages * ps));
@@ -258,6 +266,7 @@ std::string pages_json(const glibc::Heap& h, const PagesReport& r) {
            {"state", a.state == PageState::kPresent ? (r.live ? "present" : "in_dump")
                      : a.state == PageState::kSwapped ? "swapped"
                      : a.state == PageState::kAbsent ? (r.live ? "absent" : "not_in_dump")
+                     : a.state == PageState::kZero ? "zero"
                                                       : "unknown"}};
     if (a.entry) {
       const PagemapEntry& e = *a.entry;

@@ -9,6 +9,13 @@
 // ELF core file, where the kernel skips pages that were never faulted in
 // (or were released) and leaves sparse holes (found with SEEK_DATA/SEEK_HOLE).
 // A core cannot tell swapped from resident, nor give frame numbers.
+//
+// Reading a never-touched page through /proc/PID/mem or process_vm_readv
+// (as every heap walk does) maps the kernel's shared zero page there, which
+// pagemap shows as present. Such pages hold no memory of the process; they
+// are told apart by their frame number (the zero page's, found by reading a
+// fresh page of our own) or, when frame numbers are hidden, by being neither
+// exclusively mapped nor file-backed.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +25,7 @@
 #include <vector>
 
 #include "heapscope/analysis/frag.h"
+#include "heapscope/error.h"
 #include "heapscope/glibc/heap.h"
 #include "heapscope/target.h"
 
@@ -27,6 +35,7 @@ enum class PageState : uint8_t {
   kPresent,  // in memory (core: in the dump)
   kSwapped,  // in swap (live only)
   kAbsent,   // not in memory: never touched, or released (core: a hole in the dump)
+  kZero,     // live: mapped to the kernel's shared zero page (read, never written): no memory
   kUnknown,  // the source cannot tell (outside the dump's segments, read error)
 };
 
@@ -61,10 +70,10 @@ Result<std::unique_ptr<Residency>> open_pagemap(int pid);
 Result<std::unique_ptr<Residency>> open_core_residency(const std::string& path);
 
 struct PageCounts {
-  uint64_t present = 0, swapped = 0, absent = 0, unknown = 0;  // pages
+  uint64_t present = 0, swapped = 0, absent = 0, zero = 0, unknown = 0;  // pages
   void add(PageState s);
   void add(const PageCounts& o);
-  uint64_t total() const { return present + swapped + absent + unknown; }
+  uint64_t total() const { return present + swapped + absent + zero + unknown; }
 };
 
 struct RegionPages {
@@ -97,7 +106,7 @@ struct PagesReport {
   std::optional<AddressPage> address;
   // Bytes: (trim pages in a state) * page_size.
   uint64_t trim_resident_bytes() const { return (trim_total.present + trim_total.swapped) * page_size; }
-  uint64_t trim_released_bytes() const { return trim_total.absent * page_size; }
+  uint64_t trim_released_bytes() const { return (trim_total.absent + trim_total.zero) * page_size; }
 };
 
 PagesReport compute_pages(const Residency& res, const glibc::Heap& heap, const FragReport& frag,
