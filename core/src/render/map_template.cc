@@ -86,7 +86,7 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
   D.arenas.forEach(function (a) { arenaByIndex[a.index] = a; });
 
   // Rows: an arena header, then one bar per heap, all to one scale.
-  var HEAD = 22, ROW = 30, BAR = 16, LM = 10, RM = 10;
+  var HEAD = 24, ROW = 44, BAR = 28, LM = 10, RM = 10;
   var rows = [], y = 6;
   var lastArena = null;
   D.heaps.forEach(function (h) {
