@@ -18,9 +18,9 @@ const SymbolResolver& Session::symbols() {
   return *symbols_;
 }
 
-const glibc::Heap& Session::glibc_heap() {
+const glibc::Heap& Session::glibc_heap(const CancelToken& cancel) {
   if (!glibc_heap_) {
-    glibc_heap_ = std::make_unique<glibc::Heap>(glibc::Heap::build(*target_, symbols()));
+    glibc_heap_ = std::make_unique<glibc::Heap>(glibc::Heap::build(*target_, symbols(), cancel));
   }
   return *glibc_heap_;
 }

@@ -96,6 +96,7 @@ class CoreFile final : public Target, public HasAuxv {
   Error fail(const std::string& what) const { return Error{path_ + ": " + what}; }
   std::optional<Error> parse_notes(std::span<const std::byte> seg, const ArchRegs& arch);
   void add_load(const LoadSegment& seg);
+  void find_header_build_ids(const std::vector<LoadSegment>& loads);
   const MappedFile* mapped(const std::string& path);
 
   std::string path_;
@@ -103,6 +104,7 @@ class CoreFile final : public Target, public HasAuxv {
   MappedFile core_;
   std::map<std::string, std::unique_ptr<MappedFile>> files_;  // null: missing on this machine
   std::map<uint64_t, FileMapping> file_mappings_;              // NT_FILE, by start
+  std::map<std::string, std::string> header_build_ids_;        // from ELF header pages in the core
   std::vector<Piece> pieces_;
   mutable std::atomic<size_t> last_{0};
   std::vector<Region> regions_;
@@ -124,9 +126,20 @@ const MappedFile* CoreFile::mapped(const std::string& path) {
     auto r = MappedFile::open(sysroot_ + path, /*allow_empty=*/true);
     if (r) f = std::make_unique<MappedFile>(std::move(*r));
   }
-  if (!f)
+  if (!f) {
     notes_.push_back(fmt::format("note: {} is not on this machine; its unmodified pages cannot be read",
                                  path));
+  } else if (auto id = header_build_ids_.find(path); id != header_build_ids_.end()) {
+    // Another build of the file than the process mapped: its pages would lie.
+    std::string disk = read_build_id(span_reader(f->bytes()), ImageLayout::kFile);
+    if (!disk.empty() && disk != id->second) {
+      notes_.push_back(fmt::format(
+          "note: {} on this machine is not the file the process mapped (build-id {}, core has {}); its "
+          "unmodified pages cannot be read",
+          path, disk, id->second));
+      f.reset();
+    }
+  }
   return files_.emplace(path, std::move(f)).first->second.get();
 }
 
@@ -190,6 +203,19 @@ std::optional<Error> CoreFile::parse_notes(std::span<const std::byte> seg, const
     off = *next;
   }
   return std::nullopt;
+}
+
+// The kernel keeps the first page of each mapped ELF file in the core
+// (coredump_filter bit 4); its build-id note says which file the process had.
+void CoreFile::find_header_build_ids(const std::vector<LoadSegment>& loads) {
+  for (const auto& seg : loads) {
+    auto fm = file_mappings_.find(seg.vaddr);
+    if (fm == file_mappings_.end() || fm->second.offset != 0 || seg.filesz == 0) continue;
+    auto page = subspan(core_.bytes(), seg.offset, std::min(seg.filesz, seg.memsz));
+    if (page.empty()) continue;
+    std::string id = read_build_id(span_reader(page), ImageLayout::kMemory);
+    if (!id.empty()) header_build_ids_.emplace(fm->second.path, id);
+  }
 }
 
 void CoreFile::add_load(const LoadSegment& seg) {
@@ -319,6 +345,7 @@ Result<std::unique_ptr<Target>> CoreFile::open(const std::string& path, const Co
   // ones are clipped to start where the previous one ended.
   std::stable_sort(loads.begin(), loads.end(),
                    [](const LoadSegment& a, const LoadSegment& b) { return a.vaddr < b.vaddr; });
+  core->find_header_build_ids(loads);
   uint64_t prev_end = 0;
   for (auto seg : loads) {
     if (seg.vaddr < prev_end) {
