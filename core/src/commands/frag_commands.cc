@@ -45,14 +45,14 @@ std::string footer(const CommandContext& ctx, const glibc::Heap& h, std::string 
 }
 
 std::string run_frag(CommandContext& ctx) {
-  const auto& h = ctx.session.glibc_heap();
+  const auto& h = ctx.session.glibc_heap(ctx.cancel);
   auto arena = arena_option(ctx, h);
   FragReport r = compute_frag(h, target_page_size(ctx.session.target()), ctx.cancel);
   return ctx.args.json() ? frag_json(h, r, arena) : footer(ctx, h, frag_text(h, r, arena));
 }
 
 std::string run_pages(CommandContext& ctx) {
-  const auto& h = ctx.session.glibc_heap();
+  const auto& h = ctx.session.glibc_heap(ctx.cancel);
   const Target& t = ctx.session.target();
   auto arena = arena_option(ctx, h);
   std::optional<Address> addr;
@@ -72,7 +72,7 @@ std::string run_pages(CommandContext& ctx) {
 constexpr size_t kMaxHtmlSpans = 200000;
 
 std::string run_map(CommandContext& ctx) {
-  const auto& h = ctx.session.glibc_heap();
+  const auto& h = ctx.session.glibc_heap(ctx.cancel);
   auto arena = arena_option(ctx, h);
   uint64_t width = ctx.args.get_uint("--width").value_or(64);
   if (width < 8 || width > 4096) throw UserError{"--width must be between 8 and 4096"};
