@@ -78,7 +78,9 @@ std::string run_map(CommandContext& ctx) {
   if (width < 8 || width > 4096) throw UserError{"--width must be between 8 and 4096"};
   if (auto file = ctx.args.get("--html")) {
     if (file->empty()) throw UserError{"--html needs a file name"};
-    HeapMap m = build_heap_map(h, arena, 0, kMaxHtmlSpans, ctx.cancel);
+    uint64_t max_spans = ctx.args.get_uint("--max-spans").value_or(kMaxHtmlSpans);
+    if (max_spans < 1) throw UserError{"--max-spans must be at least 1"};
+    HeapMap m = build_heap_map(h, arena, 0, static_cast<size_t>(max_spans), ctx.cancel);
     FragReport frag = compute_frag(h, target_page_size(ctx.session.target()), ctx.cancel);
     std::string page = map_html(h, m, frag, ctx.session.target().description());
     std::FILE* f = std::fopen(file->c_str(), "wb");
@@ -122,12 +124,13 @@ void add_frag_commands(std::vector<CommandSpec>& t) {
                "Core file: pages the kernel left out of the dump (sparse holes) were not resident.",
                {kArenaOpt}, 0, 1, run_pages});
   t.push_back({"heap", "map", "Draw the heap: a strip per heap, or an HTML map with --html FILE",
-               "heap map [--arena I] [--width N] [--html FILE] [--json]",
+               "heap map [--arena I] [--width N] [--html FILE [--max-spans N]] [--json]",
                "Text: one character per span of each heap, in the state covering most of it.\n"
                "--html FILE writes one self-contained HTML page: every arena's heaps to scale, chunks\n"
                "coloured by state, zoom and pan, a tooltip per chunk, and the frag figures beside it.",
                {kArenaOpt, {"--width", "N", "characters per heap strip (text; default 64)"},
-                {"--html", "FILE", "write the HTML map to FILE"}},
+                {"--html", "FILE", "write the HTML map to FILE"},
+                {"--max-spans", "N", "HTML: aggregate into cells past N spans (default 200000)"}},
                0, 0, run_map});
 }
 
