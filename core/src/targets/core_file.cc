@@ -225,11 +225,17 @@ void CoreFile::add_load(const LoadSegment& seg) {
   proto.perms = static_cast<uint8_t>(((seg.flags & PF_R) ? kPermRead : 0) |
                                      ((seg.flags & PF_W) ? kPermWrite : 0) |
                                      ((seg.flags & PF_X) ? kPermExec : 0));
+  // The NT_FILE mapping this segment lies in, and where in the file it starts.
   const FileMapping* fm = nullptr;
-  if (auto it = file_mappings_.find(begin); it != file_mappings_.end()) {
-    fm = &it->second;
-    proto.path = fm->path;
-    proto.file_offset = fm->offset;
+  uint64_t fm_offset = 0;
+  if (auto it = file_mappings_.upper_bound(begin); it != file_mappings_.begin()) {
+    --it;
+    if (begin >= it->second.start && begin < it->second.end) {
+      fm = &it->second;
+      fm_offset = checked_add(fm->offset, begin - fm->start).value_or(UINT64_MAX);
+      proto.path = fm->path;
+      proto.file_offset = fm_offset;
+    }
   }
 
   // Bytes in the core: [begin, begin + in_core); what the headers promise
@@ -254,7 +260,7 @@ void CoreFile::add_load(const LoadSegment& seg) {
     uint64_t b = begin + filesz;
     const MappedFile* f = fm ? mapped(fm->path) : nullptr;
     if (f) {
-      uint64_t foff = checked_add(fm->offset, filesz).value_or(UINT64_MAX);
+      uint64_t foff = checked_add(fm_offset, filesz).value_or(UINT64_MAX);
       uint64_t avail = foff < f->size() ? std::min<uint64_t>(end - b, f->size() - foff) : 0;
       if (avail) runs.push_back({b, b + avail, f->bytes().data() + foff});
       b += avail;
@@ -274,7 +280,7 @@ void CoreFile::add_load(const LoadSegment& seg) {
     Region reg = proto;
     reg.range = {Address(r.b), Address(r.e)};
     reg.readable = readable;
-    if (fm) reg.file_offset = fm->offset + (r.b - begin);
+    if (fm) reg.file_offset = fm_offset + (r.b - begin);
     regions_.push_back(std::move(reg));
   }
 }
@@ -340,6 +346,26 @@ Result<std::unique_ptr<Target>> CoreFile::open(const std::string& path, const Co
   }
   for (auto seg : note_segs)
     if (auto err = core->parse_notes(seg, *arch)) return *err;
+
+  // gdb's gcore writes no PT_LOAD at all for file mappings it did not dump
+  // (read-only text and data); the kernel writes one with p_filesz 0. Give
+  // such mappings a segment too, so their bytes come from the file on disk.
+  {
+    std::vector<std::pair<uint64_t, uint64_t>> covered;
+    for (const auto& l : loads) covered.push_back({l.vaddr, l.vaddr + l.memsz});
+    std::sort(covered.begin(), covered.end());
+    for (const auto& [start, fm] : core->file_mappings_) {
+      uint64_t b = fm.start;
+      for (const auto& [cb, ce] : covered) {
+        if (ce <= b) continue;
+        if (cb >= fm.end) break;
+        if (cb > b) loads.push_back({b, cb - b, 0, 0, PF_R});
+        b = std::max(b, ce);
+        if (b >= fm.end) break;
+      }
+      if (b < fm.end) loads.push_back({b, fm.end - b, 0, 0, PF_R});
+    }
+  }
 
   // Sorted, non-overlapping: a hostile core may overlap segments; later
   // ones are clipped to start where the previous one ended.
