@@ -1,6 +1,10 @@
 #include "heapscope/analysis/frag.h"
 
+#include <algorithm>
 #include <bit>
+#include <map>
+
+#include "heapscope/mems/heap.h"
 
 namespace heapscope {
 
@@ -186,6 +190,61 @@ FragReport compute_frag(const glibc::Heap& heap, uint64_t page_size, const Cance
   t.external_fragmentation =
       t.free_bytes ? 1.0 - static_cast<double>(t.largest_free) / static_cast<double>(t.free_bytes) : 0;
   return r;
+}
+
+}  // namespace heapscope
+
+
+namespace heapscope {
+
+MemsFrag compute_mems_frag(const mems::Heap& heap) {
+  MemsFrag f;
+  for (const auto& n : heap.nodes) {
+    MemsNodeFrag nf;
+    nf.index = n.index;
+    nf.pstart = n.pstart;
+    nf.length = n.length;
+    for (const auto& s : n.segments) {
+      if (s.type == mems::SegmentType::kHole) {
+        ++nf.holes;
+        nf.hole_bytes += s.size;
+        nf.largest_hole = std::max(nf.largest_hole, s.size);
+      } else if (s.type == mems::SegmentType::kProcess && s.requested && s.requested < s.size) {
+        nf.process_slack += s.size - s.requested;
+      }
+    }
+    if (!n.segments.empty() && n.segments.back().type == mems::SegmentType::kHole)
+      nf.tail_hole = n.segments.back().size;
+    f.holes += nf.holes;
+    f.hole_bytes += nf.hole_bytes;
+    f.largest_hole = std::max(f.largest_hole, nf.largest_hole);
+    f.tail_bytes += nf.tail_hole;
+    f.process_slack += nf.process_slack;
+    f.nodes.push_back(nf);
+  }
+  f.external_fragmentation =
+      f.hole_bytes ? 1.0 - static_cast<double>(f.largest_hole) / static_cast<double>(f.hole_bytes) : 0;
+  std::map<uint32_t, MemsClassFrag> classes;
+  for (const auto& a : heap.arenas) {
+    if (a.pool_count > a.pools_carved) f.uncarved_pools += a.pool_count - a.pools_carved;
+    for (const auto& p : a.pools) {
+      if (p.state == mems::PoolState::kEmpty) {
+        ++f.empty_pools;
+        continue;
+      }
+      if (!p.counted()) continue;
+      MemsClassFrag& c = classes[p.class_index];
+      c.class_index = p.class_index;
+      c.block_size = p.block_size;
+      ++c.pools;
+      uint64_t free = p.capacity > p.used ? p.capacity - p.used : 0;
+      c.free_blocks += free;
+      c.free_bytes += free * p.block_size;
+      f.pool_free_bytes += free * p.block_size;
+    }
+  }
+  for (auto& [k, c] : classes) f.classes.push_back(c);
+  return f;
 }
 
 }  // namespace heapscope

@@ -102,6 +102,12 @@ std::string run_map(CommandContext& ctx) {
   return ctx.args.json() ? map_json(h, m) : footer(ctx, h, map_text(h, m));
 }
 
+std::string run_mems_frag(CommandContext& ctx) {
+  const auto& h = ctx.session.mems_heap();
+  MemsFrag f = compute_mems_frag(h);
+  return ctx.args.json() ? mems_frag_json(f) : mems_frag_text(f);
+}
+
 const OptionSpec kArenaOpt{"--arena", "I", "only arena I (0 is the main arena; ring order)"};
 
 }  // namespace
@@ -132,6 +138,12 @@ void add_frag_commands(std::vector<CommandSpec>& t) {
                 {"--html", "FILE", "write the HTML map to FILE"},
                 {"--max-spans", "N", "HTML: aggregate into cells past N spans (default 200000)"}},
                0, 0, run_map});
+  t.push_back({"mems", "frag", "Show the free space of the segment and pool allocators",
+               "mems frag [--json]",
+               "Segment allocator: holes per node, the largest hole, external fragmentation, the HOLE\n"
+               "ending each node (page rounding left over) and PROCESS bytes beyond the request.\n"
+               "Pool allocator: free blocks per size class in used pools, empty pools, pools not carved.",
+               {}, 0, 0, run_mems_frag});
 }
 
 }  // namespace heapscope

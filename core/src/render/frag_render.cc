@@ -301,4 +301,50 @@ std::string pages_json(const glibc::Heap& h, const PagesReport& r) {
   return doc.dump() + "\n";
 }
 
+std::string mems_frag_text(const MemsFrag& f) {
+  std::string out = fmt::format("segment allocator: {} node{}, {} hole{}, hole bytes {}\n", f.nodes.size(),
+                                f.nodes.size() == 1 ? "" : "s", f.holes, f.holes == 1 ? "" : "s",
+                                bytes_with_human(f.hole_bytes));
+  out += fmt::format("  {:>5} {:<18} {:>10} {:>6} {:>12} {:>12} {:>10} {:>10}\n", "node", "physical", "length",
+                     "holes", "hole bytes", "largest", "tail hole", "slack");
+  for (const auto& n : f.nodes)
+    out += fmt::format("  {:>5} {:<18} {:>10} {:>6} {:>12} {:>12} {:>10} {:>10}\n", n.index, to_hex(n.pstart),
+                       n.length, n.holes, n.hole_bytes, n.largest_hole, n.tail_hole, n.process_slack);
+  out += fmt::format("  largest hole: {}\n", bytes_with_human(f.largest_hole));
+  out += fmt::format("  external fragmentation: {}  (1 - largest hole / hole bytes)\n",
+                     percent(f.external_fragmentation));
+  out += fmt::format("  wasted tail bytes (holes ending a node): {}\n", bytes_with_human(f.tail_bytes));
+  out += fmt::format("  PROCESS bytes beyond the request: {}\n", bytes_with_human(f.process_slack));
+  out += fmt::format("pool allocator: free bytes {} in used pools, {} empty pool{}, {} not carved yet\n",
+                     bytes_with_human(f.pool_free_bytes), f.empty_pools, f.empty_pools == 1 ? "" : "s",
+                     f.uncarved_pools);
+  if (!f.classes.empty()) {
+    out += fmt::format("  {:>5} {:>6} {:>6} {:>12} {:>12}\n", "class", "block", "pools", "free blocks",
+                       "free bytes");
+    for (const auto& c : f.classes)
+      out += fmt::format("  {:>5} {:>6} {:>6} {:>12} {:>12}\n", c.class_index, c.block_size, c.pools,
+                         c.free_blocks, c.free_bytes);
+  }
+  return out;
+}
+
+std::string mems_frag_json(const MemsFrag& f) {
+  json nodes = json::array();
+  for (const auto& n : f.nodes)
+    nodes.push_back(json{{"index", n.index}, {"pstart", to_hex(n.pstart)}, {"length", n.length},
+                         {"holes", n.holes}, {"hole_bytes", n.hole_bytes}, {"largest_hole", n.largest_hole},
+                         {"tail_hole", n.tail_hole}, {"process_slack", n.process_slack}});
+  json classes = json::array();
+  for (const auto& c : f.classes)
+    classes.push_back(json{{"class", c.class_index}, {"block_size", c.block_size}, {"pools", c.pools},
+                           {"free_blocks", c.free_blocks}, {"free_bytes", c.free_bytes}});
+  json doc{{"segments", json{{"nodes", std::move(nodes)}, {"holes", f.holes}, {"hole_bytes", f.hole_bytes},
+                             {"largest_hole", f.largest_hole}, {"tail_bytes", f.tail_bytes},
+                             {"process_slack", f.process_slack},
+                             {"external_fragmentation", f.external_fragmentation}}},
+           {"pools", json{{"classes", std::move(classes)}, {"free_bytes", f.pool_free_bytes},
+                          {"empty_pools", f.empty_pools}, {"uncarved_pools", f.uncarved_pools}}}};
+  return doc.dump() + "\n";
+}
+
 }  // namespace heapscope

@@ -17,6 +17,9 @@ std::string frag_json(const glibc::Heap& h, const FragReport& r, std::optional<i
 std::string pages_text(const glibc::Heap& h, const PagesReport& r);
 std::string pages_json(const glibc::Heap& h, const PagesReport& r);
 
+std::string mems_frag_text(const MemsFrag& f);
+std::string mems_frag_json(const MemsFrag& f);
+
 // Text histogram: one line per bucket, bars scaled to `bar_width`.
 std::string histogram_text(const SizeHistogram& hist, size_t bar_width, std::string_view indent);
 

@@ -74,3 +74,39 @@ FragReport compute_frag(const glibc::Heap& heap, uint64_t page_size = 4096,
                         const CancelToken& cancel = CancelToken());
 
 }  // namespace heapscope
+
+// ---- the project's own allocators (mems)
+
+namespace heapscope::mems {
+class Heap;
+}
+
+namespace heapscope {
+
+// Free space of the MeMS segment allocator and of the pool allocator.
+struct MemsNodeFrag {
+  uint64_t index = 0;
+  Address pstart;
+  uint64_t length = 0;
+  uint64_t holes = 0, hole_bytes = 0, largest_hole = 0;
+  uint64_t tail_hole = 0;     // bytes of the HOLE that ends the node (page rounding left over)
+  uint64_t process_slack = 0; // PROCESS bytes beyond what was requested
+};
+struct MemsClassFrag {
+  uint32_t class_index = 0, block_size = 0;
+  uint64_t pools = 0;        // USED and FULL pools of this class
+  uint64_t free_blocks = 0;  // capacity - used, over those pools
+  uint64_t free_bytes = 0;
+};
+struct MemsFrag {
+  std::vector<MemsNodeFrag> nodes;
+  uint64_t holes = 0, hole_bytes = 0, largest_hole = 0, tail_bytes = 0, process_slack = 0;
+  double external_fragmentation = 0;  // 1 - largest hole / hole bytes
+  std::vector<MemsClassFrag> classes;
+  uint64_t empty_pools = 0;     // carved pools in state EMPTY
+  uint64_t uncarved_pools = 0;  // room for pools not carved yet
+  uint64_t pool_free_bytes = 0;
+};
+MemsFrag compute_mems_frag(const mems::Heap& heap);
+
+}  // namespace heapscope
