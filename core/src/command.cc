@@ -66,6 +66,7 @@ const std::vector<CommandSpec>& command_table() {
   static const std::vector<CommandSpec> table = [] {
     std::vector<CommandSpec> t;
     add_heap_commands(t);
+    add_leak_commands(t);
     add_mems_commands(t);
     return t;
   }();
