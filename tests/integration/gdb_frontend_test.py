@@ -35,7 +35,7 @@ RUNNER = os.path.join(HERE, "gdb_runner.py")
 GDB = os.environ.get("HEAPSCOPE_GDB") or shutil.which("gdb")
 GDBSERVER = shutil.which("gdbserver")
 NO_TARGET = "heapscope: no process or core file; use run, attach or core-file"
-EXAMPLES = ["demo", "scenario_single", "scenario_threads", "scenario_mmap"]
+EXAMPLES = ["demo", "scenario_single", "scenario_threads", "scenario_mmap", "leaks_basic", "leaks_cxx"]
 
 _tmp_dirs = []
 
