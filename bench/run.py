@@ -8,6 +8,7 @@ then for each core prints the wall time and peak RSS of:
   floor          read_floor CORE: mmap the core and read every 8-byte word
   cli stats      heapscope CORE heap stats            (output to /dev/null)
   cli chunks     heapscope CORE heap chunks --json    (output to /dev/null)
+  cli leaks      heapscope CORE heap leaks [--json]   (reachability from every root)
 
 and each row's time as a multiple of the floor. Best of --runs runs (least
 wall time; the peak RSS shown is the least of the runs). A command that
@@ -46,6 +47,8 @@ ROWS = [
     ("floor read", "{bench}/read_floor {core}"),
     ("cli stats", "{cli} {core} heap stats"),
     ("cli chunks --json", "{cli} {core} heap chunks --json"),
+    ("cli leaks", "{cli} {core} heap leaks"),
+    ("cli leaks --json", "{cli} {core} heap leaks --json"),
     # Rows for the debugger front-ends, once they exist, e.g.:
     # ("gdb stats", 'gdb -batch -nx -ex "source {build}/gdb/heapscope.py" -ex "heap stats" {exe} {core}'),
     # ("lldb stats", 'lldb-19 -b --no-lldbinit -o "plugin load {build}/lib/heapscope/libheapscope_lldb.so" '

@@ -25,9 +25,9 @@ NodeIndex::NodeIndex(const glibc::Heap& heap) : chunks_(heap.chunks.data()) {
       s.end = cs[j].end().value;
       s.first = static_cast<uint32_t>(i);
       s.last = static_cast<uint32_t>(j);
-      // About two granules per chunk: the forward scan stays short.
+      // About one granule per chunk: the forward scan stays short.
       uint64_t bytes = s.end - s.begin;
-      uint64_t per = std::max<uint64_t>(bytes / (2 * (j - i + 1)), 16);
+      uint64_t per = std::max<uint64_t>(bytes / (j - i + 1), 16);
       s.shift = static_cast<uint32_t>(std::bit_width(per) - 1);
       uint64_t granules = ((bytes - 1) >> s.shift) + 1;
       s.table = static_cast<uint32_t>(table_.size());

@@ -26,10 +26,28 @@ uint32_t TypeNamer::resolve(uint64_t vptr) {
   return it->second;
 }
 
+// Vtables live in file-backed mappings; most first words (numbers, text,
+// heap pointers) fail this check and need no lookup at all.
+bool TypeNamer::in_module(uint64_t v) {
+  if (!ranges_built_) {
+    ranges_built_ = true;
+    for (const auto& r : target_.regions()) {
+      if (r.path.empty() || r.path[0] != '/') continue;
+      if (!module_ranges_.empty() && module_ranges_.back().end == r.range.begin)
+        module_ranges_.back().end = r.range.end;
+      else
+        module_ranges_.push_back(r.range);
+    }
+  }
+  auto it = std::upper_bound(module_ranges_.begin(), module_ranges_.end(), Address(v),
+                             [](Address a, const AddressRange& r) { return a < r.begin; });
+  return it != module_ranges_.begin() && std::prev(it)->contains(Address(v));
+}
+
 uint32_t TypeNamer::type_id(const glibc::Chunk& c) {
   if (!is_node(c) || c.size < 24) return 0;
   auto w = target_.read_u64(c.data());
-  if (!w || *w < 4096) return 0;
+  if (!w || (*w & 7) || !in_module(*w)) return 0;
   auto it = by_vptr_.find(*w);
   if (it != by_vptr_.end()) return it->second;
   uint32_t id = resolve(*w);

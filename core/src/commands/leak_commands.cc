@@ -34,11 +34,12 @@ std::string run_leaks(CommandContext& ctx) {
     for (uint32_t i : a.listed) {
       const auto& c = h.chunks[i];
       if (c.size < min_size) continue;
-      auto type = namer.type_of(c);
-      if (type_filter && type.value_or("") != *type_filter) continue;
+      uint32_t type = namer.type_id(c);
+      if (type_filter && (!type || namer.names()[type - 1] != *type_filter)) continue;
       l.chunks.push_back(i);
-      l.types.push_back(std::move(type));
+      l.types.push_back(type);
     }
+    l.type_names = namer.names();
     if (!ctx.args.json() && !list) {
       for (size_t k = 0; k < l.chunks.size() && l.dumps.size() < kDumps; ++k) {
         const auto& c = h.chunks[l.chunks[k]];

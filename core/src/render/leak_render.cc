@@ -3,9 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <map>
+#include <unordered_map>
 #include <nlohmann/json.hpp>
-#include <tuple>
 
 #include "render/format.h"
 
@@ -22,7 +21,10 @@ std::string tally_line(std::string_view name, const Tally& t) {
                      t.bytes, t.bytes >= 1024 ? " (" + human_size(t.bytes) + ")" : "");
 }
 
-std::string type_or_dash(const std::optional<std::string>& t) { return t ? *t : "-"; }
+const std::string& type_or_dash(const LeakListing& l, uint32_t id) {
+  static const std::string kDash = "-";
+  return id ? l.type_names[id - 1] : kDash;
+}
 
 std::string hex_dump(Address at, const std::vector<unsigned char>& b) {
   std::string out;
@@ -110,53 +112,61 @@ std::string leaks_text(const glibc::Heap& h, const LeakAnalysis& a, const LeakLi
     for (size_t i = 0; i < n; ++i) {
       const auto& c = h.chunks[l.chunks[i]];
       fmt::format_to(std::back_inserter(out), "{:<18} {:<18} {:>10}  {:<9} {}\n", to_hex(c.address),
-                     to_hex(c.data()), c.size, leak_class_name(a.classes[l.chunks[i]]), type_or_dash(l.types[i]));
+                     to_hex(c.data()), c.size, leak_class_name(a.classes[l.chunks[i]]), type_or_dash(l, l.types[i]));
     }
     if (n < l.chunks.size())
       out += fmt::format("... {} of {} chunks shown (--limit)\n", n, l.chunks.size());
     return out;
   }
-  // Groups by class, type and size, biggest first.
+  // Groups by class, type and size: direct first, then indirect, possible;
+  // biggest first within a class.
   struct Group {
+    int rank = 0;
+    uint32_t type = 0;
+    uint64_t size = 0;
+    LeakClass cls = LeakClass::kNotNode;
     Tally tally;
     std::vector<Address> samples;
   };
-  using Key = std::tuple<int, std::string, uint64_t>;  // class, type, size
-  std::map<Key, Group> groups;
+  auto rank_of = [](LeakClass c) { return c == LeakClass::kDirect ? 0 : c == LeakClass::kIndirect ? 1 : 2; };
+  std::unordered_map<uint64_t, size_t> where;  // (size, type, class) -> index in rows
+  std::vector<Group> rows;
   for (size_t i = 0; i < l.chunks.size(); ++i) {
     const auto& c = h.chunks[l.chunks[i]];
-    Group& g = groups[{static_cast<int>(a.classes[l.chunks[i]]), type_or_dash(l.types[i]), c.size}];
+    LeakClass cls = a.classes[l.chunks[i]];
+    uint64_t key = (c.size << 24) ^ (static_cast<uint64_t>(l.types[i]) << 3) ^ static_cast<uint64_t>(cls);
+    auto [it, added] = where.emplace(key, rows.size());
+    if (added) rows.push_back({rank_of(cls), l.types[i], c.size, cls, {}, {}});
+    Group& g = rows[it->second];
     g.tally.add(c.size);
     if (g.samples.size() < 3) g.samples.push_back(c.data());
   }
-  std::vector<std::pair<Key, Group>> rows(groups.begin(), groups.end());
-  std::stable_sort(rows.begin(), rows.end(), [](const auto& x, const auto& y) {
-    auto rank = [](int c) {  // direct, indirect, possible
-      return c == static_cast<int>(LeakClass::kDirect) ? 0 : c == static_cast<int>(LeakClass::kIndirect) ? 1 : 2;
-    };
-    if (std::get<0>(x.first) != std::get<0>(y.first)) return rank(std::get<0>(x.first)) < rank(std::get<0>(y.first));
-    return x.second.tally.bytes > y.second.tally.bytes;
+  std::sort(rows.begin(), rows.end(), [&](const Group& x, const Group& y) {
+    if (x.rank != y.rank) return x.rank < y.rank;
+    if (x.tally.bytes != y.tally.bytes) return x.tally.bytes > y.tally.bytes;
+    if (x.size != y.size) return x.size < y.size;
+    return type_or_dash(l, x.type) < type_or_dash(l, y.type);
   });
   size_t width = 4;
-  for (const auto& [k, g] : rows) width = std::max(width, std::get<1>(k).size());
+  for (const auto& g : rows) width = std::max(width, type_or_dash(l, g.type).size());
   width = std::min<size_t>(width, 40);
   out += fmt::format("\n{:<9} {:<{}} {:>10} {:>8} {:>12}  {}\n", "class", "type", width, "size", "count",
                      "bytes", "samples (data)");
   size_t n = std::min(l.limit, rows.size());
   for (size_t i = 0; i < n; ++i) {
-    const auto& [k, g] = rows[i];
+    const Group& g = rows[i];
     std::string samples;
     for (auto s : g.samples) samples += (samples.empty() ? "" : " ") + to_hex(s);
     if (g.tally.chunks > g.samples.size()) samples += " ...";
     out += fmt::format("{:<9} {:<{}} {:>10} {:>8} {:>12}  {}\n",
-                       leak_class_name(static_cast<LeakClass>(std::get<0>(k))), std::get<1>(k), width,
-                       std::get<2>(k), g.tally.chunks, g.tally.bytes, samples);
+                       leak_class_name(g.cls), type_or_dash(l, g.type), width, g.size, g.tally.chunks,
+                       g.tally.bytes, samples);
   }
   if (n < rows.size()) out += fmt::format("... {} of {} groups shown (--limit)\n", n, rows.size());
   for (const auto& d : l.dumps) {
     const auto& c = h.chunks[d.chunk];
     out += fmt::format("\ndirect leak {} ({} bytes{}):\n", to_hex(c.data()), c.size,
-                       d.type ? ", " + *d.type : std::string());
+                       d.type ? ", " + l.type_names[d.type - 1] : std::string());
     out += hex_dump(c.data(), d.bytes);
   }
   return out;
@@ -179,7 +189,7 @@ std::string leaks_json(const glibc::Heap& h, const LeakAnalysis& a, const LeakLi
       const auto& c = h.chunks[l.chunks[i]];
       fmt::format_to(std::back_inserter(out), "{}{{\"address\":\"{:#x}\",\"data\":\"{:#x}\",\"size\":{},\"class\":\"{}\",\"type\":{}}}",
                      i ? "," : "", c.address.value, c.data().value, c.size, leak_class_name(a.classes[l.chunks[i]]),
-                     l.types[i] ? json(*l.types[i]).dump() : std::string("null"));
+                     l.types[i] ? json(l.type_names[l.types[i] - 1]).dump() : std::string("null"));
     }
     fmt::format_to(std::back_inserter(out), "],\"matching\":{}", l.chunks.size());
   }
@@ -238,7 +248,7 @@ std::string refs_json(const glibc::Heap& h, const RefsReport& r) {
 }
 
 std::string type_stats_text(const std::vector<TypeRow>& rows) {
-  size_t width = 4;
+  size_t width = 9;  // "(unknown)"
   for (const auto& r : rows) width = std::max(width, r.type.size());
   width = std::min<size_t>(width, 60);
   std::string out = fmt::format("{:<{}} {:>10} {:>14}\n", "type", width, "chunks", "bytes");

@@ -18,11 +18,12 @@ namespace heapscope {
 struct LeakListing {
   enum class Mode { kDefault, kSummary, kList } mode = Mode::kDefault;
   std::vector<uint32_t> chunks;                  // matching listed chunks, address order
-  std::vector<std::optional<std::string>> types; // one per chunks entry
+  std::vector<uint32_t> types;                   // one per chunks entry: 0 none, else 1 + index in type_names
+  std::vector<std::string> type_names;
   size_t limit = SIZE_MAX;                       // rows (groups, or chunks with --list / JSON)
   struct Dump {
     uint32_t chunk = 0;
-    std::optional<std::string> type;
+    uint32_t type = 0;
     std::vector<unsigned char> bytes;
   };
   std::vector<Dump> dumps;  // text only: first bytes of a few direct leaks

@@ -30,6 +30,10 @@ class TypeNamer {
 
  private:
   uint32_t resolve(uint64_t vptr);
+  bool in_module(uint64_t v);
+
+  std::vector<AddressRange> module_ranges_;  // file-backed mappings, merged; built on first use
+  bool ranges_built_ = false;
 
   const Target& target_;
   const SymbolResolver& symbols_;
