@@ -12,15 +12,17 @@ Session::~Session() = default;
 const SymbolResolver& Session::symbols() {
   if (!symbols_) {
     auto elf = make_elf_symbols(*target_, SymbolOptions{options_.use_debuginfo});
-    symbols_ = options_.symbol_fallback ? with_fallback(std::move(elf), options_.symbol_fallback)
-                                        : std::move(elf);
+    // Without debug info the roots must come from structure: a debugger's
+    // own lookup (which reads debug files) would defeat --no-debuginfo.
+    bool fallback = options_.symbol_fallback && options_.use_debuginfo;
+    symbols_ = fallback ? with_fallback(std::move(elf), options_.symbol_fallback) : std::move(elf);
   }
   return *symbols_;
 }
 
-const glibc::Heap& Session::glibc_heap() {
+const glibc::Heap& Session::glibc_heap(const CancelToken& cancel) {
   if (!glibc_heap_) {
-    glibc_heap_ = std::make_unique<glibc::Heap>(glibc::Heap::build(*target_, symbols()));
+    glibc_heap_ = std::make_unique<glibc::Heap>(glibc::Heap::build(*target_, symbols(), cancel));
   }
   return *glibc_heap_;
 }

@@ -10,9 +10,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <memory>
 
-#include "gdb_target.h"
+#include "heapscope/callback_target.h"
 #include "heapscope/command.h"
 #include "heapscope/core_file.h"
 #include "heapscope/error.h"
@@ -115,15 +116,6 @@ std::function<std::optional<Address>(std::string_view)> symbol_fallback(py::obje
   };
 }
 
-// glibc::state_name's spelling (heap.h); kept here until the walker lands so
-// the module loads against any core.
-std::string chunk_state_name(glibc::ChunkState s) {
-  static const char* const kNames[] = {"in_use", "tcache",   "fast",    "unsorted", "small",
-                                       "large",  "top",      "mmapped", "metadata", "free_unlisted"};
-  auto i = static_cast<size_t>(s);
-  return i < std::size(kNames) ? kNames[i] : "unknown";
-}
-
 class PySession {
  public:
   PySession(std::unique_ptr<Target> target, SessionOptions options,
@@ -163,16 +155,12 @@ class PySession {
     } catch (...) {
       return py::none();
     }
-    // Chunks are in address order: the last one starting at or before addr.
-    auto it = std::upper_bound(heap->chunks.begin(), heap->chunks.end(), Address(addr),
-                               [](Address a, const glibc::Chunk& c) { return a < c.address; });
-    if (it == heap->chunks.begin()) return py::none();
-    const glibc::Chunk* c = &*std::prev(it);
-    if (Address(addr) >= c->end()) return py::none();
+    const glibc::Chunk* c = heap->chunk_containing(Address(addr));
+    if (!c) return py::none();
     py::dict d;
     d["address"] = c->address.value;
     d["size"] = c->size;
-    d["state"] = chunk_state_name(c->state);
+    d["state"] = std::string(glibc::state_name(c->state));
     d["arena"] = c->arena;
     d["flags"] = c->flags;
     return d;
@@ -208,16 +196,16 @@ std::unique_ptr<PySession> open_core(const std::string& path, bool use_debuginfo
 
 std::unique_ptr<PySession> open_live(int pid, const py::list& threads, bool use_debuginfo,
                                      py::object fallback) {
+  // gdb traces the process, so only gdb can read its registers: they come in
+  // `threads`; memory and maps come from /proc.
   auto ts = threads_from_py(threads);
   Result<std::unique_ptr<Target>> t = Error{};
   {
     py::gil_scoped_release release;
-    t = open_live_process(pid, StopMode::kAlreadyStopped);
+    t = open_live_process(pid, StopMode::kAlreadyStopped, std::move(ts));
   }
   if (!t) throw OpenError(t.error().message);
-  std::unique_ptr<Target> target = std::move(*t);
-  if (!ts.empty()) target = std::make_unique<gdbfe::ThreadsFromDebugger>(std::move(target), std::move(ts));
-  return std::make_unique<PySession>(std::move(target), make_options(use_debuginfo, fallback),
+  return std::make_unique<PySession>(std::move(*t), make_options(use_debuginfo, fallback),
                                      std::make_shared<InterruptFlag>());
 }
 
@@ -228,25 +216,36 @@ std::unique_ptr<PySession> open_callback(py::object read, const py::list& region
                                          py::object fallback) {
   auto flag = std::make_shared<InterruptFlag>();
   auto reader = std::make_shared<py::object>(std::move(read));
-  gdbfe::ReadFn fn = [reader, flag](uint64_t addr, uint64_t len) -> std::optional<std::string> {
-    if (flag->set) return std::nullopt;
+  // read(addr, n) -> bytes or None, in Python: gdb.Inferior.read_memory.
+  CallbackTarget::ReadFn fn = [reader, flag](uint64_t addr, void* dst, size_t n) -> size_t {
+    if (flag->set) return 0;
     py::gil_scoped_acquire gil;
     try {
-      py::object r = (*reader)(addr, len);
-      if (r.is_none()) return std::nullopt;
-      return r.cast<std::string>();
+      py::object r = (*reader)(addr, n);
+      if (r.is_none()) return 0;
+      char* data = nullptr;
+      Py_ssize_t len = 0;
+      if (PyBytes_AsStringAndSize(r.ptr(), &data, &len) != 0) {
+        PyErr_Clear();
+        return 0;
+      }
+      size_t got = std::min(static_cast<size_t>(len), n);
+      std::memcpy(dst, data, got);
+      return got;
     } catch (py::error_already_set& e) {
       if (e.matches(PyExc_KeyboardInterrupt)) flag->set = true;
-      return std::nullopt;
-    } catch (const py::cast_error&) {
-      return std::nullopt;
+      return 0;
     }
   };
   auto rs = regions_from_py(regions);
   auto mods = modules_from_regions(rs, build_ids);
-  auto target = std::make_unique<gdbfe::DebuggerReadTarget>(
-      std::move(fn), std::move(rs), regions_complete, threads_from_py(threads), std::move(mods),
-      pid, description);
+  // Without the process's mappings (only gdb's section table) the heap lies
+  // outside every known region: let the cache ask gdb for any address.
+  if (!regions_complete) rs.clear();
+  auto target = std::make_unique<CallbackTarget>(std::move(fn), std::move(rs),
+                                                 threads_from_py(threads), std::move(mods),
+                                                 description);
+  target->set_pid(pid);
   return std::make_unique<PySession>(std::move(target), make_options(use_debuginfo, fallback), flag);
 }
 

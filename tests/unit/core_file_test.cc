@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <random>
 #include <set>
 
 #include "programs/helper_process.h"
@@ -224,6 +225,77 @@ TEST_F(CoreFileTest, MissingMappedFilesMakeUnreadableRegionsAndANote) {
             info_u64(core_->info, "marker_value"));
   // The build-id still comes from the ELF header page kept in the core.
   EXPECT_EQ(libc->build_id.size(), 40u);
+}
+
+TEST_F(CoreFileTest, AnotherBuildOfAMappedFileIsNotUsed) {
+  auto t0 = open_ok(core_->core);
+  ASSERT_TRUE(t0);
+  const Module* libc = t0->find_module("libc.so");
+  const Module* libm = t0->find_module("libm.so");
+  ASSERT_TRUE(libc && libm);
+  // A sysroot where "libc" is really libm: same kind of file, another build-id.
+  std::string dir = scratch_ + libc->path.substr(0, libc->path.rfind('/'));
+  ASSERT_EQ(std::system(("mkdir -p " + dir + " && cp " + libm->path + " " + scratch_ + libc->path).c_str()), 0);
+  CoreFileOptions o;
+  o.sysroot = scratch_;
+  auto t = open_ok(core_->core, o);
+  ASSERT_TRUE(t);
+  const Region* text = nullptr;
+  for (const auto& r : t->regions())
+    if (r.path == libc->path && r.executable()) text = &r;
+  ASSERT_NE(text, nullptr);
+  EXPECT_FALSE(text->readable);
+  bool noted = false;
+  for (const auto& n : t->notes())
+    noted |= n.starts_with("note: " + libc->path + " on this machine is not the file the process mapped");
+  EXPECT_TRUE(noted);
+  EXPECT_EQ(t->find_module("libc.so")->build_id, libc->build_id);  // from the core's header page
+}
+
+// Hostile headers: random bytes flipped in the ELF header, program headers
+// and notes must give an error or a usable target, never a crash.
+TEST_F(CoreFileTest, CorruptedHeadersNeverCrash) {
+  auto core = read_bytes(core_->core);
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, core.data(), sizeof eh);
+  uint64_t notes_end = 0;
+  for (unsigned i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr p;
+    std::memcpy(&p, core.data() + eh.e_phoff + i * sizeof p, sizeof p);
+    if (p.p_type == PT_NOTE) notes_end = std::max(notes_end, p.p_offset + p.p_filesz);
+  }
+  ASSERT_LE(notes_end, core.size());
+  std::string path = write_variant("fuzz", core);
+  std::mt19937_64 rng(12345);
+  int opened = 0;
+  for (int iter = 0; iter < 300; ++iter) {
+    std::vector<char> head(core.begin(), core.begin() + static_cast<long>(notes_end));
+    int flips = 1 + static_cast<int>(rng() % 8);
+    for (int k = 0; k < flips; ++k) {
+      // Mostly the ELF and program headers, where every byte matters.
+      uint64_t limit = (rng() % 2) ? eh.e_phoff + eh.e_phnum * sizeof(Elf64_Phdr) : notes_end;
+      head[rng() % limit] = static_cast<char>(rng() % 4 == 0 ? 0xff : rng());
+    }
+    {
+      std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+      f.write(head.data(), static_cast<std::streamsize>(head.size()));
+    }
+    auto t = open_core_file(path);
+    if (!t.ok()) {
+      EXPECT_EQ(t.error().message.find('\n'), std::string::npos);
+      continue;
+    }
+    ++opened;
+    const Target& tg = **t;
+    for (const auto& r : tg.regions()) {
+      uint64_t x = 0;
+      tg.read_exact(r.range.begin, &x, sizeof x);
+      if (r.range.size() >= 8) tg.read_exact(r.range.end - 8, &x, sizeof x);
+    }
+    for (const auto& th : tg.threads()) tg.read_u64(th.sp);
+    (void)tg.description();
+  }
+  EXPECT_GT(opened, 0);
 }
 
 TEST_F(CoreFileTest, BrokenFilesAreOneLineErrors) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "heapscope/cancel.h"
 #include "heapscope/symbols.h"
 #include "heapscope/target.h"
 
@@ -33,8 +34,8 @@ class Session {
   const SessionOptions& options() const { return options_; }
 
   // The glibc heap model, built on first use. Throws UserError when the
-  // target has no glibc heap that can be found.
-  const glibc::Heap& glibc_heap();
+  // target has no glibc heap that can be found, Cancelled when `cancel` fires.
+  const glibc::Heap& glibc_heap(const CancelToken& cancel = CancelToken());
 
   // Forget cached models (a live target that has run since).
   void invalidate();

@@ -31,7 +31,7 @@ std::string with_footer(const CommandContext& ctx, const glibc::Heap& h, std::st
 }
 
 std::string run_stats(CommandContext& ctx) {
-  const auto& h = ctx.session.glibc_heap();
+  const auto& h = ctx.session.glibc_heap(ctx.cancel);
   if (ctx.args.has("--by-type")) {
     auto rows = stats_by_type(ctx.session.target(), ctx.session.symbols(), h, ctx.cancel);
     return ctx.args.json() ? type_stats_json(rows) : with_footer(ctx, h, type_stats_text(rows));
@@ -41,12 +41,12 @@ std::string run_stats(CommandContext& ctx) {
 }
 
 std::string run_arenas(CommandContext& ctx) {
-  const auto& h = ctx.session.glibc_heap();
+  const auto& h = ctx.session.glibc_heap(ctx.cancel);
   return ctx.args.json() ? arenas_json(h) : with_footer(ctx, h, arenas_text(h));
 }
 
 std::string run_chunks(CommandContext& ctx) {
-  const auto& h = ctx.session.glibc_heap();
+  const auto& h = ctx.session.glibc_heap(ctx.cancel);
   auto arena = arena_option(ctx, h);
   std::optional<ChunkState> state;
   if (auto s = ctx.args.get("--state")) {
@@ -75,7 +75,7 @@ std::string run_chunks(CommandContext& ctx) {
 }
 
 std::string run_chunk(CommandContext& ctx) {
-  const auto& h = ctx.session.glibc_heap();
+  const auto& h = ctx.session.glibc_heap(ctx.cancel);
   Address asked = parse_address(ctx.args.positional.at(0));
   const glibc::Chunk* c = h.chunk_containing(asked);
   if (!c) throw UserError{fmt::format("{} is not inside any heap chunk", to_hex(asked))};
@@ -105,7 +105,7 @@ std::string run_chunk(CommandContext& ctx) {
 }
 
 std::string run_bins(CommandContext& ctx) {
-  const auto& h = ctx.session.glibc_heap();
+  const auto& h = ctx.session.glibc_heap(ctx.cancel);
   auto arena = arena_option(ctx, h);
   std::optional<glibc::ListKind> kind;
   if (!ctx.args.positional.empty()) {

@@ -18,7 +18,7 @@ constexpr size_t kDumpBytes = 32;
 constexpr size_t kTextGroups = 20;  // default group rows in text
 
 std::string run_leaks(CommandContext& ctx) {
-  const auto& h = ctx.session.glibc_heap();
+  const auto& h = ctx.session.glibc_heap(ctx.cancel);
   const Target& t = ctx.session.target();
   const bool summary = ctx.args.has("--summary"), list = ctx.args.has("--list");
   if (summary && list) throw UserError{"--summary and --list cannot be used together"};
@@ -56,7 +56,7 @@ std::string run_leaks(CommandContext& ctx) {
 }
 
 std::string run_refs(CommandContext& ctx) {
-  const auto& h = ctx.session.glibc_heap();
+  const auto& h = ctx.session.glibc_heap(ctx.cancel);
   Address asked = parse_address(ctx.args.positional.at(0));
   RefsReport r = find_refs(ctx.session.target(), h, ctx.session.symbols(), asked, ctx.args.has("--path"),
                            ctx.cancel);

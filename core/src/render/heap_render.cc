@@ -94,7 +94,9 @@ std::string stats_json(const HeapStats& s) {
 }
 
 std::string arenas_text(const glibc::Heap& h) {
-  std::string out;
+  std::string out = fmt::format("glibc {}: main_arena {}, mp_ {} (found by {})\n", h.version,
+                                to_hex(h.arenas.empty() ? Address() : h.arenas.front().address),
+                                to_hex(h.mp.address), h.found_by_symbols ? "symbols" : "structure");
   for (const auto& a : h.arenas) {
     out += fmt::format("arena {}{} at {}: system bytes {}, {} attached thread{}, top {} ({} bytes)\n",
                        a.index, a.main ? " (main)" : "", to_hex(a.address),
@@ -133,7 +135,13 @@ std::string arenas_json(const glibc::Heap& h) {
                       {"heaps", std::move(heaps)},
                       {"tcaches", std::move(tcaches)}});
   }
-  return json{{"glibc_version", h.version}, {"arenas", std::move(arenas)}}.dump() + "\n";
+  return json{{"glibc_version", h.version},
+              {"roots_found_by", h.found_by_symbols ? "symbols" : "structure"},
+              {"main_arena", to_hex(h.arenas.empty() ? Address() : h.arenas.front().address)},
+              {"mp", to_hex(h.mp.address)},
+              {"arenas", std::move(arenas)}}
+             .dump() +
+         "\n";
 }
 
 std::string chunks_text(const glibc::Heap& h, const std::vector<const glibc::Chunk*>& chunks,

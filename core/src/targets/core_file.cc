@@ -96,6 +96,7 @@ class CoreFile final : public Target, public HasAuxv {
   Error fail(const std::string& what) const { return Error{path_ + ": " + what}; }
   std::optional<Error> parse_notes(std::span<const std::byte> seg, const ArchRegs& arch);
   void add_load(const LoadSegment& seg);
+  void find_header_build_ids(const std::vector<LoadSegment>& loads);
   const MappedFile* mapped(const std::string& path);
 
   std::string path_;
@@ -103,6 +104,7 @@ class CoreFile final : public Target, public HasAuxv {
   MappedFile core_;
   std::map<std::string, std::unique_ptr<MappedFile>> files_;  // null: missing on this machine
   std::map<uint64_t, FileMapping> file_mappings_;              // NT_FILE, by start
+  std::map<std::string, std::string> header_build_ids_;        // from ELF header pages in the core
   std::vector<Piece> pieces_;
   mutable std::atomic<size_t> last_{0};
   std::vector<Region> regions_;
@@ -124,9 +126,20 @@ const MappedFile* CoreFile::mapped(const std::string& path) {
     auto r = MappedFile::open(sysroot_ + path, /*allow_empty=*/true);
     if (r) f = std::make_unique<MappedFile>(std::move(*r));
   }
-  if (!f)
+  if (!f) {
     notes_.push_back(fmt::format("note: {} is not on this machine; its unmodified pages cannot be read",
                                  path));
+  } else if (auto id = header_build_ids_.find(path); id != header_build_ids_.end()) {
+    // Another build of the file than the process mapped: its pages would lie.
+    std::string disk = read_build_id(span_reader(f->bytes()), ImageLayout::kFile);
+    if (!disk.empty() && disk != id->second) {
+      notes_.push_back(fmt::format(
+          "note: {} on this machine is not the file the process mapped (build-id {}, core has {}); its "
+          "unmodified pages cannot be read",
+          path, disk, id->second));
+      f.reset();
+    }
+  }
   return files_.emplace(path, std::move(f)).first->second.get();
 }
 
@@ -192,6 +205,19 @@ std::optional<Error> CoreFile::parse_notes(std::span<const std::byte> seg, const
   return std::nullopt;
 }
 
+// The kernel keeps the first page of each mapped ELF file in the core
+// (coredump_filter bit 4); its build-id note says which file the process had.
+void CoreFile::find_header_build_ids(const std::vector<LoadSegment>& loads) {
+  for (const auto& seg : loads) {
+    auto fm = file_mappings_.find(seg.vaddr);
+    if (fm == file_mappings_.end() || fm->second.offset != 0 || seg.filesz == 0) continue;
+    auto page = subspan(core_.bytes(), seg.offset, std::min(seg.filesz, seg.memsz));
+    if (page.empty()) continue;
+    std::string id = read_build_id(span_reader(page), ImageLayout::kMemory);
+    if (!id.empty()) header_build_ids_.emplace(fm->second.path, id);
+  }
+}
+
 void CoreFile::add_load(const LoadSegment& seg) {
   const uint64_t begin = seg.vaddr;
   const uint64_t end = begin + seg.memsz;  // checked by the caller
@@ -199,11 +225,17 @@ void CoreFile::add_load(const LoadSegment& seg) {
   proto.perms = static_cast<uint8_t>(((seg.flags & PF_R) ? kPermRead : 0) |
                                      ((seg.flags & PF_W) ? kPermWrite : 0) |
                                      ((seg.flags & PF_X) ? kPermExec : 0));
+  // The NT_FILE mapping this segment lies in, and where in the file it starts.
   const FileMapping* fm = nullptr;
-  if (auto it = file_mappings_.find(begin); it != file_mappings_.end()) {
-    fm = &it->second;
-    proto.path = fm->path;
-    proto.file_offset = fm->offset;
+  uint64_t fm_offset = 0;
+  if (auto it = file_mappings_.upper_bound(begin); it != file_mappings_.begin()) {
+    --it;
+    if (begin >= it->second.start && begin < it->second.end) {
+      fm = &it->second;
+      fm_offset = checked_add(fm->offset, begin - fm->start).value_or(UINT64_MAX);
+      proto.path = fm->path;
+      proto.file_offset = fm_offset;
+    }
   }
 
   // Bytes in the core: [begin, begin + in_core); what the headers promise
@@ -228,7 +260,7 @@ void CoreFile::add_load(const LoadSegment& seg) {
     uint64_t b = begin + filesz;
     const MappedFile* f = fm ? mapped(fm->path) : nullptr;
     if (f) {
-      uint64_t foff = checked_add(fm->offset, filesz).value_or(UINT64_MAX);
+      uint64_t foff = checked_add(fm_offset, filesz).value_or(UINT64_MAX);
       uint64_t avail = foff < f->size() ? std::min<uint64_t>(end - b, f->size() - foff) : 0;
       if (avail) runs.push_back({b, b + avail, f->bytes().data() + foff});
       b += avail;
@@ -248,7 +280,7 @@ void CoreFile::add_load(const LoadSegment& seg) {
     Region reg = proto;
     reg.range = {Address(r.b), Address(r.e)};
     reg.readable = readable;
-    if (fm) reg.file_offset = fm->offset + (r.b - begin);
+    if (fm) reg.file_offset = fm_offset + (r.b - begin);
     regions_.push_back(std::move(reg));
   }
 }
@@ -315,10 +347,31 @@ Result<std::unique_ptr<Target>> CoreFile::open(const std::string& path, const Co
   for (auto seg : note_segs)
     if (auto err = core->parse_notes(seg, *arch)) return *err;
 
+  // gdb's gcore writes no PT_LOAD at all for file mappings it did not dump
+  // (read-only text and data); the kernel writes one with p_filesz 0. Give
+  // such mappings a segment too, so their bytes come from the file on disk.
+  {
+    std::vector<std::pair<uint64_t, uint64_t>> covered;
+    for (const auto& l : loads) covered.push_back({l.vaddr, l.vaddr + l.memsz});
+    std::sort(covered.begin(), covered.end());
+    for (const auto& [start, fm] : core->file_mappings_) {
+      uint64_t b = fm.start;
+      for (const auto& [cb, ce] : covered) {
+        if (ce <= b) continue;
+        if (cb >= fm.end) break;
+        if (cb > b) loads.push_back({b, cb - b, 0, 0, PF_R});
+        b = std::max(b, ce);
+        if (b >= fm.end) break;
+      }
+      if (b < fm.end) loads.push_back({b, fm.end - b, 0, 0, PF_R});
+    }
+  }
+
   // Sorted, non-overlapping: a hostile core may overlap segments; later
   // ones are clipped to start where the previous one ended.
   std::stable_sort(loads.begin(), loads.end(),
                    [](const LoadSegment& a, const LoadSegment& b) { return a.vaddr < b.vaddr; });
+  core->find_header_build_ids(loads);
   uint64_t prev_end = 0;
   for (auto seg : loads) {
     if (seg.vaddr < prev_end) {
