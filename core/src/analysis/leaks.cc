@@ -4,6 +4,7 @@
 #include "heapscope/analysis/leaks.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "analysis/pointer_scan.h"
 #include "heapscope/analysis/refs.h"
@@ -162,21 +163,28 @@ LeakAnalysis analyze_leaks(const Target& target, const glibc::Heap& heap, const 
     mark[leaked[k]] = direct ? kDirect : kIndirect;
   }
 
+  // The marks become the classes in place (one byte per chunk, no copy).
   LeakAnalysis out;
-  out.classes.resize(cs.size());
+  size_t listed = 0;
   for (size_t i = 0; i < cs.size(); ++i) {
     LeakClass c = LeakClass::kNotNode;
     switch (mark[i]) {
       case kReach: c = LeakClass::kReachable; out.reachable.add(cs[i].size); break;
-      case kPoss: c = LeakClass::kPossible; out.possible.add(cs[i].size); break;
-      case kDirect: c = LeakClass::kDirect; out.direct.add(cs[i].size); break;
-      case kIndirect: c = LeakClass::kIndirect; out.indirect.add(cs[i].size); break;
+      case kPoss: c = LeakClass::kPossible; out.possible.add(cs[i].size); ++listed; break;
+      case kDirect: c = LeakClass::kDirect; out.direct.add(cs[i].size); ++listed; break;
+      case kIndirect: c = LeakClass::kIndirect; out.indirect.add(cs[i].size); ++listed; break;
       default: break;
     }
-    out.classes[i] = c;
+    mark[i] = static_cast<uint8_t>(c);
+  }
+  out.listed.reserve(listed);
+  for (size_t i = 0; i < cs.size(); ++i) {
+    auto c = static_cast<LeakClass>(mark[i]);
     if (c == LeakClass::kPossible || c == LeakClass::kDirect || c == LeakClass::kIndirect)
       out.listed.push_back(static_cast<uint32_t>(i));
   }
+  out.classes.resize(cs.size());
+  std::memcpy(out.classes.data(), mark.data(), cs.size());
   return out;
 }
 

@@ -31,6 +31,8 @@ std::string run_leaks(CommandContext& ctx) {
   l.limit = ctx.args.get_uint("--limit").value_or(ctx.args.json() || list ? SIZE_MAX : kTextGroups);
   if (!summary) {
     TypeNamer namer(t, ctx.session.symbols());
+    l.chunks.reserve(a.listed.size());
+    l.types.reserve(a.listed.size());
     for (uint32_t i : a.listed) {
       const auto& c = h.chunks[i];
       if (c.size < min_size) continue;
