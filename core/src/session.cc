@@ -1,6 +1,7 @@
 #include "heapscope/session.h"
 
 #include "heapscope/glibc/heap.h"
+#include "heapscope/mems/heap.h"
 
 namespace heapscope {
 
@@ -27,8 +28,14 @@ const glibc::Heap& Session::glibc_heap(const CancelToken& cancel) {
   return *glibc_heap_;
 }
 
+const mems::Heap& Session::mems_heap() {
+  if (!mems_heap_) mems_heap_ = std::make_unique<mems::Heap>(mems::Heap::build(*target_, symbols()));
+  return *mems_heap_;
+}
+
 void Session::invalidate() {
   glibc_heap_.reset();
+  mems_heap_.reset();
 }
 
 }  // namespace heapscope
