@@ -67,6 +67,7 @@ const std::vector<CommandSpec>& command_table() {
     std::vector<CommandSpec> t;
     add_heap_commands(t);
     add_frag_commands(t);
+    add_leak_commands(t);
     add_mems_commands(t);
     return t;
   }();

@@ -35,7 +35,8 @@ RUNNER = os.path.join(HERE, "gdb_runner.py")
 GDB = os.environ.get("HEAPSCOPE_GDB") or shutil.which("gdb")
 GDBSERVER = shutil.which("gdbserver")
 NO_TARGET = "heapscope: no process or core file; use run, attach or core-file"
-EXAMPLES = ["demo", "scenario_single", "scenario_threads", "scenario_mmap", "mems_demo"]
+EXAMPLES = ["demo", "scenario_single", "scenario_threads", "scenario_mmap", "mems_demo",
+            "leaks_basic", "leaks_cxx"]
 # Argument forms worth comparing beyond the bare command (used when the
 # command exists in the table).
 EXTRA_LINES = {
@@ -44,6 +45,8 @@ EXTRA_LINES = {
                          "heap chunks --arena 1 --limit 3", "heap chunks --limit x"],
     ("heap", "chunk"): ["heap chunk 0x10", "heap chunk notanaddress"],
     ("mems", "chain"): ["mems chain --json"],
+    ("heap", "leaks"): ["heap leaks --list --limit 5", "heap leaks --summary --json",
+                        "heap leaks --type Widget", "heap leaks --summary --list"],
 }
 
 _tmp_dirs = []

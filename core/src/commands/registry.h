@@ -10,5 +10,6 @@ namespace heapscope {
 void add_heap_commands(std::vector<CommandSpec>& table);
 void add_mems_commands(std::vector<CommandSpec>& table);
 void add_frag_commands(std::vector<CommandSpec>& table);
+void add_leak_commands(std::vector<CommandSpec>& table);  // heap leaks, heap refs
 
 }  // namespace heapscope
