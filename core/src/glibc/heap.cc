@@ -357,11 +357,22 @@ Heap Heap::build(const Target& target, const SymbolResolver& symbols, const Canc
   b.decide_mangling();
   b.walk_lists();
   b.classify();
-  if (!match.exact)
+  if (!match.exact) {
+    // The nearest row was validated by the walk itself: the arenas were
+    // recognised with it, and every chunk header and list is checked. Say
+    // plainly what that means for trusting the result.
+    size_t problems = heap.findings.size();
+    std::string verdict =
+        problems == 0
+            ? fmt::format("the walk is consistent with it ({} chunks, every list intact): the result "
+                          "is probably right, but not verified for this version",
+                          heap.chunks.size())
+            : fmt::format("the walk found {} inconsistencies with it: do NOT trust this result", problems);
     heap.findings.insert(heap.findings.begin(),
                          {"unknown-version", Address(), -1,
-                          fmt::format("glibc {} has no layout row; used the nearest ({})", heap.version,
-                                      l.name)});
+                          fmt::format("glibc {} has no layout row; used the nearest ({}); {}", heap.version,
+                                      l.name, verdict)});
+  }
   return heap;
 }
 
