@@ -23,6 +23,21 @@ for tool in apt-get dpkg-deb; do
   command -v "$tool" >/dev/null || { echo "fetch-glibcs: $tool is required" >&2; exit 1; }
 done
 
+# The debs hold absolute symlinks (lib64/ld-linux-x86-64.so.2 ->
+# /lib/x86_64-linux-gnu/ld-2.31.so) that would lead back to the system's libc:
+# make every one that resolves inside the root relative.
+relativize_links() {
+  local root=$1 link target
+  find "$root" -type l -print0 | while IFS= read -r -d '' link; do
+    target=$(readlink "$link")
+    case $target in
+      /*) if [ -e "$root$target" ] || [ -L "$root$target" ]; then
+            ln -sfn "$(realpath -s --relative-to="$(dirname "$link")" "$root$target")" "$link"
+          fi ;;
+    esac
+  done
+}
+
 fetch_suite() {
   local suite=$1
   local work
@@ -71,6 +86,12 @@ fetch_suite() {
   rm -rf "$dest.tmp"
   mkdir -p "$dest.tmp"
   for d in "$work"/debs/*.deb; do dpkg -x "$d" "$dest.tmp"; done
+  relativize_links "$dest.tmp"
+  # Merged-/usr releases (2.36+ in Debian) ship only usr/lib*; their libc.so
+  # linker script names /lib64/ld-linux-x86-64.so.2, which base-files links.
+  for d in lib lib64; do
+    [ -e "$dest.tmp/$d" ] || [ ! -d "$dest.tmp/usr/$d" ] || ln -s "usr/$d" "$dest.tmp/$d"
+  done
   echo "$suite" >"$dest.tmp/suite"
   echo "$version" >"$dest.tmp/debian-version"
   rm -rf "$dest"

@@ -62,6 +62,9 @@ class Sysroot:
             return "glibc %s is not in %s (run scripts/fetch-glibcs.sh)" % (self.version, glibc_cache())
         if not self.libdir or not self.interp:
             return "glibc %s in %s lacks libc.so.6 or ld-linux-x86-64.so.2" % (self.version, self.root)
+        if not self.has_dev and self.version < "2.34":
+            return ("glibc %s in %s lacks libc6-dev: a program linked here would need "
+                    "GLIBC_2.34 symbols" % (self.version, self.root))
         if not self.has_dbg:
             return "glibc %s in %s lacks libc6-dbg" % (self.version, self.root)
         for tool in ("gcc", "patchelf"):
@@ -80,7 +83,11 @@ class Sysroot:
                        check=True, capture_output=True)
         link = ["gcc", obj, "-o", exe, "-pthread", "-ldl"]
         if self.has_dev:
-            link[1:1] = ["--sysroot=" + self.root]
+            # gcc looks in its own multiarch dir before the sysroot's: name
+            # the release's crt files and libraries first.
+            devlib = os.path.join(self.root, "usr/lib/x86_64-linux-gnu")
+            link[1:1] = ["--sysroot=" + self.root, "-B" + devlib + "/", "-L" + devlib,
+                         "-L" + self.libdir, "-Wl,-rpath-link," + self.libdir]
         res = subprocess.run(link, capture_output=True, text=True)
         if res.returncode != 0:
             raise AssertionError("linking %s against glibc %s failed:\n%s" % (scenario, self.version, res.stderr))
