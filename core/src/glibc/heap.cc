@@ -274,10 +274,17 @@ void Builder::scan_mmapped() {
       auto prev = target.read_u64(p);
       auto raw = target.read_u64(p + 8);
       if (prev && raw && *prev == 0 && (*raw & kFlagMask) == kIsMmapped) {
+        // Up to 2.42 the size field is the whole mapping (a page multiple);
+        // 2.43 keeps the request's chunk size there and maps it rounded up to
+        // pages. Either way the chunk owns the mapping, which is what
+        // mp_.mmapped_mem (mallinfo2's hblkhd) counts. Both forms are accepted
+        // whatever the version says: the data decides.
         uint64_t size = *raw & ~kFlagMask;
-        if (size >= page && size % page == 0 && size <= r.range.end - p) {
-          heap.chunks.push_back({p, size, kMmappedArena, ChunkState::kMmapped, kIsMmapped});
-          p = p + size;
+        uint64_t extent = (size + page - 1) / page * page;
+        if (size >= page && size % l.malloc_alignment == 0 &&
+            extent <= r.range.end - p) {
+          heap.chunks.push_back({p, extent, kMmappedArena, ChunkState::kMmapped, kIsMmapped});
+          p = p + extent;
           continue;
         }
       }
