@@ -8,8 +8,13 @@ then for each core prints the wall time and peak RSS of:
   floor          read_floor CORE: mmap the core and read every 8-byte word
   cli stats      heapscope CORE heap stats            (output to /dev/null)
   cli chunks     heapscope CORE heap chunks --json    (output to /dev/null)
+  gdb / lldb     the same commands in gdb -batch and lldb-19 -b with the
+                 front-ends from the build tree (time includes the debugger's
+                 own start-up and loading the core)
 
-and each row's time as a multiple of the floor. Best of --runs runs (least
+and each row's time as a multiple of the floor. Before the rows, `heap
+stats --json` is checked against the mallinfo2 line gen_heap printed
+("check vs mallinfo2": OK or the mismatches; --no-check skips it). Best of --runs runs (least
 wall time; the peak RSS shown is the least of the runs). A command that
 fails prints FAILED and the first line of its stderr; the others go on.
 
@@ -17,7 +22,7 @@ Adding rows: append to ROWS below, or pass --row 'NAME=COMMAND' (repeatable).
 COMMAND is split like a shell line; {core}, {exe} (the generator, i.e. the
 program the core came from), {cli}, {build} and {bench} are replaced. E.g.
 
-  bench/run.py --row 'gdb stats=gdb -batch -nx -ex "heap stats" {exe} {core}'
+  bench/run.py --row 'cli arenas=heapscope {core} heap arenas'
 
 Usage: bench/run.py [--build DIR] [--scratch DIR] [--sizes 1000000,5000000]
                     [--runs 3] [--row NAME=CMD]... [--only REGEX] [--regen]
@@ -41,15 +46,20 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.path.dirname(HERE)
 
-# (name, command template). The first row is the floor the others are compared to.
+# (name, command template[, regex that marks a failure on stderr]). The first
+# row is the floor the others are compared to. Debuggers often exit 0 when a
+# command fails, hence the regex.
+DEBUGGER_FAILED = r"Undefined command|Traceback|[Ee]rror:|is not a valid command|unable to load"
+GDB = 'gdb -batch -nx -ex "source {build}/share/heapscope/heapscope-gdb.py" '
+LLDB = 'lldb-19 -b --no-lldbinit -o "plugin load {build}/lib/heapscope/libheapscope-lldb.so" '
 ROWS = [
     ("floor read", "{bench}/read_floor {core}"),
     ("cli stats", "{cli} {core} heap stats"),
     ("cli chunks --json", "{cli} {core} heap chunks --json"),
-    # Rows for the debugger front-ends, once they exist, e.g.:
-    # ("gdb stats", 'gdb -batch -nx -ex "source {build}/gdb/heapscope.py" -ex "heap stats" {exe} {core}'),
-    # ("lldb stats", 'lldb-19 -b --no-lldbinit -o "plugin load {build}/lib/heapscope/libheapscope_lldb.so" '
-    #                '-o "heap stats" {exe} -c {core}'),
+    ("gdb stats", GDB + '-ex "heap stats" {exe} {core}', DEBUGGER_FAILED),
+    ("gdb chunks --json", GDB + '-ex "heap chunks --json" {exe} {core}', DEBUGGER_FAILED),
+    ("lldb stats", LLDB + '-o "heap stats" {exe} -c {core}', DEBUGGER_FAILED),
+    ("lldb chunks --json", LLDB + '-o "heap chunks --json" {exe} -c {core}', DEBUGGER_FAILED),
 ]
 
 
@@ -85,7 +95,34 @@ def make_core(gen, scratch, n, regen):
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run_once(argv, use_time):
+def check_against_mallinfo2(cli, core, info):
+    """heap stats --json vs the mallinfo2 line gen_heap printed -> list of
+    mismatch lines ([] when exact)."""
+    m = re.search(r"^mallinfo2 (.*)$", info, re.M)
+    if not m:
+        return ["gen_heap printed no mallinfo2 line"]
+    want = {k: int(v) for k, v in (kv.split("=") for kv in m.group(1).split())}
+    proc = subprocess.run([cli, core, "heap", "stats", "--json"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return ["heap stats --json failed: " + proc.stderr.strip()[:200]]
+    s = json.loads(proc.stdout)
+    t = s["total"]
+    bins = ("unsorted", "small", "large")
+    got = {
+        "arena": t["system_bytes"],
+        "ordblks": sum(t[k]["chunks"] for k in bins) + len(s["arenas"]),
+        "smblks": t["fast"]["chunks"],
+        "fsmblks": t["fast"]["bytes"],
+        "fordblks": sum(t[k]["bytes"] for k in ("fast",) + bins + ("top",)),
+        "uordblks": sum(t[k]["bytes"] for k in ("in_use", "metadata", "tcache")),
+        "hblks": s["mmapped"]["chunks"],
+        "hblkhd": s["mmapped"]["bytes"],
+        "keepcost": s["arenas"][0]["top"]["bytes"],
+    }
+    return ["%s: heapscope %d, mallinfo2 %d" % (k, got[k], want[k]) for k in got if got[k] != want[k]]
+
+
+def run_once(argv, use_time, fail_regex=None):
     """-> (ok, wall seconds, peak RSS KiB, first stderr line)."""
     err_file = tempfile.NamedTemporaryFile(prefix="bench-err-", delete=False)
     err_file.close()
@@ -112,6 +149,10 @@ def run_once(argv, use_time):
         first = err_text.splitlines()[0] if err_text else ""
         if proc.returncode != 0:
             return False, wall, rss, "status %d: %s" % (proc.returncode, first)
+        if fail_regex:
+            m = re.search(r"^.*(%s).*$" % fail_regex, err_text, re.M)
+            if m:
+                return False, wall, rss, m.group(0).strip()
         return True, wall, rss, first
     finally:
         for p in (err_file.name, time_file):
@@ -129,6 +170,8 @@ def main():
     ap.add_argument("--only", help="run only rows whose name matches this regex (the floor always runs)")
     ap.add_argument("--regen", action="store_true", help="make the cores again")
     ap.add_argument("--json", help="also write the results to this file")
+    ap.add_argument("--no-check", action="store_true",
+                    help="skip checking heap stats against the generator's mallinfo2")
     ap.add_argument("--fail-on-error", action="store_true", help="exit 1 if any row FAILED")
     a = ap.parse_args()
 
@@ -151,7 +194,7 @@ def main():
         if "=" not in r:
             sys.exit("bench: --row wants NAME=COMMAND, got %r" % r)
         name, cmd = r.split("=", 1)
-        rows.append((name.strip(), cmd.strip()))
+        rows.append((name.strip(), cmd.strip(), DEBUGGER_FAILED))
     if a.only:
         rows = [rows[0]] + [r for r in rows[1:] if re.search(a.only, r[0])]
 
@@ -167,12 +210,20 @@ def main():
             failed += 1
             continue
         core_size = os.path.getsize(core)
+        if not a.no_check:
+            bad = check_against_mallinfo2(subst["cli"], core, info)
+            print("%-12d %-10s %-22s %s" % (n, human_bytes(core_size), "check vs mallinfo2",
+                                            "OK (exact)" if not bad else "MISMATCH " + "; ".join(bad)))
+            results.append({"chunks": n, "core_bytes": core_size, "row": "check vs mallinfo2",
+                            "ok": not bad, "mismatches": bad})
+            failed += 1 if bad else 0
         floor = None
-        for name, template in rows:
+        for row in rows:
+            name, template, fail_regex = (tuple(row) + (None,))[:3]
             argv = [w.format(core=core, **subst) for w in shlex.split(template)]
             best = None
             for _ in range(a.runs):
-                ok, wall, rss, err = run_once(argv, use_time)
+                ok, wall, rss, err = run_once(argv, use_time, fail_regex)
                 if not ok:
                     best = (False, wall, rss, err)
                     break

@@ -1,6 +1,7 @@
 #include "heapscope/session.h"
 
 #include "heapscope/glibc/heap.h"
+#include "heapscope/mems/heap.h"
 
 namespace heapscope {
 
@@ -12,8 +13,10 @@ Session::~Session() = default;
 const SymbolResolver& Session::symbols() {
   if (!symbols_) {
     auto elf = make_elf_symbols(*target_, SymbolOptions{options_.use_debuginfo});
-    symbols_ = options_.symbol_fallback ? with_fallback(std::move(elf), options_.symbol_fallback)
-                                        : std::move(elf);
+    // Without debug info the roots must come from structure: a debugger's
+    // own lookup (which reads debug files) would defeat --no-debuginfo.
+    bool fallback = options_.symbol_fallback && options_.use_debuginfo;
+    symbols_ = fallback ? with_fallback(std::move(elf), options_.symbol_fallback) : std::move(elf);
   }
   return *symbols_;
 }
@@ -25,8 +28,14 @@ const glibc::Heap& Session::glibc_heap(const CancelToken& cancel) {
   return *glibc_heap_;
 }
 
+const mems::Heap& Session::mems_heap() {
+  if (!mems_heap_) mems_heap_ = std::make_unique<mems::Heap>(mems::Heap::build(*target_, symbols()));
+  return *mems_heap_;
+}
+
 void Session::invalidate() {
   glibc_heap_.reset();
+  mems_heap_.reset();
 }
 
 }  // namespace heapscope

@@ -298,9 +298,9 @@ def compare_stats_with_oracle(stats, oracle):
     with both numbers; [] when they agree exactly."""
     bad = []
 
-    def check(what, got, want):
+    def check(what, got, want, names=("heapscope", "glibc")):
         if got != want:
-            bad.append("%s: heapscope %s, glibc %s" % (what, got, want))
+            bad.append("%s: %s %s, %s %s" % (what, names[0], got, names[1], want))
 
     mi = oracle["malloc_info"]
     m2 = oracle["mallinfo2"]
@@ -334,8 +334,8 @@ def compare_stats_with_oracle(stats, oracle):
         check(tag + " small bytes", fig["small"][1], h["small"]["size"])
         check(tag + " large chunks", fig["large"][0], h["large"]["count"])
         check(tag + " large bytes", fig["large"][1], h["large"]["size"])
-        check(tag + " sum of classes vs system_bytes (invariant)",
-              sum(fig[c][1] for c in ARENA_CLASSES), a["system_bytes"])
+        check(tag + " invariant", sum(fig[c][1] for c in ARENA_CLASSES), a["system_bytes"],
+              ("sum of class bytes", "system_bytes"))
     mmapped = stats.get("mmapped", {})
     check("mmapped chunks", mmapped.get("chunks"), mi["total"]["mmap"]["count"])
     check("mmapped bytes", mmapped.get("bytes"), mi["total"]["mmap"]["size"])
@@ -357,11 +357,12 @@ def compare_stats_with_oracle(stats, oracle):
               m2["keepcost"])
     # heapscope's own totals add up.
     total = stats.get("total", {})
-    check("total.system_bytes vs sum over arenas", total.get("system_bytes"), system_sum)
+    own = ("total", "sum over arenas")
+    check("total.system_bytes", total.get("system_bytes"), system_sum, own)
     for c in ARENA_CLASSES:
         t = total.get(c, {})
-        check("total.%s.chunks vs sum over arenas" % c, t.get("chunks"), sums[c][0])
-        check("total.%s.bytes vs sum over arenas" % c, t.get("bytes"), sums[c][1])
+        check("total.%s.chunks" % c, t.get("chunks"), sums[c][0], own)
+        check("total.%s.bytes" % c, t.get("bytes"), sums[c][1], own)
     return bad
 
 

@@ -1,5 +1,5 @@
-# LLDB plugin integration tests. Included from tests/integration/CMakeLists.txt:
-#   include(${CMAKE_CURRENT_SOURCE_DIR}/lldb_tests.cmake)
+# LLDB plugin integration tests. tests/integration/CMakeLists.txt includes every
+# *_tests.cmake file beside it.
 # The tests skip themselves when no lldb is installed; with lldb but without
 # the plugin (no liblldb-19-dev at configure time) they fail and say so.
 
@@ -21,7 +21,6 @@ add_test(NAME lldb_plugin
 set_tests_properties(lldb_plugin PROPERTIES
   LABELS integration TIMEOUT 900 ENVIRONMENT "${_heapscope_lldb_env}")
 
-add_test(NAME lldb_speed
-         COMMAND Python3::Interpreter ${CMAKE_CURRENT_LIST_DIR}/lldb_speed_test.py)
-set_tests_properties(lldb_speed PROPERTIES
-  LABELS "integration;speed" TIMEOUT 1200 ENVIRONMENT "${_heapscope_lldb_env}")
+# lldb_speed_test.py measures `heap stats` inside lldb against the CLI. It is a
+# benchmark, not a test (timings on a shared machine are noise), so it is not
+# registered; run it by hand with the environment above.

@@ -17,6 +17,9 @@ namespace heapscope {
 namespace glibc {
 class Heap;
 }
+namespace mems {
+class Heap;
+}
 
 struct SessionOptions {
   bool use_debuginfo = true;
@@ -37,6 +40,10 @@ class Session {
   // target has no glibc heap that can be found, Cancelled when `cancel` fires.
   const glibc::Heap& glibc_heap(const CancelToken& cancel = CancelToken());
 
+  // The mems allocators' model, built on first use. Throws UserError when the
+  // target has no mems root.
+  const mems::Heap& mems_heap();
+
   // Forget cached models (a live target that has run since).
   void invalidate();
 
@@ -45,6 +52,7 @@ class Session {
   SessionOptions options_;
   std::unique_ptr<SymbolResolver> symbols_;
   std::unique_ptr<glibc::Heap> glibc_heap_;
+  std::unique_ptr<mems::Heap> mems_heap_;
 };
 
 }  // namespace heapscope

@@ -1,0 +1,41 @@
+// Renderers for the mems commands: each report in text (for people) and as
+// one line of JSON (for programs). Runners pick one; nothing else prints.
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "heapscope/mems/heap.h"
+#include "heapscope/mems/stats.h"
+
+namespace heapscope {
+
+// Allocation sites the runner could name ("make_records+0x2a"), keyed by
+// address; a site missing here prints as its address (text) or null (JSON).
+using SiteNames = std::unordered_map<uint64_t, std::string>;
+
+std::string mems_stats_text(const mems::Heap& h, const mems::SegmentStats& s, const mems::PoolStats& p);
+std::string mems_stats_json(const mems::SegmentStats& s, const mems::PoolStats& p);
+
+// nodes: indices into h.nodes to show.
+std::string mems_chain_text(const mems::Heap& h, const std::vector<size_t>& nodes, const SiteNames& sites);
+std::string mems_chain_json(const mems::Heap& h, const std::vector<size_t>& nodes, const SiteNames& sites);
+
+std::string mems_get_text(const mems::Translation& t, const SiteNames& sites);
+std::string mems_get_json(const mems::Translation& t);
+
+std::string mems_map_text(const mems::Heap& h);
+std::string mems_map_json(const mems::Heap& h);
+
+std::string mems_pools_text(const mems::Heap& h, const mems::PoolStats& p);
+std::string mems_pools_json(const mems::Heap& h, const mems::PoolStats& p);
+
+std::string mems_check_text(const mems::Heap& h);
+std::string mems_check_json(const mems::Heap& h);
+
+// The lines every mems command adds in text: notes (busy, not initialized)
+// and a warning when the walk met anomalies.
+std::string mems_footer(const mems::Heap& h);
+
+}  // namespace heapscope
