@@ -274,10 +274,17 @@ void Builder::scan_mmapped() {
       auto prev = target.read_u64(p);
       auto raw = target.read_u64(p + 8);
       if (prev && raw && *prev == 0 && (*raw & kFlagMask) == kIsMmapped) {
+        // Up to 2.42 the size field is the whole mapping (a page multiple);
+        // 2.43 keeps the request's chunk size there and maps it rounded up to
+        // pages. Either way the chunk owns the mapping, which is what
+        // mp_.mmapped_mem (mallinfo2's hblkhd) counts. Both forms are accepted
+        // whatever the version says: the data decides.
         uint64_t size = *raw & ~kFlagMask;
-        if (size >= page && size % page == 0 && size <= r.range.end - p) {
-          heap.chunks.push_back({p, size, kMmappedArena, ChunkState::kMmapped, kIsMmapped});
-          p = p + size;
+        uint64_t extent = (size + page - 1) / page * page;
+        if (size >= page && size % l.malloc_alignment == 0 &&
+            extent <= r.range.end - p) {
+          heap.chunks.push_back({p, extent, kMmappedArena, ChunkState::kMmapped, kIsMmapped});
+          p = p + extent;
           continue;
         }
       }
@@ -357,11 +364,22 @@ Heap Heap::build(const Target& target, const SymbolResolver& symbols, const Canc
   b.decide_mangling();
   b.walk_lists();
   b.classify();
-  if (!match.exact)
+  if (!match.exact) {
+    // The nearest row was validated by the walk itself: the arenas were
+    // recognised with it, and every chunk header and list is checked. Say
+    // plainly what that means for trusting the result.
+    size_t problems = heap.findings.size();
+    std::string verdict =
+        problems == 0
+            ? fmt::format("the walk is consistent with it ({} chunks, every list intact): the result "
+                          "is probably right, but not verified for this version",
+                          heap.chunks.size())
+            : fmt::format("the walk found {} inconsistencies with it: do NOT trust this result", problems);
     heap.findings.insert(heap.findings.begin(),
                          {"unknown-version", Address(), -1,
-                          fmt::format("glibc {} has no layout row; used the nearest ({})", heap.version,
-                                      l.name)});
+                          fmt::format("glibc {} has no layout row; used the nearest ({}); {}", heap.version,
+                                      l.name, verdict)});
+  }
   return heap;
 }
 
