@@ -94,7 +94,7 @@ std::string run_chunk(CommandContext& ctx) {
     fd = t.read_u64(c->data());
     if (c->state == ChunkState::kTcache || c->state == ChunkState::kFast) {
       // Safe-linking (glibc 2.32+): the stored pointer is mangled with its own address.
-      if (fd && h.layout->safe_linking) *fd ^= c->data().value >> 12;
+      if (fd && h.safe_linking) *fd ^= c->data().value >> 12;
       if (c->state == ChunkState::kTcache) bk.reset();
     } else {
       bk = t.read_u64(c->data() + 8);

@@ -362,6 +362,7 @@ Heap Heap::build(const Target& target, const SymbolResolver& symbols, const Canc
   sort_runs(heap.chunks);
   b.find_tcaches();
   b.decide_mangling();
+  heap.safe_linking = b.mangled;
   b.walk_lists();
   b.classify();
   if (!match.exact) {
