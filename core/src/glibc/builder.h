@@ -16,6 +16,17 @@ struct Builder {
   // Pointer mangling (safe-linking, 2.32+): confirmed from the data.
   bool mangled = true;
 
+  // chunk_at() runs for every list node; a binary search over a million
+  // chunks per lookup dominated the build. Per heap segment, the index of
+  // the first chunk at or after each 4 KiB page narrows it to a page.
+  struct SegmentIndex {
+    Address begin, end;
+    std::vector<uint32_t> first;  // per page, plus one past the last
+  };
+  std::vector<SegmentIndex> index;
+  // The chunk index of every node pushed onto heap.lists, in order.
+  std::vector<uint32_t> list_nodes;
+
   void finding(std::string kind, Address at, int arena, std::string detail) {
     heap.findings.push_back({std::move(kind), at, arena, std::move(detail)});
   }
@@ -31,6 +42,7 @@ struct Builder {
   void classify();
 
   // Helpers.
+  void build_index();  // after the chunks are sorted
   Chunk* chunk_at(Address a);
   bool in_some_heap(Address a) const;
   uint64_t demangle(Address pos, uint64_t stored) const {

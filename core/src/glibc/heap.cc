@@ -148,6 +148,11 @@ class SegmentBytes {
 }  // namespace
 
 void Builder::walk_heaps() {
+  // One allocation up front (a guess of one chunk per 64 bytes, capped):
+  // regrowing a vector of millions of chunks copies and faults it twice.
+  uint64_t system = 0;
+  for (const auto& ar : heap.arenas) system += ar.system_mem;
+  heap.chunks.reserve(static_cast<size_t>(std::min<uint64_t>(system / 64, 1ull << 26)));
   for (auto& ar : heap.arenas) {
     check_cancel(cancel);
     // 1. The arena's heaps, oldest first.
@@ -300,11 +305,39 @@ void Builder::scan_mmapped() {
                         heap.mp.n_mmaps, heap.mp.mmapped_mem));
 }
 
+void Builder::build_index() {
+  constexpr unsigned kPageShift = 12;
+  const auto& cs = heap.chunks;
+  for (const auto& ar : heap.arenas) {
+    for (const auto& seg : ar.heaps) {
+      SegmentIndex si{seg.range.begin, seg.range.end, {}};
+      const uint64_t pages = (seg.range.size() >> kPageShift) + 1;
+      si.first.resize(pages + 1);
+      auto it = std::lower_bound(cs.begin(), cs.end(), seg.range.begin,
+                                 [](const Chunk& c, Address x) { return c.address < x; });
+      size_t i = static_cast<size_t>(it - cs.begin());
+      for (uint64_t p = 0; p <= pages; ++p) {
+        Address page_start = seg.range.begin + (p << kPageShift);
+        while (i < cs.size() && cs[i].address < page_start) ++i;
+        si.first[p] = static_cast<uint32_t>(i);
+      }
+      index.push_back(std::move(si));
+    }
+  }
+}
+
 Chunk* Builder::chunk_at(Address a) {
   auto& cs = heap.chunks;
-  auto it = std::lower_bound(cs.begin(), cs.end(), a,
-                             [](const Chunk& c, Address x) { return c.address < x; });
-  return (it != cs.end() && it->address == a) ? &*it : nullptr;
+  auto lo = cs.begin(), hi = cs.end();
+  for (const auto& si : index) {
+    if (a < si.begin || a >= si.end) continue;
+    uint64_t page = (a - si.begin) >> 12;
+    lo = cs.begin() + si.first[page];
+    hi = cs.begin() + si.first[page + 1];
+    break;
+  }
+  auto it = std::lower_bound(lo, hi, a, [](const Chunk& c, Address x) { return c.address < x; });
+  return (it != hi && it->address == a) ? &*it : nullptr;
 }
 
 const Chunk* Heap::chunk_at(Address a) const {
@@ -360,6 +393,7 @@ Heap Heap::build(const Target& target, const SymbolResolver& symbols, const Canc
   b.walk_heaps();
   b.scan_mmapped();
   sort_runs(heap.chunks);
+  b.build_index();
   b.find_tcaches();
   b.decide_mangling();
   heap.safe_linking = b.mangled;

@@ -192,6 +192,7 @@ void Builder::walk_lists() {
         if (c->size < fl.min_size || c->size > fl.max_size)
           bad("tcache-size", fmt::format("chunk {} of size {:#x} is in tcache bin {} (size {:#x})", to_hex(c->address), c->size, i, fl.min_size));
         fl.chunks.push_back(c->address);
+        list_nodes.push_back(static_cast<uint32_t>(c - heap.chunks.data()));
         auto stored = target.read_u64(entry);
         if (!stored) {
           bad("unreadable", fmt::format("tcache entry {} cannot be read", to_hex(entry)));
@@ -236,6 +237,7 @@ void Builder::walk_lists() {
         if (c->size != fl.min_size)
           bad("fast-size", fmt::format("chunk {} of size {:#x} is in fastbin {} (size {:#x}) (malloc(): memory corruption (fast))", to_hex(at), c->size, i, fl.min_size));
         fl.chunks.push_back(at);
+        list_nodes.push_back(static_cast<uint32_t>(c - heap.chunks.data()));
         Address pos = at + 2 * l.size_sz;
         auto stored = target.read_u64(pos);
         if (!stored) break;
@@ -277,6 +279,7 @@ void Builder::walk_lists() {
         if (c->arena != ar.index)
           bad("bin-arena", fmt::format("chunk {} belongs to arena {} but is in a bin of arena {}", to_hex(cur), c->arena, ar.index));
         fl.chunks.push_back(cur);
+        list_nodes.push_back(static_cast<uint32_t>(c - heap.chunks.data()));
         auto next = target.read_u64(cur + 2 * l.size_sz);
         if (!next) break;
         prev = cur;
@@ -303,10 +306,11 @@ void Builder::classify() {
     }
     return ChunkState::kInUse;
   };
+  // list_nodes holds the chunk index of every list node, in list order.
+  size_t node = 0;
   for (const auto& fl : heap.lists) {
     for (Address a : fl.chunks) {
-      Chunk* c = chunk_at(a);
-      if (!c) continue;
+      Chunk* c = &heap.chunks[list_nodes[node++]];
       if (c->state == ChunkState::kInUse) {
         c->state = state_of(fl.kind);
       } else {
