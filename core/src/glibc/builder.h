@@ -17,11 +17,17 @@ struct Builder {
   bool mangled = true;
 
   // chunk_at() runs for every list node; a binary search over a million
-  // chunks per lookup dominated the build. Per heap segment, the index of
-  // the first chunk at or after each 4 KiB page narrows it to a page.
+  // chunks per lookup dominated the build. Per heap segment, one bit per
+  // 16 bytes says where chunks start, and a running count per 64-bit word
+  // turns a set bit into the chunk's index: one cache line per lookup.
+  struct IndexWord {
+    uint64_t starts = 0;  // bit i: a chunk starts at word_base + 16 * i
+    uint32_t before = 0;  // chunks starting before this word, from `first`
+  };
   struct SegmentIndex {
     Address begin, end;
-    std::vector<uint32_t> first;  // per page, plus one past the last
+    uint32_t first = 0;  // index of the segment's first chunk
+    std::vector<IndexWord> words;
   };
   std::vector<SegmentIndex> index;
   // The chunk index of every node pushed onto heap.lists, in order.

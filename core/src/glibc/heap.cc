@@ -306,20 +306,22 @@ void Builder::scan_mmapped() {
 }
 
 void Builder::build_index() {
-  constexpr unsigned kPageShift = 12;
   const auto& cs = heap.chunks;
   for (const auto& ar : heap.arenas) {
     for (const auto& seg : ar.heaps) {
-      SegmentIndex si{seg.range.begin, seg.range.end, {}};
-      const uint64_t pages = (seg.range.size() >> kPageShift) + 1;
-      si.first.resize(pages + 1);
+      SegmentIndex si{seg.range.begin, seg.range.end, 0, {}};
+      si.words.resize((seg.range.size() >> 10) + 1);  // 64 slots of 16 bytes per word
       auto it = std::lower_bound(cs.begin(), cs.end(), seg.range.begin,
                                  [](const Chunk& c, Address x) { return c.address < x; });
-      size_t i = static_cast<size_t>(it - cs.begin());
-      for (uint64_t p = 0; p <= pages; ++p) {
-        Address page_start = seg.range.begin + (p << kPageShift);
-        while (i < cs.size() && cs[i].address < page_start) ++i;
-        si.first[p] = static_cast<uint32_t>(i);
+      si.first = static_cast<uint32_t>(it - cs.begin());
+      for (; it != cs.end() && it->address < seg.range.end; ++it) {
+        uint64_t slot = (it->address - seg.range.begin) >> 4;
+        if (it->address.aligned(16)) si.words[slot >> 6].starts |= 1ull << (slot & 63);
+      }
+      uint32_t count = 0;
+      for (auto& w : si.words) {
+        w.before = count;
+        count += static_cast<uint32_t>(__builtin_popcountll(w.starts));
       }
       index.push_back(std::move(si));
     }
@@ -328,16 +330,20 @@ void Builder::build_index() {
 
 Chunk* Builder::chunk_at(Address a) {
   auto& cs = heap.chunks;
-  auto lo = cs.begin(), hi = cs.end();
-  for (const auto& si : index) {
-    if (a < si.begin || a >= si.end) continue;
-    uint64_t page = (a - si.begin) >> 12;
-    lo = cs.begin() + si.first[page];
-    hi = cs.begin() + si.first[page + 1];
-    break;
+  if (a.aligned(16)) {
+    for (const auto& si : index) {
+      if (a < si.begin || a >= si.end) continue;
+      uint64_t slot = (a - si.begin) >> 4;
+      const IndexWord& w = si.words[slot >> 6];
+      uint64_t bit = 1ull << (slot & 63);
+      if (!(w.starts & bit)) return nullptr;
+      size_t i = si.first + w.before + static_cast<size_t>(__builtin_popcountll(w.starts & (bit - 1)));
+      return (i < cs.size() && cs[i].address == a) ? &cs[i] : nullptr;
+    }
   }
-  auto it = std::lower_bound(lo, hi, a, [](const Chunk& c, Address x) { return c.address < x; });
-  return (it != hi && it->address == a) ? &*it : nullptr;
+  auto it = std::lower_bound(cs.begin(), cs.end(), a,
+                             [](const Chunk& c, Address x) { return c.address < x; });
+  return (it != cs.end() && it->address == a) ? &*it : nullptr;
 }
 
 const Chunk* Heap::chunk_at(Address a) const {
