@@ -68,6 +68,7 @@ const std::vector<CommandSpec>& command_table() {
     add_heap_commands(t);
     add_frag_commands(t);
     add_leak_commands(t);
+    add_check_commands(t);
     add_mems_commands(t);
     return t;
   }();

@@ -106,5 +106,54 @@ class BadInputTest(unittest.TestCase):
         self.assertIn(status, (0, 2), err[-500:])
 
 
+    def edited_core(self, name, offset, fmt, value):
+        """A copy of the scenario core with one header field rewritten."""
+        import struct
+        self.need_core()
+        with open(self.core, "rb") as f:
+            data = bytearray(f.read())
+        struct.pack_into(fmt, data, offset, value)
+        path = os.path.join(self.tmp, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def test_wrong_architecture(self):
+        line = self.assert_user_error([self.edited_core("arm", 18, "<H", 183), "heap", "stats"])
+        self.assertIn("unsupported architecture: ELF machine 183 (AArch64)", line)
+        line = self.assert_user_error([self.edited_core("elf32", 4, "<B", 1), "heap", "check"])
+        self.assertIn("32-bit ELF", line)
+
+    def test_zero_length_json(self):
+        path = os.path.join(self.tmp, "zero")
+        open(path, "w").close()
+        line = self.assert_user_error([path, "heap", "check", "--json"])
+        self.assertIn("empty file", line)
+
+    def test_inconsistent_headers(self):
+        """Program headers past the end of the file, a bad entry size, none at all."""
+        for name, off, fmt, value, words in (
+                ("phoff", 32, "<Q", 1 << 40, "truncated core"),
+                ("phentsize", 54, "<H", 7, "program header size 7"),
+                ("phnum", 56, "<H", 0, "no program headers")):
+            with self.subTest(field=name):
+                line = self.assert_user_error([self.edited_core(name, off, fmt, value), "heap", "check"])
+                self.assertIn(words, line)
+
+    def test_truncated_core_heap_check(self):
+        """heap check on a core cut short: findings or one clear line, never a crash."""
+        self.need_core()
+        size = os.path.getsize(self.core)
+        path = os.path.join(self.tmp, "cut-check")
+        with open(self.core, "rb") as src, open(path, "wb") as dst:
+            dst.write(src.read(int(size * 0.6)))
+        status, out, err = lib.run_cli([path, "heap", "check", "--json"])
+        self.assertIn(status, (0, 2), err[-500:])
+        if status == 2:
+            self.assertEqual(len(err.strip().splitlines()), 1, err)
+        else:
+            self.assertEqual(len(out.rstrip("\n").splitlines()), 1)
+
+
 if __name__ == "__main__":
     unittest.main()

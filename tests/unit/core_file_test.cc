@@ -364,5 +364,60 @@ TEST_F(CoreFileTest, TruncatedHeadersFailTruncatedDataOpens) {
   (void)marker;
 }
 
+// Deliberately inconsistent headers: each is one clear line, never a crash,
+// and never a result built on the bad numbers.
+TEST_F(CoreFileTest, InconsistentHeadersAreOneLineErrors) {
+  auto core = read_bytes(core_->core);
+  auto with_header = [&](const char* name, auto edit) {
+    auto v = core;
+    edit(*reinterpret_cast<Elf64_Ehdr*>(v.data()));
+    return open_error(write_variant(name, v));
+  };
+  auto one_line = [](const std::string& e) { return !e.empty() && e.find('\n') == std::string::npos; };
+  std::string e32 = with_header("elf32", [](Elf64_Ehdr& h) { h.e_ident[EI_CLASS] = ELFCLASS32; });
+  EXPECT_EQ(e32, scratch_ + "/elf32: unsupported architecture: 32-bit ELF");
+  std::string ebe = with_header("be", [](Elf64_Ehdr& h) { h.e_ident[EI_DATA] = ELFDATA2MSB; });
+  EXPECT_EQ(ebe, scratch_ + "/be: unsupported architecture: big-endian ELF");
+  std::string nophdr = with_header("nophdr", [](Elf64_Ehdr& h) { h.e_phnum = 0; });
+  EXPECT_NE(nophdr.find("no program headers"), std::string::npos) << nophdr;
+  std::string entsize = with_header("entsize", [](Elf64_Ehdr& h) { h.e_phentsize = 12; });
+  EXPECT_NE(entsize.find("program header size 12"), std::string::npos) << entsize;
+  std::string far = with_header("far", [](Elf64_Ehdr& h) { h.e_phoff = UINT64_MAX - 8; });
+  EXPECT_NE(far.find("truncated core"), std::string::npos) << far;
+  const uint64_t size = core.size();
+  std::string many = with_header("many", [&](Elf64_Ehdr& h) { h.e_phoff = size - 2 * sizeof(Elf64_Phdr); });
+  EXPECT_NE(many.find("truncated core"), std::string::npos) << many;
+  for (const auto& e : {e32, ebe, nophdr, entsize, far, many}) EXPECT_TRUE(one_line(e)) << e;
+  // A note segment claiming more bytes than the file has.
+  auto notes = core;
+  const auto& eh = *reinterpret_cast<const Elf64_Ehdr*>(notes.data());
+  for (unsigned i = 0; i < eh.e_phnum; ++i) {
+    auto* p = reinterpret_cast<Elf64_Phdr*>(notes.data() + eh.e_phoff + i * sizeof(Elf64_Phdr));
+    if (p->p_type == PT_NOTE) p->p_filesz = UINT64_MAX - p->p_offset + 1;
+  }
+  std::string nerr = open_error(write_variant("notes", notes));
+  EXPECT_NE(nerr.find("truncated core (notes end at overflow"), std::string::npos) << nerr;
+  // Loads that overlap each other or lie past the end of the file open: the
+  // overlap is clipped and the missing bytes are unreadable.
+  auto loads = core;
+  const auto& eh2 = *reinterpret_cast<const Elf64_Ehdr*>(loads.data());
+  uint64_t first_vaddr = 0;
+  for (unsigned i = 0; i < eh2.e_phnum; ++i) {
+    auto* p = reinterpret_cast<Elf64_Phdr*>(loads.data() + eh2.e_phoff + i * sizeof(Elf64_Phdr));
+    if (p->p_type != PT_LOAD) continue;
+    if (!first_vaddr) {
+      first_vaddr = p->p_vaddr;
+      p->p_offset = UINT64_MAX - 16;  // data past the end of the file
+    } else {
+      p->p_vaddr = first_vaddr;  // every later load on top of the first
+    }
+  }
+  auto t = open_ok(write_variant("loads", loads));
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->view(Address(first_vaddr), 8).empty());
+  for (size_t i = 1; i < t->regions().size(); ++i)
+    EXPECT_LE(t->regions()[i - 1].range.end, t->regions()[i].range.begin);
+}
+
 }  // namespace
 }  // namespace heapscope

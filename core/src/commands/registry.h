@@ -11,5 +11,6 @@ void add_heap_commands(std::vector<CommandSpec>& table);
 void add_mems_commands(std::vector<CommandSpec>& table);
 void add_frag_commands(std::vector<CommandSpec>& table);
 void add_leak_commands(std::vector<CommandSpec>& table);  // heap leaks, heap refs
+void add_check_commands(std::vector<CommandSpec>& table);
 
 }  // namespace heapscope

@@ -125,7 +125,15 @@ class SegmentBytes {
     if (v.size() == r.size()) {
       span_ = v;
     } else {
-      copy_.resize(r.size());
+      // Copy only what the target's regions can supply from the start: the
+      // range comes from the target's own (untrusted) pointers.
+      uint64_t avail = 0;
+      while (avail < r.size()) {
+        const Region* reg = t.find_region(r.begin + avail);
+        if (!reg || !reg->readable) break;
+        avail = std::min<uint64_t>(r.size(), reg->range.end - r.begin);
+      }
+      copy_.resize(avail);
       size_t n = t.read(r.begin, copy_);
       copy_.resize(n);
       span_ = copy_;
@@ -145,6 +153,46 @@ class SegmentBytes {
   std::vector<std::byte> copy_;
 };
 
+// Where a walk broken at `bad` can resume: the first 16-aligned address
+// after it from which kResyncChain chunks in a row have sane headers (size
+// aligned and within the limit, no NON_MAIN_ARENA in the main arena, not mmapped, prev_size
+// matching when PREV_INUSE is clear), or whose chain ends exactly at the
+// limit. `limit` when there is none. The scan is capped so a heap of garbage
+// costs at most kResyncCandidates * kResyncChain reads.
+Address resync(const SegmentBytes& bytes, Address bad, Address limit, bool non_main, const Layout& l) {
+  constexpr int kResyncChain = 4;
+  constexpr uint64_t kResyncCandidates = 1u << 22;
+  auto sane = [&](Address c, uint64_t& size) {
+    auto raw = bytes.u64(c + l.size_sz);
+    if (!raw) return false;
+    size = *raw & ~uint64_t{7};
+    // Binned chunks of a non-main arena have NON_MAIN_ARENA clear too.
+    if (((*raw & 4) && !non_main) || (*raw & 2)) return false;
+    return size >= l.min_chunk && (size & (l.malloc_alignment - 1)) == 0 && size <= limit - c;
+  };
+  uint64_t tries = 0;
+  for (Address c = bad + l.malloc_alignment; c < limit && limit - c >= l.min_chunk && tries < kResyncCandidates;
+       c += l.malloc_alignment, ++tries) {
+    Address q = c;
+    int ok = 0;
+    uint64_t size = 0;
+    while (ok < kResyncChain && sane(q, size)) {
+      Address next = q + size;
+      if (next < limit) {
+        auto next_raw = bytes.u64(next + l.size_sz);
+        auto next_prev = bytes.u64(next);
+        if (!next_raw || !next_prev) break;
+        if (!(*next_raw & 1) && *next_prev != size) break;
+      }
+      ++ok;
+      q = next;
+      if (q == limit) return c;
+    }
+    if (ok >= kResyncChain) return c;
+  }
+  return limit;
+}
+
 }  // namespace
 
 void Builder::walk_heaps() {
@@ -158,6 +206,14 @@ void Builder::walk_heaps() {
     // 1. The arena's heaps, oldest first.
     if (ar.main) {
       Address end = ar.top + ar.top_size;
+      if (ar.top_size > ar.system_mem || end < ar.top) {
+        // A smashed top size (house of force): the heap ends where the
+        // arena's memory does, within the mapping that holds the top.
+        Address by_mem = heap.mp.sbrk_base + ar.system_mem;
+        const Region* r = target.find_region(ar.top);
+        end = by_mem > ar.top ? by_mem : (r ? r->range.end : ar.top);
+        if (r && end > r->range.end) end = r->range.end;
+      }
       if (heap.mp.sbrk_base.is_null() || ar.top < heap.mp.sbrk_base) {
         finding("main-heap", ar.top, ar.index, "main arena's top is not above mp_.sbrk_base");
         continue;
@@ -230,9 +286,16 @@ void Builder::walk_heaps() {
           finding("bad-size", p, ar.index,
                   fmt::format("chunk at {} has size {:#x}, which does not fit before {:#x}", to_hex(p),
                               *raw, limit.value));
-          out.push_back({p, limit - p, ar.index, ChunkState::kUnknown, static_cast<uint8_t>(*raw & kFlagMask)});
-          p = limit;
-          break;
+          // Resynchronise: the next address from which a plausible chain of
+          // chunks runs on; the bytes in between are unknown.
+          Address r = resync(bytes, p, limit, !ar.main, l);
+          out.push_back({p, r - p, ar.index, ChunkState::kUnknown, static_cast<uint8_t>(*raw & kFlagMask)});
+          if (r < limit)
+            finding("resync", r, ar.index,
+                    fmt::format("walk resumed at {} after {:#x} unknown bytes from {}", to_hex(r), r - p,
+                                to_hex(p)));
+          p = r;
+          continue;
         }
         out.push_back({p, size, ar.index, ChunkState::kInUse, static_cast<uint8_t>(*raw & kFlagMask)});
         p = p + size;

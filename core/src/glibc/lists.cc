@@ -325,7 +325,9 @@ void Builder::classify() {
   for (size_t i = 0; i + 1 < cs.size(); ++i) {
     Chunk& c = cs[i];
     const Chunk& next = cs[i + 1];
-    if (c.end() != next.address || c.arena != next.arena || next.state == ChunkState::kMmapped)
+    // An unknown run's flag bits are garbage: they say nothing of c.
+    if (c.end() != next.address || c.arena != next.arena || next.state == ChunkState::kMmapped ||
+        next.state == ChunkState::kUnknown || c.state == ChunkState::kUnknown)
       continue;
     bool free_by_neighbour = !(next.flags & kPrevInuse);
     if (free_by_neighbour && c.state == ChunkState::kInUse) {

@@ -1,6 +1,8 @@
 #include "glibc/locate.h"
 
 #include <algorithm>
+#include <array>
+#include <span>
 #include <cstring>
 #include <string_view>
 #include <vector>
@@ -28,12 +30,19 @@ std::vector<const Region*> libc_regions(const Target& target) {
 std::vector<AddressRange> libc_data_ranges(const Target& target) {
   std::vector<AddressRange> out;
   const auto& rs = target.regions();
+  // Capped: libc's data and bss are tens of KiB; a hostile core's are not.
+  constexpr uint64_t kMaxScan = 4ull << 20;
+  auto capped = [&](AddressRange r) {
+    if (r.size() > kMaxScan) r.end = r.begin + kMaxScan;
+    return r;
+  };
   for (size_t i = 0; i < rs.size(); ++i) {
     if (!is_libc_path(rs[i].path) || !rs[i].writable()) continue;
-    out.push_back(rs[i].range);
+    out.push_back(capped(rs[i].range));
     if (i + 1 < rs.size() && rs[i + 1].path.empty() && rs[i + 1].writable() &&
         rs[i + 1].range.begin == rs[i].range.end)
-      out.push_back(rs[i + 1].range);
+      out.push_back(capped(rs[i + 1].range));
+    if (out.size() >= 16) break;
   }
   return out;
 }
@@ -78,7 +87,18 @@ bool looks_like_main_arena(const Target& target, const Layout& l, Address a) {
   // An initialised malloc_state: every bin is either empty (fd == bk == the
   // bin itself) or points into mapped memory, and most bins are empty in a
   // live program's main arena; next is a mapped address (itself when alone).
-  std::vector<uint64_t> bins(2 * l.nbins - 2);
+  // Cheap test first, as the structural search calls this at every 8 bytes
+  // of libc's data: the unsorted bin is empty (fd == bk == itself) or links
+  // two aligned, non-null pointers.
+  auto bin1 = target.read_value<std::array<uint64_t, 2>>(a + l.ms_bins);
+  if (!bin1) return false;
+  const uint64_t self1 = a.value + l.ms_bins - 16;
+  if (!((*bin1)[0] == self1 && (*bin1)[1] == self1) &&
+      ((*bin1)[0] == 0 || (*bin1)[1] == 0 || ((*bin1)[0] & 7) || ((*bin1)[1] & 7)))
+    return false;
+  std::array<uint64_t, 2 * 128 - 2> storage;
+  if (l.nbins > 128) return false;
+  std::span<uint64_t> bins(storage.data(), static_cast<size_t>(2 * l.nbins - 2));
   if (!target.read_exact(a + l.ms_bins, bins.data(), bins.size() * 8)) return false;
   int self = 0;
   for (int i = 1; i < l.nbins; ++i) {

@@ -45,8 +45,8 @@ std::string tally_row(std::string_view name, const Tally& t) {
 std::string findings_footer(const glibc::Heap& h) {
   if (h.findings.empty()) return "";
   const auto& f = h.findings.front();
-  return fmt::format("warning: {} anomal{} found in the heap; first at {}: {}\n", h.findings.size(),
-                     h.findings.size() == 1 ? "y" : "ies", to_hex(f.address), f.detail);
+  return fmt::format("warning: {} anomal{} found in the heap; first at {}: {}; run 'heap check'\n",
+                     h.findings.size(), h.findings.size() == 1 ? "y" : "ies", to_hex(f.address), f.detail);
 }
 
 std::string stats_text(const HeapStats& s) {

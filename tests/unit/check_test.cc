@@ -1,0 +1,272 @@
+// heap check on synthetic heaps: a clean heap has no findings; each classic
+// corruption is named at the right chunk with the right kind and glibc message.
+#include "heapscope/analysis/check.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "glibc/builder.h"
+#include "heapscope/command.h"
+#include "heapscope/session.h"
+#include "render/check_render.h"
+#include "synthetic_heap.h"
+
+namespace heapscope {
+namespace {
+
+using testing::SyntheticHeap;
+
+CheckReport check(SyntheticHeap& s, CheckOptions opt = {}) {
+  auto syms = make_no_symbols();
+  glibc::Heap h = glibc::Heap::build(s.target, *syms);
+  return check_heap(h, s.target, opt);
+}
+
+// The finding of this kind at this address, or nullptr.
+const CheckFinding* find(const CheckReport& r, std::string_view kind, uint64_t at) {
+  for (const auto& f : r.findings)
+    if (f.kind == kind && f.address.value == at) return &f;
+  return nullptr;
+}
+
+std::string dump(const CheckReport& r) { return check_text(r); }
+
+// A heap with one chunk of every state, as glibc leaves it.
+struct CleanHeap {
+  SyntheticHeap s;
+  uint64_t used, t1, t2, f1, small, large, unsorted;
+  CleanHeap() {
+    used = s.chunk(0x30);
+    t1 = s.chunk(0x20);
+    t2 = s.chunk(0x20);
+    f1 = s.chunk(0x30);
+    s.chunk(0x20);
+    small = s.chunk(0x100);
+    s.chunk(0x20);
+    large = s.chunk(0x800);
+    s.chunk(0x20);
+    unsorted = s.chunk(0x90);
+    s.chunk(0x20);
+    s.finish();
+    s.tcache_push(0, t1);
+    s.tcache_push(0, t2);
+    s.fast_push(1, f1);
+    s.bin_push(0x100 >> 4, small);
+    s.bin_push(glibc::bin_index_for_size(0x800), large);
+    s.bin_push(1, unsorted);
+  }
+};
+
+TEST(Check, CleanHeapHasNoFindings) {
+  CleanHeap c;
+  CheckReport r = check(c.s);
+  EXPECT_TRUE(r.findings.empty()) << dump(r);
+  EXPECT_GT(r.chunks_checked, 10u);
+  ASSERT_TRUE(r.tcache_key.has_value());
+  EXPECT_EQ(*r.tcache_key, 0xdeadbeefcafeu);
+  EXPECT_NE(check_text(r).find("no problems found in"), std::string::npos);
+}
+
+TEST(Check, TcacheDoubleFree) {
+  CleanHeap c;
+  // t1 freed again: it is pushed on top of itself's list (a -> ... -> a).
+  c.s.tcache_push(0, c.t1);
+  CheckReport r = check(c.s);
+  auto* f = find(r, "tcache-double-free", c.t1);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_EQ(f->glibc_message, "free(): double free detected in tcache 2");
+  EXPECT_NE(f->cause.find("double free"), std::string::npos);
+}
+
+TEST(Check, FastbinDoubleFree) {
+  CleanHeap c;
+  uint64_t g = c.s.cursor;  // (no new chunks: reuse f1 and a second fast chunk)
+  (void)g;
+  c.s.fast_push(1, c.used);   // fastbin 1: used -> f1
+  c.s.fast_push(1, c.f1);     // f1 -> used -> f1: loops
+  CheckReport r = check(c.s);
+  auto* f = find(r, "fastbin-double-free", c.f1);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_EQ(f->glibc_message, "double free or corruption (fasttop)");
+}
+
+TEST(Check, TcachePoisoningNamesTheChunkWhoseNextWasOverwritten) {
+  CleanHeap c;
+  // t2 is the head; its next (to t1) becomes garbage.
+  c.s.w(c.t2 + 16, 0x4141414141414141);
+  CheckReport r = check(c.s);
+  auto* f = find(r, "tcache-next-corrupt", c.t2);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_EQ(f->glibc_message, "malloc(): unaligned tcache chunk detected");
+  EXPECT_NE(f->cause.find("write after free"), std::string::npos);
+}
+
+TEST(Check, FastbinFdOverwritten) {
+  CleanHeap c;
+  c.s.w(c.f1 + 16, c.s.mangle(c.f1 + 16, 0x4141414141414148));
+  CheckReport r = check(c.s);
+  auto* f = find(r, "fastbin-fd-corrupt", c.f1);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_EQ(f->glibc_message, "malloc(): unaligned fastbin chunk detected 2");
+}
+
+TEST(Check, UnsortedBkOverwritten) {
+  CleanHeap c;
+  c.s.w(c.unsorted + 24, SyntheticHeap::kLibcData + 0x1800);
+  CheckReport r = check(c.s);
+  auto* f = find(r, "bin-link", c.unsorted);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_EQ(f->glibc_message, "malloc(): unsorted double linked list corrupted");
+}
+
+TEST(Check, LinearOverflowIntoNextSizeResynchronises) {
+  SyntheticHeap s;
+  uint64_t a = s.chunk(0x30), b = s.chunk(0x40), c = s.chunk(0x20);
+  s.finish();
+  s.w(b, 0x4141414141414141);
+  s.w(b + 8, 0x4141414141414141);
+  CheckReport r = check(s);
+  auto* f = find(r, "invalid-size", b);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_NE(f->cause.find("overflow from the chunk before it"), std::string::npos) << f->cause;
+  EXPECT_NE(f->cause.find(to_hex(Address(a))), std::string::npos) << f->cause;
+  // The walk resumed at c: it is still a chunk.
+  auto syms = make_no_symbols();
+  glibc::Heap h = glibc::Heap::build(s.target, *syms);
+  ASSERT_NE(h.chunk_at(Address(c)), nullptr);
+  EXPECT_EQ(h.chunk_at(Address(c))->state, glibc::ChunkState::kInUse);
+}
+
+TEST(Check, OffByOneNulByteNamesTheShrunkChunk) {
+  SyntheticHeap s;
+  s.chunk(0x110);
+  uint64_t b = s.chunk(0x110);
+  uint64_t c = s.chunk(0x20);
+  s.chunk(0x20);
+  s.finish();
+  s.w(b + 8, 0x100);  // 0x111 -> 0x100
+  CheckReport r = check(s);
+  auto* f = find(r, "off-by-one-size", b);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_EQ(f->glibc_message, "corrupted size vs. prev_size");
+  EXPECT_NE(f->detail.find("0x110"), std::string::npos) << f->detail;
+  (void)c;
+}
+
+TEST(Check, SmashedTopSize) {
+  SyntheticHeap s;
+  s.chunk(0x30);
+  s.finish();
+  uint64_t top = s.cursor;
+  s.w(top + 8, 0xffffffffffffffff);
+  CheckReport r = check(s);
+  auto* f = find(r, "top-size", top);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_EQ(f->glibc_message, "malloc(): corrupted top size");
+}
+
+TEST(Check, ForgedPrevSize) {
+  SyntheticHeap s;
+  s.chunk(0x30);
+  uint64_t a = s.chunk(0x40), b = s.chunk(0x100);
+  s.chunk(0x20);
+  s.finish();
+  s.w(b, 0x200);       // prev_size forged
+  s.w(b + 8, 0x100);   // PREV_INUSE cleared
+  CheckReport r = check(s);
+  auto* f = find(r, "forged-prev-size", b);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_EQ(f->glibc_message, "corrupted size vs. prev_size while consolidating");
+  EXPECT_NE(find(r, "free-unlisted", a), nullptr) << dump(r);
+}
+
+TEST(Check, FreedFakeChunk) {
+  SyntheticHeap s;
+  uint64_t big = s.chunk(0x100);
+  s.finish();
+  uint64_t fake = big + 0x40;
+  s.w(fake + 8, 0x41);
+  s.tcache_push(2, fake);
+  CheckReport r = check(s);
+  auto* f = find(r, "fake-chunk", fake);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_NE(f->detail.find(to_hex(Address(big))), std::string::npos) << f->detail;
+}
+
+TEST(Check, InUseChunkWithTheTcacheKey) {
+  CleanHeap c;
+  c.s.w(c.used + 24, 0xdeadbeefcafe);
+  CheckReport r = check(c.s);
+  auto* f = find(r, "tcache-key-in-use", c.used);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_EQ(f->glibc_message, "free(): double free detected in tcache 2");
+}
+
+TEST(Check, TcacheEntryKeyOverwritten) {
+  CleanHeap c;
+  c.s.tcache_push(0, c.used - 0);  // a third entry keeps the key majority
+  c.s.w(c.t1 + 24, 0);
+  CheckReport r = check(c.s);
+  EXPECT_NE(find(r, "tcache-key", c.t1), nullptr) << dump(r);
+}
+
+TEST(Check, SmallBinPrevSizeMismatch) {
+  CleanHeap c;
+  c.s.w(c.small + 0x100, 0x1234);
+  CheckReport r = check(c.s);
+  auto* f = find(r, "prev-size-mismatch", c.small);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_EQ(f->glibc_message, "corrupted size vs. prev_size");
+}
+
+TEST(Check, ArenaFilter) {
+  CleanHeap c;
+  c.s.tcache_push(0, c.t1);
+  CheckOptions o;
+  o.arena = 0;
+  EXPECT_FALSE(check(c.s, o).findings.empty());
+}
+
+TEST(Check, CommandJsonAndText) {
+  CleanHeap c;
+  c.s.tcache_push(0, c.t1);
+  auto target = std::make_unique<BufferTarget>(std::move(c.s.target));
+  Session session(std::move(target));
+  CancelToken cancel;
+  auto out = run_command(session, "heap", {"check", "--json"}, cancel);
+  ASSERT_EQ(out.status, 0) << out.error;
+  auto j = nlohmann::json::parse(out.out);
+  ASSERT_TRUE(j["findings"].is_array());
+  ASSERT_FALSE(j["findings"].empty());
+  bool found = false;
+  for (const auto& f : j["findings"]) {
+    for (const char* key : {"kind", "address", "arena", "glibc_message", "detail", "cause"})
+      EXPECT_TRUE(f.contains(key)) << key;
+    if (f["kind"] == "tcache-double-free" && f["address"] == to_hex(Address(c.t1))) found = true;
+  }
+  EXPECT_TRUE(found) << out.out;
+  EXPECT_GT(j["chunks_checked"].get<uint64_t>(), 0u);
+  auto text = run_command(session, "heap", {"check"}, cancel);
+  ASSERT_EQ(text.status, 0);
+  EXPECT_NE(text.out.find("tcache-double-free"), std::string::npos);
+  EXPECT_NE(text.out.find("problems found in"), std::string::npos);
+  auto stats = run_command(session, "heap", {"stats"}, cancel);
+  EXPECT_NE(stats.out.find("run 'heap check'"), std::string::npos) << stats.out;
+  auto bad = run_command(session, "heap", {"check", "--arena", "7"}, cancel);
+  EXPECT_EQ(bad.status, 2);
+}
+
+TEST(Check, ChunkRunningIntoTheTop) {
+  SyntheticHeap s;
+  s.chunk(0x30);
+  uint64_t a = s.chunk(0x40);
+  s.finish();
+  s.w(a + 8, 0x1000 | 1);
+  CheckReport r = check(s);
+  auto* f = find(r, "overlaps-top", a);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_NE(f->detail.find("into the top chunk"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace heapscope
