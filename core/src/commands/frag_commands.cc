@@ -20,15 +20,6 @@ namespace heapscope {
 
 namespace {
 
-std::optional<int> arena_option(const CommandContext& ctx, const glibc::Heap& h) {
-  auto v = ctx.args.get_uint("--arena");
-  if (!v) return std::nullopt;
-  if (*v >= h.arenas.size())
-    throw UserError{fmt::format("no arena {} (the heap has {} arena{}: 0..{})", *v, h.arenas.size(),
-                                h.arenas.size() == 1 ? "" : "s", h.arenas.size() - 1)};
-  return static_cast<int>(*v);
-}
-
 // The page size malloc used: this machine's for a live process; 4 KiB for a
 // core (x86-64; the kernel dumps in those units there too).
 uint64_t target_page_size(const Target& t) {

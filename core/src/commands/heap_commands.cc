@@ -16,15 +16,6 @@ using glibc::ChunkState;
 
 namespace {
 
-std::optional<int> arena_option(const CommandContext& ctx, const glibc::Heap& h) {
-  auto v = ctx.args.get_uint("--arena");
-  if (!v) return std::nullopt;
-  if (*v >= h.arenas.size())
-    throw UserError{fmt::format("no arena {} (the heap has {} arena{}: 0..{})", *v, h.arenas.size(),
-                                h.arenas.size() == 1 ? "" : "s", h.arenas.size() - 1)};
-  return static_cast<int>(*v);
-}
-
 std::string with_footer(const CommandContext& ctx, const glibc::Heap& h, std::string out) {
   if (!ctx.args.json()) out += findings_footer(h);
   return out;
