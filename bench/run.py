@@ -8,6 +8,7 @@ then for each core prints the wall time and peak RSS of:
   floor          read_floor CORE: mmap the core and read every 8-byte word
   cli stats      heapscope CORE heap stats            (output to /dev/null)
   cli chunks     heapscope CORE heap chunks --json    (output to /dev/null)
+  cli leaks      heapscope CORE heap leaks [--json]   (reachability from every root)
   gdb / lldb     the same commands in gdb -batch and lldb-19 -b with the
                  front-ends from the build tree (time includes the debugger's
                  own start-up and loading the core)
@@ -56,10 +57,14 @@ ROWS = [
     ("floor read", "{bench}/read_floor {core}"),
     ("cli stats", "{cli} {core} heap stats"),
     ("cli chunks --json", "{cli} {core} heap chunks --json"),
+    ("cli leaks", "{cli} {core} heap leaks"),
+    ("cli leaks --json", "{cli} {core} heap leaks --json"),
     ("gdb stats", GDB + '-ex "heap stats" {exe} {core}', DEBUGGER_FAILED),
     ("gdb chunks --json", GDB + '-ex "heap chunks --json" {exe} {core}', DEBUGGER_FAILED),
     ("lldb stats", LLDB + '-o "heap stats" {exe} -c {core}', DEBUGGER_FAILED),
     ("lldb chunks --json", LLDB + '-o "heap chunks --json" {exe} -c {core}', DEBUGGER_FAILED),
+    ("gdb leaks", GDB + '-ex "heap leaks" {exe} {core}', DEBUGGER_FAILED),
+    ("lldb leaks", LLDB + '-o "heap leaks" {exe} -c {core}', DEBUGGER_FAILED),
 ]
 
 

@@ -20,6 +20,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dlfcn.h>
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,7 +31,14 @@
 static char oracle_line[1024];
 
 /* Call first thing in main(), before anything is printed. */
-static void oracle_init(void) { setvbuf(stdout, NULL, _IONBF, 0); }
+typedef struct mallinfo2 (*oracle_mallinfo2_fn)(void);
+static oracle_mallinfo2_fn oracle_mallinfo2_ptr;
+
+static void oracle_init(void) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  /* Resolved now, before the heap is built (dlsym may allocate). */
+  oracle_mallinfo2_ptr = (oracle_mallinfo2_fn)dlsym(RTLD_DEFAULT, "mallinfo2");
+}
 
 /* printf-like, without malloc: snprintf into a static buffer, then write(2).
  * Not thread-safe; threads must not call it concurrently. */
@@ -58,12 +66,30 @@ static int mallinfo2_equal(const struct mallinfo2 *a, const struct mallinfo2 *b)
          a->fordblks == b->fordblks && a->keepcost == b->keepcost;
 }
 
+/* mallinfo2 is glibc 2.33+; a program run against an older libc (the glibc
+ * matrix tests) finds it missing and falls back to mallinfo, whose int fields
+ * are exact for heaps under 2 GiB. Looked up by name so that the program
+ * carries no reference to a symbol version its libc may lack. */
+static struct mallinfo2 oracle_mallinfo2(void) {
+  if (oracle_mallinfo2_ptr) return oracle_mallinfo2_ptr();
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  struct mallinfo old = mallinfo();
+#pragma GCC diagnostic pop
+  struct mallinfo2 m = {(size_t)(unsigned)old.arena,    (size_t)(unsigned)old.ordblks,
+                        (size_t)(unsigned)old.smblks,   (size_t)(unsigned)old.hblks,
+                        (size_t)(unsigned)old.hblkhd,   (size_t)(unsigned)old.usmblks,
+                        (size_t)(unsigned)old.fsmblks,  (size_t)(unsigned)old.uordblks,
+                        (size_t)(unsigned)old.fordblks, (size_t)(unsigned)old.keepcost};
+  return m;
+}
+
 /* Prints the oracle. After this, the caller must not touch the heap. */
 static void oracle_print(void) {
-  struct mallinfo2 before = mallinfo2();
+  struct mallinfo2 before = oracle_mallinfo2();
   say("ORACLE-BEGIN\n");
   malloc_info(0, stdout);
-  struct mallinfo2 m = mallinfo2();
+  struct mallinfo2 m = oracle_mallinfo2();
   say("mallinfo2 arena=%zu ordblks=%zu smblks=%zu hblks=%zu hblkhd=%zu usmblks=%zu "
       "fsmblks=%zu uordblks=%zu fordblks=%zu keepcost=%zu\n",
       m.arena, m.ordblks, m.smblks, m.hblks, m.hblkhd, m.usmblks, m.fsmblks, m.uordblks,

@@ -8,7 +8,7 @@ packages=(
   pybind11-dev python3 python3-dev python3.11-dev
   gdb gdbserver libc6-dbg
   liblldb-19-dev lldb-19
-  time
+  time chromium patchelf
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -62,10 +62,21 @@ Address parse_address(std::string_view text) {
   return Address(v);
 }
 
+std::optional<int> arena_option(const CommandContext& ctx, const glibc::Heap& h) {
+  auto v = ctx.args.get_uint("--arena");
+  if (!v) return std::nullopt;
+  if (*v >= h.arenas.size())
+    throw UserError{fmt::format("no arena {} (the heap has {} arena{}: 0..{})", *v, h.arenas.size(),
+                                h.arenas.size() == 1 ? "" : "s", h.arenas.size() - 1)};
+  return static_cast<int>(*v);
+}
+
 const std::vector<CommandSpec>& command_table() {
   static const std::vector<CommandSpec> table = [] {
     std::vector<CommandSpec> t;
     add_heap_commands(t);
+    add_frag_commands(t);
+    add_leak_commands(t);
     add_check_commands(t);
     add_mems_commands(t);
     return t;

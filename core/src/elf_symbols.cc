@@ -1,7 +1,8 @@
 // ElfSymbols: a SymbolResolver over the target's modules as the ELF files on
 // this machine have them, through libdwfl. Each module's file is reported at
 // the load bias its mappings imply; separate debug files are found by
-// build-id under /usr/lib/debug (our own lookup: no debuginfod, no network).
+// build-id under /usr/lib/debug, $HEAPSCOPE_DEBUG_DIRS and an unpacked sysroot
+// around the module (our own lookup: no debuginfod, no network).
 // Names resolve through a per-module hash map built on first use, so local
 // symbols (main_arena, mp_) are found as quickly as global ones.
 #include <cxxabi.h>
@@ -75,6 +76,34 @@ struct ModuleEntry {
   std::unordered_map<std::string, GElf_Addr> by_name;
 };
 
+// Where separate debug files may live: $HEAPSCOPE_DEBUG_DIRS (colon-separated),
+// /usr/lib/debug, and the usr/lib/debug of an unpacked sysroot the module lies
+// in (e.g. <root>/lib/x86_64-linux-gnu/libc.so.6 -> <root>/usr/lib/debug, as
+// `dpkg -x libc6 libc6-dbg <root>` leaves them). A build-id match is required,
+// so a wrong candidate costs an open() and nothing else.
+std::vector<std::string> debug_roots(const std::string& module_path) {
+  std::vector<std::string> roots;
+  if (const char* env = std::getenv("HEAPSCOPE_DEBUG_DIRS")) {
+    std::string dirs = env;
+    size_t start = 0;
+    while (start <= dirs.size()) {
+      size_t end = dirs.find(':', start);
+      if (end == std::string::npos) end = dirs.size();
+      if (end > start) roots.push_back(dirs.substr(start, end - start));
+      start = end + 1;
+    }
+  }
+  roots.push_back(kDebugRoot);
+  std::string dir = module_path;
+  for (int up = 0; up < 4; ++up) {
+    auto slash = dir.rfind('/');
+    if (slash == std::string::npos || slash == 0) break;
+    dir.resize(slash);
+    roots.push_back(dir + "/usr/lib/debug");
+  }
+  return roots;
+}
+
 // libdwfl calls this (lazily) when a module's own file lacks what is asked:
 // look for /usr/lib/debug/.build-id/xx/yyyy.debug, then the debuglink name.
 int find_debuginfo(Dwfl_Module* mod, void** userdata, const char*, Dwarf_Addr, const char* file_name,
@@ -87,8 +116,8 @@ int find_debuginfo(Dwfl_Module* mod, void** userdata, const char*, Dwarf_Addr, c
   std::string id;
   if (len > 1) {
     id = targets::to_hex_string({reinterpret_cast<const std::byte*>(bits), static_cast<size_t>(len)});
-    candidates.push_back(std::string(kDebugRoot) + "/.build-id/" + id.substr(0, 2) + "/" + id.substr(2) +
-                         ".debug");
+    for (const auto& root : debug_roots(file_name ? file_name : ""))
+      candidates.push_back(root + "/.build-id/" + id.substr(0, 2) + "/" + id.substr(2) + ".debug");
   }
   if (debuglink_file && file_name) {
     std::string dir = file_name;

@@ -1,6 +1,8 @@
-// A glibc 2.36 heap built by hand in a BufferTarget: a libc mapping with its
+// A glibc heap built by hand in a BufferTarget: a libc mapping with its
 // version banner, main_arena and mp_ in libc's data, one sbrk heap, and a
 // thread whose TLS points at its tcache. Tests corrupt it on purpose.
+// Default glibc 2.36; SyntheticHeap(minor) lays it out as glibc 2.<minor>
+// (safe-linking, tcache counts or num_slots, fastbins or none per its row).
 #pragma once
 
 #include <cstring>
@@ -26,8 +28,14 @@ class SyntheticHeap {
   BufferTarget target;
   uint64_t cursor = kHeap;  // next chunk header
 
-  SyntheticHeap() : l(*glibc::layout_for_version(2, 36).layout) {
-    std::string banner = "GNU C Library (Debian GLIBC 2.36-9) stable release version 2.36.\n";
+  static constexpr uint64_t kTcacheCount = 7;
+
+  // `banner_minor`: the version the libc banner claims, when it differs from
+  // the layout the heap is built with (an unknown or mislabelled release).
+  explicit SyntheticHeap(int minor = 36, int banner_minor = 0)
+      : l(*glibc::layout_for_version(2, minor).layout) {
+    std::string v = "2." + std::to_string(banner_minor ? banner_minor : minor);
+    std::string banner = "GNU C Library (Debian GLIBC " + v + "-9) stable release version " + v + ".\n";
     std::vector<std::byte> text(0x1000);
     std::memcpy(text.data() + 0x100, banner.data(), banner.size());
     target.add_region(Address(kLibcText), std::move(text), kPermRead | kPermExec,
@@ -57,10 +65,13 @@ class SyntheticHeap {
     w(kMp + l.mp_arena_test, 8);
     w(kMp + l.mp_sbrk_base, kHeap);
     w(kMp + static_cast<uint64_t>(l.mp_tcache_bins), 64);
-    w(kMp + static_cast<uint64_t>(l.mp_tcache_count), 7);
+    w(kMp + static_cast<uint64_t>(l.mp_tcache_count), kTcacheCount);
     // The tcache_perthread_struct is the first chunk; TLS points at it.
-    tcache = chunk(0x290) + 16;
+    tcache = chunk((l.tcache_struct_size + 8 + 15) & ~15ull) + 16;
     w(kThreadPointer - 0x48, tcache);
+    if (l.tcache_counts_free_slots)  // 2.42+: every bin starts with all its slots free
+      for (int i = 0; i < l.tcache_bins; ++i)
+        target.write_value(Address(tcache + 2 * i), static_cast<uint16_t>(kTcacheCount));
   }
 
   uint64_t tcache = 0;
@@ -80,17 +91,17 @@ class SyntheticHeap {
     w(kMainArena + l.ms_top, cursor);
     w(cursor + 8, (kHeap + kHeapSize - cursor) | 1);
   }
-  uint64_t mangle(uint64_t pos, uint64_t ptr) { return ptr ^ (pos >> 12); }
+  uint64_t mangle(uint64_t pos, uint64_t ptr) { return l.safe_linking ? ptr ^ (pos >> 12) : ptr; }
 
   // Puts chunk c (header) at the head of tcache bin i.
   void tcache_push(int i, uint64_t c) {
-    uint64_t entries = tcache + 128, counts = tcache;
+    uint64_t entries = tcache + l.tcache_bins * l.tcache_counts_width, counts = tcache;
     uint64_t head = r(entries + 8 * i);
     w(c + 16, mangle(c + 16, head));
     w(c + 24, 0xdeadbeefcafe);  // tcache key
     w(entries + 8 * i, c + 16);
     uint16_t n = *target.read_value<uint16_t>(Address(counts + 2 * i));
-    n++;
+    n = l.tcache_counts_free_slots ? n - 1 : n + 1;
     target.write_value(Address(counts + 2 * i), n);
   }
   void fast_push(int i, uint64_t c) {

@@ -5,23 +5,16 @@
 
 #include "commands/registry.h"
 #include "heapscope/analysis/stats.h"
+#include "heapscope/analysis/types.h"
 #include "heapscope/glibc/heap.h"
 #include "render/heap_render.h"
+#include "render/leak_render.h"
 
 namespace heapscope {
 
 using glibc::ChunkState;
 
 namespace {
-
-std::optional<int> arena_option(const CommandContext& ctx, const glibc::Heap& h) {
-  auto v = ctx.args.get_uint("--arena");
-  if (!v) return std::nullopt;
-  if (*v >= h.arenas.size())
-    throw UserError{fmt::format("no arena {} (the heap has {} arena{}: 0..{})", *v, h.arenas.size(),
-                                h.arenas.size() == 1 ? "" : "s", h.arenas.size() - 1)};
-  return static_cast<int>(*v);
-}
 
 std::string with_footer(const CommandContext& ctx, const glibc::Heap& h, std::string out) {
   if (!ctx.args.json()) out += findings_footer(h);
@@ -30,6 +23,10 @@ std::string with_footer(const CommandContext& ctx, const glibc::Heap& h, std::st
 
 std::string run_stats(CommandContext& ctx) {
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
+  if (ctx.args.has("--by-type")) {
+    auto rows = stats_by_type(ctx.session.target(), ctx.session.symbols(), h, ctx.cancel);
+    return ctx.args.json() ? type_stats_json(rows) : with_footer(ctx, h, type_stats_text(rows));
+  }
   HeapStats s = compute_stats(h);
   return ctx.args.json() ? stats_json(s) : with_footer(ctx, h, stats_text(s));
 }
@@ -51,12 +48,16 @@ std::string run_chunks(CommandContext& ctx) {
   uint64_t min_size = ctx.args.get_uint("--min-size").value_or(0);
   uint64_t max_size = ctx.args.get_uint("--max-size").value_or(UINT64_MAX);
   uint64_t limit = ctx.args.get_uint("--limit").value_or(UINT64_MAX);
+  auto type = ctx.args.get("--type");
+  std::optional<TypeNamer> namer;
+  if (type) namer.emplace(ctx.session.target(), ctx.session.symbols());
   std::vector<const glibc::Chunk*> shown;
   size_t matching = 0;
   for (const auto& c : h.chunks) {
     if (arena && c.arena != *arena) continue;
     if (state && c.state != *state) continue;
     if (c.size < min_size || c.size > max_size) continue;
+    if (type && namer->type_of(c).value_or("") != *type) continue;
     ++matching;
     if (shown.size() < limit) shown.push_back(&c);
   }
@@ -84,7 +85,7 @@ std::string run_chunk(CommandContext& ctx) {
     fd = t.read_u64(c->data());
     if (c->state == ChunkState::kTcache || c->state == ChunkState::kFast) {
       // Safe-linking (glibc 2.32+): the stored pointer is mangled with its own address.
-      if (fd && h.layout->safe_linking) *fd ^= c->data().value >> 12;
+      if (fd && h.safe_linking) *fd ^= c->data().value >> 12;
       if (c->state == ChunkState::kTcache) bk.reset();
     } else {
       bk = t.read_u64(c->data() + 8);
@@ -123,18 +124,19 @@ const OptionSpec kArenaOption{"--arena", "I", "only arena I (0 is the main arena
 
 void add_heap_commands(std::vector<CommandSpec>& t) {
   t.push_back({"heap", "stats", "Show chunks and bytes per state, per arena and in total",
-               "heap stats [--json]",
+               "heap stats [--by-type] [--json]",
                "Every byte an arena got from the system is counted in exactly one class:\n"
                "in_use + metadata + tcache + fast + unsorted + small + large + top = system bytes.\n"
                "Bytes are chunk sizes, headers included.",
-               {}, 0, 0, run_stats});
+               {{"--by-type", "", "in-use chunks per C++ class (from vtables) instead"}}, 0, 0, run_stats});
   t.push_back({"heap", "arenas", "List the arenas with their heaps, threads and tcaches",
                "heap arenas [--json]", "", {}, 0, 0, run_arenas});
   t.push_back({"heap", "chunks", "List heap chunks in address order",
-               "heap chunks [--arena I] [--state S] [--min-size N] [--max-size N] [--limit N] [--json]",
+               "heap chunks [--arena I] [--state S] [--type NAME] [--min-size N] [--max-size N] [--limit N] [--json]",
                "States: in_use, tcache, fast, unsorted, small, large, top, mmapped, metadata.",
                {kArenaOption,
                 {"--state", "S", "only chunks in state S"},
+                {"--type", "NAME", "only in-use chunks of this C++ class (from vtables)"},
                 {"--min-size", "N", "only chunks of at least N bytes"},
                 {"--max-size", "N", "only chunks of at most N bytes"},
                 {"--limit", "N", "print at most N chunks"}},

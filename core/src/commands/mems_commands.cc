@@ -4,6 +4,7 @@
 #include "commands/registry.h"
 #include "heapscope/mems/heap.h"
 #include "heapscope/mems/stats.h"
+#include "render/frag_render.h"
 #include "render/mems_render.h"
 
 namespace heapscope {
@@ -65,9 +66,10 @@ std::string run_get(CommandContext& ctx) {
   const auto& h = ctx.session.mems_heap();
   uint64_t v = parse_address(ctx.args.positional.at(0)).value;
   mems::Translation t = mems::translate(h, v);
-  if (ctx.args.json()) return mems_get_json(t);
+  const Target& target = ctx.session.target();
+  if (ctx.args.json()) return with_os_page_json(mems_get_json(t), target, t.physical);
   SiteNames sites = name_sites(ctx, h, {t.node});
-  return with_footer(ctx, h, mems_get_text(t, sites));
+  return with_footer(ctx, h, mems_get_text(t, sites) + os_page_text(target, t.physical));
 }
 
 std::string run_map(CommandContext& ctx) {

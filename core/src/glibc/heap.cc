@@ -196,6 +196,11 @@ Address resync(const SegmentBytes& bytes, Address bad, Address limit, bool non_m
 }  // namespace
 
 void Builder::walk_heaps() {
+  // One allocation up front (a guess of one chunk per 64 bytes, capped):
+  // regrowing a vector of millions of chunks copies and faults it twice.
+  uint64_t system = 0;
+  for (const auto& ar : heap.arenas) system += ar.system_mem;
+  heap.chunks.reserve(static_cast<size_t>(std::min<uint64_t>(system / 64, 1ull << 26)));
   for (auto& ar : heap.arenas) {
     check_cancel(cancel);
     // 1. The arena's heaps, oldest first.
@@ -337,10 +342,17 @@ void Builder::scan_mmapped() {
       auto prev = target.read_u64(p);
       auto raw = target.read_u64(p + 8);
       if (prev && raw && *prev == 0 && (*raw & kFlagMask) == kIsMmapped) {
+        // Up to 2.42 the size field is the whole mapping (a page multiple);
+        // 2.43 keeps the request's chunk size there and maps it rounded up to
+        // pages. Either way the chunk owns the mapping, which is what
+        // mp_.mmapped_mem (mallinfo2's hblkhd) counts. Both forms are accepted
+        // whatever the version says: the data decides.
         uint64_t size = *raw & ~kFlagMask;
-        if (size >= page && size % page == 0 && size <= r.range.end - p) {
-          heap.chunks.push_back({p, size, kMmappedArena, ChunkState::kMmapped, kIsMmapped});
-          p = p + size;
+        uint64_t extent = (size + page - 1) / page * page;
+        if (size >= page && size % l.malloc_alignment == 0 &&
+            extent <= r.range.end - p) {
+          heap.chunks.push_back({p, extent, kMmappedArena, ChunkState::kMmapped, kIsMmapped});
+          p = p + extent;
           continue;
         }
       }
@@ -356,8 +368,42 @@ void Builder::scan_mmapped() {
                         heap.mp.n_mmaps, heap.mp.mmapped_mem));
 }
 
+void Builder::build_index() {
+  const auto& cs = heap.chunks;
+  for (const auto& ar : heap.arenas) {
+    for (const auto& seg : ar.heaps) {
+      SegmentIndex si{seg.range.begin, seg.range.end, 0, {}};
+      si.words.resize((seg.range.size() >> 10) + 1);  // 64 slots of 16 bytes per word
+      auto it = std::lower_bound(cs.begin(), cs.end(), seg.range.begin,
+                                 [](const Chunk& c, Address x) { return c.address < x; });
+      si.first = static_cast<uint32_t>(it - cs.begin());
+      for (; it != cs.end() && it->address < seg.range.end; ++it) {
+        uint64_t slot = (it->address - seg.range.begin) >> 4;
+        if (it->address.aligned(16)) si.words[slot >> 6].starts |= 1ull << (slot & 63);
+      }
+      uint32_t count = 0;
+      for (auto& w : si.words) {
+        w.before = count;
+        count += static_cast<uint32_t>(__builtin_popcountll(w.starts));
+      }
+      index.push_back(std::move(si));
+    }
+  }
+}
+
 Chunk* Builder::chunk_at(Address a) {
   auto& cs = heap.chunks;
+  if (a.aligned(16)) {
+    for (const auto& si : index) {
+      if (a < si.begin || a >= si.end) continue;
+      uint64_t slot = (a - si.begin) >> 4;
+      const IndexWord& w = si.words[slot >> 6];
+      uint64_t bit = 1ull << (slot & 63);
+      if (!(w.starts & bit)) return nullptr;
+      size_t i = si.first + w.before + static_cast<size_t>(__builtin_popcountll(w.starts & (bit - 1)));
+      return (i < cs.size() && cs[i].address == a) ? &cs[i] : nullptr;
+    }
+  }
   auto it = std::lower_bound(cs.begin(), cs.end(), a,
                              [](const Chunk& c, Address x) { return c.address < x; });
   return (it != cs.end() && it->address == a) ? &*it : nullptr;
@@ -416,15 +462,28 @@ Heap Heap::build(const Target& target, const SymbolResolver& symbols, const Canc
   b.walk_heaps();
   b.scan_mmapped();
   sort_runs(heap.chunks);
+  b.build_index();
   b.find_tcaches();
   b.decide_mangling();
+  heap.safe_linking = b.mangled;
   b.walk_lists();
   b.classify();
-  if (!match.exact)
+  if (!match.exact) {
+    // The nearest row was validated by the walk itself: the arenas were
+    // recognised with it, and every chunk header and list is checked. Say
+    // plainly what that means for trusting the result.
+    size_t problems = heap.findings.size();
+    std::string verdict =
+        problems == 0
+            ? fmt::format("the walk is consistent with it ({} chunks, every list intact): the result "
+                          "is probably right, but not verified for this version",
+                          heap.chunks.size())
+            : fmt::format("the walk found {} inconsistencies with it: do NOT trust this result", problems);
     heap.findings.insert(heap.findings.begin(),
                          {"unknown-version", Address(), -1,
-                          fmt::format("glibc {} has no layout row; used the nearest ({})", heap.version,
-                                      l.name)});
+                          fmt::format("glibc {} has no layout row; used the nearest ({}); {}", heap.version,
+                                      l.name, verdict)});
+  }
   return heap;
 }
 

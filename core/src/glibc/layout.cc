@@ -1,6 +1,7 @@
 // The layout table: one row per glibc release whose malloc structures differ.
-// Offsets are for x86-64 (LP64); each row is checked against the real libc's
-// debug info by tests/unit/glibc_layout_test.cc where that libc is at hand.
+// Offsets are for x86-64 (LP64); rows are checked against real libcs' debug
+// info by tests/unit/glibc_layout_test.cc (this machine's libc) and
+// tests/unit/glibc_versions_test.cc (libcs fetched by scripts/fetch-glibcs.sh).
 #include "heapscope/glibc/layout.h"
 
 #include <array>
@@ -9,7 +10,7 @@
 namespace heapscope::glibc {
 namespace {
 
-// malloc_state is the same from 2.27 (have_fastchunks) to 2.42.
+// malloc_state from 2.27 (have_fastchunks) to 2.42.
 void set_malloc_state_2_27(Layout& l) {
   l.ms_flags = 4;
   l.ms_fastbins = 16;
@@ -24,6 +25,23 @@ void set_malloc_state_2_27(Layout& l) {
   l.ms_system_mem = 2184;
   l.ms_max_system_mem = 2192;
   l.ms_size = 2200;
+}
+
+// 2.43 removed have_fastchunks and fastbinsY: top follows flags.
+void set_malloc_state_2_43(Layout& l) {
+  l.ms_flags = 4;
+  l.ms_fastbins = 0;
+  l.nfastbins = 0;
+  l.ms_top = 8;
+  l.ms_last_remainder = 16;
+  l.ms_bins = 24;
+  l.nbins = 128;
+  l.ms_next = 2072;
+  l.ms_next_free = 2080;
+  l.ms_attached_threads = 2088;
+  l.ms_system_mem = 2096;
+  l.ms_max_system_mem = 2104;
+  l.ms_size = 2112;
 }
 
 // mp_ up to 2.34: no hugepage fields.
@@ -43,7 +61,8 @@ void set_malloc_par_2_26(Layout& l) {
   l.mp_size = 112;
 }
 
-// 2.35 added thp_pagesize, hp_pagesize, hp_flags (Debian 2.36 has them too).
+// 2.35 added thp_pagesize, hp_pagesize, hp_flags after arena_max. 2.42
+// renamed tcache_bins to tcache_small_bins (same place).
 void set_malloc_par_2_35(Layout& l) {
   l.mp_trim_threshold = 0;
   l.mp_top_pad = 8;
@@ -60,28 +79,59 @@ void set_malloc_par_2_35(Layout& l) {
   l.mp_size = 136;
 }
 
-Layout make(std::string_view name, int minor) {
+// 2.43 put thp_mode (an enum, then a hole) before thp_pagesize; 2.44 dropped
+// tcache_unsorted_limit from the end.
+void set_malloc_par_2_43(Layout& l, bool has_unsorted_limit) {
+  l.mp_trim_threshold = 0;
+  l.mp_top_pad = 8;
+  l.mp_mmap_threshold = 16;
+  l.mp_arena_test = 24;
+  l.mp_arena_max = 32;
+  l.mp_thp_mode = 40;
+  l.mp_hp_pagesize = 56;
+  l.mp_n_mmaps = 68;
+  l.mp_n_mmaps_max = 72;
+  l.mp_mmapped_mem = 88;
+  l.mp_sbrk_base = 104;
+  l.mp_tcache_bins = 112;
+  l.mp_tcache_count = 128;
+  l.mp_size = has_unsorted_limit ? 144 : 136;
+}
+
+// One row. `verified`: the row was compared with that release's real debug
+// info (Debian's libc6-dbg: 2.31, 2.36, 2.41, 2.43, 2.44); the others are read
+// from glibc's malloc/malloc.c and arena.c at the release tag.
+Layout make(std::string_view name, int minor, bool verified) {
   Layout l;
   l.name = name;
   l.major = 2;
   l.minor = minor;
-  set_malloc_state_2_27(l);
-  if (minor >= 35) {
-    set_malloc_par_2_35(l);
-    l.hi_size = 48;  // heap_info gained pagesize (2.35), padded to MALLOC_ALIGNMENT
-  } else {
-    set_malloc_par_2_26(l);
-    l.hi_size = 32;
-  }
-  l.tcache_struct_size = 64 * 2 + 64 * 8;
+  l.verified_on_debug_info = verified;
+  if (minor >= 43) set_malloc_state_2_43(l);
+  else set_malloc_state_2_27(l);
+  if (minor >= 43) set_malloc_par_2_43(l, minor == 43);
+  else if (minor >= 35) set_malloc_par_2_35(l);
+  else set_malloc_par_2_26(l);
+  // heap_info gained `pagesize` in 2.35 (padded to MALLOC_ALIGNMENT).
+  l.hi_size = minor >= 35 ? 48 : 32;
+  // 2.42: 12 more tcache bins for large chunks, and counts[] became num_slots[].
+  l.tcache_bins = minor >= 42 ? 76 : 64;
+  l.tcache_small_bins = 64;
+  l.tcache_counts_free_slots = minor >= 42;
+  l.tcache_struct_size = static_cast<uint64_t>(l.tcache_bins) * (2 + 8);
+  // tcache_entry.key: a pointer to the tcache (<= 2.33), a random value
+  // (2.34+); at offset 8 either way.
+  l.tcache_entry_key = 8;
   l.safe_linking = minor >= 32;
   return l;
 }
 
-const std::array<Layout, 11> kLayouts = {
-    make("2.31", 31), make("2.32", 32), make("2.33", 33), make("2.34", 34),
-    make("2.35", 35), make("2.36", 36), make("2.37", 37), make("2.38", 38),
-    make("2.39", 39), make("2.40", 40), make("2.41", 41),
+const std::array<Layout, 14> kLayouts = {
+    make("2.31", 31, true),  make("2.32", 32, false), make("2.33", 33, false),
+    make("2.34", 34, false), make("2.35", 35, false), make("2.36", 36, true),
+    make("2.37", 37, false), make("2.38", 38, false), make("2.39", 39, false),
+    make("2.40", 40, false), make("2.41", 41, true),  make("2.42", 42, false),
+    make("2.43", 43, true),  make("2.44", 44, true),
 };
 
 }  // namespace
@@ -99,5 +149,7 @@ LayoutMatch layout_for_version(int major, int minor) {
   }
   return {best, false};
 }
+
+std::span<const Layout> all_layouts() { return kLayouts; }
 
 }  // namespace heapscope::glibc

@@ -100,8 +100,8 @@ void Builder::find_tcaches() {
 
 void Builder::decide_mangling() {
   mangled = l.safe_linking;
-  if (!l.safe_linking) return;
-  // Distributions back-port safe-linking: trust the data over the version.
+  // Distributions back-port safe-linking (into releases before 2.32) and a
+  // nearest-row guess may be wrong either way: trust the data over the version.
   int as_mangled = 0, as_plain = 0;
   auto score = [&](Address pos, uint64_t stored, uint64_t header_delta) {
     auto valid = [&](uint64_t p) {
@@ -128,6 +128,7 @@ void Builder::decide_mangling() {
     }
   }
   if (as_plain > as_mangled) mangled = false;
+  if (as_mangled > as_plain) mangled = true;
 }
 
 void Builder::walk_lists() {
@@ -148,8 +149,26 @@ void Builder::walk_lists() {
     const Address counts = t.address, entries = t.address + l.tcache_bins * l.tcache_counts_width;
     for (int i = 0; i < l.tcache_bins; ++i) {
       FreeList fl{ListKind::kTcache, t.arena, i, t.tid, entries + 8 * i};
-      fl.min_size = fl.max_size = l.min_chunk + i * l.malloc_alignment;
-      fl.expected_count = target.read_value<uint16_t>(counts + 2 * i).value_or(0);
+      if (i < l.tcache_small_bins) {
+        fl.min_size = fl.max_size = l.min_chunk + i * l.malloc_alignment;
+      } else {
+        // 2.42+ large tcache bins: each holds a range of sizes above the small ones.
+        fl.min_size = l.min_chunk + l.tcache_small_bins * l.malloc_alignment;
+        fl.max_size = UINT64_MAX;
+      }
+      const uint16_t slot_value = target.read_value<uint16_t>(counts + 2 * i).value_or(0);
+      fl.expected_count = slot_value;
+      if (l.tcache_counts_free_slots) {
+        // num_slots[i] is the room left: chunks held = mp_.tcache_count - num_slots[i].
+        if (slot_value > heap.mp.tcache_count) {
+          fl.findings.push_back({"tcache-count", counts + 2 * i, t.arena,
+                                 fmt::format("tcache bin {} has {} free slots, more than mp_.tcache_count {}", i,
+                                             slot_value, heap.mp.tcache_count)});
+          fl.expected_count = 0;
+        } else {
+          fl.expected_count = heap.mp.tcache_count - slot_value;
+        }
+      }
       uint64_t e = target.read_u64(entries + 8 * i).value_or(0);
       const uint32_t list_id = ++list_counter;
       while (e != 0) {
@@ -170,9 +189,10 @@ void Builder::walk_lists() {
           bad("tcache-cycle", fmt::format("tcache list {} loops back to {}", i, to_hex(entry)));
           break;
         }
-        if (c->size != fl.min_size)
+        if (c->size < fl.min_size || c->size > fl.max_size)
           bad("tcache-size", fmt::format("chunk {} of size {:#x} is in tcache bin {} (size {:#x})", to_hex(c->address), c->size, i, fl.min_size));
         fl.chunks.push_back(c->address);
+        list_nodes.push_back(static_cast<uint32_t>(c - heap.chunks.data()));
         auto stored = target.read_u64(entry);
         if (!stored) {
           bad("unreadable", fmt::format("tcache entry {} cannot be read", to_hex(entry)));
@@ -217,6 +237,7 @@ void Builder::walk_lists() {
         if (c->size != fl.min_size)
           bad("fast-size", fmt::format("chunk {} of size {:#x} is in fastbin {} (size {:#x}) (malloc(): memory corruption (fast))", to_hex(at), c->size, i, fl.min_size));
         fl.chunks.push_back(at);
+        list_nodes.push_back(static_cast<uint32_t>(c - heap.chunks.data()));
         Address pos = at + 2 * l.size_sz;
         auto stored = target.read_u64(pos);
         if (!stored) break;
@@ -258,6 +279,7 @@ void Builder::walk_lists() {
         if (c->arena != ar.index)
           bad("bin-arena", fmt::format("chunk {} belongs to arena {} but is in a bin of arena {}", to_hex(cur), c->arena, ar.index));
         fl.chunks.push_back(cur);
+        list_nodes.push_back(static_cast<uint32_t>(c - heap.chunks.data()));
         auto next = target.read_u64(cur + 2 * l.size_sz);
         if (!next) break;
         prev = cur;
@@ -284,10 +306,11 @@ void Builder::classify() {
     }
     return ChunkState::kInUse;
   };
+  // list_nodes holds the chunk index of every list node, in list order.
+  size_t node = 0;
   for (const auto& fl : heap.lists) {
     for (Address a : fl.chunks) {
-      Chunk* c = chunk_at(a);
-      if (!c) continue;
+      Chunk* c = &heap.chunks[list_nodes[node++]];
       if (c->state == ChunkState::kInUse) {
         c->state = state_of(fl.kind);
       } else {

@@ -141,8 +141,13 @@ bool looks_like_mp(const Target& target, const Layout& l, Address a, Address mai
 
 Roots locate_roots(const Target& target, const SymbolResolver& symbols, const Layout& l) {
   Roots roots;
-  auto arena = symbols.find("libc.so", "main_arena");
-  auto mp = symbols.find("libc.so", "mp_");
+  // Older libcs map as libc-2.NN.so (libc.so.6 is a symlink to it).
+  bool versioned_name = false;
+  for (const Region* r : libc_regions(target))
+    versioned_name = versioned_name || r->path.find("/libc-2.") != std::string::npos;
+  const char* module = versioned_name ? "libc-2." : "libc.so";
+  auto arena = symbols.find(module, "main_arena");
+  auto mp = symbols.find(module, "mp_");
   if (arena && mp && looks_like_main_arena(target, l, *arena)) {
     roots.main_arena = *arena;
     roots.mp = *mp;

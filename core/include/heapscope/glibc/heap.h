@@ -116,6 +116,7 @@ class Heap {
   bool layout_exact = true;     // false: nearest row used for an unknown version
   const Layout* layout = nullptr;
   bool found_by_symbols = true; // main_arena/mp_ from symbols, else by structure
+  bool safe_linking = true;     // tcache/fastbin links mangled, as decided from the data
   MallocPar mp;
   std::vector<Arena> arenas;    // ring order
   std::vector<Chunk> chunks;    // address order, all arenas and mmapped chunks

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -22,7 +23,7 @@ struct Layout {
   uint64_t ms_size = 0;
   uint64_t ms_flags = 4;
   uint64_t ms_fastbins = 0;
-  int nfastbins = 10;
+  int nfastbins = 10;            // 0 from 2.43: fastbins were removed
   uint64_t ms_top = 0;
   uint64_t ms_last_remainder = 0;
   uint64_t ms_bins = 0;
@@ -41,11 +42,12 @@ struct Layout {
   uint64_t mp_arena_test = 24;
   uint64_t mp_arena_max = 32;
   int64_t mp_hp_pagesize = -1;   // -1: no such field in this version
+  int64_t mp_thp_mode = -1;      // enum, 2.43+
   uint64_t mp_n_mmaps = 0;       // int
   uint64_t mp_n_mmaps_max = 0;   // int
   uint64_t mp_mmapped_mem = 0;
   uint64_t mp_sbrk_base = 0;
-  int64_t mp_tcache_bins = -1;
+  int64_t mp_tcache_bins = -1;   // tcache_small_bins from 2.42
   int64_t mp_tcache_count = -1;
 
   // heap_info
@@ -57,11 +59,20 @@ struct Layout {
 
   // tcache
   bool has_tcache = true;
-  int tcache_bins = 64;           // TCACHE_MAX_BINS
+  int tcache_bins = 64;           // TCACHE_MAX_BINS: 64, 76 from 2.42
+  int tcache_small_bins = 64;     // bins 0..63 hold one size each; 2.42+ bins 64.. hold ranges
   uint64_t tcache_counts_width = 2;  // uint16_t since 2.30
+  // 2.42+: the per-bin array is num_slots (room left, starting at
+  // mp_.tcache_count) instead of counts (chunks held).
+  bool tcache_counts_free_slots = false;
   uint64_t tcache_struct_size = 0;   // sizeof(tcache_perthread_struct)
   uint64_t tcache_entry_key = 8;     // offset of tcache_entry.key
   bool safe_linking = true;          // 2.32+ (confirmed from data too)
+
+  // Where the row comes from: true when checked against a real libc's debug
+  // info (tests/unit/glibc_versions_test.cc, Debian's libc6-dbg); false when
+  // read from the glibc source only.
+  bool verified_on_debug_info = false;
 };
 
 // The row for a version, or the nearest known row with exact = false.
@@ -70,5 +81,8 @@ struct LayoutMatch {
   bool exact;
 };
 LayoutMatch layout_for_version(int major, int minor);
+
+// Every row, oldest first (for tests and `heapscope --version`-style listings).
+std::span<const Layout> all_layouts();
 
 }  // namespace heapscope::glibc

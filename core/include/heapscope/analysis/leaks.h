@@ -1,0 +1,38 @@
+// Leaks: which in-use chunks no root reaches, valgrind's way.
+//   reachable  reached from a root through start pointers only
+//   possible   reached, but every path uses an interior pointer
+//   direct     not reached, and no other leaked chunk points to it; in a leaked
+//              group with no pointer from outside (a cycle), the member with the
+//              lowest address is direct, so every leak has a place to start
+//   indirect   not reached, pointed to by leaked chunks only
+// Free chunks (tcache, fast, bins, top) and allocator metadata are neither
+// scanned nor nodes: stale pointers in freed memory keep nothing alive.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "heapscope/analysis/stats.h"
+#include "heapscope/cancel.h"
+#include "heapscope/glibc/heap.h"
+#include "heapscope/target.h"
+
+namespace heapscope {
+
+enum class LeakClass : uint8_t { kNotNode, kReachable, kPossible, kDirect, kIndirect };
+std::string_view leak_class_name(LeakClass c);  // "-", "reachable", "possible", "direct", "indirect"
+
+struct LeakAnalysis {
+  std::vector<LeakClass> classes;  // one per heap.chunks entry
+  Tally reachable, possible, direct, indirect;
+  std::vector<uint32_t> listed;    // indices of possible and leaked chunks, address order
+  Tally leaked() const {
+    Tally t = direct;
+    t.add(indirect);
+    return t;
+  }
+};
+
+LeakAnalysis analyze_leaks(const Target& target, const glibc::Heap& heap, const CancelToken& cancel);
+
+}  // namespace heapscope

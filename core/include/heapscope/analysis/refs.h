@@ -1,0 +1,94 @@
+// Roots and references: where the program itself keeps pointers (thread
+// registers and stacks, module globals, anonymous mappings that are not heap),
+// and every place that holds a pointer into one chunk (`heap refs`), with the
+// shortest chain from a root to it (`heap refs --path`).
+//
+// A node is an in-use chunk (in an arena, or mmapped); only nodes' contents are
+// scanned. A word equal to a node's data() is a start pointer; one inside
+// (data(), end()) is an interior pointer. Aligned 8-byte words only.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "heapscope/address.h"
+#include "heapscope/cancel.h"
+#include "heapscope/glibc/heap.h"
+#include "heapscope/symbols.h"
+#include "heapscope/target.h"
+
+namespace heapscope {
+
+enum class RootKind : uint8_t {
+  kRegister,   // a thread's register
+  kStack,      // a thread's stack, from sp minus the red zone to the mapping's end
+  kModule,     // a writable mapping of a file (data, relro, bss of a module)
+  kAnonymous,  // a writable anonymous mapping that is neither heap, stack nor mmapped chunk
+};
+std::string_view root_kind_name(RootKind k);  // "register", "stack", "module", "anonymous"
+
+struct RootRange {
+  RootKind kind = RootKind::kAnonymous;
+  AddressRange range;  // 8-byte aligned words in here are roots
+  int tid = 0;         // kStack: the thread
+  std::string path;    // kModule: the file
+};
+
+struct RegisterRoot {
+  int tid = 0;
+  std::string name;
+  uint64_t value = 0;
+};
+
+struct Roots {
+  std::vector<RegisterRoot> registers;
+  std::vector<RootRange> ranges;  // sorted by address, disjoint
+};
+
+// The x86-64 SysV red zone: a leaf function may keep data below sp.
+inline constexpr uint64_t kRedZone = 128;
+
+Roots find_roots(const Target& target, const glibc::Heap& heap);
+
+// Whether a chunk is a node of the reference graph.
+inline bool is_node(const glibc::Chunk& c) {
+  return c.state == glibc::ChunkState::kInUse || c.state == glibc::ChunkState::kMmapped;
+}
+
+// One place holding a pointer into the chunk asked about.
+struct Reference {
+  enum class From : uint8_t { kRegister, kStack, kModule, kAnonymous, kChunk };
+  From from = From::kChunk;
+  Address where;         // address of the word (registers: none)
+  uint64_t value = 0;    // the pointer held
+  bool start = false;    // value == the chunk's data()
+  int tid = 0;           // registers and stacks
+  std::string name;      // register name; module global "symbol+0x8"; anonymous: ""
+  int64_t chunk = -1;    // kChunk: index into heap.chunks of the holder
+  Address thread_sp;     // kStack: the thread's sp (offsets are shown from it)
+};
+std::string_view reference_from_name(Reference::From f);  // "register", "stack", ...
+
+// One step of a chain from a root: the root itself (chunk == -1), then each
+// chunk in turn with the offset at which it holds the next pointer.
+struct PathStep {
+  Reference via;       // how this chunk is reached (from a root, or from the previous chunk)
+  int64_t chunk = -1;  // the chunk reached
+};
+
+struct RefsReport {
+  int64_t chunk = -1;      // the chunk asked about (index into heap.chunks)
+  Address asked;
+  std::vector<Reference> refs;    // roots first (registers, stacks, globals, anonymous), then chunks
+  bool path_asked = false;
+  std::vector<PathStep> path;     // empty when no root reaches the chunk
+};
+
+// Everything that points into [data(), end()) of the chunk holding `asked`.
+// Throws UserError when `asked` is in no chunk.
+RefsReport find_refs(const Target& target, const glibc::Heap& heap, const SymbolResolver& symbols,
+                     Address asked, bool with_path, const CancelToken& cancel);
+
+}  // namespace heapscope

@@ -1,0 +1,53 @@
+// Types: a chunk whose first word points into a C++ vtable is an object of
+// that class. The class name comes from the `_ZTV...` symbol ("vtable for
+// Widget") of the module holding the vtable; each distinct first word is
+// resolved once.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "heapscope/analysis/stats.h"
+#include "heapscope/cancel.h"
+#include "heapscope/glibc/heap.h"
+#include "heapscope/symbols.h"
+#include "heapscope/target.h"
+
+namespace heapscope {
+
+class TypeNamer {
+ public:
+  TypeNamer(const Target& target, const SymbolResolver& symbols) : target_(target), symbols_(symbols) {}
+
+  // The class of an in-use or mmapped chunk, or nullopt.
+  std::optional<std::string> type_of(const glibc::Chunk& c);
+  // The same as an id: 0 for none, else 1 + index into names().
+  uint32_t type_id(const glibc::Chunk& c);
+  const std::vector<std::string>& names() const { return names_; }
+
+ private:
+  uint32_t resolve(uint64_t vptr);
+  bool in_module(uint64_t v);
+
+  std::vector<AddressRange> module_ranges_;  // file-backed mappings, merged; built on first use
+  bool ranges_built_ = false;
+
+  const Target& target_;
+  const SymbolResolver& symbols_;
+  std::unordered_map<uint64_t, uint32_t> by_vptr_;
+  std::unordered_map<std::string, uint32_t> by_name_;
+  std::vector<std::string> names_;
+};
+
+// `heap stats --by-type`: in-use and mmapped chunks per type (untyped last).
+struct TypeRow {
+  std::string type;  // empty: no type known
+  Tally tally;
+};
+std::vector<TypeRow> stats_by_type(const Target& target, const SymbolResolver& symbols,
+                                   const glibc::Heap& heap, const CancelToken& cancel);
+
+}  // namespace heapscope

@@ -1,0 +1,390 @@
+#include "heapscope/analysis/pages.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace heapscope {
+
+PagemapEntry decode_pagemap_entry(uint64_t raw) {
+  PagemapEntry e;
+  e.raw = raw;
+  e.present = raw >> 63 & 1;
+  e.swapped = raw >> 62 & 1;
+  e.file_or_shared = raw >> 61 & 1;
+  e.exclusive = raw >> 56 & 1;
+  e.soft_dirty = raw >> 55 & 1;
+  if (e.present) {
+    e.pfn = raw & ((1ull << 55) - 1);
+  } else if (e.swapped) {
+    e.swap_type = raw & 0x1f;
+    e.swap_offset = (raw >> 5) & ((1ull << 50) - 1);
+  }
+  return e;
+}
+
+void PageCounts::add(PageState s) {
+  switch (s) {
+    case PageState::kPresent: ++present; break;
+    case PageState::kSwapped: ++swapped; break;
+    case PageState::kAbsent: ++absent; break;
+    case PageState::kZero: ++zero; break;
+    case PageState::kUnknown: ++unknown; break;
+  }
+}
+
+void PageCounts::add(const PageCounts& o) {
+  present += o.present, swapped += o.swapped, absent += o.absent, zero += o.zero, unknown += o.unknown;
+}
+
+namespace {
+
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+uint64_t system_page_size() {
+  long ps = ::sysconf(_SC_PAGESIZE);
+  return ps > 0 ? static_cast<uint64_t>(ps) : 4096;
+}
+
+// ------------------------------------------------------------ live: pagemap
+
+class PagemapResidency : public Residency {
+ public:
+  PagemapResidency(int fd, std::optional<uint64_t> zero_pfn)
+      : fd_(fd), ps_(system_page_size()), zero_pfn_(zero_pfn) {}
+
+  PageState classify(const PagemapEntry& e) const {
+    if (e.swapped) return PageState::kSwapped;
+    if (!e.present) return PageState::kAbsent;
+    if (e.file_or_shared) return PageState::kPresent;
+    if (e.pfn != 0) return zero_pfn_ && e.pfn == *zero_pfn_ ? PageState::kZero : PageState::kPresent;
+    // Frame numbers hidden: an anonymous page mapped more than once is the
+    // zero page (or, after fork, shared with another process).
+    return e.exclusive ? PageState::kPresent : PageState::kZero;
+  }
+
+  std::vector<PageState> states(Address first_page, uint64_t n) const override {
+    std::vector<PageState> out;
+    out.reserve(n);
+    std::vector<uint64_t> buf;
+    uint64_t done = 0;
+    while (done < n) {
+      uint64_t batch = std::min<uint64_t>(n - done, 1 << 16);
+      buf.assign(batch, 0);
+      uint64_t page_index = first_page.value / ps_ + done;
+      ssize_t got = ::pread(fd_.get(), buf.data(), batch * 8, static_cast<off_t>(page_index * 8));
+      uint64_t entries = got > 0 ? static_cast<uint64_t>(got) / 8 : 0;
+      for (uint64_t i = 0; i < batch; ++i) {
+        if (i >= entries) {
+          out.push_back(PageState::kUnknown);
+          continue;
+        }
+        out.push_back(classify(decode_pagemap_entry(buf[i])));
+      }
+      done += batch;
+    }
+    return out;
+  }
+
+  bool live() const override { return true; }
+  uint64_t page_size() const override { return ps_; }
+
+  std::vector<std::string> notes() const override {
+    std::vector<std::string> n{
+        "absent pages were never touched or were released (madvise, e.g. by malloc_trim); "
+        "/proc/PID/pagemap cannot tell which",
+        "zero pages were read but never written (heapscope's own reads do that to untouched "
+        "pages): they map the kernel's shared zero page and hold no memory"};
+    if (!zero_pfn_)
+      n.push_back("frame numbers read as zero (they need CAP_SYS_ADMIN): an anonymous page mapped "
+                  "by more than one process (shared after fork) counts as a zero page");
+    return n;
+  }
+
+  std::optional<PagemapEntry> entry(Address a) const override {
+    uint64_t raw = 0;
+    if (::pread(fd_.get(), &raw, 8, static_cast<off_t>(a.value / ps_ * 8)) != 8) return std::nullopt;
+    return decode_pagemap_entry(raw);
+  }
+
+ private:
+  Fd fd_;
+  uint64_t ps_;
+  std::optional<uint64_t> zero_pfn_;
+};
+
+// The zero page's frame number: read a fresh private page of our own (a read
+// fault maps the zero page) and look it up in our pagemap. Nothing without
+// CAP_SYS_ADMIN (frame numbers read as zero).
+std::optional<uint64_t> find_zero_pfn() {
+  const uint64_t ps = system_page_size();
+  void* m = ::mmap(nullptr, ps, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) return std::nullopt;
+  volatile const char* p = static_cast<const char*>(m);
+  (void)*p;
+  std::optional<uint64_t> pfn;
+  Fd fd(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
+  uint64_t raw = 0;
+  if (fd.get() >= 0 &&
+      ::pread(fd.get(), &raw, 8, static_cast<off_t>(reinterpret_cast<uint64_t>(m) / ps * 8)) == 8) {
+    PagemapEntry e = decode_pagemap_entry(raw);
+    if (e.present && e.pfn) pfn = e.pfn;
+  }
+  ::munmap(m, ps);
+  return pfn;
+}
+
+// ------------------------------------------------------------ core: holes
+
+struct LoadSegment {
+  uint64_t vaddr, memsz, offset, filesz;
+};
+
+class CoreResidency : public Residency {
+ public:
+  CoreResidency(std::vector<LoadSegment> loads, std::vector<std::pair<uint64_t, uint64_t>> data,
+                bool holes_known, std::string why)
+      : loads_(std::move(loads)), data_(std::move(data)), holes_known_(holes_known),
+        why_(std::move(why)) {}
+
+  std::vector<PageState> states(Address first_page, uint64_t n) const override {
+    std::vector<PageState> out;
+    out.reserve(n);
+    for (uint64_t i = 0; i < n; ++i) out.push_back(state(first_page.value + i * kPage));
+    return out;
+  }
+  bool live() const override { return false; }
+  uint64_t page_size() const override { return kPage; }
+
+  std::vector<std::string> notes() const override {
+    std::vector<std::string> n{
+        "a core file cannot tell swapped pages from resident ones (the kernel reads swapped "
+        "pages back to dump them) and has no frame numbers"};
+    if (holes_known_)
+      n.push_back("pages not in the dump are holes the kernel skipped: never touched, or released "
+                  "(madvise) and not touched since");
+    else
+      n.push_back("cannot tell which pages were never touched: " + why_);
+    return n;
+  }
+
+ private:
+  static constexpr uint64_t kPage = 4096;  // x86-64 and the kernel's ELF_EXEC_PAGESIZE there
+
+  PageState state(uint64_t va) const {
+    auto it = std::upper_bound(loads_.begin(), loads_.end(), va,
+                               [](uint64_t v, const LoadSegment& l) { return v < l.vaddr; });
+    if (it == loads_.begin()) return PageState::kUnknown;
+    --it;
+    if (va - it->vaddr >= it->memsz) return PageState::kUnknown;
+    uint64_t rel = va - it->vaddr;
+    if (rel + kPage > it->filesz) return PageState::kUnknown;  // not dumped at all (e.g. file-backed text)
+    if (!holes_known_) return PageState::kUnknown;
+    uint64_t off = it->offset + rel;
+    // In a data extent: in the dump. In a hole: skipped by the kernel.
+    auto d = std::upper_bound(data_.begin(), data_.end(), off,
+                              [](uint64_t o, const std::pair<uint64_t, uint64_t>& e) { return o < e.first; });
+    if (d != data_.begin()) {
+      --d;
+      if (off < d->second) return PageState::kPresent;
+    }
+    return PageState::kAbsent;
+  }
+
+  std::vector<LoadSegment> loads_;
+  std::vector<std::pair<uint64_t, uint64_t>> data_;  // [begin, end) file extents holding data
+  bool holes_known_;
+  std::string why_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Residency>> open_pagemap(int pid) {
+  std::string path = fmt::format("/proc/{}/pagemap", pid);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return Error{fmt::format("cannot open {}: {}", path, std::strerror(errno))};
+  return std::unique_ptr<Residency>(new PagemapResidency(fd, find_zero_pfn()));
+}
+
+Result<std::unique_ptr<Residency>> open_core_residency(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return Error{fmt::format("cannot open core file {}: {}", path, std::strerror(errno))};
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return Error{fmt::format("cannot stat {}", path)};
+  Elf64_Ehdr eh{};
+  if (::pread(fd.get(), &eh, sizeof eh, 0) != static_cast<ssize_t>(sizeof eh) ||
+      std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh.e_type != ET_CORE || eh.e_phentsize != sizeof(Elf64_Phdr))
+    return Error{fmt::format("{} is not a 64-bit ELF core file", path)};
+  std::vector<LoadSegment> loads;
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  for (uint16_t i = 0; i < eh.e_phnum && i < 65535; ++i) {
+    Elf64_Phdr ph{};
+    uint64_t at = eh.e_phoff + static_cast<uint64_t>(i) * sizeof ph;
+    if (::pread(fd.get(), &ph, sizeof ph, static_cast<off_t>(at)) != static_cast<ssize_t>(sizeof ph)) break;
+    if (ph.p_type != PT_LOAD) continue;
+    uint64_t filesz = ph.p_offset > file_size ? 0 : std::min<uint64_t>(ph.p_filesz, file_size - ph.p_offset);
+    loads.push_back({ph.p_vaddr, ph.p_memsz, ph.p_offset, filesz});
+  }
+  std::sort(loads.begin(), loads.end(), [](const auto& a, const auto& b) { return a.vaddr < b.vaddr; });
+  // The file's data extents. A filesystem without SEEK_DATA support reports
+  // the whole file as data; a core written through a pipe or copied without
+  // --sparse has no holes either: then nothing can be said.
+  std::vector<std::pair<uint64_t, uint64_t>> data;
+  bool seek_ok = true;
+  off_t pos = 0;
+  while (static_cast<uint64_t>(pos) < file_size) {
+    off_t d = ::lseek(fd.get(), pos, SEEK_DATA);
+    if (d < 0) {
+      if (errno != ENXIO) seek_ok = false;  // ENXIO: only a hole remains
+      break;
+    }
+    off_t h = ::lseek(fd.get(), d, SEEK_HOLE);
+    if (h < 0) {
+      seek_ok = false;
+      break;
+    }
+    data.emplace_back(static_cast<uint64_t>(d), static_cast<uint64_t>(h));
+    pos = h;
+  }
+  uint64_t data_bytes = 0;
+  for (const auto& [b, e] : data) data_bytes += e - b;
+  bool holes = seek_ok && data_bytes < file_size;
+  std::string why;
+  if (!seek_ok)
+    why = "this filesystem does not report holes (SEEK_DATA/SEEK_HOLE)";
+  else if (!holes)
+    why = "the core file has no holes (written through a pipe, copied or decompressed without "
+          "keeping them, or every page was resident)";
+  return std::unique_ptr<Residency>(new CoreResidency(std::move(loads), std::move(data), holes, why));
+}
+
+Result<std::unique_ptr<Residency>> open_residency(const Target& target) {
+  // A core file names its process's pid too: the core comes first.
+  if (auto core = target.core_path()) return open_core_residency(*core);
+  if (auto pid = target.pid()) {
+    // Only a process on this machine has a pagemap we can read.
+    auto r = open_pagemap(*pid);
+    if (!r) return Error{r.error().message + " (page residency needs a local live process)"};
+    return r;
+  }
+  return Error{"page residency needs a local live process (/proc/PID/pagemap) or an ELF core file; "
+               "this target is neither"};
+}
+
+// ------------------------------------------------------------ reports
+
+namespace {
+
+struct Span {
+  int arena;
+  AddressRange range;
+  bool sbrk;
+};
+
+std::vector<Span> heap_regions(const glibc::Heap& heap, std::optional<int> arena, uint64_t ps) {
+  std::vector<Span> out;
+  auto page_range = [&](AddressRange r) {
+    return AddressRange{r.begin.align_down(ps), Address((r.end.value + ps - 1) & ~(ps - 1))};
+  };
+  for (const auto& a : heap.arenas) {
+    if (arena && a.index != *arena) continue;
+    for (const auto& h : a.heaps) out.push_back({a.index, page_range(h.range), a.main});
+  }
+  if (!arena)
+    for (const auto& c : heap.chunks)
+      if (c.state == glibc::ChunkState::kMmapped)
+        out.push_back({glibc::kMmappedArena, page_range({c.address, c.end()}), false});
+  std::sort(out.begin(), out.end(), [](const Span& x, const Span& y) { return x.range.begin < y.range.begin; });
+  return out;
+}
+
+// /proc/kpageflags bit names (Documentation/admin-guide/mm/pagemap.rst).
+const char* const kKpageflagNames[] = {
+    "LOCKED", "ERROR", "REFERENCED", "UPTODATE", "DIRTY", "LRU", "ACTIVE", "SLAB",
+    "WRITEBACK", "RECLAIM", "BUDDY", "MMAP", "ANON", "SWAPCACHE", "SWAPBACKED", "COMPOUND_HEAD",
+    "COMPOUND_TAIL", "HUGE", "UNEVICTABLE", "HWPOISON", "NOPAGE", "KSM", "THP", "OFFLINE",
+    "ZERO_PAGE", "IDLE", "PGTABLE"};
+
+}  // namespace
+
+PagesReport compute_pages(const Residency& res, const glibc::Heap& heap, const FragReport& frag,
+                          std::optional<int> arena, const CancelToken& cancel) {
+  PagesReport r;
+  r.live = res.live();
+  r.page_size = res.page_size();
+  r.notes = res.notes();
+  const uint64_t ps = r.page_size;
+  for (const Span& s : heap_regions(heap, arena, ps)) {
+    check_cancel(cancel);
+    RegionPages rp;
+    rp.arena = s.arena;
+    rp.range = s.range;
+    rp.sbrk = s.sbrk && s.arena >= 0 && heap.arenas[static_cast<size_t>(s.arena)].main;
+    uint64_t n = s.range.size() / ps;
+    std::vector<PageState> st = res.states(s.range.begin, n);
+    for (PageState p : st) rp.pages.add(p);
+    // The ranges malloc_trim(0) would release inside this region.
+    for (const TrimRange& t : frag.trim_ranges) {
+      if (t.arena != s.arena || t.range.end <= s.range.begin || t.range.begin >= s.range.end) continue;
+      Address b = std::max(t.range.begin, s.range.begin), e = std::min(t.range.end, s.range.end);
+      for (uint64_t p = (b.value - s.range.begin.value) / ps; p < (e.value - s.range.begin.value + ps - 1) / ps; ++p)
+        rp.trim_pages.add(st[p]);
+    }
+    r.total.add(rp.pages);
+    r.trim_total.add(rp.trim_pages);
+    r.regions.push_back(rp);
+  }
+  return r;
+}
+
+PagesReport page_of_address(const Residency& res, const glibc::Heap& heap, const FragReport& frag,
+                            Address addr) {
+  PagesReport r;
+  r.live = res.live();
+  r.page_size = res.page_size();
+  r.notes = res.notes();
+  AddressPage ap;
+  ap.address = addr;
+  ap.page = addr.align_down(r.page_size);
+  ap.state = res.states(ap.page, 1).at(0);
+  ap.entry = res.entry(ap.page);
+  if (ap.entry && ap.entry->present && ap.entry->pfn == 0) ap.pfn_hidden = true;
+  if (ap.entry && ap.entry->present && ap.entry->pfn != 0) {
+    Fd kf(::open("/proc/kpageflags", O_RDONLY | O_CLOEXEC));
+    uint64_t flags = 0;
+    if (kf.get() >= 0 &&
+        ::pread(kf.get(), &flags, 8, static_cast<off_t>(ap.entry->pfn * 8)) == 8) {
+      ap.kpageflags = flags;
+      for (size_t b = 0; b < std::size(kKpageflagNames); ++b)
+        if (flags >> b & 1) ap.kpageflag_names.emplace_back(kKpageflagNames[b]);
+    }
+  }
+  ap.chunk = heap.chunk_containing(addr);
+  for (const TrimRange& t : frag.trim_ranges)
+    if (t.range.contains(ap.page)) ap.in_trim_range = true;
+  r.address = ap;
+  return r;
+}
+
+}  // namespace heapscope

@@ -1,0 +1,140 @@
+// The fragmentation commands: `heap frag`, `heap pages`, `heap map`.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "commands/registry.h"
+#include "heapscope/analysis/frag.h"
+#include "heapscope/analysis/heapmap.h"
+#include "heapscope/analysis/pages.h"
+#include "heapscope/glibc/heap.h"
+#include "render/frag_render.h"
+#include "render/heap_render.h"
+#include "render/map_render.h"
+
+namespace heapscope {
+
+namespace {
+
+// The page size malloc used: this machine's for a live process; 4 KiB for a
+// core (x86-64; the kernel dumps in those units there too).
+uint64_t target_page_size(const Target& t) {
+  if (t.pid() && !t.core_path()) {
+    long ps = ::sysconf(_SC_PAGESIZE);
+    if (ps > 0) return static_cast<uint64_t>(ps);
+  }
+  return 4096;
+}
+
+std::string footer(const CommandContext& ctx, const glibc::Heap& h, std::string out) {
+  if (!ctx.args.json()) out += findings_footer(h);
+  return out;
+}
+
+std::string run_frag(CommandContext& ctx) {
+  const auto& h = ctx.session.glibc_heap(ctx.cancel);
+  auto arena = arena_option(ctx, h);
+  FragReport r = compute_frag(h, target_page_size(ctx.session.target()), ctx.cancel);
+  return ctx.args.json() ? frag_json(h, r, arena) : footer(ctx, h, frag_text(h, r, arena));
+}
+
+std::string run_pages(CommandContext& ctx) {
+  const auto& h = ctx.session.glibc_heap(ctx.cancel);
+  const Target& t = ctx.session.target();
+  auto arena = arena_option(ctx, h);
+  std::optional<Address> addr;
+  if (!ctx.args.positional.empty()) {
+    if (arena) throw UserError{"give either an address or --arena, not both"};
+    addr = parse_address(ctx.args.positional[0]);
+    if (!t.is_mapped(*addr)) throw UserError{fmt::format("{} is not mapped in the target", to_hex(*addr))};
+  }
+  auto res = open_residency(t);
+  if (!res) throw UserError{res.error().message};
+  FragReport frag = compute_frag(h, (*res)->page_size(), ctx.cancel);
+  PagesReport r = addr ? page_of_address(**res, h, frag, *addr)
+                       : compute_pages(**res, h, frag, arena, ctx.cancel);
+  return ctx.args.json() ? pages_json(h, r) : footer(ctx, h, pages_text(h, r));
+}
+
+constexpr size_t kMaxHtmlSpans = 200000;
+
+std::string run_map(CommandContext& ctx) {
+  const auto& h = ctx.session.glibc_heap(ctx.cancel);
+  auto arena = arena_option(ctx, h);
+  uint64_t width = ctx.args.get_uint("--width").value_or(64);
+  if (width < 8 || width > 4096) throw UserError{"--width must be between 8 and 4096"};
+  if (auto file = ctx.args.get("--html")) {
+    if (file->empty()) throw UserError{"--html needs a file name"};
+    uint64_t max_spans = ctx.args.get_uint("--max-spans").value_or(kMaxHtmlSpans);
+    if (max_spans < 1) throw UserError{"--max-spans must be at least 1"};
+    HeapMap m = build_heap_map(h, arena, 0, static_cast<size_t>(max_spans), ctx.cancel);
+    FragReport frag = compute_frag(h, target_page_size(ctx.session.target()), ctx.cancel);
+    std::string page = map_html(h, m, frag, ctx.session.target().description());
+    std::FILE* f = std::fopen(file->c_str(), "wb");
+    if (!f) throw UserError{fmt::format("cannot write {}: {}", *file, std::strerror(errno))};
+    bool ok = std::fwrite(page.data(), 1, page.size(), f) == page.size();
+    ok = std::fclose(f) == 0 && ok;
+    if (!ok) throw UserError{fmt::format("cannot write {}: {}", *file, std::strerror(errno))};
+    size_t spans = 0;
+    for (const auto& mh : m.heaps) spans += mh.spans.size();
+    if (ctx.args.json())
+      return nlohmann::ordered_json{{"html", *file}, {"bytes", page.size()}, {"arenas", m.arenas},
+                                    {"heaps", m.heaps.size()}, {"spans", spans},
+                                    {"granularity", m.granularity}}
+                 .dump() + "\n";
+    return fmt::format("wrote the heap map to {} ({} arena{}, {} heap{}, {} bytes)\n", *file, m.arenas,
+                       m.arenas == 1 ? "" : "s", m.heaps.size(), m.heaps.size() == 1 ? "" : "s", page.size());
+  }
+  HeapMap m = build_heap_map(h, arena, static_cast<size_t>(width), 0, ctx.cancel);
+  return ctx.args.json() ? map_json(h, m) : footer(ctx, h, map_text(h, m));
+}
+
+std::string run_mems_frag(CommandContext& ctx) {
+  const auto& h = ctx.session.mems_heap();
+  MemsFrag f = compute_mems_frag(h);
+  return ctx.args.json() ? mems_frag_json(f) : mems_frag_text(f);
+}
+
+const OptionSpec kArenaOpt{"--arena", "I", "only arena I (0 is the main arena; ring order)"};
+
+}  // namespace
+
+void add_frag_commands(std::vector<CommandSpec>& t) {
+  t.push_back({"heap", "frag", "Show free space per class, fragmentation and what malloc_trim(0) would release",
+               "heap frag [--arena I] [--json]",
+               "Free bytes per class (tcache, fast, unsorted, small, large, top), the largest free chunk,\n"
+               "external fragmentation = 1 - largest free / total free, and histograms of free and in-use\n"
+               "chunk sizes (power-of-two buckets).\n"
+               "malloc_trim(0) is modelled on glibc 2.36's mtrim(): fast chunks are consolidated first,\n"
+               "then every bin chunk gives back the whole pages past its header (madvise), and the main\n"
+               "arena's top is cut down with sbrk. tcache chunks and other arenas' tops are left alone.",
+               {kArenaOpt}, 0, 0, run_frag});
+  t.push_back({"heap", "pages", "Show which heap pages are in memory, swapped or absent",
+               "heap pages [ADDR | --arena I] [--json]",
+               "Live process: from /proc/PID/pagemap, pages present, swapped and absent per heap region,\n"
+               "and how much of what malloc_trim(0) would release is still resident. With ADDR: that\n"
+               "page's frame number and flags (frame numbers need CAP_SYS_ADMIN).\n"
+               "Core file: pages the kernel left out of the dump (sparse holes) were not resident.",
+               {kArenaOpt}, 0, 1, run_pages});
+  t.push_back({"heap", "map", "Draw the heap: a strip per heap, or an HTML map with --html FILE",
+               "heap map [--arena I] [--width N] [--html FILE [--max-spans N]] [--json]",
+               "Text: one character per span of each heap, in the state covering most of it.\n"
+               "--html FILE writes one self-contained HTML page: every arena's heaps to scale, chunks\n"
+               "coloured by state, zoom and pan, a tooltip per chunk, and the frag figures beside it.",
+               {kArenaOpt, {"--width", "N", "characters per heap strip (text; default 64)"},
+                {"--html", "FILE", "write the HTML map to FILE"},
+                {"--max-spans", "N", "HTML: aggregate into cells past N spans (default 200000)"}},
+               0, 0, run_map});
+  t.push_back({"mems", "frag", "Show the free space of the segment and pool allocators",
+               "mems frag [--json]",
+               "Segment allocator: holes per node, the largest hole, external fragmentation, the HOLE\n"
+               "ending each node (page rounding left over) and PROCESS bytes beyond the request.\n"
+               "Pool allocator: free blocks per size class in used pools, empty pools, pools not carved.",
+               {}, 0, 0, run_mems_frag});
+}
+
+}  // namespace heapscope

@@ -1,0 +1,97 @@
+// `heap leaks` and `heap refs`: reachability from the program's roots.
+#include <fmt/format.h>
+
+#include "commands/registry.h"
+#include "heapscope/analysis/leaks.h"
+#include "heapscope/analysis/refs.h"
+#include "heapscope/analysis/types.h"
+#include "heapscope/glibc/heap.h"
+#include "render/heap_render.h"
+#include "render/leak_render.h"
+
+namespace heapscope {
+
+namespace {
+
+constexpr size_t kDumps = 5;       // direct leaks shown with their first bytes
+constexpr size_t kDumpBytes = 32;
+constexpr size_t kTextGroups = 20;  // default group rows in text
+
+std::string run_leaks(CommandContext& ctx) {
+  const auto& h = ctx.session.glibc_heap(ctx.cancel);
+  const Target& t = ctx.session.target();
+  const bool summary = ctx.args.has("--summary"), list = ctx.args.has("--list");
+  if (summary && list) throw UserError{"--summary and --list cannot be used together"};
+  auto type_filter = ctx.args.get("--type");
+  uint64_t min_size = ctx.args.get_uint("--min-size").value_or(0);
+  LeakAnalysis a = analyze_leaks(t, h, ctx.cancel);
+
+  LeakListing l;
+  l.mode = summary ? LeakListing::Mode::kSummary : list ? LeakListing::Mode::kList : LeakListing::Mode::kDefault;
+  l.limit = ctx.args.get_uint("--limit").value_or(ctx.args.json() || list ? SIZE_MAX : kTextGroups);
+  if (!summary) {
+    TypeNamer namer(t, ctx.session.symbols());
+    l.chunks.reserve(a.listed.size());
+    l.types.reserve(a.listed.size());
+    for (uint32_t i : a.listed) {
+      const auto& c = h.chunks[i];
+      if (c.size < min_size) continue;
+      uint32_t type = namer.type_id(c);
+      if (type_filter && (!type || namer.names()[type - 1] != *type_filter)) continue;
+      l.chunks.push_back(i);
+      l.types.push_back(type);
+    }
+    l.type_names = namer.names();
+    if (!ctx.args.json() && !list) {
+      for (size_t k = 0; k < l.chunks.size() && l.dumps.size() < kDumps; ++k) {
+        const auto& c = h.chunks[l.chunks[k]];
+        if (a.classes[l.chunks[k]] != LeakClass::kDirect) continue;
+        LeakListing::Dump d{l.chunks[k], l.types[k], {}};
+        d.bytes.resize(std::min<uint64_t>(kDumpBytes, c.size - 16));
+        d.bytes.resize(t.read(c.data(), std::as_writable_bytes(std::span(d.bytes))));
+        l.dumps.push_back(std::move(d));
+      }
+    }
+  }
+  if (ctx.args.json()) return leaks_json(h, a, l);
+  return leaks_text(h, a, l) + findings_footer(h);
+}
+
+std::string run_refs(CommandContext& ctx) {
+  const auto& h = ctx.session.glibc_heap(ctx.cancel);
+  Address asked = parse_address(ctx.args.positional.at(0));
+  RefsReport r = find_refs(ctx.session.target(), h, ctx.session.symbols(), asked, ctx.args.has("--path"),
+                           ctx.cancel);
+  if (ctx.args.json()) return refs_json(h, r);
+  return refs_text(h, r) + findings_footer(h);
+}
+
+}  // namespace
+
+void add_leak_commands(std::vector<CommandSpec>& t) {
+  t.push_back({"heap", "leaks", "Find in-use chunks that no root reaches (leaks), with their types",
+               "heap leaks [--summary|--list] [--type NAME] [--min-size N] [--limit N] [--json]",
+               "Roots: every thread's registers and stack (from sp minus the red zone), the writable\n"
+               "memory of every module, thread-local storage, and anonymous writable memory that is\n"
+               "not heap. Only in-use chunks are scanned: stale pointers in freed chunks keep nothing\n"
+               "alive. Classes, as valgrind's memcheck names them:\n"
+               "  direct    no pointer to it from anywhere (in a leaked cycle, its lowest chunk)\n"
+               "  indirect  pointed to only by leaked chunks\n"
+               "  possible  reached only through a pointer into its middle (interior pointer)\n"
+               "Types come from the vtable a chunk's first word points to (C++ classes).\n"
+               "Sizes are chunk sizes, headers included.",
+               {{"--summary", "", "print only the totals per class"},
+                {"--list", "", "list every leaked and possible chunk instead of groups"},
+                {"--type", "NAME", "only chunks of this C++ class"},
+                {"--min-size", "N", "only chunks of at least N bytes"},
+                {"--limit", "N", "print at most N groups (text: 20) or chunks (--list, JSON: all)"}},
+               0, 0, run_leaks});
+  t.push_back({"heap", "refs", "Show every pointer into the chunk that contains an address",
+               "heap refs ADDR [--path] [--json]",
+               "Holders: other in-use chunks (address and offset), thread registers and stack slots,\n"
+               "module globals (symbol and offset) and other anonymous memory. With --path, the\n"
+               "shortest chain of pointers from a root to the chunk: why it is still alive.",
+               {{"--path", "", "also print the shortest chain from a root"}}, 1, 1, run_refs});
+}
+
+}  // namespace heapscope

@@ -1,0 +1,32 @@
+// Renderers for `heap frag` and `heap pages`: text for people, one line of
+// JSON for programs.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "heapscope/analysis/frag.h"
+#include "heapscope/analysis/pages.h"
+#include "heapscope/glibc/heap.h"
+
+namespace heapscope {
+
+std::string frag_text(const glibc::Heap& h, const FragReport& r, std::optional<int> only_arena);
+std::string frag_json(const glibc::Heap& h, const FragReport& r, std::optional<int> only_arena);
+
+std::string pages_text(const glibc::Heap& h, const PagesReport& r);
+std::string pages_json(const glibc::Heap& h, const PagesReport& r);
+
+std::string mems_frag_text(const MemsFrag& f);
+std::string mems_frag_json(const MemsFrag& f);
+
+// The OS page frame behind a target address, for `mems get` on a live local
+// process: one text line ("" for other targets), or the JSON line with an
+// "os_page" member added.
+std::string os_page_text(const Target& t, Address a);
+std::string with_os_page_json(std::string json_line, const Target& t, Address a);
+
+// Text histogram: one line per bucket, bars scaled to `bar_width`.
+std::string histogram_text(const SizeHistogram& hist, size_t bar_width, std::string_view indent);
+
+}  // namespace heapscope

@@ -1,0 +1,274 @@
+#include "render/leak_render.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <unordered_map>
+#include <nlohmann/json.hpp>
+
+#include "render/format.h"
+
+namespace heapscope {
+
+using json = nlohmann::ordered_json;
+
+namespace {
+
+json tally_json(const Tally& t) { return json{{"chunks", t.chunks}, {"bytes", t.bytes}}; }
+
+std::string tally_line(std::string_view name, const Tally& t) {
+  return fmt::format("  {:<10} {:>10} chunk{} {:>14} bytes{}\n", name, t.chunks, t.chunks == 1 ? " " : "s",
+                     t.bytes, t.bytes >= 1024 ? " (" + human_size(t.bytes) + ")" : "");
+}
+
+const std::string& type_or_dash(const LeakListing& l, uint32_t id) {
+  static const std::string kDash = "-";
+  return id ? l.type_names[id - 1] : kDash;
+}
+
+std::string hex_dump(Address at, const std::vector<unsigned char>& b) {
+  std::string out;
+  for (size_t off = 0; off < b.size(); off += 16) {
+    std::string hex, ascii;
+    for (size_t i = off; i < off + 16; ++i) {
+      if (i < b.size()) {
+        hex += fmt::format("{:02x} ", b[i]);
+        ascii += (b[i] >= 0x20 && b[i] < 0x7f) ? static_cast<char>(b[i]) : '.';
+      } else {
+        hex += "   ";
+      }
+    }
+    out += fmt::format("    {:#x}  {} |{}|\n", at.value + off, hex, ascii);
+  }
+  return out;
+}
+
+std::string chunk_brief(const glibc::Heap& h, int64_t i) {
+  const auto& c = h.chunks[static_cast<size_t>(i)];
+  return fmt::format("chunk {} (data {}, {} bytes, {})", to_hex(c.address), to_hex(c.data()), c.size,
+                     glibc::state_name(c.state));
+}
+
+std::string offset_text(uint64_t off) { return off ? fmt::format("data+{:#x}", off) : "data"; }
+
+// Where a reference is held, for people.
+std::string holder_text(const glibc::Heap& h, const Reference& r) {
+  switch (r.from) {
+    case Reference::From::kRegister:
+      return fmt::format("register {} of thread {}", r.name, r.tid);
+    case Reference::From::kStack:
+      return fmt::format("stack of thread {} at {} (sp+{:#x})", r.tid, to_hex(r.where),
+                         r.where.value - r.thread_sp.value);
+    case Reference::From::kModule:
+      return fmt::format("global {} at {}", r.name.empty() ? "?" : r.name, to_hex(r.where));
+    case Reference::From::kAnonymous:
+      return fmt::format("anonymous memory at {}", to_hex(r.where));
+    case Reference::From::kChunk: {
+      const auto& c = h.chunks[static_cast<size_t>(r.chunk)];
+      return fmt::format("{} at {}", chunk_brief(h, r.chunk), offset_text(r.where - c.data()));
+    }
+  }
+  return "?";
+}
+
+json reference_json(const glibc::Heap& h, const Reference& r, Address target_data) {
+  json j{{"from", std::string(reference_from_name(r.from))}};
+  if (r.from != Reference::From::kRegister) j["where"] = to_hex(r.where);
+  j["value"] = to_hex(r.value);
+  j["offset"] = r.value - target_data.value;
+  j["start"] = r.start;
+  if (r.from == Reference::From::kRegister || r.from == Reference::From::kStack) j["tid"] = r.tid;
+  if (r.from == Reference::From::kRegister) j["register"] = r.name;
+  if (r.from == Reference::From::kStack) j["sp_offset"] = r.where.value - r.thread_sp.value;
+  if (r.from == Reference::From::kModule) j["symbol"] = r.name.empty() ? json(nullptr) : json(r.name);
+  if (r.from == Reference::From::kChunk) {
+    const auto& c = h.chunks[static_cast<size_t>(r.chunk)];
+    j["chunk"] = to_hex(c.address);
+    j["chunk_data"] = to_hex(c.data());
+    j["chunk_offset"] = r.where - c.data();
+  }
+  return j;
+}
+
+}  // namespace
+
+std::string leaks_text(const glibc::Heap& h, const LeakAnalysis& a, const LeakListing& l) {
+  Tally leaked = a.leaked();
+  std::string out = fmt::format("leaked: {} chunk{}, {} bytes{}\n", leaked.chunks, leaked.chunks == 1 ? "" : "s",
+                                leaked.bytes, leaked.bytes >= 1024 ? " (" + human_size(leaked.bytes) + ")" : "");
+  out += tally_line("direct", a.direct);
+  out += tally_line("indirect", a.indirect);
+  out += tally_line("possible", a.possible);
+  out += tally_line("reachable", a.reachable);
+  if (l.mode == LeakListing::Mode::kSummary) return out;
+  bool filtered = l.chunks.size() != a.listed.size();
+  if (l.chunks.empty()) {
+    out += filtered ? "\nno leaked or possible chunk matches\n" : "\nno leaks\n";
+    return out;
+  }
+  if (l.mode == LeakListing::Mode::kList) {
+    out += fmt::format("\n{:<18} {:<18} {:>10}  {:<9} {}\n", "address", "data", "size", "class", "type");
+    size_t n = std::min(l.limit, l.chunks.size());
+    for (size_t i = 0; i < n; ++i) {
+      const auto& c = h.chunks[l.chunks[i]];
+      fmt::format_to(std::back_inserter(out), "{:<18} {:<18} {:>10}  {:<9} {}\n", to_hex(c.address),
+                     to_hex(c.data()), c.size, leak_class_name(a.classes[l.chunks[i]]), type_or_dash(l, l.types[i]));
+    }
+    if (n < l.chunks.size())
+      out += fmt::format("... {} of {} chunks shown (--limit)\n", n, l.chunks.size());
+    return out;
+  }
+  // Groups by class, type and size: direct first, then indirect, possible;
+  // biggest first within a class.
+  struct Group {
+    int rank = 0;
+    uint32_t type = 0;
+    uint64_t size = 0;
+    LeakClass cls = LeakClass::kNotNode;
+    Tally tally;
+    std::vector<Address> samples;
+  };
+  auto rank_of = [](LeakClass c) { return c == LeakClass::kDirect ? 0 : c == LeakClass::kIndirect ? 1 : 2; };
+  std::unordered_map<uint64_t, size_t> where;  // (size, type, class) -> index in rows
+  std::vector<Group> rows;
+  for (size_t i = 0; i < l.chunks.size(); ++i) {
+    const auto& c = h.chunks[l.chunks[i]];
+    LeakClass cls = a.classes[l.chunks[i]];
+    uint64_t key = (c.size << 24) ^ (static_cast<uint64_t>(l.types[i]) << 3) ^ static_cast<uint64_t>(cls);
+    auto [it, added] = where.emplace(key, rows.size());
+    if (added) rows.push_back({rank_of(cls), l.types[i], c.size, cls, {}, {}});
+    Group& g = rows[it->second];
+    g.tally.add(c.size);
+    if (g.samples.size() < 3) g.samples.push_back(c.data());
+  }
+  std::sort(rows.begin(), rows.end(), [&](const Group& x, const Group& y) {
+    if (x.rank != y.rank) return x.rank < y.rank;
+    if (x.tally.bytes != y.tally.bytes) return x.tally.bytes > y.tally.bytes;
+    if (x.size != y.size) return x.size < y.size;
+    return type_or_dash(l, x.type) < type_or_dash(l, y.type);
+  });
+  size_t width = 4;
+  for (const auto& g : rows) width = std::max(width, type_or_dash(l, g.type).size());
+  width = std::min<size_t>(width, 40);
+  out += fmt::format("\n{:<9} {:<{}} {:>10} {:>8} {:>12}  {}\n", "class", "type", width, "size", "count",
+                     "bytes", "samples (data)");
+  size_t n = std::min(l.limit, rows.size());
+  for (size_t i = 0; i < n; ++i) {
+    const Group& g = rows[i];
+    std::string samples;
+    for (auto s : g.samples) samples += (samples.empty() ? "" : " ") + to_hex(s);
+    if (g.tally.chunks > g.samples.size()) samples += " ...";
+    out += fmt::format("{:<9} {:<{}} {:>10} {:>8} {:>12}  {}\n",
+                       leak_class_name(g.cls), type_or_dash(l, g.type), width, g.size, g.tally.chunks,
+                       g.tally.bytes, samples);
+  }
+  if (n < rows.size()) out += fmt::format("... {} of {} groups shown (--limit)\n", n, rows.size());
+  for (const auto& d : l.dumps) {
+    const auto& c = h.chunks[d.chunk];
+    out += fmt::format("\ndirect leak {} ({} bytes{}):\n", to_hex(c.data()), c.size,
+                       d.type ? ", " + l.type_names[d.type - 1] : std::string());
+    out += hex_dump(c.data(), d.bytes);
+  }
+  return out;
+}
+
+std::string leaks_json(const glibc::Heap& h, const LeakAnalysis& a, const LeakListing& l) {
+  // Written directly: the list can hold a million chunks.
+  json head{{"leaked", tally_json(a.leaked())},
+            {"direct", tally_json(a.direct)},
+            {"indirect", tally_json(a.indirect)},
+            {"possible", tally_json(a.possible)},
+            {"reachable", tally_json(a.reachable)}};
+  std::string out = head.dump();
+  out.pop_back();  // the closing brace
+  if (l.mode != LeakListing::Mode::kSummary) {
+    out += ",\"chunks\":[";
+    size_t n = std::min(l.limit, l.chunks.size());
+    out.reserve(out.size() + n * 110);
+    for (size_t i = 0; i < n; ++i) {
+      const auto& c = h.chunks[l.chunks[i]];
+      fmt::format_to(std::back_inserter(out), "{}{{\"address\":\"{:#x}\",\"data\":\"{:#x}\",\"size\":{},\"class\":\"{}\",\"type\":{}}}",
+                     i ? "," : "", c.address.value, c.data().value, c.size, leak_class_name(a.classes[l.chunks[i]]),
+                     l.types[i] ? json(l.type_names[l.types[i] - 1]).dump() : std::string("null"));
+    }
+    fmt::format_to(std::back_inserter(out), "],\"matching\":{}", l.chunks.size());
+  }
+  fmt::format_to(std::back_inserter(out), ",\"findings\":{}}}\n", h.findings.size());
+  return out;
+}
+
+std::string refs_text(const glibc::Heap& h, const RefsReport& r) {
+  const auto& c = h.chunks[static_cast<size_t>(r.chunk)];
+  std::string out = fmt::format("{}: {} reference{}\n", chunk_brief(h, r.chunk), r.refs.size(),
+                                r.refs.size() == 1 ? "" : "s");
+  for (const auto& ref : r.refs)
+    out += fmt::format("  {} -> {}\n", holder_text(h, ref), offset_text(ref.value - c.data().value));
+  if (r.path_asked) {
+    if (!is_node(c)) {
+      out += "\nno path: the chunk is not in use\n";
+    } else if (r.path.empty()) {
+      out += "\nno path from any root: the chunk is leaked\n";
+    } else {
+      out += "\nshortest path from a root:\n";
+      for (size_t i = 0; i < r.path.size(); ++i) {
+        const auto& s = r.path[i];
+        const auto& to = h.chunks[static_cast<size_t>(s.chunk)];
+        out += fmt::format("  {}{}\n", i ? "-> " : "", holder_text(h, s.via));
+        out += fmt::format("     holds {} -> {}{}\n", to_hex(s.via.value), chunk_brief(h, s.chunk),
+                           s.via.start ? "" : fmt::format(" at {}", offset_text(s.via.value - to.data().value)));
+      }
+    }
+  }
+  return out;
+}
+
+std::string refs_json(const glibc::Heap& h, const RefsReport& r) {
+  const auto& c = h.chunks[static_cast<size_t>(r.chunk)];
+  json refs = json::array();
+  for (const auto& ref : r.refs) refs.push_back(reference_json(h, ref, c.data()));
+  json doc{{"chunk",
+            {{"address", to_hex(c.address)},
+             {"data", to_hex(c.data())},
+             {"size", c.size},
+             {"state", std::string(glibc::state_name(c.state))}}},
+           {"asked", to_hex(r.asked)},
+           {"refs", std::move(refs)}};
+  if (r.path_asked) {
+    json path = json::array();
+    for (const auto& s : r.path) {
+      const auto& to = h.chunks[static_cast<size_t>(s.chunk)];
+      json j = reference_json(h, s.via, to.data());
+      j["to"] = to_hex(to.address);
+      j["to_data"] = to_hex(to.data());
+      path.push_back(std::move(j));
+    }
+    doc["path"] = path.empty() ? json(nullptr) : std::move(path);
+  }
+  return doc.dump() + "\n";
+}
+
+std::string type_stats_text(const std::vector<TypeRow>& rows) {
+  size_t width = 9;  // "(unknown)"
+  for (const auto& r : rows) width = std::max(width, r.type.size());
+  width = std::min<size_t>(width, 60);
+  std::string out = fmt::format("{:<{}} {:>10} {:>14}\n", "type", width, "chunks", "bytes");
+  Tally total;
+  for (const auto& r : rows) {
+    out += fmt::format("{:<{}} {:>10} {:>14}{}\n", r.type.empty() ? "(unknown)" : r.type, width, r.tally.chunks,
+                       r.tally.bytes, r.tally.bytes >= 1024 ? "  " + human_size(r.tally.bytes) : "");
+    total.add(r.tally);
+  }
+  out += fmt::format("{:<{}} {:>10} {:>14}\n", "in use", width, total.chunks, total.bytes);
+  return out;
+}
+
+std::string type_stats_json(const std::vector<TypeRow>& rows) {
+  json arr = json::array();
+  for (const auto& r : rows)
+    arr.push_back({{"type", r.type.empty() ? json(nullptr) : json(r.type)},
+                   {"chunks", r.tally.chunks},
+                   {"bytes", r.tally.bytes}});
+  return json{{"types", std::move(arr)}}.dump() + "\n";
+}
+
+}  // namespace heapscope

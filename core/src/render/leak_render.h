@@ -1,0 +1,41 @@
+// Renderers for `heap leaks`, `heap refs` and `heap stats --by-type`, in
+// text and one line of JSON. The runner gathers everything (filtered chunks,
+// their types, the first bytes of a few direct leaks); these only format.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "heapscope/analysis/leaks.h"
+#include "heapscope/analysis/refs.h"
+#include "heapscope/analysis/types.h"
+#include "heapscope/glibc/heap.h"
+
+namespace heapscope {
+
+struct LeakListing {
+  enum class Mode { kDefault, kSummary, kList } mode = Mode::kDefault;
+  std::vector<uint32_t> chunks;                  // matching listed chunks, address order
+  std::vector<uint32_t> types;                   // one per chunks entry: 0 none, else 1 + index in type_names
+  std::vector<std::string> type_names;
+  size_t limit = SIZE_MAX;                       // rows (groups, or chunks with --list / JSON)
+  struct Dump {
+    uint32_t chunk = 0;
+    uint32_t type = 0;
+    std::vector<unsigned char> bytes;
+  };
+  std::vector<Dump> dumps;  // text only: first bytes of a few direct leaks
+};
+
+std::string leaks_text(const glibc::Heap& h, const LeakAnalysis& a, const LeakListing& l);
+std::string leaks_json(const glibc::Heap& h, const LeakAnalysis& a, const LeakListing& l);
+
+std::string refs_text(const glibc::Heap& h, const RefsReport& r);
+std::string refs_json(const glibc::Heap& h, const RefsReport& r);
+
+std::string type_stats_text(const std::vector<TypeRow>& rows);
+std::string type_stats_json(const std::vector<TypeRow>& rows);
+
+}  // namespace heapscope

@@ -1,0 +1,193 @@
+#include "render/map_render.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "render/format.h"
+
+namespace heapscope {
+
+using glibc::ChunkState;
+using json = nlohmann::ordered_json;
+
+namespace {
+
+const char* map_color(uint8_t state) {
+  if (state == kMixedState) return "#bab0ac";
+  switch (static_cast<ChunkState>(state)) {
+    case ChunkState::kInUse: return "#4e79a7";
+    case ChunkState::kTcache: return "#f28e2b";
+    case ChunkState::kFast: return "#e15759";
+    case ChunkState::kUnsorted: return "#b07aa1";
+    case ChunkState::kSmall: return "#59a14f";
+    case ChunkState::kLarge: return "#17becf";
+    case ChunkState::kTop: return "#dcdcdc";
+    case ChunkState::kMmapped: return "#edc948";
+    case ChunkState::kMetadata: return "#9c755f";
+    case ChunkState::kFreeUnlisted: return "#ff00ff";
+    case ChunkState::kUnknown: return "#000000";
+  }
+  return "#000000";
+}
+
+std::string legend_text() {
+  std::string s = "legend:";
+  for (uint8_t st : map_legend_states()) s += fmt::format(" {} {}", map_char(st), map_state_name(st));
+  return s;
+}
+
+}  // namespace
+
+std::string base64_encode(std::string_view in) {
+  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = static_cast<uint8_t>(in[i]) << 16 | static_cast<uint8_t>(in[i + 1]) << 8 |
+                 static_cast<uint8_t>(in[i + 2]);
+    out += k[v >> 18 & 63], out += k[v >> 12 & 63], out += k[v >> 6 & 63], out += k[v & 63];
+  }
+  if (i + 1 == in.size()) {
+    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
+    out += k[v >> 18 & 63], out += k[v >> 12 & 63], out += "==";
+  } else if (i + 2 == in.size()) {
+    uint32_t v = static_cast<uint8_t>(in[i]) << 16 | static_cast<uint8_t>(in[i + 1]) << 8;
+    out += k[v >> 18 & 63], out += k[v >> 12 & 63], out += k[v >> 6 & 63], out += '=';
+  }
+  return out;
+}
+
+std::string map_text(const glibc::Heap& h, const HeapMap& m) {
+  std::string out;
+  int last_arena = -1;
+  for (const auto& mh : m.heaps) {
+    if (mh.arena != last_arena) {
+      const auto& a = h.arenas[static_cast<size_t>(mh.arena)];
+      out += fmt::format("arena {}{} at {}: {} heap{}, system bytes {}\n", a.index, a.main ? " (main)" : "",
+                         to_hex(a.address), a.heaps.size(), a.heaps.size() == 1 ? "" : "s",
+                         bytes_with_human(a.system_mem));
+      last_arena = mh.arena;
+    }
+    uint64_t cell = (mh.range.size() + m.strip_width - 1) / std::max<size_t>(1, m.strip_width);
+    out += fmt::format("  heap {} {}-{} {}, {} chunks, 1 char = {}\n", mh.index, to_hex(mh.range.begin),
+                       to_hex(mh.range.end), human_size(mh.range.size()), mh.chunks,
+                       cell >= 1024 ? human_size(cell) : fmt::format("{} B", cell));
+    out += "  |" + mh.strip + "|\n";
+  }
+  if (!m.mmapped.empty()) {
+    uint64_t bytes = 0;
+    for (const auto* c : m.mmapped) bytes += c->size;
+    out += fmt::format("mmapped: {} chunk{}, {} (each its own mapping, outside the arenas)\n",
+                       m.mmapped.size(), m.mmapped.size() == 1 ? "" : "s", bytes_with_human(bytes));
+  }
+  out += legend_text() + "\n";
+  out += "  each character is the state covering at least 60% of its bytes; % when none does\n";
+  return out;
+}
+
+std::string map_json(const glibc::Heap& h, const HeapMap& m) {
+  json heaps = json::array();
+  for (const auto& mh : m.heaps)
+    heaps.push_back(json{{"arena", mh.arena}, {"index", mh.index}, {"begin", to_hex(mh.range.begin)},
+                         {"end", to_hex(mh.range.end)}, {"chunks", mh.chunks}, {"strip", mh.strip}});
+  json legend = json::object();
+  for (uint8_t st : map_legend_states()) legend[std::string(1, map_char(st))] = map_state_name(st);
+  uint64_t mm_bytes = 0;
+  for (const auto* c : m.mmapped) mm_bytes += c->size;
+  json doc{{"glibc_version", h.version}, {"width", m.strip_width}, {"arenas", m.arenas},
+           {"heaps", std::move(heaps)}, {"mmapped", json{{"chunks", m.mmapped.size()}, {"bytes", mm_bytes}}},
+           {"legend", std::move(legend)}};
+  return doc.dump() + "\n";
+}
+
+std::string map_html(const glibc::Heap& h, const HeapMap& m, const FragReport& frag, std::string_view title) {
+  json legend = json::array();
+  for (uint8_t st : map_legend_states())
+    legend.push_back(json{{"state", st}, {"name", map_state_name(st)}, {"color", map_color(st)}});
+
+  json heaps = json::array();
+  for (const auto& mh : m.heaps) {
+    // Structure of arrays, little-endian: offsets, sizes, chunk counts
+    // (uint32, in `unit` bytes), then states (uint8).
+    uint64_t bits = 0;
+    for (const auto& s : mh.spans) bits |= s.offset | s.size;
+    uint64_t unit = 1;
+    while (unit < (1u << 20) && !(bits & unit)) unit <<= 1;
+    while (mh.range.size() / unit >= (1ull << 32)) unit <<= 1;  // never for real heaps
+    const size_t n = mh.spans.size();
+    std::string blob(n * 13, '\0');
+    for (size_t i = 0; i < n; ++i) {
+      const MapSpan& s = mh.spans[i];
+      uint32_t off = static_cast<uint32_t>(s.offset / unit);
+      uint32_t len = static_cast<uint32_t>(std::max<uint64_t>(1, s.size / unit));
+      std::memcpy(&blob[4 * i], &off, 4);
+      std::memcpy(&blob[4 * n + 4 * i], &len, 4);
+      std::memcpy(&blob[8 * n + 4 * i], &s.chunks, 4);
+      blob[12 * n + i] = static_cast<char>(s.state);
+    }
+    heaps.push_back(json{{"arena", mh.arena}, {"index", mh.index}, {"begin", to_hex(mh.range.begin)},
+                         {"size", mh.range.size()}, {"chunks", mh.chunks}, {"unit", unit},
+                         {"nspans", n}, {"spans", base64_encode(blob)}});
+  }
+
+  auto figures = [&](const FragFigures& f) {
+    json free = json::object();
+    for (ChunkState s : {ChunkState::kTcache, ChunkState::kFast, ChunkState::kUnsorted, ChunkState::kSmall,
+                         ChunkState::kLarge, ChunkState::kTop})
+      free[std::string(glibc::state_name(s))] = json{{"chunks", f.free[s].chunks}, {"bytes", f.free[s].bytes}};
+    json hist = json::array();
+    for (size_t b = 0; b < f.free_sizes.buckets.size(); ++b)
+      if (f.free_sizes.buckets[b].chunks)
+        hist.push_back(json{{"from", 1ull << b}, {"chunks", f.free_sizes.buckets[b].chunks},
+                            {"bytes", f.free_sizes.buckets[b].bytes}});
+    json uhist = json::array();
+    for (size_t b = 0; b < f.in_use_sizes.buckets.size(); ++b)
+      if (f.in_use_sizes.buckets[b].chunks)
+        uhist.push_back(json{{"from", 1ull << b}, {"chunks", f.in_use_sizes.buckets[b].chunks},
+                             {"bytes", f.in_use_sizes.buckets[b].bytes}});
+    return json{{"free", free}, {"free_bytes", f.free_bytes}, {"largest_free", f.largest_free},
+                {"largest_free_at", f.largest_free ? to_hex(f.largest_free_at) : ""},
+                {"external_fragmentation", f.external_fragmentation}, {"trim_bytes", f.trim_bytes()},
+                {"trim_bins", f.trim_bins}, {"trim_top", f.trim_top}, {"free_hist", hist},
+                {"in_use_hist", uhist}};
+  };
+  json arenas = json::array();
+  for (const auto& a : h.arenas) {
+    bool drawn = false;
+    for (const auto& mh : m.heaps) drawn = drawn || mh.arena == a.index;
+    if (!drawn) continue;
+    json j{{"index", a.index}, {"main", a.main}, {"address", to_hex(a.address)},
+           {"system_bytes", a.system_mem}, {"heaps", a.heaps.size()}};
+    if (static_cast<size_t>(a.index) < frag.arenas.size()) j["frag"] = figures(frag.arenas[a.index]);
+    arenas.push_back(std::move(j));
+  }
+  uint64_t mm_bytes = 0;
+  for (const auto* c : m.mmapped) mm_bytes += c->size;
+  json data{{"title", std::string(title)}, {"glibc_version", h.version}, {"granularity", m.granularity},
+            {"legend", std::move(legend)}, {"arenas", std::move(arenas)}, {"heaps", std::move(heaps)},
+            {"total", figures(frag.total)},
+            {"mmapped", json{{"chunks", m.mmapped.size()}, {"bytes", mm_bytes}}},
+            {"findings", h.findings.size()}};
+  std::string payload = data.dump();
+  // Inside <script>, "</" could end the element early: JSON allows "<\/".
+  std::string safe;
+  safe.reserve(payload.size());
+  for (size_t i = 0; i < payload.size(); ++i) {
+    if (payload[i] == '<' && i + 1 < payload.size() && payload[i + 1] == '/') {
+      safe += "<\\/";
+      ++i;
+    } else {
+      safe += payload[i];
+    }
+  }
+  std::string page(map_html_template());
+  constexpr std::string_view kMark = "/*HEAPSCOPE_DATA*/";
+  auto at = page.find(kMark);
+  if (at != std::string::npos) page.replace(at, kMark.size(), safe);
+  return page;
+}
+
+}  // namespace heapscope

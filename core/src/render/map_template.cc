@@ -1,0 +1,354 @@
+// The HTML page of `heap map --html`: one self-contained file (no network,
+// no external scripts). The data sits in a JSON <script> block; a canvas
+// draws every heap to one scale, each pixel column summing the bytes of the
+// spans under it, so a million chunks cost one pass, not a million nodes.
+// After the first draw the page checks itself (a synthetic mousemove must
+// show a tooltip) and records the outcome on <body> as data attributes
+// (data-arenas-drawn, data-heaps-drawn, data-errors, data-selftest) for tests.
+#include "render/map_render.h"
+
+namespace heapscope {
+
+namespace {
+
+constexpr std::string_view kTemplate = R"HSMAP(<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>heapscope heap map</title>
+<style>
+html,body{margin:0;height:100%}
+body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;color:#222;display:flex;overflow:hidden}
+#main{flex:1;display:flex;flex-direction:column;min-width:0}
+#bar{padding:6px 10px;border-bottom:1px solid #ddd;background:#fff;display:flex;gap:6px;align-items:center;flex-wrap:wrap}
+#bar button{font:inherit;padding:1px 8px}
+#legend{display:flex;flex-wrap:wrap;gap:2px 10px;margin-left:8px}
+#legend .sw{display:inline-block;width:11px;height:11px;margin-right:3px;vertical-align:-1px;border:1px solid #0004}
+#view{flex:1;overflow-y:auto;overflow-x:hidden;position:relative}
+#cv{display:block;cursor:grab}
+#side{width:330px;overflow-y:auto;border-left:1px solid #ddd;background:#fff;padding:8px 12px;box-sizing:border-box}
+#side h3{margin:12px 0 4px;font-size:14px}
+#side table{border-collapse:collapse;width:100%}
+#side td{padding:0 4px}
+#side td.n{text-align:right;font-family:ui-monospace,monospace}
+.hb{display:inline-block;height:8px;background:#e15759;vertical-align:0}
+.hu{background:#4e79a7}
+#tip{position:fixed;pointer-events:none;background:#222e;color:#fff;padding:5px 8px;border-radius:4px;font:12px ui-monospace,monospace;white-space:pre;display:none;z-index:10}
+.muted{color:#777}
+</style>
+</head>
+<body>
+<div id="main">
+  <div id="bar">
+    <b id="title">heap map</b>
+    <button id="zin" title="zoom in (+)">+</button><button id="zout" title="zoom out (-)">&minus;</button><button id="reset" title="reset (0)">reset</button>
+    <span id="scale" class="muted"></span>
+    <div id="legend"></div>
+  </div>
+  <div id="view"><canvas id="cv"></canvas></div>
+</div>
+<div id="side"></div>
+<div id="tip"></div>
+<script id="heapscope-data" type="application/json">/*HEAPSCOPE_DATA*/</script>
+<script>
+"use strict";
+(function () {
+  var errors = [];
+  function noteError(msg) { errors.push(String(msg)); document.body.setAttribute("data-errors", String(errors.length)); }
+  window.addEventListener("error", function (e) { noteError(e.message); });
+  var consoleError = console.error;
+  console.error = function () { noteError(Array.prototype.join.call(arguments, " ")); consoleError.apply(console, arguments); };
+  document.body.setAttribute("data-errors", "0");
+
+  var D = JSON.parse(document.getElementById("heapscope-data").textContent);
+  var NS = D.legend.length;
+  var color = [], name = [];
+  D.legend.forEach(function (l) { color[l.state] = l.color; name[l.state] = l.name; });
+
+  function hex(n) { return "0x" + n.toString(16); }
+  function human(n) {
+    var u = ["B", "KiB", "MiB", "GiB", "TiB"], i = 0;
+    while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+    return i ? n.toFixed(1) + " " + u[i] : n + " B";
+  }
+  function pct(f) { return (f * 100).toFixed(1) + "%"; }
+
+  // Decode each heap's spans (see map_render.cc).
+  D.heaps.forEach(function (h) {
+    var bin = atob(h.spans), n = h.nspans, buf = new ArrayBuffer(bin.length), u8 = new Uint8Array(buf);
+    for (var i = 0; i < bin.length; i++) u8[i] = bin.charCodeAt(i);
+    h.off = new Uint32Array(buf, 0, n); h.len = new Uint32Array(buf, 4 * n, n);
+    h.cnt = new Uint32Array(buf, 8 * n, n); h.st = new Uint8Array(buf, 12 * n, n);
+    h.base = parseInt(h.begin, 16);
+  });
+  var arenaByIndex = {};
+  D.arenas.forEach(function (a) { arenaByIndex[a.index] = a; });
+
+  // Rows: an arena header, then one bar per heap, all to one scale.
+  var HEAD = 24, ROW = 44, BAR = 28, LM = 10, RM = 10;
+  var rows = [], y = 6;
+  var lastArena = null;
+  D.heaps.forEach(function (h) {
+    if (h.arena !== lastArena) { rows.push({ kind: "arena", arena: h.arena, y: y }); y += HEAD; lastArena = h.arena; }
+    rows.push({ kind: "heap", heap: h, y: y }); y += ROW;
+  });
+  var totalHeight = y + 6;
+  var maxSize = 1;
+  D.heaps.forEach(function (h) { maxSize = Math.max(maxSize, h.size); });
+
+  var cv = document.getElementById("cv"), view = document.getElementById("view"), tip = document.getElementById("tip");
+  var ctx = cv.getContext("2d");
+  var W = 800, bpp = 1, start = 0, bppFit = 1;
+
+  function plotWidth() { return Math.max(50, W - LM - RM); }
+  function fit() { bppFit = maxSize / plotWidth(); bpp = bppFit; start = 0; }
+
+  function resize() {
+    W = Math.max(300, view.clientWidth || 800);
+    var dpr = window.devicePixelRatio || 1;
+    cv.width = Math.round(W * dpr); cv.height = Math.round(totalHeight * dpr);
+    cv.style.width = W + "px"; cv.style.height = totalHeight + "px";
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  }
+
+  // First span whose end is past byte offset `b` (offsets in h.unit).
+  function firstSpanAfter(h, b) {
+    var lo = 0, hi = h.nspans, u = h.unit;
+    while (lo < hi) { var mid = (lo + hi) >> 1; if ((h.off[mid] + h.len[mid]) * u <= b) lo = mid + 1; else hi = mid; }
+    return lo;
+  }
+  function spanAt(h, b) {
+    if (b < 0 || b >= h.size) return -1;
+    var i = firstSpanAfter(h, b);
+    return i < h.nspans && h.off[i] * h.unit <= b ? i : -1;
+  }
+
+  var drawnArenas = {}, drawnHeaps = 0;
+  function drawHeap(r) {
+    var h = r.heap, pw = plotWidth(), u = h.unit;
+    var acc = new Float64Array(pw * NS);
+    var viewEnd = start + pw * bpp;
+    var painted = false;
+    for (var i = firstSpanAfter(h, Math.max(0, start)); i < h.nspans; i++) {
+      var b0 = h.off[i] * u, b1 = b0 + h.len[i] * u;
+      if (b0 >= viewEnd) break;
+      var x0 = (b0 - start) / bpp, x1 = (b1 - start) / bpp;
+      if (x1 <= 0) continue;
+      if (x0 < 0) x0 = 0;
+      if (x1 > pw) x1 = pw;
+      var s = h.st[i];
+      for (var c = Math.floor(x0); c < x1; c++) {
+        var ov = Math.min(x1, c + 1) - Math.max(x0, c);
+        if (ov > 0) acc[c * NS + s] += ov;
+      }
+    }
+    var top = r.y + 12;
+    ctx.fillStyle = "#888";
+    ctx.font = "11px ui-monospace,monospace";
+    ctx.fillText("heap " + h.index + "  " + h.begin + "  " + human(h.size) + "  " + h.chunks + " chunks", LM, r.y + 9);
+    for (var c2 = 0; c2 < pw; c2++) {
+      var tot = 0, best = 0, bestv = 0;
+      for (var k = 0; k < NS; k++) { var v = acc[c2 * NS + k]; tot += v; if (v > bestv) { bestv = v; best = k; } }
+      if (tot <= 0) continue;
+      painted = true;
+      var x = LM + c2;
+      if (bestv >= 0.98 * tot) {
+        ctx.fillStyle = color[best]; ctx.fillRect(x, top, 1, BAR * Math.min(1, tot + 0.0001));
+      } else {
+        // A stacked column: each state's share of the pixel's bytes.
+        var yy = top;
+        for (var k2 = 0; k2 < NS; k2++) {
+          var v2 = acc[c2 * NS + k2];
+          if (v2 <= 0) continue;
+          var hgt = BAR * v2 / tot;
+          ctx.fillStyle = color[k2]; ctx.fillRect(x, yy, 1, hgt); yy += hgt;
+        }
+      }
+    }
+    // The heap's outline, to scale.
+    var ex0 = LM + Math.max(0, -start / bpp), ex1 = LM + Math.min(pw, (h.size - start) / bpp);
+    if (ex1 > ex0) { ctx.strokeStyle = "#0003"; ctx.strokeRect(ex0 + 0.5, top - 0.5, ex1 - ex0, BAR + 1); }
+    if (painted) { drawnArenas[h.arena] = true; drawnHeaps++; }
+  }
+
+  function draw() {
+    ctx.clearRect(0, 0, W, totalHeight);
+    drawnArenas = {}; drawnHeaps = 0;
+    rows.forEach(function (r) {
+      if (r.kind === "arena") {
+        var a = arenaByIndex[r.arena] || { index: r.arena };
+        ctx.fillStyle = "#222"; ctx.font = "bold 13px system-ui,sans-serif";
+        var t = "arena " + a.index + (a.main ? " (main)" : "") + "  " + (a.address || "");
+        if (a.frag) t += "   free " + human(a.frag.free_bytes) + ", external fragmentation " + pct(a.frag.external_fragmentation) + ", malloc_trim(0) would release " + human(a.frag.trim_bytes);
+        ctx.fillText(t, LM, r.y + 15);
+      } else {
+        drawHeap(r);
+      }
+    });
+    document.getElementById("scale").textContent = "1 px = " + human(Math.max(1, Math.round(bpp))) + (bpp < 1 ? " (" + (1 / bpp).toFixed(1) + " px/byte)" : "") +
+      (D.granularity ? "; spans aggregated into " + human(D.granularity) + " cells" : "");
+    var n = Object.keys(drawnArenas).length;
+    document.body.setAttribute("data-arenas-drawn", String(n));
+    document.body.setAttribute("data-heaps-drawn", String(drawnHeaps));
+  }
+
+  function rowAt(py) {
+    for (var i = 0; i < rows.length; i++) {
+      var r = rows[i];
+      if (r.kind === "heap" && py >= r.y + 10 && py < r.y + 12 + BAR + 2) return r;
+    }
+    return null;
+  }
+
+  function tooltipFor(px, py) {
+    var r = rowAt(py);
+    if (!r) return null;
+    var h = r.heap, b = start + (px - LM) * bpp;
+    var i = spanAt(h, Math.floor(b));
+    if (i < 0) return null;
+    var u = h.unit, addr = h.base + h.off[i] * u, size = h.len[i] * u, st = h.st[i];
+    var lines = ["arena " + h.arena + " heap " + h.index];
+    if (h.cnt[i] === 1 && !D.granularity) {
+      lines.push("chunk " + hex(addr) + "  size " + size + " (" + human(size) + ")");
+      lines.push("state " + name[st]);
+    } else {
+      lines.push(hex(addr) + " - " + hex(addr + size) + "  " + human(size));
+      lines.push("state " + name[st] + (D.granularity ? " (dominant in each " + human(D.granularity) + " cell)" : ""));
+      lines.push(h.cnt[i] + " chunk" + (h.cnt[i] === 1 ? "" : "s") + " start here");
+    }
+    if (bpp > size) lines.push("1 px = " + human(Math.round(bpp)) + ": zoom in for detail");
+    return lines.join("\n");
+  }
+
+  function showTip(clientX, clientY) {
+    var rect = cv.getBoundingClientRect();
+    var t = tooltipFor(clientX - rect.left, clientY - rect.top);
+    if (!t) { tip.style.display = "none"; return false; }
+    tip.textContent = t;
+    tip.style.display = "block";
+    tip.style.left = Math.min(clientX + 14, window.innerWidth - 360) + "px";
+    tip.style.top = (clientY + 14) + "px";
+    return true;
+  }
+
+  var drag = null;
+  cv.addEventListener("mousedown", function (e) { drag = { x: e.clientX, start: start }; cv.style.cursor = "grabbing"; });
+  window.addEventListener("mouseup", function () { drag = null; cv.style.cursor = "grab"; });
+  cv.addEventListener("mousemove", function (e) {
+    if (drag && e.buttons) { start = drag.start - (e.clientX - drag.x) * bpp; clamp(); draw(); tip.style.display = "none"; return; }
+    showTip(e.clientX, e.clientY);
+  });
+  cv.addEventListener("mouseleave", function () { tip.style.display = "none"; });
+  function clamp() {
+    var pw = plotWidth();
+    bpp = Math.min(Math.max(bpp, 1 / 64), bppFit * 4);
+    start = Math.min(Math.max(start, -pw * bpp * 0.5), maxSize - pw * bpp * 0.5);
+  }
+  function zoomAt(px, factor) {
+    var b = start + (px - LM) * bpp;
+    bpp *= factor; start = b - (px - LM) * bpp; clamp(); draw();
+  }
+  cv.addEventListener("wheel", function (e) {
+    e.preventDefault();
+    var rect = cv.getBoundingClientRect();
+    zoomAt(e.clientX - rect.left, e.deltaY > 0 ? 1.25 : 0.8);
+  }, { passive: false });
+  cv.addEventListener("dblclick", function (e) { var rect = cv.getBoundingClientRect(); zoomAt(e.clientX - rect.left, e.shiftKey ? 2 : 0.5); });
+  document.getElementById("zin").onclick = function () { zoomAt(LM + plotWidth() / 2, 0.5); };
+  document.getElementById("zout").onclick = function () { zoomAt(LM + plotWidth() / 2, 2); };
+  document.getElementById("reset").onclick = function () { fit(); draw(); };
+  window.addEventListener("keydown", function (e) {
+    var pw = plotWidth();
+    if (e.key === "+" || e.key === "=") zoomAt(LM + pw / 2, 0.5);
+    else if (e.key === "-") zoomAt(LM + pw / 2, 2);
+    else if (e.key === "0") { fit(); draw(); }
+    else if (e.key === "ArrowLeft") { start -= pw * bpp / 4; clamp(); draw(); }
+    else if (e.key === "ArrowRight") { start += pw * bpp / 4; clamp(); draw(); }
+  });
+  window.addEventListener("resize", function () { var keep = bpp / bppFit; resize(); bppFit = maxSize / plotWidth(); bpp = bppFit * keep; clamp(); draw(); });
+
+  // Legend and the frag figures beside the map.
+  var lg = document.getElementById("legend");
+  D.legend.forEach(function (l) {
+    var s = document.createElement("span");
+    var sw = document.createElement("span"); sw.className = "sw"; sw.style.background = l.color;
+    s.appendChild(sw); s.appendChild(document.createTextNode(l.name)); lg.appendChild(s);
+  });
+  document.getElementById("title").textContent = "heap map: " + D.title + " (glibc " + D.glibc_version + ")";
+
+  function el(tag, text, cls) { var e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; }
+  function histo(parent, hist, cls) {
+    var t = el("table"), max = 1;
+    hist.forEach(function (b) { max = Math.max(max, b.chunks); });
+    hist.forEach(function (b) {
+      var tr = el("tr");
+      tr.appendChild(el("td", human(b.from) + "+", "n"));
+      tr.appendChild(el("td", String(b.chunks), "n"));
+      var td = el("td"), bar = el("span", undefined, "hb" + (cls ? " " + cls : ""));
+      bar.style.width = Math.max(1, Math.round(110 * b.chunks / max)) + "px"; td.appendChild(bar); tr.appendChild(td);
+      t.appendChild(tr);
+    });
+    parent.appendChild(t);
+  }
+  function figures(parent, heading, f) {
+    parent.appendChild(el("h3", heading));
+    var t = el("table");
+    function row(k, v) { var tr = el("tr"); tr.appendChild(el("td", k)); tr.appendChild(el("td", v, "n")); t.appendChild(tr); }
+    ["tcache", "fast", "unsorted", "small", "large", "top"].forEach(function (c) {
+      var x = f.free[c]; row(c, x.chunks + " / " + human(x.bytes));
+    });
+    row("free total", human(f.free_bytes));
+    row("largest free", human(f.largest_free));
+    row("external frag.", pct(f.external_fragmentation));
+    row("malloc_trim(0)", human(f.trim_bytes));
+    parent.appendChild(t);
+    if (f.free_hist.length) { parent.appendChild(el("div", "free chunk sizes", "muted")); histo(parent, f.free_hist); }
+    if (f.in_use_hist.length) { parent.appendChild(el("div", "in-use chunk sizes", "muted")); histo(parent, f.in_use_hist, "hu"); }
+  }
+  var side = document.getElementById("side");
+  side.appendChild(el("div", "Drag to pan, wheel or +/- to zoom, 0 to reset; hover for a chunk.", "muted"));
+  D.arenas.forEach(function (a) { if (a.frag) figures(side, "arena " + a.index + (a.main ? " (main)" : ""), a.frag); });
+  if (D.arenas.length > 1) figures(side, "all arenas", D.total);
+  if (D.mmapped.chunks) side.appendChild(el("p", "mmapped chunks: " + D.mmapped.chunks + " (" + human(D.mmapped.bytes) + "), outside the arenas"));
+  if (D.findings) side.appendChild(el("p", D.findings + " anomalies found in the heap (see heap check)"));
+
+  resize(); fit(); draw();
+
+  // Self-test: hover the middle of the first in-use span of the first heap.
+  var result = "ok";
+  try {
+    var r0 = null;
+    for (var i = 0; i < rows.length; i++) if (rows[i].kind === "heap") { r0 = rows[i]; break; }
+    if (!r0) throw new Error("no heap drawn");
+    var h0 = r0.heap, pick = 0;
+    for (var j = 0; j < h0.nspans; j++) if (h0.st[j] === 0) { pick = j; break; }
+    var mid = (h0.off[pick] + h0.len[pick] / 2) * h0.unit;
+    var px = Math.min(LM + plotWidth() - 1, Math.max(LM, LM + (mid - start) / bpp));
+    var rect = cv.getBoundingClientRect();
+    var ev = new MouseEvent("mousemove", { clientX: rect.left + px, clientY: rect.top + r0.y + 12 + BAR / 2, bubbles: true });
+    cv.dispatchEvent(ev);
+    var text = tip.textContent || "";
+    if (tip.style.display !== "block") throw new Error("tooltip not shown");
+    if (text.indexOf("arena " + h0.arena + " heap " + h0.index) < 0) throw new Error("tooltip names the wrong heap: " + text);
+    var m = /0x[0-9a-f]+/.exec(text);
+    if (!m) throw new Error("tooltip has no address");
+    var a = parseInt(m[0], 16);
+    if (a < h0.base || a >= h0.base + h0.size) throw new Error("tooltip address outside the heap");
+    document.body.setAttribute("data-tooltip", text.replace(/\n/g, " | "));
+  } catch (e) {
+    result = "fail: " + e.message;
+  }
+  document.body.setAttribute("data-selftest", result);
+  if (location.hash.indexOf("keep-tooltip") < 0) tip.style.display = "none";
+})();
+</script>
+</body>
+</html>
+)HSMAP";
+
+}  // namespace
+
+std::string_view map_html_template() { return kTemplate; }
+
+}  // namespace heapscope

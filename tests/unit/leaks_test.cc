@@ -1,0 +1,170 @@
+#include "heapscope/analysis/leaks.h"
+
+#include <gtest/gtest.h>
+
+#include "analysis/pointer_scan.h"
+#include "heapscope/analysis/refs.h"
+#include "synthetic_heap.h"
+
+namespace heapscope {
+namespace {
+
+using testing::SyntheticHeap;
+
+glibc::Heap build(SyntheticHeap& s) {
+  auto syms = make_no_symbols();
+  return glibc::Heap::build(s.target, *syms);
+}
+
+LeakClass class_of(const glibc::Heap& h, const LeakAnalysis& a, uint64_t chunk) {
+  const glibc::Chunk* c = h.chunk_at(Address(chunk));
+  EXPECT_NE(c, nullptr);
+  return c ? a.classes[static_cast<size_t>(c - h.chunks.data())] : LeakClass::kNotNode;
+}
+
+constexpr uint64_t kGlobal = SyntheticHeap::kLibcData + 0x1800;  // a module global
+constexpr uint64_t kSp = SyntheticHeap::kTls + 0x800;            // thread 42's sp
+
+TEST(Leaks, ClassifiesEveryKind) {
+  SyntheticHeap s;
+  uint64_t a = s.chunk(0x30), b = s.chunk(0x30);        // reachable: global -> a -> b
+  uint64_t c = s.chunk(0x40), d = s.chunk(0x20);        // possible: stack -> c+0x18, c -> d
+  uint64_t e = s.chunk(0x30), f = s.chunk(0x30), g = s.chunk(0x30);  // leaked chain e -> f -> g
+  uint64_t hh = s.chunk(0x20), ii = s.chunk(0x20);      // leaked cycle
+  uint64_t j = s.chunk(0x30);                           // only a freed chunk points here
+  uint64_t t1 = s.chunk(0x40);                          // freed (tcache), full of stale pointers
+  uint64_t k = s.chunk(0x30);                           // only below the red zone points here
+  uint64_t y = s.chunk(0x20), z = s.chunk(0x20), x = s.chunk(0x20);  // x -> y <-> z
+  uint64_t r = s.chunk(0x20);                           // a register points here
+  uint64_t guard = s.chunk(0x20);
+  s.finish();
+  s.tcache_push(2, t1);
+  s.w(kGlobal, a + 16);
+  s.w(a + 16 + 8, b + 16);
+  s.w(kSp + 0x40, c + 16 + 0x18);
+  s.w(c + 16, d + 16);
+  s.w(e + 16, f + 16);
+  s.w(f + 16 + 8, g + 16 + 8);  // interior pointers count between leaked chunks
+  s.w(hh + 16, ii + 16);
+  s.w(ii + 16, hh + 16);
+  for (uint64_t off = 16; off < 0x30; off += 8) s.w(t1 + 16 + off, j + 16);
+  s.w(kSp - kRedZone - 8, k + 16);
+  s.w(kSp - 8, guard + 16);  // inside the red zone: a root
+  s.w(x + 16, y + 16);
+  s.w(y + 16, z + 16);
+  s.w(z + 16, y + 16);
+  Thread t2;
+  t2.tid = 43;
+  t2.registers = {{"rbx", r + 16}, {"rip", 0x1234}};
+  t2.sp = Address(0x7f0000400800);
+  s.target.add_region(Address(0x7f0000400000), std::vector<std::byte>(0x1000));
+  s.target.add_thread(t2);
+
+  glibc::Heap h = build(s);
+  ASSERT_TRUE(h.findings.empty()) << h.findings.front().detail;
+  LeakAnalysis an = analyze_leaks(s.target, h, CancelToken());
+  EXPECT_EQ(class_of(h, an, a), LeakClass::kReachable);
+  EXPECT_EQ(class_of(h, an, b), LeakClass::kReachable);
+  EXPECT_EQ(class_of(h, an, c), LeakClass::kPossible);
+  EXPECT_EQ(class_of(h, an, d), LeakClass::kPossible);
+  EXPECT_EQ(class_of(h, an, e), LeakClass::kDirect);
+  EXPECT_EQ(class_of(h, an, f), LeakClass::kIndirect);
+  EXPECT_EQ(class_of(h, an, g), LeakClass::kIndirect);
+  EXPECT_EQ(class_of(h, an, hh), LeakClass::kDirect);
+  EXPECT_EQ(class_of(h, an, ii), LeakClass::kIndirect);
+  EXPECT_EQ(class_of(h, an, j), LeakClass::kDirect);
+  EXPECT_EQ(class_of(h, an, t1), LeakClass::kNotNode);
+  EXPECT_EQ(class_of(h, an, k), LeakClass::kDirect);
+  // x points into the y-z cycle: the cycle is not a source, x is.
+  EXPECT_EQ(class_of(h, an, x), LeakClass::kDirect);
+  EXPECT_EQ(class_of(h, an, y), LeakClass::kIndirect);
+  EXPECT_EQ(class_of(h, an, z), LeakClass::kIndirect);
+  EXPECT_EQ(class_of(h, an, r), LeakClass::kReachable);
+  EXPECT_EQ(class_of(h, an, guard), LeakClass::kReachable);
+  EXPECT_EQ(an.direct.chunks, 5u);
+  EXPECT_EQ(an.indirect.chunks, 5u);
+  EXPECT_EQ(an.possible.chunks, 2u);
+  EXPECT_EQ(an.direct.bytes, 0x30u + 0x20 + 0x30 + 0x30 + 0x20);
+  EXPECT_EQ(an.listed.size(), 12u);
+  EXPECT_TRUE(std::is_sorted(an.listed.begin(), an.listed.end()));
+  // The metadata chunk (tcache_perthread_struct) and top are not nodes.
+  EXPECT_EQ(class_of(h, an, SyntheticHeap::kHeap), LeakClass::kNotNode);
+}
+
+TEST(Leaks, StartPointerUpgradesAnInteriorSeed) {
+  SyntheticHeap s;
+  uint64_t a = s.chunk(0x30), b = s.chunk(0x30), c = s.chunk(0x30);
+  s.finish();
+  s.w(kGlobal, a + 16 + 8);  // interior to a first (address order of roots)
+  s.w(kGlobal + 8, b + 16);  // b -> a at the start: a is reachable after all
+  s.w(b + 16, a + 16);
+  s.w(a + 16, c + 16);
+  glibc::Heap h = build(s);
+  LeakAnalysis an = analyze_leaks(s.target, h, CancelToken());
+  EXPECT_EQ(class_of(h, an, a), LeakClass::kReachable);
+  EXPECT_EQ(class_of(h, an, c), LeakClass::kReachable);
+  EXPECT_EQ(an.possible.chunks, 0u);
+}
+
+TEST(Leaks, CancelStops) {
+  SyntheticHeap s;
+  for (int i = 0; i < 100; ++i) s.chunk(0x400);
+  s.finish();
+  glibc::Heap h = build(s);
+  CancelToken t;
+  t.cancel();
+  EXPECT_THROW(analyze_leaks(s.target, h, t), Cancelled);
+}
+
+TEST(NodeIndex, AgreesWithChunkContainingOnEveryWord) {
+  SyntheticHeap s;
+  uint64_t sizes[] = {0x20, 0x30, 0x100, 0x20, 0x410, 0x40, 0x20, 0x1000, 0x50};
+  for (int round = 0; round < 20; ++round)
+    for (uint64_t z : sizes) s.chunk(z);
+  uint64_t freed = s.chunk(0x30);
+  s.chunk(0x20);
+  s.finish();
+  s.tcache_push(1, freed);
+  glibc::Heap h = build(s);
+  analysis::NodeIndex index(h);
+  size_t starts = 0;
+  for (uint64_t v = SyntheticHeap::kHeap - 64; v < SyntheticHeap::kHeap + SyntheticHeap::kHeapSize + 64; v += 8) {
+    bool start = false;
+    uint32_t n = index.find(v, &start);
+    const glibc::Chunk* c = h.chunk_containing(Address(v));
+    bool want = c && is_node(*c) && v >= c->data().value;
+    ASSERT_EQ(n != analysis::kNoNode, want) << std::hex << v;
+    if (want) {
+      ASSERT_EQ(&h.chunks[n], c);
+      ASSERT_EQ(start, v == c->data().value);
+      starts += start;
+    }
+  }
+  EXPECT_EQ(starts, 20u * 9 + 1);
+}
+
+TEST(Roots, StacksModulesAndAnonymousButNotHeap) {
+  SyntheticHeap s;
+  s.chunk(0x30);
+  s.finish();
+  s.target.add_region(Address(0x7f0000500000), std::vector<std::byte>(0x1000), kPermRead);  // read-only
+  glibc::Heap h = build(s);
+  Roots roots = find_roots(s.target, h);
+  bool stack = false, module = false;
+  for (const auto& r : roots.ranges) {
+    EXPECT_FALSE(r.range.contains(Address(SyntheticHeap::kHeap)));
+    EXPECT_NE(r.range.begin.value, 0x7f0000500000u);
+    if (r.kind == RootKind::kStack) {
+      stack = true;
+      EXPECT_EQ(r.tid, 42);
+      EXPECT_EQ(r.range.begin.value, kSp - kRedZone);
+      EXPECT_EQ(r.range.end.value, SyntheticHeap::kTls + 0x2000);
+    }
+    if (r.kind == RootKind::kModule && r.range.begin.value == SyntheticHeap::kLibcData) module = true;
+  }
+  EXPECT_TRUE(stack);
+  EXPECT_TRUE(module);
+}
+
+}  // namespace
+}  // namespace heapscope
