@@ -268,5 +268,17 @@ TEST(Check, ChunkRunningIntoTheTop) {
   EXPECT_NE(f->detail.find("into the top chunk"), std::string::npos);
 }
 
+// Sizes from the target are hostile: a huge system_mem and top size must not
+// turn into huge allocations (chunk vector reservation, the chunk index).
+TEST(Check, HugeArenaSizesAllocateNothingHuge) {
+  SyntheticHeap s;
+  s.chunk(0x30);
+  s.finish();
+  s.w(SyntheticHeap::kMainArena + s.l.ms_system_mem, uint64_t{1} << 60);
+  s.w(s.cursor + 8, (uint64_t{1} << 50) | 1);
+  CheckReport r = check(s);
+  EXPECT_FALSE(r.findings.empty());
+}
+
 }  // namespace
 }  // namespace heapscope

@@ -494,6 +494,12 @@ class Checker {
             fmt::format("top chunk {} has size {:#x}, more than the arena's system_mem {:#x}", to_hex(ar.top), size,
                         ar.system_mem),
             "overflow from the chunk before the top (house of force)");
+      if (size <= ar.system_mem && !mapped_through(ar.top, size))
+        add("top-size", ar.top, ar.index, "",
+            fmt::format("top chunk {} has size {:#x}, which runs past the memory mapped there (and the "
+                        "arena's system_mem is {:#x})",
+                        to_hex(ar.top), size, ar.system_mem),
+            "the arena's malloc_state and the top's size were overwritten");
       if (!(raw & kPrevInuse)) {
         const Chunk* top = h_.chunk_at(ar.top);
         const Chunk* p = top ? before(*top) : nullptr;
@@ -505,6 +511,18 @@ class Checker {
               header_cause(*top));
       }
     }
+  }
+
+  // True when [a, a + n) lies in mapped regions without a gap.
+  bool mapped_through(Address a, uint64_t n) const {
+    if (n > UINT64_MAX - a.value) return false;
+    const Address end = a + n;
+    while (a < end) {
+      const Region* r = t_.find_region(a);
+      if (!r) return false;
+      a = r->range.end;
+    }
+    return true;
   }
 
   void finish() {

@@ -193,13 +193,22 @@ Address resync(const SegmentBytes& bytes, Address bad, Address limit, bool non_m
   return limit;
 }
 
+// Bytes the target can supply at all: a bound on any size it claims.
+uint64_t readable_bytes(const Target& t) {
+  uint64_t n = 0;
+  for (const auto& r : t.regions())
+    if (r.readable) n += r.range.size();
+  return n;
+}
+
 }  // namespace
 
 void Builder::walk_heaps() {
   // One allocation up front (a guess of one chunk per 64 bytes, capped):
   // regrowing a vector of millions of chunks copies and faults it twice.
+  // system_mem is the target's word: no more than the memory it has.
   uint64_t system = 0;
-  for (const auto& ar : heap.arenas) system += ar.system_mem;
+  for (const auto& ar : heap.arenas) system = std::min(system + ar.system_mem, readable_bytes(target));
   heap.chunks.reserve(static_cast<size_t>(std::min<uint64_t>(system / 64, 1ull << 26)));
   for (auto& ar : heap.arenas) {
     check_cancel(cancel);
@@ -370,8 +379,12 @@ void Builder::scan_mmapped() {
 
 void Builder::build_index() {
   const auto& cs = heap.chunks;
+  const uint64_t readable = readable_bytes(target);
   for (const auto& ar : heap.arenas) {
     for (const auto& seg : ar.heaps) {
+      // A segment larger than the target's memory (a hostile size) is not
+      // indexed: chunk_at falls back to the binary search for it.
+      if (seg.range.size() > readable) continue;
       SegmentIndex si{seg.range.begin, seg.range.end, 0, {}};
       si.words.resize((seg.range.size() >> 10) + 1);  // 64 slots of 16 bytes per word
       auto it = std::lower_bound(cs.begin(), cs.end(), seg.range.begin,
