@@ -5,6 +5,8 @@
 #include <gnu/libc-version.h>
 #include <gtest/gtest.h>
 
+#include "malloc_ptype.h"
+
 #include <cstdio>
 #include <map>
 #include <regex>
@@ -13,36 +15,11 @@
 namespace heapscope::glibc {
 namespace {
 
-struct TypeLayout {
-  std::map<std::string, uint64_t> fields;  // name -> offset
-  uint64_t size = 0;
-};
+using testing::TypeLayout;
 
-// Every struct we need, from one gdb run of `ptype /o` on libc.so.6.
+// Every struct we need, from one gdb run on this machine's libc.so.6.
 const std::map<std::string, TypeLayout>& debug_layouts() {
-  static const std::map<std::string, TypeLayout> layouts = [] {
-    std::map<std::string, TypeLayout> out;
-    std::string cmd = "gdb -batch -nx /lib/x86_64-linux-gnu/libc.so.6";
-    for (const char* t : {"struct malloc_state", "struct malloc_par", "struct _heap_info",
-                          "struct tcache_perthread_struct", "struct tcache_entry"})
-      cmd += std::string(" -ex 'ptype /o ") + t + "'";
-    cmd += " 2>/dev/null";
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return out;
-    char line[512];
-    static const std::regex head(R"(type = struct ([A-Za-z_0-9]+) \{)");
-    static const std::regex field(R"(^/\*\s+(\d+)\s+\|\s+\d+\s+\*/\s+.*?[\s\*]([A-Za-z_][A-Za-z_0-9]*)(\[\d+\])?;)");
-    static const std::regex size(R"(total size \(bytes\):\s+(\d+))");
-    TypeLayout* cur = nullptr;
-    while (fgets(line, sizeof line, p)) {
-      std::cmatch m;
-      if (std::regex_search(line, m, head)) cur = &out["struct " + m[1].str()];
-      else if (cur && std::regex_search(line, m, field)) cur->fields[m[2]] = std::stoull(m[1]);
-      else if (cur && std::regex_search(line, m, size)) cur->size = std::stoull(m[1]), cur = nullptr;
-    }
-    pclose(p);
-    return out;
-  }();
+  static const auto layouts = testing::read_malloc_layouts("/lib/x86_64-linux-gnu/libc.so.6");
   return layouts;
 }
 

@@ -20,6 +20,7 @@
 #include "heapscope/error.h"
 #include "heapscope/glibc/heap.h"
 #include "heapscope/glibc/layout.h"
+#include "malloc_ptype.h"
 #include "synthetic_heap.h"
 
 namespace heapscope {
@@ -200,34 +201,11 @@ std::filesystem::path glibc_cache() {
   return std::filesystem::path(home ? home : "/nonexistent") / ".cache/heapscope/glibcs";
 }
 
-struct TypeLayout {
-  std::map<std::string, uint64_t> fields;
-  uint64_t size = 0;
-};
+using testing::TypeLayout;
 
 std::map<std::string, TypeLayout> ptype(const std::filesystem::path& root, const std::filesystem::path& libc) {
-  std::map<std::string, TypeLayout> out;
-  std::string cmd = "gdb -batch -nx -ex 'set debug-file-directory " + (root / "usr/lib/debug").string() +
-                    "' -ex 'file " + libc.string() + "'";
-  for (const char* t : {"struct malloc_state", "struct malloc_par", "struct _heap_info",
-                        "struct tcache_perthread_struct", "struct tcache_entry"})
-    cmd += std::string(" -ex 'ptype /o ") + t + "'";
-  cmd += " 2>/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char line[512];
-  static const std::regex head(R"(type = struct ([A-Za-z_0-9]+) \{)");
-  static const std::regex field(R"(^/\*\s+(\d+)\s+\|\s+\d+\s+\*/\s+.*?[\s\*]([A-Za-z_][A-Za-z_0-9]*)(\[\d+\])?;)");
-  static const std::regex size(R"(total size \(bytes\):\s+(\d+))");
-  TypeLayout* cur = nullptr;
-  while (fgets(line, sizeof line, p)) {
-    std::cmatch m;
-    if (std::regex_search(line, m, head)) cur = &out["struct " + m[1].str()];
-    else if (cur && std::regex_search(line, m, field)) cur->fields[m[2]] = std::stoull(m[1]);
-    else if (cur && std::regex_search(line, m, size)) cur->size = std::stoull(m[1]), cur = nullptr;
-  }
-  pclose(p);
-  return out;
+  return testing::read_malloc_layouts("-ex 'set debug-file-directory " + (root / "usr/lib/debug").string() +
+                                      "' -ex 'file " + libc.string() + "'");
 }
 
 TEST(GlibcVersions, RowsMatchFetchedLibcsDebugInfo) {
