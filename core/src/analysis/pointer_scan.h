@@ -73,6 +73,15 @@ class NodeIndex {
   mutable size_t last_span_ = SIZE_MAX;
 };
 
+// The leaked graph's vertices (in address order) with their out-edges as
+// CSR arrays (edges[first[v]..first[v+1]) are vertex positions): 1 for the
+// direct members, 0 for the indirect ones. In each strongly connected
+// component that no other leaked vertex points into, the lowest member is
+// direct (valgrind's convention: every leaked group has a place to start
+// reading); every other vertex is indirect.
+std::vector<uint8_t> direct_members(const std::vector<uint32_t>& first, const std::vector<uint32_t>& edges,
+                                    const CancelToken& cancel);
+
 // Calls f(address_of_word, value) for each aligned word of [range) the target
 // has; missing pages are skipped. Polls the token every 64 Ki words.
 template <typename F>
@@ -103,11 +112,19 @@ void for_each_word(const Target& t, AddressRange range, const CancelToken& cance
   }
 }
 
+// The bytes an in-use chunk's owner may write: from data() to end(), plus
+// the next chunk's prev_size field, which belongs to this chunk while it is
+// in use (malloc_usable_size is size - 8); an mmapped chunk has no
+// neighbour, its usable bytes end at end().
+inline AddressRange user_area(const glibc::Chunk& c) {
+  return {c.data(), c.state == glibc::ChunkState::kMmapped ? c.end() : c.end() + 8};
+}
+
 // Calls f(address_of_word, value) for each word of node i's user area.
 template <typename F>
 void for_each_chunk_word(const Target& t, const glibc::Chunk& c, const CancelToken& cancel, F&& f) {
   if (c.size <= 16) return;
-  for_each_word(t, {c.data(), c.end()}, cancel, f);
+  for_each_word(t, user_area(c), cancel, f);
 }
 
 }  // namespace heapscope::analysis

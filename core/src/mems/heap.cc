@@ -205,6 +205,7 @@ void Builder::walk_meta() {
               fmt::format("metadata page {}: prev is {}, expected {}", to_hex(m), to_hex(page->prev),
                           to_hex(prev)));
     ++pages;
+    heap.meta_ranges.push_back({m, m + page->bytes});
     prev = m;
     m = Address(page->next);
   }

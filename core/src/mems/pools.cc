@@ -1,7 +1,9 @@
 // The pool allocator: arenas, their carved pools (header, in-use bitmap, free
 // list), the per-class lists of USED pools, the usable-arena list and the
 // pool map, checked as mems_check_invariants does (mems/src/check.c).
+#include <algorithm>
 #include <bit>
+#include <iterator>
 #include <unordered_set>
 
 #include "mems/builder.h"
@@ -149,6 +151,7 @@ void Builder::read_pool(Arena& arena, size_t index, uint32_t i) {
   pool.used = h->used;
   pool.capacity = h->capacity;
   pool.next_offset = h->next_offset;
+  std::copy(std::begin(h->in_use), std::end(h->in_use), pool.in_use.begin());
   for (uint64_t word : h->in_use) pool.bitmap_used += static_cast<uint32_t>(std::popcount(word));
   raw_pools[p.value] = *h;
   pool_index[p.value] = {index, arena.pools.size()};

@@ -11,6 +11,7 @@
 // "physical" addresses are target addresses (pstart).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -103,6 +104,10 @@ struct Pool {
   uint32_t next_offset = 0;
   uint32_t bitmap_used = 0; // blocks whose in-use bit is set
   std::vector<Address> free_blocks;  // the free list, in order, as walked
+  std::array<uint64_t, 4> in_use{};  // the header's bitmap: bit k set = block k in use
+
+  bool block_in_use(uint32_t k) const { return k < 256 && ((in_use[k / 64] >> (k % 64)) & 1); }
+  Address block(uint32_t k) const { return address + 96 + uint64_t{k} * block_size; }
 
   bool counted() const { return state == PoolState::kUsed || state == PoolState::kFull; }
 };
@@ -135,6 +140,7 @@ class Heap {
   std::vector<Node> nodes;    // main chain order
   std::vector<Arena> arenas;  // arena list order
   uint64_t meta_pages_walked = 0;
+  std::vector<AddressRange> meta_ranges;  // the metadata page mappings walked
   std::vector<Finding> findings;
   std::vector<std::string> notes;  // caveats to show once (busy, not initialized)
 
