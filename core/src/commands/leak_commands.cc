@@ -34,15 +34,21 @@ std::string run_leaks(CommandContext& ctx) {
   l.limit = ctx.args.get_uint("--limit").value_or(ctx.args.json() || list ? SIZE_MAX : kTextGroups);
   if (!summary) {
     TypeNamer namer(t, ctx.session.symbols());
-    l.chunks.reserve(a.listed.size());
     l.types.reserve(a.listed.size());
-    for (uint32_t i : a.listed) {
-      const auto& c = h.chunks[i];
-      if (c.size < min_size) continue;
-      uint32_t type = namer.type_id(c);
-      if (type_filter && (!type || namer.names()[type - 1] != *type_filter)) continue;
-      l.chunks.push_back(i);
-      l.types.push_back(type);
+    if (!type_filter && !min_size) {
+      // Everything listed: no copy of the list (it can hold a million chunks).
+      l.chunks = std::move(a.listed);
+      namer.type_ids(h.chunks, l.chunks, l.types);
+    } else {
+      for (uint32_t i : a.listed) {
+        const auto& c = h.chunks[i];
+        if (c.size < min_size) continue;
+        uint32_t type = namer.type_id(c);
+        if (type_filter && (!type || namer.names()[type - 1] != *type_filter)) continue;
+        l.chunks.push_back(i);
+        l.types.push_back(type);
+      }
+      l.filtered = l.chunks.size() != a.listed.size();
     }
     l.type_names = namer.names();
     if (!ctx.args.json() && !list) {
