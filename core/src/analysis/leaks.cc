@@ -59,10 +59,11 @@ struct Marker {
   // Scans every pending chunk (marked `pending`, which becomes `done`),
   // with visit(address, word) for each word.
   template <typename F>
-  void drain(uint8_t pending, uint8_t done, F& visit) {
+  void drain(uint8_t pending, uint8_t done, F& visit, Tally& tally) {
     uint64_t scanned = 0;
     auto scan = [&](uint32_t n) {
       mark[n] = done;
+      tally.add(chunks[n].size);
       if ((++scanned & 0xfff) == 0) check_cancel(cancel);
       words.scan(n, cancel, visit);
     };
@@ -83,7 +84,7 @@ struct Marker {
         uint32_t j = i;
         if (words.runs_ok())
           while (j + 1 < count && mark[j + 1] == pending && chunks[j + 1].address == chunks[j].end()) ++j;
-        for (uint32_t k = i; k <= j; ++k) mark[k] = done;
+        for (uint32_t k = i; k <= j; ++k) mark[k] = done, tally.add(chunks[k].size);
         scanned += j - i + 1;
         if ((scanned & ~uint64_t{0xfff}) != ((scanned - (j - i + 1)) & ~uint64_t{0xfff})) check_cancel(cancel);
         if (j == i) words.scan(i, cancel, visit);
@@ -125,7 +126,8 @@ LeakAnalysis analyze_leaks(const Target& target, const glibc::Heap& heap, const 
   Roots roots = find_roots(target, heap, index.mmapped());
   for (const auto& r : roots.registers) definite(0, r.value);
   for (const auto& r : roots.ranges) analysis::for_each_word(target, r.range, cancel, definite);
-  m.drain(kReachPending, kReach, definite);
+  LeakAnalysis out;
+  m.drain(kReachPending, kReach, definite, out.reachable);
 
   // Phase 2: from the seeds, any pointer reaches: all of it is possible.
   auto possible = [&](uint64_t, uint64_t v) {
@@ -137,23 +139,17 @@ LeakAnalysis analyze_leaks(const Target& target, const glibc::Heap& heap, const 
   if (seeds)
     for (uint32_t i = 0; i < cs.size(); ++i)
       if (mark[i] == kSeed) m.reach(i, kPossPending);
-  m.drain(kPossPending, kPoss, possible);
+  m.drain(kPossPending, kPoss, possible, out.possible);
   std::vector<uint32_t>().swap(m.stack);
 
-  // One pass over the chunks: reached nodes get their class (never 0, so
+  // One pass over the marks: reached nodes get their class (never 0, so
   // from here a node whose byte is 0 is leaked), the leaked ones are listed.
-  LeakAnalysis out;
+  // Only the unreached chunks are read (free ones, or leaks).
   std::vector<uint32_t> leaked;
   for (uint32_t i = 0; i < cs.size(); ++i) {
     switch (mark[i]) {
-      case kReach:
-        mark[i] = static_cast<uint8_t>(LeakClass::kReachable);
-        out.reachable.add(cs[i].size);
-        break;
-      case kPoss:
-        mark[i] = static_cast<uint8_t>(LeakClass::kPossible);
-        out.possible.add(cs[i].size);
-        break;
+      case kReach: mark[i] = static_cast<uint8_t>(LeakClass::kReachable); break;
+      case kPoss: mark[i] = static_cast<uint8_t>(LeakClass::kPossible); break;
       case kUnvisited:
         if (is_node(cs[i])) leaked.push_back(i);
         break;
