@@ -102,6 +102,15 @@ LeakAnalysis analyze_leaks(const Target& target, const glibc::Heap& heap, const 
   const auto& cs = heap.chunks;
   analysis::NodeIndex index(heap);
   analysis::ChunkWords words(target, heap, index);
+  LeakAnalysis out;
+  {
+    // Where vtables can be: the modules' mappings.
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (const auto& r : target.regions())
+      if (!r.path.empty() && r.path[0] == '/') lo = std::min(lo, r.range.begin.value), hi = std::max(hi, r.range.end.value);
+    out.maybe_typed.assign((cs.size() + 63) / 64, 0);
+    if (lo < hi) words.probe_first_words(lo, hi - lo, &out.maybe_typed);
+  }
   // The marks, then the classes (LeakClass values) in the same bytes.
   std::vector<LeakClass> classes(cs.size());
   uint8_t* mark = reinterpret_cast<uint8_t*>(classes.data());  // LeakClass is one byte
@@ -126,7 +135,6 @@ LeakAnalysis analyze_leaks(const Target& target, const glibc::Heap& heap, const 
   Roots roots = find_roots(target, heap, index.mmapped());
   for (const auto& r : roots.registers) definite(0, r.value);
   for (const auto& r : roots.ranges) analysis::for_each_word(target, r.range, cancel, definite);
-  LeakAnalysis out;
   m.drain(kReachPending, kReach, definite, out.reachable);
 
   // Phase 2: from the seeds, any pointer reaches: all of it is possible.

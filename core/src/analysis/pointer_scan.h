@@ -180,6 +180,7 @@ class ChunkWords {
     if (c.size <= 16) return;
     const AddressRange r = user_area(c);
     scan_range(i, r, cancel, f);
+    probe_first_word(i, i);
   }
 
   // Scans chunks first..last (adjacent nodes of one span) as one range: the
@@ -191,10 +192,33 @@ class ChunkWords {
     const AddressRange r{a.data(), user_area(chunks_[last]).end};
     if (r.end.value <= r.begin.value) return;
     scan_range(first, r, cancel, f);
+    probe_first_word(first, last);
   }
   bool runs_ok() const { return runs_ok_; }
 
+  // While scanning, notes (one bit per chunk in `bits`) the chunks whose
+  // first word may be a vtable pointer: inside [lo, lo + width) (the
+  // modules' mappings) and not into a node. The words are in cache then;
+  // naming types afterwards reads only the chunks noted.
+  void probe_first_words(uint64_t lo, uint64_t width, std::vector<uint64_t>* bits) {
+    probe_lo_ = lo, probe_width_ = width, probe_ = bits;
+  }
+
  private:
+  void probe_first_word(uint32_t first, uint32_t last) const {
+    if (!probe_) return;
+    for (uint32_t k = first; k <= last; ++k) {
+      const glibc::Chunk& c = chunks_[k];
+      if (c.size < 24) continue;
+      uint64_t w = 0;
+      const View* v = view_of(k);
+      const uint64_t at = c.data().value;
+      if (v && v->bytes && at >= v->begin && at + 8 <= v->end) std::memcpy(&w, v->bytes + (at - v->begin), 8);
+      else if (!t_.read_exact(c.data(), &w, 8)) continue;
+      if (w - probe_lo_ < probe_width_ && w - index_.lo() >= index_.width())
+        (*probe_)[k >> 6] |= 1ull << (k & 63);
+    }
+  }
   template <typename F>
   void scan_range(uint32_t i, AddressRange r, const CancelToken& cancel, F&& f) const {
     const View* v = view_of(i);
@@ -232,6 +256,8 @@ class ChunkWords {
   std::vector<View> views_;  // one per span
   bool runs_ok_ = false;
   mutable size_t last_ = SIZE_MAX;
+  uint64_t probe_lo_ = 0, probe_width_ = 0;
+  std::vector<uint64_t>* probe_ = nullptr;
 };
 
 }  // namespace heapscope::analysis

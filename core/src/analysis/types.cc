@@ -68,9 +68,13 @@ uint32_t TypeNamer::type_id(const glibc::Chunk& c) {
 }
 
 void TypeNamer::type_ids(const std::vector<glibc::Chunk>& chunks, const std::vector<uint32_t>& which,
-                         std::vector<uint32_t>& out) {
+                         std::vector<uint32_t>& out, const std::vector<uint64_t>* maybe) {
   constexpr size_t kAhead = 16;  // chunks: a few hundred bytes ahead of the reads
   out.reserve(out.size() + which.size());
+  if (maybe) {
+    for (uint32_t i : which) out.push_back(((*maybe)[i >> 6] >> (i & 63)) & 1 ? type_id(chunks[i]) : 0);
+    return;
+  }
   for (size_t k = 0; k < which.size(); ++k) {
     if (k + kAhead < which.size()) {
       uint64_t off = chunks[which[k + kAhead]].data().value - view_begin_;

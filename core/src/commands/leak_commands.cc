@@ -38,7 +38,7 @@ std::string run_leaks(CommandContext& ctx) {
     if (!type_filter && !min_size) {
       // Everything listed: no copy of the list (it can hold a million chunks).
       l.chunks = std::move(a.listed);
-      namer.type_ids(h.chunks, l.chunks, l.types);
+      namer.type_ids(h.chunks, l.chunks, l.types, &a.maybe_typed);
     } else {
       for (uint32_t i : a.listed) {
         const auto& c = h.chunks[i];

@@ -30,8 +30,10 @@ class TypeNamer {
   const std::vector<std::string>& names() const { return names_; }
   // type_id of chunks[i] for each i of `which` (address order), appended to
   // out; reads ahead, for lists of a million chunks.
+  // With `maybe` (a bit per chunk, as LeakAnalysis::maybe_typed), chunks
+  // whose bit is clear are 0 without a read.
   void type_ids(const std::vector<glibc::Chunk>& chunks, const std::vector<uint32_t>& which,
-                std::vector<uint32_t>& out);
+                std::vector<uint32_t>& out, const std::vector<uint64_t>* maybe = nullptr);
 
  private:
   uint32_t resolve(uint64_t vptr);
