@@ -16,7 +16,6 @@ namespace heapscope::glibc {
 
 namespace {
 constexpr uint64_t kPrevInuse = 1, kIsMmapped = 2, kNonMainArena = 4, kFlagMask = 7;
-constexpr int kMaxArenas = 4096;
 constexpr int kMaxHeapsPerArena = 1 << 16;
 }  // namespace
 
@@ -282,6 +281,13 @@ void Builder::walk_heaps() {
       }
       std::vector<Chunk>& out = heap.chunks;
       auto emit = [&](Address at, uint64_t size, ChunkState state, uint64_t raw) {
+        if (size > kMaxChunkSize) {
+          finding("bad-size", at, ar.index,
+                  fmt::format("chunk at {} would span {:#x} bytes; only the first {:#x} are kept", to_hex(at),
+                              size, kMaxChunkSize));
+          size = kMaxChunkSize & ~uint64_t{15};
+          state = ChunkState::kUnknown;
+        }
         out.push_back({at, size, ar.index, state, static_cast<uint8_t>(raw & kFlagMask)});
         if (si && at.aligned(16)) {
           uint64_t slot = (at - seg.range.begin) >> 4;
@@ -376,7 +382,7 @@ void Builder::scan_mmapped() {
         uint64_t size = *raw & ~kFlagMask;
         uint64_t extent = (size + page - 1) / page * page;
         if (size >= page && size % l.malloc_alignment == 0 &&
-            extent <= r.range.end - p) {
+            extent <= r.range.end - p && extent <= kMaxChunkSize) {
           heap.chunks.push_back({p, extent, kMmappedArena, ChunkState::kMmapped, kIsMmapped});
           p = p + extent;
           continue;
