@@ -385,13 +385,17 @@ void Builder::build_index() {
       // A segment larger than the target's memory (a hostile size) is not
       // indexed: chunk_at falls back to the binary search for it.
       if (seg.range.size() > readable) continue;
-      SegmentIndex si{seg.range.begin, seg.range.end, 0, {}};
-      si.words.resize((seg.range.size() >> 10) + 1);  // 64 slots of 16 bytes per word
+      // Slots count from a 16-byte boundary: qemu-user's main heap starts
+      // at an unaligned program break.
+      SegmentIndex si{seg.range.begin.align_down(16), seg.range.end, 0, {}};
+      si.words.resize(((si.end - si.begin) >> 10) + 1);  // 64 slots of 16 bytes per word
       auto it = std::lower_bound(cs.begin(), cs.end(), seg.range.begin,
                                  [](const Chunk& c, Address x) { return c.address < x; });
+      // (the metadata before the first chunk of such a heap is not indexed)
+      while (it != cs.end() && it->address < seg.range.end && !it->address.aligned(16)) ++it;
       si.first = static_cast<uint32_t>(it - cs.begin());
       for (; it != cs.end() && it->address < seg.range.end; ++it) {
-        uint64_t slot = (it->address - seg.range.begin) >> 4;
+        uint64_t slot = (it->address - si.begin) >> 4;
         if (it->address.aligned(16)) si.words[slot >> 6].starts |= 1ull << (slot & 63);
       }
       uint32_t count = 0;
