@@ -10,7 +10,7 @@
 # libc.so,...} (libc6-dev, for linking against this libc) and files "suite"
 # and "debian-version".
 #
-# usage: scripts/fetch-glibcs.sh [suite ...]   (default: bullseye trixie sid experimental)
+# usage: scripts/fetch-glibcs.sh [suite ...]   (default: bullseye bookworm trixie sid experimental)
 # HEAPSCOPE_GLIBC_ARCHES="amd64 arm64" (the default) picks the architectures.
 # The glibc-matrix tests (ctest -L glibc-matrix) use whatever is in the cache.
 set -euo pipefail
@@ -20,7 +20,7 @@ MIRROR="${HEAPSCOPE_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 read -r -a ARCHES <<<"${HEAPSCOPE_GLIBC_ARCHES:-amd64 arm64}"
 SUITES=("$@")
-[ ${#SUITES[@]} -eq 0 ] && SUITES=(bullseye trixie sid experimental)
+[ ${#SUITES[@]} -eq 0 ] && SUITES=(bullseye bookworm trixie sid experimental)
 
 for tool in apt-get dpkg-deb; do
   command -v "$tool" >/dev/null || { echo "fetch-glibcs: $tool is required" >&2; exit 1; }
