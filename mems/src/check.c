@@ -147,7 +147,8 @@ static int check_pool(struct checker *c, const struct mems_pool_header *pool, ui
     unsigned bits = 0;
     for (unsigned w = 0; w < MEMS_POOL_BITMAP_WORDS; w++) bits += mems__popcount64(pool->in_use[w]);
     CHECK(bits == pool->used, "pool %#" PRIx64 ": used %u, bitmap has %u", base, pool->used, bits);
-    CHECK(pool->used > 0, "pool %#" PRIx64 ": in use with no used block", base);
+    CHECK(pool->used > 0 || pool->state == MEMS_POOL_STATE_USED,
+          "pool %#" PRIx64 ": %s with no used block", base, pool->state == MEMS_POOL_STATE_FULL ? "FULL" : "?");
     for (uint32_t k = touched; k < MEMS_POOL_BITMAP_WORDS * 64; k++)
         CHECK(!(pool->in_use[k / 64] >> (k % 64) & 1), "pool %#" PRIx64 ": never-used block %u marked used",
               base, k);
@@ -228,15 +229,23 @@ static int check_pools(struct checker *c, uint64_t arena_segments) {
           usable);
     for (uint32_t cls = 0; cls < MEMS_POOL_CLASS_COUNT; cls++) {
         prev = 0;
+        unsigned kept = 0;
         for (uint64_t p = mems_root.classes[cls]; p != 0; p = P(struct mems_pool_header, p)->next) {
             const struct mems_pool_header *pool = P(struct mems_pool_header, p);
             CHECK(++in_class_lists <= carved, "class lists: too long or cyclic");
             CHECK(mems__pool_map_contains(p), "class %u: pool %#" PRIx64 " is not a carved pool", cls, p);
             CHECK(pool->class_index == cls && pool->state == MEMS_POOL_STATE_USED && pool->prev == prev,
                   "class %u: bad pool %#" PRIx64 " in list", cls, p);
+            kept += pool->used == 0;
             prev = p;
         }
+        /* at most one kept (empty) pool per class, and kept_pools says which classes have one */
+        CHECK(kept <= 1, "class %u: %u USED pools with no used block (at most one is kept)", cls, kept);
+        CHECK(kept == ((mems_root.kept_pools >> cls) & 1),
+              "class %u: %s kept pool, but root kept_pools bit is %u", cls, kept ? "a" : "no",
+              (unsigned)((mems_root.kept_pools >> cls) & 1));
     }
+    CHECK(mems_root.kept_pools >> MEMS_POOL_CLASS_COUNT == 0, "root: kept_pools has bits beyond the classes");
     CHECK(in_class_lists == used_state, "class lists hold %" PRIu64 " pools, %" PRIu64 " are USED",
           in_class_lists, used_state);
     CHECK(arenas == arena_segments, "%" PRIu64 " arenas but %" PRIu64 " arena segments", arenas,

@@ -12,7 +12,9 @@
  *   root.classes[c]     pools of class c with a free block (state USED)
  *   root.usable_arenas  arenas with an uncarved or EMPTY pool
  *   arena.free_pools    EMPTY pools of the arena
- * FULL pools are on no list; a free makes them USED again.
+ * FULL pools are on no list; a free makes them USED again. A pool whose last
+ * block is freed stays USED (used == 0) as its class's kept pool if the class
+ * keeps none yet (bit in root.kept_pools), else it goes back to its arena.
  *
  * A pointer's pool is the pointer aligned down to the pool size. Before the
  * header is read, the pool map (a hash set of carved pools) confirms that the
@@ -154,25 +156,50 @@ static struct mems_pool_header *take_pool(uint32_t cls, uint64_t site) {
     return pool;
 }
 
-/* ---- public API --------------------------------------------------------- */
+/* Pool p of class cls has no block in use any more. The class keeps one such
+ * pool (USED, on its class list), so that a class flipping between empty and
+ * used does not give back and re-carve a pool each time; a second one goes
+ * back to its arena as EMPTY, and an arena left with no carved pool in use is
+ * released (the last arena is kept). */
+static void pool_emptied(struct mems_pool_header *pool, uint32_t cls) {
+    uint64_t bit = 1ULL << cls;
+    if (!(mems_root.kept_pools & bit)) {
+        mems_root.kept_pools |= bit;
+        return;
+    }
+    struct mems_arena *arena = P(struct mems_arena, pool->arena);
+    class_unlink(pool);
+    pool->state = MEMS_POOL_STATE_EMPTY;
+    mems_root.pools--;
+    mems_root.blocks_free -= pool->capacity;
+    pool->next = arena->free_pools;
+    arena->free_pools = U(pool);
+    if (arena->pools_free++ == 0) usable_push(arena);
+    if (arena->pools_free == arena->pool_count && mems_root.arenas > 1) release_arena(arena);
+}
+
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+static __attribute__((noinline, cold)) void *alloc_refused(size_t size) {
+    if (!mems_root.initialized)
+        mems__error(NOT_INITIALIZED, "mems_pool_alloc");
+    else if (size == 0)
+        mems__error("mems_pool_alloc: size 0 is not allowed");
+    else
+        mems__error("mems_pool_alloc: size %zu exceeds the largest block (%u); use mems_malloc", size,
+                    MEMS_POOL_MAX_BLOCK);
+    mems__unlock();
+    return NULL;
+}
 
 __attribute__((noinline)) void *mems_pool_alloc(size_t size) {
-    uint64_t site = U(__builtin_return_address(0));
     mems__lock();
-    if (!mems_root.initialized || size == 0 || size > MEMS_POOL_MAX_BLOCK) {
-        if (!mems_root.initialized)
-            mems__error(NOT_INITIALIZED, "mems_pool_alloc");
-        else if (size == 0)
-            mems__error("mems_pool_alloc: size 0 is not allowed");
-        else
-            mems__error("mems_pool_alloc: size %zu exceeds the largest block (%u); use mems_malloc",
-                        size, MEMS_POOL_MAX_BLOCK);
-        mems__unlock();
-        return NULL;
-    }
+    /* size - 1 wraps for 0, so one comparison refuses 0 and too large */
+    if (UNLIKELY(!mems_root.initialized || size - 1 >= MEMS_POOL_MAX_BLOCK)) return alloc_refused(size);
     uint32_t cls = (uint32_t)((size - 1) / MEMS_POOL_CLASS_STEP);
     struct mems_pool_header *pool = P(struct mems_pool_header, mems_root.classes[cls]);
-    if (pool == NULL && (pool = take_pool(cls, site)) == NULL) {
+    if (UNLIKELY(pool == NULL) && (pool = take_pool(cls, U(__builtin_return_address(0)))) == NULL) {
         mems__unlock();
         return NULL;
     }
@@ -185,16 +212,45 @@ __attribute__((noinline)) void *mems_pool_alloc(size_t size) {
     }
     uint32_t k = block_index(block - U(pool) - MEMS_POOL_HEADER_SIZE, cls);
     pool->in_use[k / 64] |= 1ULL << (k % 64);
-    pool->used++;
+    if (pool->used++ == 0) mems_root.kept_pools &= ~(1ULL << cls); /* no longer the kept pool */
     mems_root.blocks_used++;
     mems_root.blocks_free--;
     mems_root.bytes_used += pool->block_size;
-    if (pool->used == pool->capacity) {
+    if (UNLIKELY(pool->used == pool->capacity)) {
         class_unlink(pool);
         pool->state = MEMS_POOL_STATE_FULL;
     }
     mems__unlock();
     return P(void, block);
+}
+
+/* The error of a refused free; the caller holds the lock, this releases it. */
+static __attribute__((noinline, cold)) int free_refused(uint64_t addr) {
+    uint64_t base = addr & ~(uint64_t)(MEMS_POOL_SIZE - 1);
+    uint64_t offset = addr - base;
+    const struct mems_pool_header *pool = P(struct mems_pool_header, base);
+    if (!mems_root.initialized) {
+        mems__error(NOT_INITIALIZED, "mems_pool_free");
+    } else if (!mems__pool_map_contains(base)) {
+        mems__error("mems_pool_free: %#" PRIx64 " is not a pool block (outside every pool)", addr);
+    } else if (pool->state == MEMS_POOL_STATE_EMPTY) {
+        mems__error("mems_pool_free: %#" PRIx64 " is not allocated: pool %#" PRIx64 " is empty (double free?)",
+                    addr, base);
+    } else if (offset < MEMS_POOL_HEADER_SIZE) {
+        mems__error("mems_pool_free: %#" PRIx64 " points into the header of pool %#" PRIx64, addr, base);
+    } else {
+        uint32_t k = block_index(offset - MEMS_POOL_HEADER_SIZE, pool->class_index);
+        if (base + MEMS_POOL_HEADER_SIZE + (uint64_t)k * pool->block_size != addr || k >= pool->capacity)
+            mems__error("mems_pool_free: %#" PRIx64 " is not the start of a block (pool %#" PRIx64
+                        ", block size %" PRIu32 ")", addr, base, pool->block_size);
+        else if (pool->used == 0)
+            mems__error("mems_pool_free: %#" PRIx64 " is not allocated: pool %#" PRIx64
+                        " is empty (double free?)", addr, base);
+        else
+            mems__error("mems_pool_free: %#" PRIx64 " is not allocated (double free?)", addr);
+    }
+    mems__unlock();
+    return -1;
 }
 
 int mems_pool_free(void *p) {
@@ -203,64 +259,30 @@ int mems_pool_free(void *p) {
     uint64_t base = addr & ~(uint64_t)(MEMS_POOL_SIZE - 1);
     uint64_t offset = addr - base;
     mems__lock();
-    if (!mems_root.initialized) {
-        mems__error(NOT_INITIALIZED, "mems_pool_free");
-        goto fail;
-    }
-    if (!mems__pool_map_contains(base)) {
-        mems__error("mems_pool_free: %#" PRIx64 " is not a pool block (outside every pool)", addr);
-        goto fail;
-    }
+    /* The pool map confirms the pool before its header is read. */
+    if (UNLIKELY(!mems_root.initialized || !mems__pool_map_contains(base) || offset < MEMS_POOL_HEADER_SIZE))
+        return free_refused(addr);
     struct mems_pool_header *pool = P(struct mems_pool_header, base);
-    if (pool->state == MEMS_POOL_STATE_EMPTY) {
-        mems__error("mems_pool_free: %#" PRIx64 " is not allocated: pool %#" PRIx64
-                    " is empty (double free?)", addr, base);
-        goto fail;
-    }
-    if (offset < MEMS_POOL_HEADER_SIZE) {
-        mems__error("mems_pool_free: %#" PRIx64 " points into the header of pool %#" PRIx64, addr, base);
-        goto fail;
-    }
     uint32_t cls = pool->class_index;
     uint32_t k = block_index(offset - MEMS_POOL_HEADER_SIZE, cls);
-    uint64_t start = base + MEMS_POOL_HEADER_SIZE + (uint64_t)k * pool->block_size;
-    if (start != addr || k >= pool->capacity) {
-        mems__error("mems_pool_free: %#" PRIx64 " is not the start of a block (pool %#" PRIx64
-                    ", block size %" PRIu32 ")", addr, base, pool->block_size);
-        goto fail;
-    }
     uint64_t bit = 1ULL << (k % 64);
-    if (!(pool->in_use[k / 64] & bit)) {
-        mems__error("mems_pool_free: %#" PRIx64 " is not allocated (double free?)", addr);
-        goto fail;
-    }
+    /* An EMPTY pool's bitmap is clear, so the bit test refuses it too. */
+    if (UNLIKELY(base + MEMS_POOL_HEADER_SIZE + (uint64_t)k * pool->block_size != addr || k >= pool->capacity ||
+                 !(pool->in_use[k / 64] & bit) || pool->state == MEMS_POOL_STATE_EMPTY))
+        return free_refused(addr);
     pool->in_use[k / 64] &= ~bit;
     *P(uint64_t, addr) = pool->freelist;
     pool->freelist = addr;
-    pool->used--;
     mems_root.blocks_used--;
     mems_root.blocks_free++;
     mems_root.bytes_used -= pool->block_size;
-    if (pool->state == MEMS_POOL_STATE_FULL) {
+    if (UNLIKELY(pool->state == MEMS_POOL_STATE_FULL)) {
         pool->state = MEMS_POOL_STATE_USED;
         class_push(pool);
     }
-    if (pool->used == 0) {
-        struct mems_arena *arena = P(struct mems_arena, pool->arena);
-        class_unlink(pool);
-        pool->state = MEMS_POOL_STATE_EMPTY;
-        mems_root.pools--;
-        mems_root.blocks_free -= pool->capacity;
-        pool->next = arena->free_pools;
-        arena->free_pools = U(pool);
-        if (arena->pools_free++ == 0) usable_push(arena);
-        if (arena->pools_free == arena->pool_count && mems_root.arenas > 1) release_arena(arena);
-    }
+    if (UNLIKELY(--pool->used == 0)) pool_emptied(pool, cls);
     mems__unlock();
     return 0;
-fail:
-    mems__unlock();
-    return -1;
 }
 
 int mems_pool_get_stats(struct mems_pool_stats *out) {

@@ -130,7 +130,7 @@ class MemsTest : public ::testing::Test {
 TEST(MemsRoot, StaticIdentityAndInitFlag) {
     EXPECT_EQ(mems_root.magic, MEMS_ROOT_MAGIC);
     EXPECT_EQ(std::memcmp(&mems_root.magic, "MeMSroot", 8), 0);
-    EXPECT_EQ(mems_root.layout_version, 1u);
+    EXPECT_EQ(mems_root.layout_version, 2u);
     EXPECT_EQ(mems_root.root_size, sizeof(mems_root));
     ASSERT_EQ(mems_root.initialized, 0u);
     ASSERT_EQ(mems_init(), 0);
@@ -429,9 +429,9 @@ TEST_F(MemsTest, ThreadStress) {
     mems_stats st = Stats();
     mems_pool_stats ps = PoolStats();
     EXPECT_EQ(ps.blocks_used, 0u);
-    EXPECT_EQ(ps.pools, 0u);
+    EXPECT_EQ(ps.pools, static_cast<size_t>(__builtin_popcountll(mems_root.kept_pools)));  // kept pools only
     EXPECT_EQ(ps.bytes_used, 0u);
-    EXPECT_EQ(ps.arenas, 1u);  // the last arena is kept
+    EXPECT_GE(ps.arenas, 1u);
     EXPECT_EQ(st.process_segments, ps.arenas);
     EXPECT_EQ(st.process_bytes, ps.arenas * MEMS_ARENA_SIZE);
     EXPECT_EQ(st.pages * PageSize(), st.process_bytes + st.hole_bytes);
@@ -589,12 +589,21 @@ TEST_F(MemsTest, PoolServesAll32Classes) {
     }
     EXPECT_EQ(Invariants(), "ok");
     for (auto [p, size] : blocks) ASSERT_EQ(mems_pool_free(p), 0);
+    // every class keeps its emptied pool: USED, no block in use, all free
     ps = PoolStats();
-    EXPECT_EQ(ps.pools, 0u);
+    uint64_t capacity = 0;
+    for (unsigned cls = 0; cls < MEMS_POOL_CLASS_COUNT; cls++)
+        capacity += (MEMS_POOL_SIZE - MEMS_POOL_HEADER_SIZE) / (16 * (cls + 1));
+    EXPECT_EQ(ps.pools, 32u);
     EXPECT_EQ(ps.blocks_used, 0u);
-    EXPECT_EQ(ps.blocks_free, 0u);
+    EXPECT_EQ(ps.blocks_free, capacity);
     EXPECT_EQ(ps.bytes_used, 0u);
     EXPECT_EQ(ps.arenas, 1u);
+    EXPECT_EQ(mems_root.kept_pools, 0xFFFFFFFFu);
+    for (uintptr_t pool : pools) {
+        EXPECT_EQ(At<mems_pool_header>(pool)->state, MEMS_POOL_STATE_USED);
+        EXPECT_EQ(At<mems_pool_header>(pool)->used, 0u);
+    }
 }
 
 TEST_F(MemsTest, PoolStatsCountBlocksAndPools) {
@@ -638,19 +647,72 @@ TEST_F(MemsTest, PoolReusesFreedBlocks) {
     ASSERT_EQ(mems_pool_free(a), 0);
     EXPECT_EQ(mems_pool_alloc(33), a);  // same class, freed block first
     ASSERT_EQ(mems_pool_free(b), 0);
-    ASSERT_EQ(mems_pool_free(a), 0);  // pool empties and returns to its arena
-    EXPECT_EQ(PoolStats().pools, 0u);
-    EXPECT_EQ(mems_pool_alloc(300), a);  // the empty pool is reused, for another class
-    EXPECT_EQ(PoolOf(a)->block_size, 304u);
-    EXPECT_EQ(At<mems_arena>(mems_root.arena_head)->pools_carved, 1u);
-    // a churn does not grow anything
-    mems_pool_stats before = PoolStats();
+    ASSERT_EQ(mems_pool_free(a), 0);  // pool empties and is kept by its class
+    EXPECT_EQ(PoolStats().pools, 1u);
+    EXPECT_EQ(PoolStats().blocks_used, 0u);
+    void *c = mems_pool_alloc(300);  // another class carves a new pool
+    EXPECT_EQ(A(PoolOf(c)), A(PoolOf(a)) + MEMS_POOL_SIZE);
+    EXPECT_EQ(mems_pool_alloc(40), a);  // the kept pool serves its class again
+    EXPECT_EQ(At<mems_arena>(mems_root.arena_head)->pools_carved, 2u);
+    ASSERT_EQ(mems_pool_free(a), 0);
+    ASSERT_EQ(mems_pool_free(c), 0);
+    // a churn over every class does not grow anything
     for (int i = 0; i < 1000; i++) {
         void *p = mems_pool_alloc(1 + i % 512);
         ASSERT_EQ(mems_pool_free(p), 0);
     }
-    EXPECT_EQ(PoolStats(), before);
-    EXPECT_LE(At<mems_arena>(mems_root.arena_head)->pools_carved, 2u);
+    EXPECT_EQ(PoolStats().blocks_used, 0u);
+    EXPECT_EQ(PoolStats().pools, 32u);
+    EXPECT_EQ(At<mems_arena>(mems_root.arena_head)->pools_carved, 32u);
+    for (int i = 0; i < 1000; i++) {
+        void *p = mems_pool_alloc(1 + i % 512);
+        ASSERT_EQ(mems_pool_free(p), 0);
+    }
+    EXPECT_EQ(At<mems_arena>(mems_root.arena_head)->pools_carved, 32u);  // no pool carved again
+}
+
+TEST_F(MemsTest, PoolEmptyPoolIsKeptOncePerClass) {
+    // class 31 (512 bytes): 7 blocks per pool; fill three pools
+    std::vector<void *> v;
+    for (int i = 0; i < 21; i++) v.push_back(mems_pool_alloc(512));
+    const mems_pool_header *p0 = PoolOf(v[0]), *p1 = PoolOf(v[7]), *p2 = PoolOf(v[14]);
+    EXPECT_EQ(PoolStats().pools, 3u);
+    EXPECT_EQ(mems_root.kept_pools, 0u);
+    for (int i = 0; i < 7; i++) ASSERT_EQ(mems_pool_free(v[i]), 0);  // p0 empties: kept
+    EXPECT_EQ(p0->state, MEMS_POOL_STATE_USED);
+    EXPECT_EQ(p0->used, 0u);
+    EXPECT_EQ(mems_root.kept_pools, 1ull << 31);
+    EXPECT_EQ(Invariants(), "ok");
+    for (int i = 7; i < 14; i++) ASSERT_EQ(mems_pool_free(v[i]), 0);  // p1 empties: back to the arena
+    EXPECT_EQ(p1->state, MEMS_POOL_STATE_EMPTY);
+    EXPECT_EQ(p0->state, MEMS_POOL_STATE_USED);
+    mems_pool_stats ps = PoolStats();
+    EXPECT_EQ(ps.pools, 2u);
+    EXPECT_EQ(ps.blocks_used, 7u);
+    EXPECT_EQ(ps.blocks_free, 7u);  // the kept pool's blocks are free blocks
+    EXPECT_EQ(ps.bytes_used, 7u * 512);
+    EXPECT_EQ(Invariants(), "ok");
+    // an allocation takes a block of the kept pool, which stops being the kept one
+    void *q = mems_pool_alloc(500);
+    EXPECT_EQ(A(PoolOf(q)), A(p0));
+    EXPECT_EQ(mems_root.kept_pools, 0u);
+    EXPECT_EQ(Invariants(), "ok");
+    // a double free into the kept pool is refused
+    ASSERT_EQ(mems_pool_free(q), 0);
+    ExpectOneError([&] { EXPECT_EQ(mems_pool_free(q), -1); }, "is empty (double free?)");
+    EXPECT_EQ(PoolStats().blocks_used, 7u);
+    for (int i = 14; i < 21; i++) ASSERT_EQ(mems_pool_free(v[i]), 0);
+    EXPECT_EQ(p2->state, MEMS_POOL_STATE_EMPTY);
+    EXPECT_EQ(PoolStats().pools, 1u);
+    // the checker refuses a second kept pool and a wrong kept bit
+    auto *mp0 = const_cast<mems_pool_header *>(p0);
+    mems_root.kept_pools = 0;
+    EXPECT_NE(Invariants().find("kept_pools"), std::string::npos) << Invariants();
+    mems_root.kept_pools = 1ull << 31;
+    mp0->used = 1;  // claims a block in use that its bitmap does not show
+    EXPECT_NE(Invariants().find("bitmap"), std::string::npos) << Invariants();
+    mp0->used = 0;
+    EXPECT_EQ(Invariants(), "ok");
 }
 
 __attribute__((noinline)) void *PoolAllocateHere(size_t n) {
@@ -720,7 +782,7 @@ TEST_F(MemsTest, PoolFreeOfBadPointers) {
     EXPECT_EQ(Invariants(), "ok");
     ASSERT_EQ(mems_pool_free(p), 0);
     ExpectOneError([&] { EXPECT_EQ(mems_pool_free(p), -1); }, "is not allocated (double free?)");
-    ASSERT_EQ(mems_pool_free(q), 0);  // pool of class 6 is empty now
+    ASSERT_EQ(mems_pool_free(q), 0);  // pool of class 6 is empty now (kept)
     ExpectOneError([&] { EXPECT_EQ(mems_pool_free(q), -1); }, "is empty (double free?)");
     EXPECT_EQ(PoolStats().blocks_used, 1u);
     EXPECT_EQ(Invariants(), "ok");

@@ -137,7 +137,8 @@ void Builder::read_root() {
       raw.pool_header_size != MEMS_POOL_HEADER_SIZE || raw.pool_class_count != MEMS_POOL_CLASS_COUNT ||
       raw.meta_slot_size != MEMS_META_SLOT_SIZE)
     finding("bad-root", root_field(offsetof(mems_root, pool_size)),
-            "root: pool geometry or metadata slot size differs from layout version 1's constants");
+            fmt::format("root: pool geometry or metadata slot size differs from layout version {}'s constants",
+                        MEMS_LAYOUT_VERSION));
 }
 
 namespace {

@@ -1,6 +1,8 @@
 // The pool allocator: arenas, their carved pools (header, in-use bitmap, free
 // list), the per-class lists of USED pools, the usable-arena list and the
-// pool map, checked as mems_check_invariants does (mems/src/check.c).
+// pool map, checked as mems_check_invariants does (mems/src/check.c). Layout
+// version 2: a class may keep one USED pool with no block in use (its bit in
+// mems_root.kept_pools).
 #include <bit>
 #include <unordered_set>
 
@@ -188,9 +190,8 @@ void Builder::read_pool(Arena& arena, size_t index, uint32_t i) {
     finding("bitmap-mismatch", p + offsetof(mems_pool_header, used),
             fmt::format("pool {}: used {}, but {} bits are set in its bitmap", to_hex(p), h->used,
                         pool.bitmap_used));
-  if (h->used == 0)
-    finding("bad-pool-state", p + offsetof(mems_pool_header, state),
-            fmt::format("pool {}: {} with no block in use", to_hex(p), pool_state_name(pool.state)));
+  // A USED pool with no block in use is its class's kept pool (at most one per
+  // class, checked with the class lists); a FULL one fails the check below.
   for (uint32_t k = touched; k < kMaxBlocks; ++k)
     if (bit_set(*h, k)) {
       finding("bitmap-mismatch", p + offsetof(mems_pool_header, in_use),
@@ -246,6 +247,7 @@ void Builder::walk_class_lists() {
   for (uint32_t cls = 0; cls < MEMS_POOL_CLASS_COUNT; ++cls) {
     Walk w(carved + 1);
     Address prev;
+    uint32_t kept = 0;  // USED pools of the class with no block in use
     for (Address p = Address(raw.classes[cls]); !p.is_null();) {
       check_cancel(cancel);
       if (w.visit(p) != Walk::Step::kOk) {
@@ -266,11 +268,25 @@ void Builder::walk_class_lists() {
         finding("broken-back-link", p + offsetof(mems_pool_header, prev),
                 fmt::format("class {} list: pool {} prev is {}, expected {}", cls, to_hex(p), to_hex(h.prev),
                             to_hex(prev)));
+      if (h.used == 0 && h.state == MEMS_POOL_STATE_USED && ++kept == 2)
+        finding("bad-pool-state", p + offsetof(mems_pool_header, used),
+                fmt::format("class {} list: pool {} is a second pool with no block in use (a class keeps "
+                            "at most one)",
+                            cls, to_hex(p)));
       listed.insert(p.value);
       prev = p;
       p = Address(h.next);
     }
+    const bool kept_bit = (raw.kept_pools >> cls) & 1;
+    if (kept_bit != (kept > 0))
+      finding("counter-mismatch", root_field(offsetof(mems_root, kept_pools)),
+              fmt::format("root: kept_pools bit {} is {}, but class {} keeps {} pool{} with no block in use",
+                          cls, kept_bit ? 1 : 0, cls, kept, kept == 1 ? "" : "s"));
   }
+  if (raw.kept_pools >> MEMS_POOL_CLASS_COUNT)
+    finding("counter-mismatch", root_field(offsetof(mems_root, kept_pools)),
+            fmt::format("root: kept_pools {:#x} has bits beyond the {} classes", raw.kept_pools,
+                        MEMS_POOL_CLASS_COUNT));
   for (const auto& a : heap.arenas)
     for (const auto& pool : a.pools)
       if (pool.state == PoolState::kUsed && !listed.count(pool.address.value))
