@@ -121,6 +121,14 @@ MEMS_HIDDEN struct mems_segment *mems__segment_alloc(const char *who, uint64_t s
 /* Turns a PROCESS segment into a HOLE and merges it with its neighbours. */
 MEMS_HIDDEN void mems__segment_release(struct mems_segment *seg);
 
+/* Thread caches (pool.c). mems__tcache_release_all: mems_finish drops every
+ * cache. mems__pool_user_counters: the root's block counters minus what the
+ * thread caches hold (what mems_pool_get_stats reports). mems__tcache_key:
+ * the value in word 1 of every cached block (0 before the first cache). */
+MEMS_HIDDEN void mems__tcache_release_all(void);
+MEMS_HIDDEN void mems__pool_user_counters(uint64_t *blocks_used, uint64_t *blocks_free, uint64_t *bytes_used);
+MEMS_HIDDEN uint64_t mems__tcache_key(void);
+
 static inline unsigned mems__popcount64(uint64_t x) { return (unsigned)__builtin_popcountll(x); }
 
 #endif /* MEMS_INTERNAL_H */
