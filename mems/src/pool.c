@@ -536,12 +536,14 @@ int mems_pool_free(void *p) {
         if (LIKELY(offset >= MEMS_POOL_HEADER_SIZE && mems__pool_map_contains_racy(base))) {
             struct mems_pool_header *pool = P(struct mems_pool_header, base);
             uint32_t cls = LOAD(pool->class_index);
-            if (LIKELY(cls < MEMS_POOL_CLASS_COUNT && LOAD(pool->state) != MEMS_POOL_STATE_EMPTY)) {
+            if (LIKELY(cls < MEMS_POOL_CLASS_COUNT)) {
+                /* k < 250 always; an EMPTY pool's bits and the bits past a
+                 * pool's capacity are clear, so the bit test refuses those */
                 uint32_t k = block_index(offset - MEMS_POOL_HEADER_SIZE, cls);
                 uint32_t n = tc->count[cls];
                 if (LIKELY(base + MEMS_POOL_HEADER_SIZE + (uint64_t)k * MEMS_POOL_CLASS_STEP * (cls + 1) == addr &&
-                           k < LOAD(pool->capacity) && (LOAD(pool->in_use[k / 64]) >> (k % 64) & 1) &&
-                           n < MEMS_TCACHE_SLOTS && P(uint64_t, addr)[1] != tcache_key)) {
+                           (LOAD(pool->in_use[k / 64]) >> (k % 64) & 1) && n < MEMS_TCACHE_SLOTS &&
+                           P(uint64_t, addr)[1] != tcache_key)) {
                     STORE(tc->busy, 1);
                     SIGNAL_FENCE();
                     tcache_push(tc, cls, addr);
