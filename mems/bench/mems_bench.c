@@ -9,19 +9,21 @@
  * sizes uniformly from 8..512; a numeric trace uses that one size for every
  * allocation. Each allocator replays the same trace `reps` times (glibc and
  * the pool allocator alternately, so that a change in a shared machine's
- * load hits both); the best time is reported as ns per call (allocations + frees) and as a ratio to
- * glibc (below 1: faster than glibc). Memory is not written, so the figures
- * are the allocators' bookkeeping only. After each mems replay the invariants
- * are checked and the library's stats must show no block in use.
+ * load hits both); the best time is reported as ns per call (allocations +
+ * frees) and as a ratio to glibc (below 1: faster than glibc). Memory is not
+ * written, so the figures are the allocators' bookkeeping only. After each
+ * mems replay the invariants are checked and the library's stats must show no
+ * block in use.
  *
  * One thread is timed by its CPU time (CLOCK_THREAD_CPUTIME_ID), so that a
  * busy machine's other processes count less. With -t N (N > 1) the traces
  * are then replayed by N threads at once, each with its own slots (the same
- * trace), and the figure is wall time divided by the calls of one thread
- * (equal to the single-thread figure if the allocator scaled perfectly on N
- * free cores). The single-thread figures are measured
- * first: once a thread has been created, the process is multi-threaded for
- * good and the mems lock is always taken.
+ * trace), and the figure is wall time (first thread's start to last thread's
+ * end) divided by the calls of one thread: equal to the single-thread figure
+ * if the allocator scaled perfectly on N idle cores. The single-thread
+ * figures are measured first: once a thread has been created, the process is
+ * multi-threaded for good and both allocators take their locks when they
+ * need them.
  *
  * Usage: mems_bench [-t THREADS] [-s SIZES] [-S] [-o ALLOCATOR] [ops [live [reps]]]
  *   -s SIZES  comma-separated traces: "mixed" or a size in 1..512
