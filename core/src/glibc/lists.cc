@@ -237,7 +237,7 @@ void Builder::walk_lists() {
           break;
         }
         if (c->size < fl.min_size || c->size > fl.max_size)
-          bad("tcache-size", fmt::format("chunk {} of size {:#x} is in tcache bin {} (size {:#x})", to_hex(c->address), c->size, i, fl.min_size));
+          bad("tcache-size", fmt::format("chunk {} of size {:#x} is in tcache bin {} (size {:#x})", to_hex(c->address), uint64_t{c->size}, i, fl.min_size));
         walk.append(*c);
         auto stored = target.read_u64(entry);
         if (!stored) {
@@ -281,7 +281,7 @@ void Builder::walk_lists() {
           break;
         }
         if (c->size != fl.min_size)
-          bad("fast-size", fmt::format("chunk {} of size {:#x} is in fastbin {} (size {:#x}) (malloc(): memory corruption (fast))", to_hex(at), c->size, i, fl.min_size));
+          bad("fast-size", fmt::format("chunk {} of size {:#x} is in fastbin {} (size {:#x}) (malloc(): memory corruption (fast))", to_hex(at), uint64_t{c->size}, i, fl.min_size));
         walk.append(*c);
         Address pos = at + 2 * l.size_sz;
         auto stored = target.read_u64(pos);
@@ -320,9 +320,9 @@ void Builder::walk_lists() {
         if (!c_bk || *c_bk != prev.value)
           bad("bin-backlink", fmt::format("chunk {}'s bk is {} but the previous node is {} (corrupted double-linked list)", to_hex(cur), to_hex(c_bk.value_or(0)), to_hex(prev)));
         if (c->size < fl.min_size || c->size > fl.max_size)
-          bad("bin-size", fmt::format("chunk {} of size {:#x} is in bin {} (sizes {:#x}..{:#x})", to_hex(cur), c->size, i, fl.min_size, fl.max_size));
+          bad("bin-size", fmt::format("chunk {} of size {:#x} is in bin {} (sizes {:#x}..{:#x})", to_hex(cur), uint64_t{c->size}, i, fl.min_size, fl.max_size));
         if (c->arena != ar.index)
-          bad("bin-arena", fmt::format("chunk {} belongs to arena {} but is in a bin of arena {}", to_hex(cur), c->arena, ar.index));
+          bad("bin-arena", fmt::format("chunk {} belongs to arena {} but is in a bin of arena {}", to_hex(cur), int{c->arena}, ar.index));
         walk.append(*c);
         auto next = target.read_u64(cur + 2 * l.size_sz);
         if (!next) break;
