@@ -9,6 +9,7 @@ packages=(
   gdb gdbserver libc6-dbg
   liblldb-19-dev lldb-19
   time chromium patchelf
+  gcc-aarch64-linux-gnu qemu-user-static
 )
 missing=()
 for p in "${packages[@]}"; do

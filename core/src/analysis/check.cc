@@ -386,9 +386,14 @@ class Checker {
   // double-free protection to a write after free.
   void check_tcache_keys(const FreeList& fl) {
     if (!key_) return;
+    // 2.29..2.33: the key is the address of the tcache holding the entry,
+    // so each thread's entries carry their own.
+    std::optional<uint64_t> own;
+    for (const auto& t : h_.tcaches)
+      if (fl.head >= t.address && fl.head < t.address + l_.tcache_struct_size) own = t.address.value;
     for (Address c : fl.chunks) {
       auto k = t_.read_u64(c + 3 * l_.size_sz);
-      if (!k || *k == *key_) continue;
+      if (!k || *k == *key_ || (own && *k == *own)) continue;
       add("tcache-key", c, fl.arena, "",
           fmt::format("tcache entry {} has key {:#x}, not tcache_key {:#x}", to_hex(c + 2 * l_.size_sz), *k, *key_),
           "write after free over the entry's key (the chunk's second word): a second free would go unnoticed");

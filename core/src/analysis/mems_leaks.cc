@@ -101,8 +101,11 @@ std::vector<MemsObject> collect_objects(const mems::Heap& h) {
       const mems::Pool& pool = h.arenas[a].pools[p];
       if (!pool.counted() || pool.block_size == 0) continue;
       uint32_t blocks = std::min<uint32_t>(pool.capacity, (MEMS_POOL_SIZE - MEMS_POOL_HEADER_SIZE) / pool.block_size);
+      // Blocks in a thread cache are in use for the pool, free for the program.
+      std::vector<Address> cached = pool.cached_blocks;
+      std::sort(cached.begin(), cached.end());
       for (uint32_t k = 0; k < blocks; ++k) {
-        if (!pool.block_in_use(k)) continue;
+        if (!pool.block_in_use(k) || std::binary_search(cached.begin(), cached.end(), pool.block(k))) continue;
         MemsObject o;
         o.kind = MemsObject::Kind::kBlock;
         o.begin = pool.block(k);
@@ -163,6 +166,7 @@ MemsLeakAnalysis analyze_mems_leaks(const Target& target, const mems::Heap& h, c
     owned.push_back({h.root.pool_map, h.root.pool_map + bytes});
   }
   owned.push_back({h.root.address, h.root.address + sizeof(mems_root)});
+  for (const auto& c : h.tcaches) owned.push_back({c.address, c.address + MEMS_TCACHE_SIZE});
   std::sort(owned.begin(), owned.end(), [](const AddressRange& a, const AddressRange& b) { return a.begin < b.begin; });
   Roots roots = find_roots(target, gh);
 

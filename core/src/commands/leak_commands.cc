@@ -134,7 +134,7 @@ void add_leak_commands(std::vector<CommandSpec>& t) {
                "mems leaks [--summary] [--json]",
                "Roots as for heap leaks (registers, stacks, module data, TLS, anonymous writable\n"
                "memory), without the mems allocators' own memory: node mappings, metadata pages,\n"
-               "the pool map and mems_root. A word holding a segment's MeMS virtual address or its\n"
+               "the pool map, thread caches, mems_root. A word holding a segment's MeMS virtual address or its\n"
                "physical address points into it; pool blocks are reached by physical addresses.\n"
                "In-use malloc'ed chunks are followed too: a reachable struct keeps what it points\n"
                "to alive. Classes as in heap leaks (direct, indirect, possible). Segments are shown\n"

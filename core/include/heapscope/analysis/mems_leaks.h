@@ -3,13 +3,13 @@
 // indirect; see leaks.h).
 //
 // An object is a PROCESS segment that is not a pool arena, or a used pool
-// block. A word points into a segment when it holds a MeMS virtual address
+// block (not one held in a thread cache: those are free for the program). A word points into a segment when it holds a MeMS virtual address
 // inside [vstart, vstart + size) or a physical one inside [pstart, pstart +
 // size); vstart and pstart are start pointers, the rest interior. Blocks are
 // handed out as physical pointers only, so only those reach them.
 // Roots are heap leaks' (registers, stacks, module data, TLS, anonymous
 // writable memory) minus the mems allocators' own memory (node mappings,
-// metadata pages, the pool map and the root struct mems_root), so the
+// metadata pages, the pool map, thread caches and the root struct mems_root), so the
 // allocator's bookkeeping keeps nothing alive. In-use glibc chunks are
 // vertices of the same graph: a malloc'ed struct that is reachable keeps the
 // MeMS objects it points to alive, and a leaked one makes them indirect.
