@@ -153,6 +153,7 @@ int main(int argc, char **argv) {
      * size no longer whole pages (mmap_size), or a prev_size that moves the
      * mapping's start off a page (mmap_prev_size). free() would abort in
      * munmap_chunk. */
+    (void)malloc(0x18); /* the main heap exists (an mmap-only process has none) */
     uintptr_t *m = malloc(0x40000); /* above mmap_threshold and the first top */
     report(mode, "mmapped-header", HDR(m));
     if (!strcmp(mode, "mmap_size"))

@@ -462,5 +462,24 @@ TEST(Check, NoMmappedChunkMissingNoSearch) {
   EXPECT_TRUE(r.findings.empty()) << dump(r);
 }
 
+// glibc 2.29..2.33: each entry's key is its own tcache's address (one per
+// thread), not one process-wide key.
+TEST(Check, PerThreadTcacheKeysBefore234) {
+  SyntheticHeap s(31);
+  uint64_t a = s.chunk(0x20), b = s.chunk(0x20), c = s.chunk(0x30);
+  s.chunk(0x20);
+  s.finish();
+  s.tcache_push(0, a);
+  s.tcache_push(0, b);
+  s.tcache_push(1, c);
+  CheckReport r = check(s);
+  EXPECT_TRUE(r.findings.empty()) << dump(r);
+  s.w(b + 24, 0);  // the key wiped by a write after free
+  r = check(s);
+  auto* f = find(r, "tcache-key", b);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_NE(f->detail.find("its tcache's address"), std::string::npos) << f->detail;
+}
+
 }  // namespace
 }  // namespace heapscope

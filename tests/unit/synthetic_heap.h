@@ -99,7 +99,8 @@ class SyntheticHeap {
     uint64_t entries = tcache + l.tcache_bins * l.tcache_counts_width, counts = tcache;
     uint64_t head = r(entries + 8 * i);
     w(c + 16, mangle(c + 16, head));
-    w(c + 24, 0xdeadbeefcafe);  // tcache key
+    // tcache key: 2.29..2.33 the tcache's own address, 2.34+ a random word
+    w(c + 24, l.minor < 34 ? tcache : 0xdeadbeefcafe);
     w(entries + 8 * i, c + 16);
     uint16_t n = *target.read_value<uint16_t>(Address(counts + 2 * i));
     n = l.tcache_counts_free_slots ? n - 1 : n + 1;

@@ -79,6 +79,7 @@ class Checker {
   const glibc::Layout& l_;
   CheckReport report_;
   std::optional<uint64_t> key_;
+  std::set<uint64_t> tcache_keys_;  // 2.29..2.33: every tcache's own address
   std::set<uint64_t> blamed_sizes_;  // chunks already reported for a wrong size
 
   bool wanted(int arena) const { return !opt_.arena || arena == *opt_.arena; }
@@ -123,6 +124,13 @@ class Checker {
   // tcache_key (glibc 2.34+: a random word; 2.29..2.33: the tcache's address)
   // from the symbol, else the value most tcache entries hold as their key.
   void find_tcache_key() {
+    // 2.29..2.33 store the owning tcache_perthread_struct's address: one key
+    // per thread (tcache_keys_), not one for the process. Before 2.29: no key.
+    if (l_.major == 2 && l_.minor < 34) {
+      if (l_.minor >= 29)
+        for (const auto& t : h_.tcaches) tcache_keys_.insert(t.address.value);
+      return;
+    }
     if (opt_.tcache_key) {
       key_ = opt_.tcache_key;
       return;
@@ -520,12 +528,21 @@ class Checker {
   // Every tcache entry carries tcache_key; one that does not lost the
   // double-free protection to a write after free.
   void check_tcache_keys(const FreeList& fl) {
-    if (!key_) return;
+    std::optional<uint64_t> want = key_;
+    if (!tcache_keys_.empty()) {
+      // The tcache whose entries[] array holds this list's head.
+      const uint64_t entries_at = l_.tcache_bins * l_.tcache_counts_width;
+      for (const auto& t : h_.tcaches)
+        if (fl.head >= t.address + entries_at && fl.head - (t.address + entries_at) < 8u * l_.tcache_bins)
+          want = t.address.value;
+    }
+    if (!want) return;
     for (Address c : fl.chunks) {
       auto k = t_.read_u64(c + 3 * l_.size_sz);
-      if (!k || *k == *key_) continue;
+      if (!k || *k == *want) continue;
       add("tcache-key", c, fl.arena, "",
-          fmt::format("tcache entry {} has key {:#x}, not tcache_key {:#x}", to_hex(c + 2 * l_.size_sz), *k, *key_),
+          fmt::format("tcache entry {} has key {:#x}, not {} {:#x}", to_hex(c + 2 * l_.size_sz), *k,
+                      key_ ? "tcache_key" : "its tcache's address", *want),
           "write after free over the entry's key (the chunk's second word): a second free would go unnoticed");
     }
   }
@@ -592,11 +609,11 @@ class Checker {
               "prev_size and PREV_INUSE overwritten: " + header_cause(c));
         }
       }
-      if (c.state == ChunkState::kInUse && key_ && c.size >= 4 * l_.size_sz) {
+      if (c.state == ChunkState::kInUse && (key_ || !tcache_keys_.empty()) && c.size >= 4 * l_.size_sz) {
         auto k = t_.read_u64(c.address + 3 * l_.size_sz);
-        if (k && *k == *key_)
+        if (k && (key_ ? *k == *key_ : tcache_keys_.count(*k) > 0))
           add("tcache-key-in-use", c.address, c.arena, msg::kTcacheDoubleFree,
-              fmt::format("in-use chunk {} holds tcache_key {:#x} in its second word", to_hex(c.address), *key_),
+              fmt::format("in-use chunk {} holds tcache key {:#x} in its second word", to_hex(c.address), *k),
               "it was freed into a tcache and is no longer on its list: a dangling pointer (double free or "
               "write after free)");
       }
