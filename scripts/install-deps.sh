@@ -9,6 +9,7 @@ packages=(
   gdb gdbserver libc6-dbg
   liblldb-19-dev lldb-19
   time chromium patchelf
+  clang-14 libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do
