@@ -71,6 +71,10 @@ class Target {
   // (nothing there). Pointers stay valid for the target's lifetime.
   virtual std::span<const std::byte> view(Address addr, uint64_t max_size) const = 0;
 
+  // A hint that [range] is about to be read from start to end: a backend may
+  // map or fetch it ahead. Only speed depends on it.
+  virtual void will_read(AddressRange /*range*/) const {}
+
   virtual const std::vector<Region>& regions() const = 0;
   virtual const std::vector<Thread>& threads() const = 0;
   virtual const std::vector<Module>& modules() const = 0;

@@ -30,8 +30,6 @@ struct Builder {
     std::vector<IndexWord> words;
   };
   std::vector<SegmentIndex> index;
-  // The chunk index of every node pushed onto heap.lists, in order.
-  std::vector<uint32_t> list_nodes;
 
   void finding(std::string kind, Address at, int arena, std::string detail) {
     heap.findings.push_back({std::move(kind), at, arena, std::move(detail)});

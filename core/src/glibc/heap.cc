@@ -10,6 +10,7 @@
 #include "glibc/builder.h"
 #include "glibc/locate.h"
 #include "heapscope/error.h"
+#include "util/memory_hints.h"
 
 namespace heapscope::glibc {
 
@@ -121,6 +122,7 @@ Address first_chunk_at(Address p, const Layout& l) {
 class SegmentBytes {
  public:
   SegmentBytes(const Target& t, AddressRange r) : begin_(r.begin) {
+    t.will_read(r);
     auto v = t.view(r.begin, r.size());
     if (v.size() == r.size()) {
       span_ = v;
@@ -210,6 +212,8 @@ void Builder::walk_heaps() {
   uint64_t system = 0;
   for (const auto& ar : heap.arenas) system = std::min(system + ar.system_mem, readable_bytes(target));
   heap.chunks.reserve(static_cast<size_t>(std::min<uint64_t>(system / 64, 1ull << 26)));
+  util::advise_huge_pages(heap.chunks);
+  const uint64_t readable = readable_bytes(target);
   for (auto& ar : heap.arenas) {
     check_cancel(cancel);
     // 1. The arena's heaps, oldest first.
@@ -267,27 +271,41 @@ void Builder::walk_heaps() {
         if (hi == 0 && ar.address == seg.range.begin + l.hi_size) start = ar.address + l.ms_size;
       }
       Address first = first_chunk_at(start, l);
-      if (first > seg.range.begin)
-        heap.chunks.push_back({seg.range.begin, first - seg.range.begin, ar.index, ChunkState::kMetadata, 0});
+      // The chunk index's start bits are set as the chunks are found; a
+      // segment larger than the target's memory (a hostile size) is not
+      // indexed and chunk_at falls back to a binary search for it.
+      SegmentIndex* si = nullptr;
+      if (seg.range.size() <= readable) {
+        index.push_back({seg.range.begin, seg.range.end, 0, {}});
+        si = &index.back();
+        si->words.resize((seg.range.size() >> 10) + 1);  // 64 slots of 16 bytes per word
+      }
+      std::vector<Chunk>& out = heap.chunks;
+      auto emit = [&](Address at, uint64_t size, ChunkState state, uint64_t raw) {
+        out.push_back({at, size, ar.index, state, static_cast<uint8_t>(raw & kFlagMask)});
+        if (si && at.aligned(16)) {
+          uint64_t slot = (at - seg.range.begin) >> 4;
+          si->words[slot >> 6].starts |= 1ull << (slot & 63);
+        }
+      };
+      if (first > seg.range.begin) emit(seg.range.begin, first - seg.range.begin, ChunkState::kMetadata, 0);
       const bool has_top = seg.range.contains(ar.top);
       const Address limit = has_top ? ar.top : seg.range.end;
       SegmentBytes bytes(target, seg.range);
       Address p = first;
-      std::vector<Chunk>& out = heap.chunks;
       size_t walked = 0;
       while (p < limit) {
         if ((++walked & 0xffff) == 0) check_cancel(cancel);
         auto raw = bytes.u64(p + l.size_sz);
         if (!raw) {
           finding("unreadable", p, ar.index, fmt::format("chunk header at {} cannot be read", to_hex(p)));
-          out.push_back({p, limit - p, ar.index, ChunkState::kUnknown, 0});
+          emit(p, limit - p, ChunkState::kUnknown, 0);
           break;
         }
         uint64_t size = *raw & ~kFlagMask;
         if (!has_top && size < l.min_chunk) {
           // The fencepost glibc leaves at the end of an old heap (sysmalloc).
-          out.push_back({p, seg.range.end - p, ar.index, ChunkState::kMetadata,
-                         static_cast<uint8_t>(*raw & kFlagMask)});
+          emit(p, seg.range.end - p, ChunkState::kMetadata, *raw);
           p = seg.range.end;
           break;
         }
@@ -298,7 +316,7 @@ void Builder::walk_heaps() {
           // Resynchronise: the next address from which a plausible chain of
           // chunks runs on; the bytes in between are unknown.
           Address r = resync(bytes, p, limit, !ar.main, l);
-          out.push_back({p, r - p, ar.index, ChunkState::kUnknown, static_cast<uint8_t>(*raw & kFlagMask)});
+          emit(p, r - p, ChunkState::kUnknown, *raw);
           if (r < limit)
             finding("resync", r, ar.index,
                     fmt::format("walk resumed at {} after {:#x} unknown bytes from {}", to_hex(r), r - p,
@@ -306,7 +324,7 @@ void Builder::walk_heaps() {
           p = r;
           continue;
         }
-        out.push_back({p, size, ar.index, ChunkState::kInUse, static_cast<uint8_t>(*raw & kFlagMask)});
+        emit(p, size, ChunkState::kInUse, *raw);
         p = p + size;
       }
       // Free-ness: a chunk is free when the next chunk's PREV_INUSE is clear.
@@ -321,8 +339,7 @@ void Builder::walk_heaps() {
                               top_size, to_hex(seg.range.end)));
           top_size = seg.range.end > ar.top ? seg.range.end - ar.top : 0;
         }
-        uint8_t flags = static_cast<uint8_t>(bytes.u64(ar.top + 8).value_or(0) & kFlagMask);
-        out.push_back({ar.top, top_size, ar.index, ChunkState::kTop, flags});
+        emit(ar.top, top_size, ChunkState::kTop, bytes.u64(ar.top + 8).value_or(0));
       }
     }
   }
@@ -379,27 +396,29 @@ void Builder::scan_mmapped() {
 
 void Builder::build_index() {
   const auto& cs = heap.chunks;
-  const uint64_t readable = readable_bytes(target);
-  for (const auto& ar : heap.arenas) {
-    for (const auto& seg : ar.heaps) {
-      // A segment larger than the target's memory (a hostile size) is not
-      // indexed: chunk_at falls back to the binary search for it.
-      if (seg.range.size() > readable) continue;
-      SegmentIndex si{seg.range.begin, seg.range.end, 0, {}};
-      si.words.resize((seg.range.size() >> 10) + 1);  // 64 slots of 16 bytes per word
-      auto it = std::lower_bound(cs.begin(), cs.end(), seg.range.begin,
-                                 [](const Chunk& c, Address x) { return c.address < x; });
-      si.first = static_cast<uint32_t>(it - cs.begin());
-      for (; it != cs.end() && it->address < seg.range.end; ++it) {
-        uint64_t slot = (it->address - seg.range.begin) >> 4;
+  auto by_address = [](const Chunk& c, Address x) { return c.address < x; };
+  for (auto& si : index) {
+    auto lo = std::lower_bound(cs.begin(), cs.end(), si.begin, by_address);
+    auto hi = std::lower_bound(lo, cs.end(), si.end, by_address);
+    si.first = static_cast<uint32_t>(lo - cs.begin());
+    uint64_t marked = 0;
+    for (const auto& w : si.words) marked += static_cast<uint64_t>(__builtin_popcountll(w.starts));
+    if (marked != static_cast<uint64_t>(hi - lo)) {
+      // Another segment's chunks lie inside this one (hostile heap_info
+      // sizes): the bits must describe the sorted vector, so set them from it.
+      // A chunk off the 16-byte grid has no bit: leave the segment to the
+      // binary search.
+      for (auto& w : si.words) w.starts = 0;
+      for (auto it = lo; it != hi && !si.words.empty(); ++it) {
+        uint64_t slot = (it->address - si.begin) >> 4;
         if (it->address.aligned(16)) si.words[slot >> 6].starts |= 1ull << (slot & 63);
+        else si.words.clear();
       }
-      uint32_t count = 0;
-      for (auto& w : si.words) {
-        w.before = count;
-        count += static_cast<uint32_t>(__builtin_popcountll(w.starts));
-      }
-      index.push_back(std::move(si));
+    }
+    uint32_t count = 0;
+    for (auto& w : si.words) {
+      w.before = count;
+      count += static_cast<uint32_t>(__builtin_popcountll(w.starts));
     }
   }
 }
@@ -409,6 +428,7 @@ Chunk* Builder::chunk_at(Address a) {
   if (a.aligned(16)) {
     for (const auto& si : index) {
       if (a < si.begin || a >= si.end) continue;
+      if (si.words.empty()) break;
       uint64_t slot = (a - si.begin) >> 4;
       const IndexWord& w = si.words[slot >> 6];
       uint64_t bit = 1ull << (slot & 63);

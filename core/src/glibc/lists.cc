@@ -131,17 +131,64 @@ void Builder::decide_mangling() {
   if (as_mangled > as_plain) mangled = true;
 }
 
+namespace {
+
+ChunkState state_of(ListKind k) {
+  switch (k) {
+    case ListKind::kTcache: return ChunkState::kTcache;
+    case ListKind::kFast: return ChunkState::kFast;
+    case ListKind::kUnsorted: return ChunkState::kUnsorted;
+    case ListKind::kSmall: return ChunkState::kSmall;
+    case ListKind::kLarge: return ChunkState::kLarge;
+  }
+  return ChunkState::kInUse;
+}
+
+// The nodes of one list as it is walked. A node takes the list's state; one
+// that already has a state is either this list's own node met again (a
+// cycle) or another list's (a chunk on two lists). Only then is a set of
+// this list's nodes needed, so a sound heap never builds one.
+class ListWalk {
+ public:
+  ListWalk(FreeList& fl, std::vector<Finding>& double_listed)
+      : fl_(fl), state_(state_of(fl.kind)), double_listed_(double_listed) {}
+
+  // False when c is already on this list: the walk must stop.
+  bool enter(Chunk& c) {
+    if (c.state != ChunkState::kInUse) {
+      if (!tracking_) {
+        members_.insert(fl_.chunks.begin(), fl_.chunks.end());
+        tracking_ = true;
+      }
+      if (members_.count(c.address)) return false;
+      double_listed_.push_back(
+          {"double-listed", c.address, fl_.arena,
+           fmt::format("chunk {} is on a {} list but is already {} (double free?)", to_hex(c.address),
+                       list_kind_name(fl_.kind), state_name(c.state))});
+    } else {
+      c.state = state_;
+    }
+    return true;
+  }
+  void append(const Chunk& c) {
+    fl_.chunks.push_back(c.address);
+    if (tracking_) members_.insert(c.address);
+  }
+
+ private:
+  FreeList& fl_;
+  ChunkState state_;
+  std::vector<Finding>& double_listed_;
+  bool tracking_ = false;
+  std::unordered_set<Address> members_;
+};
+
+}  // namespace
+
 void Builder::walk_lists() {
-  // Every node of a list is a distinct chunk, so a list is at most as long as
-  // the chunk vector; marking chunks per list finds cycles in O(1) per node.
-  std::vector<uint32_t> visited(heap.chunks.size(), 0);
-  uint32_t list_counter = 0;
-  auto revisits = [&](const Chunk* c, uint32_t id) {
-    uint32_t& mark = visited[static_cast<size_t>(c - heap.chunks.data())];
-    if (mark == id) return true;
-    mark = id;
-    return false;
-  };
+  // Each node takes its list's state as it is met (the first list to hold a
+  // chunk names it); a chunk met twice in one list is a cycle.
+  std::vector<Finding> double_listed;
   const uint64_t align_mask = l.malloc_alignment - 1;
   // tcache: entries point at user data; `next` is mangled with its own address.
   for (const auto& t : heap.tcaches) {
@@ -170,7 +217,7 @@ void Builder::walk_lists() {
         }
       }
       uint64_t e = target.read_u64(entries + 8 * i).value_or(0);
-      const uint32_t list_id = ++list_counter;
+      ListWalk walk(fl, double_listed);
       while (e != 0) {
         Address entry(e);
         auto bad = [&](std::string kind, std::string detail) {
@@ -185,14 +232,13 @@ void Builder::walk_lists() {
           bad("tcache-stray", fmt::format("tcache entry {} is not the data of any chunk", to_hex(entry)));
           break;
         }
-        if (revisits(c, list_id)) {
+        if (!walk.enter(*c)) {
           bad("tcache-cycle", fmt::format("tcache list {} loops back to {}", i, to_hex(entry)));
           break;
         }
         if (c->size < fl.min_size || c->size > fl.max_size)
           bad("tcache-size", fmt::format("chunk {} of size {:#x} is in tcache bin {} (size {:#x})", to_hex(c->address), c->size, i, fl.min_size));
-        fl.chunks.push_back(c->address);
-        list_nodes.push_back(static_cast<uint32_t>(c - heap.chunks.data()));
+        walk.append(*c);
         auto stored = target.read_u64(entry);
         if (!stored) {
           bad("unreadable", fmt::format("tcache entry {} cannot be read", to_hex(entry)));
@@ -215,7 +261,7 @@ void Builder::walk_lists() {
       FreeList fl{ListKind::kFast, ar.index, i, 0, slot};
       fl.min_size = fl.max_size = l.min_chunk + i * l.malloc_alignment;
       uint64_t p = target.read_u64(slot).value_or(0);
-      const uint32_t list_id = ++list_counter;
+      ListWalk walk(fl, double_listed);
       while (p != 0) {
         Address at(p);
         auto bad = [&](std::string kind, std::string detail) {
@@ -230,14 +276,13 @@ void Builder::walk_lists() {
           bad("fast-stray", fmt::format("fastbin {} entry {} is not a chunk", i, to_hex(at)));
           break;
         }
-        if (revisits(c, list_id)) {
+        if (!walk.enter(*c)) {
           bad("fast-cycle", fmt::format("fastbin {} loops back to {}", i, to_hex(at)));
           break;
         }
         if (c->size != fl.min_size)
           bad("fast-size", fmt::format("chunk {} of size {:#x} is in fastbin {} (size {:#x}) (malloc(): memory corruption (fast))", to_hex(at), c->size, i, fl.min_size));
-        fl.chunks.push_back(at);
-        list_nodes.push_back(static_cast<uint32_t>(c - heap.chunks.data()));
+        walk.append(*c);
         Address pos = at + 2 * l.size_sz;
         auto stored = target.read_u64(pos);
         if (!stored) break;
@@ -257,7 +302,7 @@ void Builder::walk_lists() {
       auto bk = target.read_u64(bin + 3 * l.size_sz);
       if (!fd || !bk) continue;
       Address prev = bin, cur(*fd);
-      const uint32_t list_id = ++list_counter;
+      ListWalk walk(fl, double_listed);
       while (cur != bin) {
         auto bad = [&](std::string k, std::string detail) {
           fl.findings.push_back({std::move(k), cur, ar.index, std::move(detail)});
@@ -267,7 +312,7 @@ void Builder::walk_lists() {
           bad("bin-stray", fmt::format("bin {} points at {}, which is not a chunk", i, to_hex(cur)));
           break;
         }
-        if (revisits(c, list_id)) {
+        if (!walk.enter(*c)) {
           bad("bin-cycle", fmt::format("bin {} loops back to {} without returning to the bin", i, to_hex(cur)));
           break;
         }
@@ -278,8 +323,7 @@ void Builder::walk_lists() {
           bad("bin-size", fmt::format("chunk {} of size {:#x} is in bin {} (sizes {:#x}..{:#x})", to_hex(cur), c->size, i, fl.min_size, fl.max_size));
         if (c->arena != ar.index)
           bad("bin-arena", fmt::format("chunk {} belongs to arena {} but is in a bin of arena {}", to_hex(cur), c->arena, ar.index));
-        fl.chunks.push_back(cur);
-        list_nodes.push_back(static_cast<uint32_t>(c - heap.chunks.data()));
+        walk.append(*c);
         auto next = target.read_u64(cur + 2 * l.size_sz);
         if (!next) break;
         prev = cur;
@@ -293,34 +337,11 @@ void Builder::walk_lists() {
   }
   for (const auto& fl : heap.lists)
     heap.findings.insert(heap.findings.end(), fl.findings.begin(), fl.findings.end());
+  heap.findings.insert(heap.findings.end(), double_listed.begin(), double_listed.end());
 }
 
 void Builder::classify() {
-  auto state_of = [](ListKind k) {
-    switch (k) {
-      case ListKind::kTcache: return ChunkState::kTcache;
-      case ListKind::kFast: return ChunkState::kFast;
-      case ListKind::kUnsorted: return ChunkState::kUnsorted;
-      case ListKind::kSmall: return ChunkState::kSmall;
-      case ListKind::kLarge: return ChunkState::kLarge;
-    }
-    return ChunkState::kInUse;
-  };
-  // list_nodes holds the chunk index of every list node, in list order.
-  size_t node = 0;
-  for (const auto& fl : heap.lists) {
-    for (Address a : fl.chunks) {
-      Chunk* c = &heap.chunks[list_nodes[node++]];
-      if (c->state == ChunkState::kInUse) {
-        c->state = state_of(fl.kind);
-      } else {
-        finding("double-listed", a, fl.arena,
-                fmt::format("chunk {} is on a {} list but is already {} (double free?)", to_hex(a),
-                            list_kind_name(fl.kind), state_name(c->state)));
-      }
-    }
-  }
-  // A chunk whose successor has PREV_INUSE clear is free: it must be in a bin.
+  // List nodes took their states in walk_lists. A chunk whose successor has PREV_INUSE clear is free: it must be in a bin.
   auto& cs = heap.chunks;
   for (size_t i = 0; i + 1 < cs.size(); ++i) {
     Chunk& c = cs[i];

@@ -18,6 +18,7 @@
 #include "targets/elf_image.h"
 #include "targets/mapped_file.h"
 #include "targets/modules.h"
+#include "util/memory_hints.h"
 
 namespace heapscope {
 
@@ -75,6 +76,16 @@ class CoreFile final : public Target, public HasAuxv {
     const Piece& p = pieces_[i];
     uint64_t n = std::min(max_size, p.end - a);
     return {p.data + (a - p.begin), n};
+  }
+
+  void will_read(AddressRange range) const override {
+    auto it = std::upper_bound(pieces_.begin(), pieces_.end(), range.begin.value,
+                               [](uint64_t x, const Piece& p) { return x < p.begin; });
+    if (it != pieces_.begin()) --it;
+    for (; it != pieces_.end() && it->begin < range.end.value; ++it) {
+      uint64_t b = std::max(it->begin, range.begin.value), e = std::min(it->end, range.end.value);
+      if (b < e) util::populate_for_read(it->data + (b - it->begin), e - b);
+    }
   }
 
   const std::vector<Region>& regions() const override { return regions_; }
