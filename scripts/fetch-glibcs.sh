@@ -1,23 +1,26 @@
 #!/bin/bash
-# Fetch real glibcs (libc6 + libc6-dbg, amd64) from Debian's archive with a
-# private apt configuration (no change to the system's apt sources) and unpack
-# them with dpkg -x into a cache outside the source tree:
-#   ${HEAPSCOPE_GLIBC_CACHE:-~/.cache/heapscope/glibcs}/<VERSION>/
-# each holding lib/x86_64-linux-gnu/libc.so.6, lib64/ld-linux-x86-64.so.2,
-# usr/lib/debug/.build-id/... (libc6-dbg), usr/lib/x86_64-linux-gnu/{crt1.o,
+# Fetch real glibcs (libc6 + libc6-dbg + libc6-dev, amd64 and arm64) from
+# Debian's archive with a private apt configuration (no change to the system's
+# apt sources) and unpack them with dpkg -x into a cache outside the source tree:
+#   ${HEAPSCOPE_GLIBC_CACHE:-~/.cache/heapscope/glibcs}/<VERSION>/         amd64
+#   ${HEAPSCOPE_GLIBC_CACHE:-~/.cache/heapscope/glibcs}/arm64/<VERSION>/   arm64
+# each holding lib/<triplet>/libc.so.6, the dynamic loader
+# (lib64/ld-linux-x86-64.so.2, lib/ld-linux-aarch64.so.1),
+# usr/lib/debug/.build-id/... (libc6-dbg), usr/lib/<triplet>/{crt1.o,
 # libc.so,...} (libc6-dev, for linking against this libc) and files "suite"
 # and "debian-version".
 #
-# usage: scripts/fetch-glibcs.sh [suite ...]   (default: bullseye trixie sid experimental)
+# usage: scripts/fetch-glibcs.sh [suite ...]   (default: bullseye bookworm trixie sid experimental)
+# HEAPSCOPE_GLIBC_ARCHES="amd64 arm64" (the default) picks the architectures.
 # The glibc-matrix tests (ctest -L glibc-matrix) use whatever is in the cache.
 set -euo pipefail
 
 CACHE="${HEAPSCOPE_GLIBC_CACHE:-$HOME/.cache/heapscope/glibcs}"
 MIRROR="${HEAPSCOPE_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
-ARCH=amd64
+read -r -a ARCHES <<<"${HEAPSCOPE_GLIBC_ARCHES:-amd64 arm64}"
 SUITES=("$@")
-[ ${#SUITES[@]} -eq 0 ] && SUITES=(bullseye trixie sid experimental)
+[ ${#SUITES[@]} -eq 0 ] && SUITES=(bullseye bookworm trixie sid experimental)
 
 for tool in apt-get dpkg-deb; do
   command -v "$tool" >/dev/null || { echo "fetch-glibcs: $tool is required" >&2; exit 1; }
@@ -39,7 +42,7 @@ relativize_links() {
 }
 
 fetch_suite() {
-  local suite=$1
+  local suite=$1 ARCH=$2
   local work
   work=$(mktemp -d "${TMPDIR:-/tmp}/heapscope-apt.XXXXXX")
   mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs" "$work/etc/parts"
@@ -56,7 +59,7 @@ fetch_suite() {
               -o "Dir::State::status=$work/status" -o "APT::Get::List-Cleanup=0"
               -o "APT::Architecture=$ARCH" -o "Debug::NoLocking=1"
               -o "APT::Sandbox::User=$(id -un)" -q)
-  echo "== $suite: apt-get update (private lists in $work)"
+  echo "== $suite $ARCH: apt-get update (private lists in $work)"
   if ! apt-get "${opts[@]}" update >"$work/update.log" 2>&1; then
     cat "$work/update.log" >&2
     echo "fetch-glibcs: apt-get update failed for $suite" >&2
@@ -83,12 +86,14 @@ fetch_suite() {
   version=$(dpkg-deb -f "$deb" Version)        # e.g. 2.31-13+deb11u11
   local short=${version%%-*}                   # 2.31
   local dest="$CACHE/$short"
+  [ "$ARCH" = amd64 ] || dest="$CACHE/$ARCH/$short"
   rm -rf "$dest.tmp"
   mkdir -p "$dest.tmp"
   for d in "$work"/debs/*.deb; do dpkg -x "$d" "$dest.tmp"; done
   relativize_links "$dest.tmp"
   # Merged-/usr releases (2.36+ in Debian) ship only usr/lib*; their libc.so
-  # linker script names /lib64/ld-linux-x86-64.so.2, which base-files links.
+  # linker script names /lib64/ld-linux-x86-64.so.2 (/lib/ld-linux-aarch64.so.1),
+  # which base-files links.
   for d in lib lib64; do
     [ -e "$dest.tmp/$d" ] || [ ! -d "$dest.tmp/usr/$d" ] || ln -s "usr/$d" "$dest.tmp/$d"
   done
@@ -97,11 +102,13 @@ fetch_suite() {
   rm -rf "$dest"
   mv "$dest.tmp" "$dest"
   rm -rf "$work"
-  echo "== $suite: glibc $version unpacked in $dest"
+  echo "== $suite $ARCH: glibc $version unpacked in $dest"
 }
 
 mkdir -p "$CACHE"
 status=0
-for s in "${SUITES[@]}"; do fetch_suite "$s" || status=1; done
-echo "cache: $CACHE"; ls "$CACHE"
+for a in "${ARCHES[@]}"; do
+  for s in "${SUITES[@]}"; do fetch_suite "$s" "$a" || status=1; done
+done
+echo "cache: $CACHE"; ls "$CACHE"; [ ! -d "$CACHE/arm64" ] || ls "$CACHE/arm64"
 exit $status

@@ -92,18 +92,29 @@ int mems_get_stats(struct mems_stats *out);
  * 16-byte aligned; NULL on a bad call or when no memory can be mapped. */
 void *mems_pool_alloc(size_t size);
 /* Frees a block returned by mems_pool_alloc. 0, or -1 on a bad call (not in
- * any pool, not the start of a block, block already free). */
+ * any pool, not the start of a block, block already free). Any thread may
+ * free a block another thread allocated. */
 int mems_pool_free(void *p);
+/* Each thread keeps up to 14 freed blocks per class in a cache of its own and
+ * hands them out again without taking the mems lock (see struct mems_tcache in
+ * mems_layout.h); the cache goes back to the pools when the thread exits.
+ * mems_pool_flush gives the calling thread's cached blocks back to their
+ * pools now (for tests and debuggers that want to see every free block on a
+ * pool free list). 0, or -1 if not initialized. */
+int mems_pool_flush(void);
 
 struct mems_pool_stats {
     size_t arenas;      /* arenas held (each one PROCESS segment) */
-    size_t pools;       /* pools serving a class, i.e. holding >= 1 used
-                           block; empty pools go back to their arena and
-                           are not counted */
-    size_t blocks_used; /* blocks handed out and not freed */
+    size_t pools;       /* pools serving a class: holding >= 1 block in use
+                           (by the program or a thread cache), plus at most
+                           one emptied pool each class keeps; other empty
+                           pools go back to their arena and are not counted */
+    size_t blocks_used; /* blocks handed out and not freed (blocks in thread
+                           caches are free, not used) */
     size_t blocks_free; /* free blocks in the counted pools: capacity - used
                            summed over them, which includes blocks never used
-                           yet; blocks of empty or uncarved pools excluded */
+                           yet and blocks in thread caches; blocks of empty or
+                           uncarved pools excluded */
     size_t bytes_used;  /* sum over used blocks of their class block size */
 };
 /* Copies the counters. 0, or -1 if not initialized or out is NULL. */
@@ -115,8 +126,9 @@ int mems_pool_get_stats(struct mems_pool_stats *out);
  * linked both ways, node virtual ranges consecutive from MEMS_VIRT_BASE,
  * segments exactly tiling their node, no two adjacent HOLEs, arenas and their
  * segments pointing at each other, pool headers, bitmaps, free lists, class
- * and usable-arena lists, the pool map, metadata slot accounting, and every
- * root counter against the structures. Returns 0 if all hold (also when not
+ * and usable-arena lists, the pool map, metadata slot accounting, the
+ * thread caches, and every root counter against the structures (exact when
+ * no other thread is inside a pool call). Returns 0 if all hold (also when not
  * initialized and the root is empty), else -1 with a description of the first
  * violation in err (if err is not NULL). Prints nothing. */
 int mems_check_invariants(char *err, size_t err_len);

@@ -28,6 +28,15 @@
  *      first `pools_carved` pools have a valid `mems_pool_header` at their
  *      start; the others were never touched. A block is in use iff its bit
  *      in the pool's `in_use` bitmap is set.
+ *      A pool whose last block is freed is kept for its class (layout
+ *      version 2): it stays USED, on its class list, with `used == 0`, so
+ *      that a class flipping between empty and used does not release and
+ *      re-carve a pool on every flip. Each class keeps at most one such pool;
+ *      bit c of `mems_root.kept_pools` is set iff class c keeps one. A second
+ *      pool of the class that empties goes back to its arena (EMPTY).
+ *      Thread caches (version 2): walk `tcache_head` through
+ *      `mems_tcache.next`; the blocks they hold are free for the program
+ *      although their pools count them as in use (see struct mems_tcache).
  *   4. Node, segment and arena descriptors live in metadata pages (mmapped,
  *      listed from `meta_head`), never in the glibc heap. Pool headers live
  *      at the start of each pool. The pool map (an open-addressing hash set
@@ -55,16 +64,17 @@
 
 /* Root magic: the bytes "MeMSroot" as they appear in memory (little-endian). */
 #define MEMS_ROOT_MAGIC 0x746F6F72534D654DULL
-#define MEMS_LAYOUT_VERSION 1u
+#define MEMS_LAYOUT_VERSION 2u
 
-/* Per-record magics (first uint32_t of each record): the ASCII name as it
- * appears in memory. */
+/* Per-record magics (first uint32_t of each record, except the pool
+ * header's, at offset 64): the ASCII name as it appears in memory. */
 #define MEMS_NODE_MAGIC 0x45444F4Eu      /* "NODE" */
 #define MEMS_SEGMENT_MAGIC 0x4D474553u   /* "SEGM" */
 #define MEMS_ARENA_MAGIC 0x4E455241u     /* "AREN" */
 #define MEMS_FREE_SLOT_MAGIC 0x45455246u /* "FREE": unused metadata slot */
 #define MEMS_META_PAGE_MAGIC 0x4154454Du /* "META" */
 #define MEMS_POOL_MAGIC 0x4C4F4F50u      /* "POOL" */
+#define MEMS_TCACHE_MAGIC 0x48434354u    /* "TCCH" */
 
 /* ---- segment allocator ------------------------------------------------- */
 
@@ -94,8 +104,14 @@
 
 /* mems_pool_header.state */
 #define MEMS_POOL_STATE_EMPTY 0u /* carved, no block in use, on arena free_pools */
-#define MEMS_POOL_STATE_USED 1u  /* some blocks in use, on root.classes[class] */
+#define MEMS_POOL_STATE_USED 1u  /* a free block, on root.classes[class]; used == 0 only
+                                    for the class's one kept pool (see kept_pools) */
 #define MEMS_POOL_STATE_FULL 2u  /* every block in use, on no list */
+
+/* ---- thread caches (layout version 2) ------------------------------------ */
+
+#define MEMS_TCACHE_SLOTS 14u    /* blocks a thread caches per class, at most */
+#define MEMS_TCACHE_SIZE 4096u   /* bytes of a thread cache's mapping */
 
 /* ---- metadata pages ---------------------------------------------------- */
 
@@ -111,7 +127,7 @@
 struct mems_root {
     uint64_t magic;           /*   0: MEMS_ROOT_MAGIC */
     uint32_t layout_version;  /*   8: MEMS_LAYOUT_VERSION */
-    uint32_t root_size;       /*  12: sizeof(struct mems_root) = 560 */
+    uint32_t root_size;       /*  12: sizeof(struct mems_root) = 576 */
     uint32_t initialized;     /*  16: 1 between mems_init and mems_finish */
     uint32_t busy;            /*  20: 1 while a thread holds the lock */
     uint64_t page_size;       /*  24: sysconf(_SC_PAGESIZE) at mems_init */
@@ -158,13 +174,17 @@ struct mems_root {
     uint64_t blocks_free;       /* 272: capacity - used, summed over USED/FULL pools */
     uint64_t bytes_used;        /* 280: sum of used blocks * block size */
 
-    /* partly used pools per class: head of a list of USED pools, linked
-     * through mems_pool_header.next/prev */
+    /* pools with a free block per class: head of a list of USED pools,
+     * linked through mems_pool_header.next/prev */
     uint64_t classes[MEMS_POOL_CLASS_COUNT]; /* 288 .. 543 */
 
     uint64_t errors;            /* 544: bad calls reported on stderr so far */
-    uint64_t reserved;          /* 552 */
-};                              /* size 560 */
+    uint64_t kept_pools;        /* 552: bit c set: class c keeps an empty USED pool */
+
+    /* thread caches (layout version 2) */
+    uint64_t tcache_head;       /* 560: first mems_tcache (list of all thread caches) */
+    uint64_t tcaches;           /* 568: number of thread caches */
+};                              /* size 576 */
 
 /*
  * A metadata page: one mmap of meta_page_bytes. A 64-byte header, then
@@ -244,24 +264,53 @@ struct mems_arena {
     uint64_t reserved;     /* 88 */
 };                         /* size 96 */
 
-/* The header at the start of every carved pool. Blocks follow at offset
+/* The header at the start of every carved pool (layout version 2: the fields
+ * of the fast paths first, in one cache line; the magic is at offset 64,
+ * not first). Blocks follow at offset
  * MEMS_POOL_HEADER_SIZE; block i is at pool + 96 + i * block_size. A free
  * block holds the address of the next free block in its first 8 bytes. */
 struct mems_pool_header {
-    uint32_t magic;       /*  0: MEMS_POOL_MAGIC */
-    uint32_t class_index; /*  4: 0..31 (meaningful unless EMPTY) */
-    uint32_t block_size;  /*  8: 16 * (class_index + 1) */
-    uint32_t used;        /* 12: blocks in use */
-    uint32_t capacity;    /* 16: (MEMS_POOL_SIZE - 96) / block_size */
-    uint32_t next_offset; /* 20: offset of the first never-used block */
+    /* first cache line: all that an allocation or a free reads or writes */
+    uint32_t class_index; /*  0: 0..31 (meaningful unless EMPTY) */
+    uint32_t block_size;  /*  4: 16 * (class_index + 1) */
+    uint32_t used;        /*  8: blocks in use */
+    uint32_t capacity;    /* 12: (MEMS_POOL_SIZE - 96) / block_size */
+    uint32_t next_offset; /* 16: offset of the first never-used block */
+    uint32_t state;       /* 20: MEMS_POOL_STATE_* */
     uint64_t freelist;    /* 24: first free block (address), 0 = none */
-    uint64_t next;        /* 32: next pool in class list or arena free_pools */
-    uint64_t prev;        /* 40: previous pool in class list (0 for the head) */
-    uint64_t arena;       /* 48: owning mems_arena */
-    uint32_t index;       /* 56: index of the pool in its arena */
-    uint32_t state;       /* 60: MEMS_POOL_STATE_* */
-    uint64_t in_use[MEMS_POOL_BITMAP_WORDS]; /* 64: bit i set = block i in use */
+    uint64_t in_use[MEMS_POOL_BITMAP_WORDS]; /* 32: bit i set = block i in use */
+    /* second cache line: identity and list links */
+    uint32_t magic;       /* 64: MEMS_POOL_MAGIC */
+    uint32_t index;       /* 68: index of the pool in its arena */
+    uint64_t next;        /* 72: next pool in class list or arena free_pools */
+    uint64_t prev;        /* 80: previous pool in class list (0 for the head) */
+    uint64_t arena;       /* 88: owning mems_arena */
 };                        /* size 96 */
+
+/* A thread cache (layout version 2): one mapping of MEMS_TCACHE_SIZE bytes
+ * per thread that used the pool allocator, listed from mems_root.tcache_head.
+ * Its thread takes and gives blocks of class c at the top of slots[c] (a
+ * stack of count[c] block addresses) without the mems lock, and moves
+ * MEMS_TCACHE_SLOTS / 2 blocks at a time between it and the pools under the
+ * lock. A cached block is still in use for its pool (in-use bit set, counted
+ * in the pool's `used` and in mems_root.blocks_used/blocks_free/bytes_used),
+ * but it is free for the program: mems_pool_get_stats reports the root
+ * counters minus `blocks` and `bytes` of every thread cache. These are exact
+ * when no thread is inside a pool call (`busy` is 1 while the owning thread
+ * changes its cache without the lock).
+ */
+struct mems_tcache {
+    uint32_t magic;     /*   0: MEMS_TCACHE_MAGIC */
+    uint32_t busy;      /*   4: 1 while its thread changes it without the lock */
+    uint64_t prev;      /*   8: list of all thread caches */
+    uint64_t next;      /*  16 */
+    uint64_t thread;    /*  24: kernel thread id (gettid) of its thread */
+    uint64_t blocks;    /*  32: cached blocks, all classes */
+    uint64_t bytes;     /*  40: sum of their block sizes */
+    uint64_t reserved[2]; /* 48 */
+    uint32_t count[MEMS_POOL_CLASS_COUNT]; /* 64: cached blocks per class */
+    uint64_t slots[MEMS_POOL_CLASS_COUNT][MEMS_TCACHE_SLOTS]; /* 192: slots[c][0..count[c]) */
+};                      /* size 3776 */
 
 /* ---- layout checks ----------------------------------------------------- */
 
@@ -281,7 +330,6 @@ MEMS_LAYOUT_ASSERT(offsetof(struct mems_root, arenas) == 248, "root");
 MEMS_LAYOUT_ASSERT(offsetof(struct mems_root, bytes_used) == 280, "root");
 MEMS_LAYOUT_ASSERT(offsetof(struct mems_root, classes) == 288, "root");
 MEMS_LAYOUT_ASSERT(offsetof(struct mems_root, errors) == 544, "root");
-MEMS_LAYOUT_ASSERT(sizeof(struct mems_root) == 560, "root");
 
 MEMS_LAYOUT_ASSERT(offsetof(struct mems_meta_page, slot_count) == 8, "meta page");
 MEMS_LAYOUT_ASSERT(offsetof(struct mems_meta_page, next) == 24, "meta page");
@@ -316,14 +364,24 @@ MEMS_LAYOUT_ASSERT(offsetof(struct mems_arena, free_pools) == 64, "arena");
 MEMS_LAYOUT_ASSERT(offsetof(struct mems_arena, usable_next) == 80, "arena");
 MEMS_LAYOUT_ASSERT(sizeof(struct mems_arena) == MEMS_META_SLOT_SIZE, "arena");
 
-MEMS_LAYOUT_ASSERT(offsetof(struct mems_pool_header, used) == 12, "pool");
-MEMS_LAYOUT_ASSERT(offsetof(struct mems_pool_header, next_offset) == 20, "pool");
+MEMS_LAYOUT_ASSERT(offsetof(struct mems_pool_header, used) == 8, "pool");
+MEMS_LAYOUT_ASSERT(offsetof(struct mems_pool_header, next_offset) == 16, "pool");
+MEMS_LAYOUT_ASSERT(offsetof(struct mems_pool_header, state) == 20, "pool");
 MEMS_LAYOUT_ASSERT(offsetof(struct mems_pool_header, freelist) == 24, "pool");
-MEMS_LAYOUT_ASSERT(offsetof(struct mems_pool_header, next) == 32, "pool");
-MEMS_LAYOUT_ASSERT(offsetof(struct mems_pool_header, arena) == 48, "pool");
-MEMS_LAYOUT_ASSERT(offsetof(struct mems_pool_header, state) == 60, "pool");
-MEMS_LAYOUT_ASSERT(offsetof(struct mems_pool_header, in_use) == 64, "pool");
+MEMS_LAYOUT_ASSERT(offsetof(struct mems_pool_header, in_use) == 32, "pool");
+MEMS_LAYOUT_ASSERT(offsetof(struct mems_pool_header, magic) == 64, "pool");
+MEMS_LAYOUT_ASSERT(offsetof(struct mems_pool_header, next) == 72, "pool");
+MEMS_LAYOUT_ASSERT(offsetof(struct mems_pool_header, arena) == 88, "pool");
 MEMS_LAYOUT_ASSERT(sizeof(struct mems_pool_header) == MEMS_POOL_HEADER_SIZE, "pool");
+
+MEMS_LAYOUT_ASSERT(offsetof(struct mems_root, kept_pools) == 552, "root");
+MEMS_LAYOUT_ASSERT(offsetof(struct mems_root, tcache_head) == 560, "root");
+MEMS_LAYOUT_ASSERT(sizeof(struct mems_root) == 576, "root");
+MEMS_LAYOUT_ASSERT(offsetof(struct mems_tcache, blocks) == 32, "tcache");
+MEMS_LAYOUT_ASSERT(offsetof(struct mems_tcache, count) == 64, "tcache");
+MEMS_LAYOUT_ASSERT(offsetof(struct mems_tcache, slots) == 192, "tcache");
+MEMS_LAYOUT_ASSERT(sizeof(struct mems_tcache) == 3776, "tcache");
+MEMS_LAYOUT_ASSERT(sizeof(struct mems_tcache) <= MEMS_TCACHE_SIZE, "tcache");
 
 MEMS_LAYOUT_ASSERT(MEMS_ARENA_SIZE == MEMS_POOLS_PER_ARENA * MEMS_POOL_SIZE, "geometry");
 MEMS_LAYOUT_ASSERT(MEMS_POOL_MAX_BLOCK == MEMS_POOL_CLASS_COUNT * MEMS_POOL_CLASS_STEP, "geometry");

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "mems_internal.h"
 
@@ -147,7 +148,8 @@ static int check_pool(struct checker *c, const struct mems_pool_header *pool, ui
     unsigned bits = 0;
     for (unsigned w = 0; w < MEMS_POOL_BITMAP_WORDS; w++) bits += mems__popcount64(pool->in_use[w]);
     CHECK(bits == pool->used, "pool %#" PRIx64 ": used %u, bitmap has %u", base, pool->used, bits);
-    CHECK(pool->used > 0, "pool %#" PRIx64 ": in use with no used block", base);
+    CHECK(pool->used > 0 || pool->state == MEMS_POOL_STATE_USED,
+          "pool %#" PRIx64 ": %s with no used block", base, pool->state == MEMS_POOL_STATE_FULL ? "FULL" : "?");
     for (uint32_t k = touched; k < MEMS_POOL_BITMAP_WORDS * 64; k++)
         CHECK(!(pool->in_use[k / 64] >> (k % 64) & 1), "pool %#" PRIx64 ": never-used block %u marked used",
               base, k);
@@ -228,15 +230,23 @@ static int check_pools(struct checker *c, uint64_t arena_segments) {
           usable);
     for (uint32_t cls = 0; cls < MEMS_POOL_CLASS_COUNT; cls++) {
         prev = 0;
+        unsigned kept = 0;
         for (uint64_t p = mems_root.classes[cls]; p != 0; p = P(struct mems_pool_header, p)->next) {
             const struct mems_pool_header *pool = P(struct mems_pool_header, p);
             CHECK(++in_class_lists <= carved, "class lists: too long or cyclic");
             CHECK(mems__pool_map_contains(p), "class %u: pool %#" PRIx64 " is not a carved pool", cls, p);
             CHECK(pool->class_index == cls && pool->state == MEMS_POOL_STATE_USED && pool->prev == prev,
                   "class %u: bad pool %#" PRIx64 " in list", cls, p);
+            kept += pool->used == 0;
             prev = p;
         }
+        /* at most one kept (empty) pool per class, and kept_pools says which classes have one */
+        CHECK(kept <= 1, "class %u: %u USED pools with no used block (at most one is kept)", cls, kept);
+        CHECK(kept == ((mems_root.kept_pools >> cls) & 1),
+              "class %u: %s kept pool, but root kept_pools bit is %u", cls, kept ? "a" : "no",
+              (unsigned)((mems_root.kept_pools >> cls) & 1));
     }
+    CHECK(mems_root.kept_pools >> MEMS_POOL_CLASS_COUNT == 0, "root: kept_pools has bits beyond the classes");
     CHECK(in_class_lists == used_state, "class lists hold %" PRIu64 " pools, %" PRIu64 " are USED",
           in_class_lists, used_state);
     CHECK(arenas == arena_segments, "%" PRIu64 " arenas but %" PRIu64 " arena segments", arenas,
@@ -251,6 +261,75 @@ static int check_pools(struct checker *c, uint64_t arena_segments) {
           mems_root.bytes_used, bytes);
     CHECK(mems_root.pool_map_count == carved, "pool map: %" PRIu64 " entries, %" PRIu64 " carved pools",
           mems_root.pool_map_count, carved);
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Thread caches: the list, each cache's counters, and every cached block: the
+ * start of an in-use block of a carved pool of the cache's class (a pool
+ * that counts it in `used`), carrying the cache key, cached once. Exact when
+ * no other thread is inside a pool call. */
+static int check_tcaches(struct checker *c) {
+    uint64_t n = 0, prev = 0, total = 0, bound = mems_root.tcaches + 1;
+    uint64_t key = mems__tcache_key();
+    for (uint64_t t = mems_root.tcache_head; t != 0; t = P(struct mems_tcache, t)->next) {
+        const struct mems_tcache *tc = P(struct mems_tcache, t);
+        CHECK(++n <= bound, "thread cache list: longer than root tcaches %" PRIu64 " or cyclic", mems_root.tcaches);
+        CHECK(tc->magic == MEMS_TCACHE_MAGIC, "thread cache %#" PRIx64 ": bad magic", t);
+        CHECK(tc->prev == prev, "thread cache %#" PRIx64 ": prev %#" PRIx64 ", expected %#" PRIx64, t, tc->prev,
+              prev);
+        uint64_t blocks = 0, bytes = 0;
+        for (uint32_t cls = 0; cls < MEMS_POOL_CLASS_COUNT; cls++) {
+            CHECK(tc->count[cls] <= MEMS_TCACHE_SLOTS, "thread cache %#" PRIx64 ": class %u holds %u blocks", t,
+                  cls, tc->count[cls]);
+            const uint32_t bs = MEMS_POOL_CLASS_STEP * (cls + 1);
+            for (uint32_t i = 0; i < tc->count[cls]; i++) {
+                uint64_t b = tc->slots[cls][i], base = b & ~(uint64_t)(MEMS_POOL_SIZE - 1);
+                CHECK(mems__pool_map_contains(base), "thread cache %#" PRIx64 ": block %#" PRIx64
+                      " is not in a carved pool", t, b);
+                const struct mems_pool_header *pool = P(struct mems_pool_header, base);
+                CHECK(pool->state != MEMS_POOL_STATE_EMPTY && pool->class_index == cls && b >= base + MEMS_POOL_HEADER_SIZE &&
+                          (b - base - MEMS_POOL_HEADER_SIZE) % bs == 0 &&
+                          (b - base - MEMS_POOL_HEADER_SIZE) / bs < pool->capacity,
+                      "thread cache %#" PRIx64 ": block %#" PRIx64 " is not a block of a class %u pool", t, b, cls);
+                uint32_t k = (uint32_t)((b - base - MEMS_POOL_HEADER_SIZE) / bs);
+                CHECK(pool->in_use[k / 64] >> (k % 64) & 1, "thread cache %#" PRIx64 ": block %#" PRIx64
+                      " is not in use in its pool", t, b);
+                CHECK(P(uint64_t, b)[1] == key, "thread cache %#" PRIx64 ": block %#" PRIx64
+                      " does not carry the cache key", t, b);
+                blocks++;
+                bytes += bs;
+            }
+        }
+        CHECK(tc->blocks == blocks && tc->bytes == bytes, "thread cache %#" PRIx64 ": counters %" PRIu64 "/%" PRIu64
+              ", slots hold %" PRIu64 "/%" PRIu64, t, tc->blocks, tc->bytes, blocks, bytes);
+        total += blocks;
+        prev = t;
+    }
+    CHECK(n == mems_root.tcaches, "root: tcaches %" PRIu64 ", walked %" PRIu64, mems_root.tcaches, n);
+    CHECK(total <= mems_root.blocks_used, "thread caches hold %" PRIu64 " blocks, pools have %" PRIu64 " in use",
+          total, mems_root.blocks_used);
+    /* no block in two slots */
+    uint64_t *all = total ? malloc(total * sizeof *all) : NULL;
+    if (all != NULL) {
+        uint64_t m = 0;
+        for (uint64_t t = mems_root.tcache_head; t != 0; t = P(struct mems_tcache, t)->next)
+            for (uint32_t cls = 0; cls < MEMS_POOL_CLASS_COUNT; cls++)
+                for (uint32_t i = 0; i < P(struct mems_tcache, t)->count[cls]; i++)
+                    all[m++] = P(struct mems_tcache, t)->slots[cls][i];
+        qsort(all, m, sizeof *all, cmp_u64);
+        for (uint64_t i = 1; i < m; i++)
+            if (all[i] == all[i - 1]) {
+                uint64_t b = all[i];
+                free(all);
+                return fail(c, "thread caches: block %#" PRIx64 " is cached twice", b);
+            }
+        free(all);
+    }
     return 0;
 }
 
@@ -289,13 +368,14 @@ int mems_check_invariants(char *err, size_t err_len) {
         rc = fail(c, "root: bad magic, version or size");
     } else if (!mems_root.initialized) {
         rc = (mems_root.head == 0 && mems_root.nodes == 0 && mems_root.arena_head == 0 &&
-              mems_root.meta_head == 0 && mems_root.pool_map == 0)
+              mems_root.meta_head == 0 && mems_root.pool_map == 0 && mems_root.tcache_head == 0)
                  ? 0
                  : fail(c, "root: not initialized but not empty");
     } else {
         uint64_t arena_segments = 0;
         rc = check_segments(c, &arena_segments);
         if (rc == 0) rc = check_pools(c, arena_segments);
+        if (rc == 0) rc = check_tcaches(c);
         if (rc == 0) rc = check_meta(c);
     }
     mems__unlock();

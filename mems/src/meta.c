@@ -15,38 +15,9 @@
 
 #include "mems_internal.h"
 
-#if defined(__has_include)
-#if __has_include(<sys/single_threaded.h>)
-#include <sys/single_threaded.h>
-#define MEMS_HAVE_SINGLE_THREADED 1
-#endif
-#endif
-
-static pthread_mutex_t mems_lock_ = PTHREAD_MUTEX_INITIALIZER;
-static int mems_mutex_held_; /* written only by the holder of the mutex */
-
-/* While glibc says the process has a single thread (__libc_single_threaded,
- * glibc >= 2.32) the mutex is skipped, as glibc's malloc does: no other
- * thread can exist during the call, since only this one could create it. */
-void mems__lock(void) {
-#ifdef MEMS_HAVE_SINGLE_THREADED
-    if (__libc_single_threaded) {
-        mems_root.busy = 1;
-        return;
-    }
-#endif
-    pthread_mutex_lock(&mems_lock_);
-    mems_mutex_held_ = 1;
-    mems_root.busy = 1;
-}
-
-void mems__unlock(void) {
-    mems_root.busy = 0;
-    if (mems_mutex_held_) {
-        mems_mutex_held_ = 0;
-        pthread_mutex_unlock(&mems_lock_);
-    }
-}
+/* The lock itself is inline, in mems_internal.h. */
+pthread_mutex_t mems__mutex = PTHREAD_MUTEX_INITIALIZER;
+int mems__mutex_held;
 
 /* ---- output ------------------------------------------------------------- */
 
@@ -172,19 +143,32 @@ void mems__meta_release_all(void) {
 
 /* ---- pool map ----------------------------------------------------------- */
 /* Open addressing with linear probing over uint64_t entries (0 = empty),
- * kept at most half full; deletion shifts entries back so no tombstones. */
+ * kept at most half full; deletion shifts entries back so no tombstones.
+ *
+ * The thread caches' fast free path reads the map without the lock
+ * (mems__pool_map_contains_racy): entries are written with atomic stores; a
+ * grown table is published in one word (mems__pool_map_word: table address |
+ * log2 capacity) and the table it replaces stays mapped until
+ * mems__pool_map_release, so a reader never reads unmapped memory. A reader
+ * may miss an entry while another thread moves it (insert or backward shift);
+ * its caller then asks again under the lock. */
 
 #define POOL_MAP_MIN_CAPACITY 512u
+#define RETIRED_MAX 64
 
-static uint64_t pool_hash(uint64_t pool, uint64_t mask) {
-    return ((pool / MEMS_POOL_SIZE) * 0x9E3779B97F4A7C15ULL >> 17) & mask;
-}
+uint64_t mems__pool_map_word;
+static struct {
+    uint64_t addr, bytes;
+} retired[RETIRED_MAX];
+static unsigned retired_count;
+
+static void put_entry(uint64_t *slot, uint64_t value) { __atomic_store_n(slot, value, __ATOMIC_RELAXED); }
 
 static void raw_insert(uint64_t *table, uint64_t capacity, uint64_t pool) {
     uint64_t mask = capacity - 1;
-    uint64_t i = pool_hash(pool, mask);
+    uint64_t i = mems__pool_hash(pool, mask);
     while (table[i] != 0) i = (i + 1) & mask;
-    table[i] = pool;
+    put_entry(&table[i], pool);
 }
 
 int mems__pool_map_reserve(uint64_t extra) {
@@ -194,14 +178,20 @@ int mems__pool_map_reserve(uint64_t extra) {
     uint64_t new_capacity = capacity ? capacity : POOL_MAP_MIN_CAPACITY;
     while (need * 2 > new_capacity) new_capacity *= 2;
     uint64_t bytes = new_capacity * sizeof(uint64_t);
+    if (capacity != 0 && retired_count == RETIRED_MAX) return -1; /* cannot happen: 2^64 / 512 */
     uint64_t *table = mems__map(bytes);
     if (table == NULL) return -1;
     uint64_t *old = P(uint64_t, mems_root.pool_map);
     for (uint64_t i = 0; i < capacity; i++)
         if (old[i] != 0) raw_insert(table, new_capacity, old[i]);
-    mems__unmap(mems_root.pool_map, capacity * sizeof(uint64_t));
+    if (capacity != 0) { /* racy readers may still use it */
+        retired[retired_count].addr = mems_root.pool_map;
+        retired[retired_count].bytes = capacity * sizeof(uint64_t);
+        retired_count++;
+    }
     mems_root.pool_map = U(table);
     mems_root.pool_map_capacity = new_capacity;
+    __atomic_store_n(&mems__pool_map_word, U(table) | (uint64_t)__builtin_ctzll(new_capacity), __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -210,23 +200,12 @@ void mems__pool_map_insert(uint64_t pool) {
     mems_root.pool_map_count++;
 }
 
-int mems__pool_map_contains(uint64_t pool) {
-    uint64_t capacity = mems_root.pool_map_capacity;
-    if (capacity == 0 || pool == 0) return 0;
-    const uint64_t *table = P(uint64_t, mems_root.pool_map);
-    uint64_t mask = capacity - 1;
-    for (uint64_t i = pool_hash(pool, mask);; i = (i + 1) & mask) {
-        if (table[i] == pool) return 1;
-        if (table[i] == 0) return 0;
-    }
-}
-
 void mems__pool_map_remove(uint64_t pool) {
     uint64_t capacity = mems_root.pool_map_capacity;
     if (capacity == 0) return;
     uint64_t *table = P(uint64_t, mems_root.pool_map);
     uint64_t mask = capacity - 1;
-    uint64_t i = pool_hash(pool, mask);
+    uint64_t i = mems__pool_hash(pool, mask);
     while (table[i] != pool) {
         if (table[i] == 0) return;
         i = (i + 1) & mask;
@@ -235,22 +214,25 @@ void mems__pool_map_remove(uint64_t pool) {
     /* Backward-shift: move later entries of the cluster into the gap unless
      * their home slot lies cyclically in (gap, j]. */
     for (;;) {
-        table[i] = 0;
+        put_entry(&table[i], 0);
         uint64_t j = i;
         for (;;) {
             j = (j + 1) & mask;
             if (table[j] == 0) return;
-            uint64_t home = pool_hash(table[j], mask);
+            uint64_t home = mems__pool_hash(table[j], mask);
             int stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
             if (!stays) break;
         }
-        table[i] = table[j];
+        put_entry(&table[i], table[j]);
         i = j;
     }
 }
 
 void mems__pool_map_release(void) {
+    __atomic_store_n(&mems__pool_map_word, 0, __ATOMIC_RELEASE);
     mems__unmap(mems_root.pool_map, mems_root.pool_map_capacity * sizeof(uint64_t));
+    for (unsigned i = 0; i < retired_count; i++) mems__unmap(retired[i].addr, retired[i].bytes);
+    retired_count = 0;
     mems_root.pool_map = 0;
     mems_root.pool_map_capacity = 0;
     mems_root.pool_map_count = 0;

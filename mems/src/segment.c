@@ -81,6 +81,7 @@ int mems_finish(void) {
         mems__unmap(node->pstart, node->length);
         n = next;
     }
+    mems__tcache_release_all();
     mems__pool_map_release();
     mems__meta_release_all();
     reset_root(); /* initialized = 0 */
@@ -412,11 +413,12 @@ void mems_print_stats(void) {
             }
         }
     }
+    uint64_t blocks_used, blocks_free, bytes_used;
+    mems__pool_user_counters(&blocks_used, &blocks_free, &bytes_used);
     mems__printf(fd,
                  "pools: arenas %" PRIu64 " pools %" PRIu64 " blocks used %" PRIu64
                  " blocks free %" PRIu64 " bytes used %" PRIu64 "\n",
-                 mems_root.arenas, mems_root.pools, mems_root.blocks_used, mems_root.blocks_free,
-                 mems_root.bytes_used);
+                 mems_root.arenas, mems_root.pools, blocks_used, blocks_free, bytes_used);
     mems__printf(fd, "----------------------\n");
     mems__unlock();
 }

@@ -18,3 +18,10 @@ heapscope_integration_test(mems.absent mems_cli_test.MemsAbsentTest)
 heapscope_integration_test(mems.live mems_cli_test.MemsLiveTest)
 set_property(TEST integration.mems.live APPEND PROPERTY ENVIRONMENT
   "HEAPSCOPE_MEMS_ABORT_WAIT=$<TARGET_FILE:mems_abort_wait>")
+
+# mems leaks on examples/mems_leaks (CLI, gdb, lldb).
+if(TARGET mems_leaks)
+  heapscope_integration_test(mems.leaks mems_leaks_test.MemsLeaksTest)
+  set_property(TEST integration.mems.leaks APPEND PROPERTY ENVIRONMENT
+    "HEAPSCOPE_LLDB_PLUGIN=${PROJECT_BINARY_DIR}/lib/heapscope/libheapscope-lldb.so")
+endif()

@@ -119,8 +119,8 @@ class BadInputTest(unittest.TestCase):
         return path
 
     def test_wrong_architecture(self):
-        line = self.assert_user_error([self.edited_core("arm", 18, "<H", 183), "heap", "stats"])
-        self.assertIn("unsupported architecture: ELF machine 183 (AArch64)", line)
+        line = self.assert_user_error([self.edited_core("riscv", 18, "<H", 243), "heap", "stats"])
+        self.assertIn("unsupported architecture: ELF machine 243 (RISC-V)", line)
         line = self.assert_user_error([self.edited_core("elf32", 4, "<B", 1), "heap", "check"])
         self.assertIn("32-bit ELF", line)
 

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <future>
 #include <ostream>
 #include <random>
 #include <set>
@@ -112,6 +113,14 @@ void ExpectOneError(F f, const std::string &needle) {
 
 uint64_t Align16(uint64_t n) { return (n + 15) / 16 * 16; }
 
+// Frees a pool block and gives the thread's cached blocks back to their
+// pools, for tests that look at the pools' own structures after a free.
+int FreeToPool(void *p) {
+    int rc = mems_pool_free(p);
+    EXPECT_EQ(mems_pool_flush(), 0);
+    return rc;
+}
+
 const mems_pool_header *PoolOf(const void *p) {
     return reinterpret_cast<const mems_pool_header *>(A(p) & ~uintptr_t{MEMS_POOL_SIZE - 1});
 }
@@ -130,7 +139,7 @@ class MemsTest : public ::testing::Test {
 TEST(MemsRoot, StaticIdentityAndInitFlag) {
     EXPECT_EQ(mems_root.magic, MEMS_ROOT_MAGIC);
     EXPECT_EQ(std::memcmp(&mems_root.magic, "MeMSroot", 8), 0);
-    EXPECT_EQ(mems_root.layout_version, 1u);
+    EXPECT_EQ(mems_root.layout_version, 2u);
     EXPECT_EQ(mems_root.root_size, sizeof(mems_root));
     ASSERT_EQ(mems_root.initialized, 0u);
     ASSERT_EQ(mems_init(), 0);
@@ -429,9 +438,9 @@ TEST_F(MemsTest, ThreadStress) {
     mems_stats st = Stats();
     mems_pool_stats ps = PoolStats();
     EXPECT_EQ(ps.blocks_used, 0u);
-    EXPECT_EQ(ps.pools, 0u);
+    EXPECT_EQ(ps.pools, static_cast<size_t>(__builtin_popcountll(mems_root.kept_pools)));  // kept pools only
     EXPECT_EQ(ps.bytes_used, 0u);
-    EXPECT_EQ(ps.arenas, 1u);  // the last arena is kept
+    EXPECT_GE(ps.arenas, 1u);
     EXPECT_EQ(st.process_segments, ps.arenas);
     EXPECT_EQ(st.process_bytes, ps.arenas * MEMS_ARENA_SIZE);
     EXPECT_EQ(st.pages * PageSize(), st.process_bytes + st.hole_bytes);
@@ -588,13 +597,22 @@ TEST_F(MemsTest, PoolServesAll32Classes) {
         for (size_t k = 0; k < size; k++) ASSERT_EQ(static_cast<unsigned char *>(p)[k], expect);
     }
     EXPECT_EQ(Invariants(), "ok");
-    for (auto [p, size] : blocks) ASSERT_EQ(mems_pool_free(p), 0);
+    for (auto [p, size] : blocks) ASSERT_EQ(FreeToPool(p), 0);
+    // every class keeps its emptied pool: USED, no block in use, all free
     ps = PoolStats();
-    EXPECT_EQ(ps.pools, 0u);
+    uint64_t capacity = 0;
+    for (unsigned cls = 0; cls < MEMS_POOL_CLASS_COUNT; cls++)
+        capacity += (MEMS_POOL_SIZE - MEMS_POOL_HEADER_SIZE) / (16 * (cls + 1));
+    EXPECT_EQ(ps.pools, 32u);
     EXPECT_EQ(ps.blocks_used, 0u);
-    EXPECT_EQ(ps.blocks_free, 0u);
+    EXPECT_EQ(ps.blocks_free, capacity);
     EXPECT_EQ(ps.bytes_used, 0u);
     EXPECT_EQ(ps.arenas, 1u);
+    EXPECT_EQ(mems_root.kept_pools, 0xFFFFFFFFu);
+    for (uintptr_t pool : pools) {
+        EXPECT_EQ(At<mems_pool_header>(pool)->state, MEMS_POOL_STATE_USED);
+        EXPECT_EQ(At<mems_pool_header>(pool)->used, 0u);
+    }
 }
 
 TEST_F(MemsTest, PoolStatsCountBlocksAndPools) {
@@ -625,7 +643,7 @@ TEST_F(MemsTest, PoolStatsCountBlocksAndPools) {
     EXPECT_EQ(first->state, MEMS_POOL_STATE_FULL);
     EXPECT_EQ(first->used, cap32);
     EXPECT_EQ(mems_root.classes[1], A(PoolOf(v[cap32])));
-    ASSERT_EQ(mems_pool_free(v[3]), 0);  // a free makes it USED again
+    ASSERT_EQ(FreeToPool(v[3]), 0);  // a free makes it USED again
     EXPECT_EQ(first->state, MEMS_POOL_STATE_USED);
     EXPECT_EQ(PoolStats().blocks_free, (cap32 - 5) + 6 + 1);
     EXPECT_EQ(PoolStats().bytes_used, (cap32 + 4) * 32u + 512u);
@@ -638,19 +656,72 @@ TEST_F(MemsTest, PoolReusesFreedBlocks) {
     ASSERT_EQ(mems_pool_free(a), 0);
     EXPECT_EQ(mems_pool_alloc(33), a);  // same class, freed block first
     ASSERT_EQ(mems_pool_free(b), 0);
-    ASSERT_EQ(mems_pool_free(a), 0);  // pool empties and returns to its arena
-    EXPECT_EQ(PoolStats().pools, 0u);
-    EXPECT_EQ(mems_pool_alloc(300), a);  // the empty pool is reused, for another class
-    EXPECT_EQ(PoolOf(a)->block_size, 304u);
-    EXPECT_EQ(At<mems_arena>(mems_root.arena_head)->pools_carved, 1u);
-    // a churn does not grow anything
-    mems_pool_stats before = PoolStats();
+    ASSERT_EQ(mems_pool_free(a), 0);  // pool empties and is kept by its class
+    EXPECT_EQ(PoolStats().pools, 1u);
+    EXPECT_EQ(PoolStats().blocks_used, 0u);
+    void *c = mems_pool_alloc(300);  // another class carves a new pool
+    EXPECT_EQ(A(PoolOf(c)), A(PoolOf(a)) + MEMS_POOL_SIZE);
+    EXPECT_EQ(mems_pool_alloc(40), a);  // the kept pool serves its class again
+    EXPECT_EQ(At<mems_arena>(mems_root.arena_head)->pools_carved, 2u);
+    ASSERT_EQ(mems_pool_free(a), 0);
+    ASSERT_EQ(mems_pool_free(c), 0);
+    // a churn over every class does not grow anything
     for (int i = 0; i < 1000; i++) {
         void *p = mems_pool_alloc(1 + i % 512);
         ASSERT_EQ(mems_pool_free(p), 0);
     }
-    EXPECT_EQ(PoolStats(), before);
-    EXPECT_LE(At<mems_arena>(mems_root.arena_head)->pools_carved, 2u);
+    EXPECT_EQ(PoolStats().blocks_used, 0u);
+    EXPECT_EQ(PoolStats().pools, 32u);
+    EXPECT_EQ(At<mems_arena>(mems_root.arena_head)->pools_carved, 32u);
+    for (int i = 0; i < 1000; i++) {
+        void *p = mems_pool_alloc(1 + i % 512);
+        ASSERT_EQ(mems_pool_free(p), 0);
+    }
+    EXPECT_EQ(At<mems_arena>(mems_root.arena_head)->pools_carved, 32u);  // no pool carved again
+}
+
+TEST_F(MemsTest, PoolEmptyPoolIsKeptOncePerClass) {
+    // class 31 (512 bytes): 7 blocks per pool; fill three pools
+    std::vector<void *> v;
+    for (int i = 0; i < 21; i++) v.push_back(mems_pool_alloc(512));
+    const mems_pool_header *p0 = PoolOf(v[0]), *p1 = PoolOf(v[7]), *p2 = PoolOf(v[14]);
+    EXPECT_EQ(PoolStats().pools, 3u);
+    EXPECT_EQ(mems_root.kept_pools, 0u);
+    for (int i = 0; i < 7; i++) ASSERT_EQ(FreeToPool(v[i]), 0);  // p0 empties: kept
+    EXPECT_EQ(p0->state, MEMS_POOL_STATE_USED);
+    EXPECT_EQ(p0->used, 0u);
+    EXPECT_EQ(mems_root.kept_pools, 1ull << 31);
+    EXPECT_EQ(Invariants(), "ok");
+    for (int i = 7; i < 14; i++) ASSERT_EQ(FreeToPool(v[i]), 0);  // p1 empties: back to the arena
+    EXPECT_EQ(p1->state, MEMS_POOL_STATE_EMPTY);
+    EXPECT_EQ(p0->state, MEMS_POOL_STATE_USED);
+    mems_pool_stats ps = PoolStats();
+    EXPECT_EQ(ps.pools, 2u);
+    EXPECT_EQ(ps.blocks_used, 7u);
+    EXPECT_EQ(ps.blocks_free, 7u);  // the kept pool's blocks are free blocks
+    EXPECT_EQ(ps.bytes_used, 7u * 512);
+    EXPECT_EQ(Invariants(), "ok");
+    // an allocation takes a block of the kept pool, which stops being the kept one
+    void *q = mems_pool_alloc(500);
+    EXPECT_EQ(A(PoolOf(q)), A(p0));
+    EXPECT_EQ(mems_root.kept_pools, 0u);
+    EXPECT_EQ(Invariants(), "ok");
+    // a double free into the kept pool is refused
+    ASSERT_EQ(FreeToPool(q), 0);
+    ExpectOneError([&] { EXPECT_EQ(mems_pool_free(q), -1); }, "is empty (double free?)");
+    EXPECT_EQ(PoolStats().blocks_used, 7u);
+    for (int i = 14; i < 21; i++) ASSERT_EQ(FreeToPool(v[i]), 0);
+    EXPECT_EQ(p2->state, MEMS_POOL_STATE_EMPTY);
+    EXPECT_EQ(PoolStats().pools, 1u);
+    // the checker refuses a second kept pool and a wrong kept bit
+    auto *mp0 = const_cast<mems_pool_header *>(p0);
+    mems_root.kept_pools = 0;
+    EXPECT_NE(Invariants().find("kept_pools"), std::string::npos) << Invariants();
+    mems_root.kept_pools = 1ull << 31;
+    mp0->used = 1;  // claims a block in use that its bitmap does not show
+    EXPECT_NE(Invariants().find("bitmap"), std::string::npos) << Invariants();
+    mp0->used = 0;
+    EXPECT_EQ(Invariants(), "ok");
 }
 
 __attribute__((noinline)) void *PoolAllocateHere(size_t n) {
@@ -671,7 +742,7 @@ TEST_F(MemsTest, PoolArenasComeAndGo) {
     EXPECT_EQ(PoolStats().arenas, 2u);
     EXPECT_EQ(Stats().process_segments, 2u);
     EXPECT_EQ(Invariants(), "ok");
-    for (void *p : v) ASSERT_EQ(mems_pool_free(p), 0);
+    for (void *p : v) ASSERT_EQ(FreeToPool(p), 0);
     EXPECT_EQ(PoolStats().arenas, 1u);  // an empty arena is given back, the last one kept
     mems_stats st = Stats();
     EXPECT_EQ(st.process_segments, 1u);
@@ -718,12 +789,176 @@ TEST_F(MemsTest, PoolFreeOfBadPointers) {
     EXPECT_EQ(Stats(), st2);
     EXPECT_EQ(PoolStats(), ps);
     EXPECT_EQ(Invariants(), "ok");
-    ASSERT_EQ(mems_pool_free(p), 0);
+    ASSERT_EQ(mems_pool_free(p), 0);  // into the thread's cache
+    ExpectOneError([&] { EXPECT_EQ(mems_pool_free(p), -1); }, "is not allocated: it is in a thread cache (double free?)");
+    ASSERT_EQ(mems_pool_flush(), 0);  // now on its pool's free list
     ExpectOneError([&] { EXPECT_EQ(mems_pool_free(p), -1); }, "is not allocated (double free?)");
-    ASSERT_EQ(mems_pool_free(q), 0);  // pool of class 6 is empty now
+    ASSERT_EQ(FreeToPool(q), 0);  // pool of class 6 is empty now (kept)
     ExpectOneError([&] { EXPECT_EQ(mems_pool_free(q), -1); }, "is empty (double free?)");
     EXPECT_EQ(PoolStats().blocks_used, 1u);
     EXPECT_EQ(Invariants(), "ok");
+}
+
+// ---- thread caches ------------------------------------------------------------------
+
+const mems_tcache *MyCache() {
+    // the calling thread's cache is the newest one that holds `block`, or the
+    // only one; tests below use one cache at a time unless they say otherwise
+    return At<mems_tcache>(mems_root.tcache_head);
+}
+
+TEST_F(MemsTest, PoolThreadCacheHoldsFreedBlocksAsFree) {
+    std::vector<void *> v;
+    for (int i = 0; i < 20; i++) v.push_back(mems_pool_alloc(64));  // class 3
+    ASSERT_EQ(mems_root.tcaches, 1u);
+    const mems_tcache *tc = MyCache();
+    EXPECT_EQ(tc->magic, MEMS_TCACHE_MAGIC);
+    EXPECT_EQ(tc->thread, static_cast<uint64_t>(gettid()));
+    // blocks come out in address order, the rest of each refill waits in the cache
+    for (int i = 1; i < 20; i++) EXPECT_EQ(A(v[i]), A(v[i - 1]) + 64) << i;
+    EXPECT_EQ(tc->count[3], (7 - 20 % 7) % 7);
+    EXPECT_EQ(PoolStats().blocks_used, 20u);
+    EXPECT_EQ(Invariants(), "ok");
+    for (void *p : v) ASSERT_EQ(mems_pool_free(p), 0);
+    // freed blocks wait in the cache (at most 14 per class), the rest went back
+    const mems_pool_header *pool = PoolOf(v[0]);
+    EXPECT_LE(tc->count[3], MEMS_TCACHE_SLOTS);
+    EXPECT_GT(tc->count[3], 0u);
+    EXPECT_EQ(tc->blocks, tc->count[3]);
+    EXPECT_EQ(tc->bytes, tc->count[3] * 64u);
+    EXPECT_EQ(pool->used, tc->count[3]);  // its pool still counts them
+    mems_pool_stats ps = PoolStats();
+    EXPECT_EQ(ps.blocks_used, 0u);  // but for the program they are free
+    EXPECT_EQ(ps.bytes_used, 0u);
+    EXPECT_EQ(ps.blocks_free, pool->capacity);
+    EXPECT_EQ(mems_root.blocks_used, tc->blocks);
+    EXPECT_EQ(Invariants(), "ok");
+    // the last freed block is handed out first
+    void *again = mems_pool_alloc(50);
+    EXPECT_EQ(again, v.back());
+    EXPECT_EQ(PoolStats().blocks_used, 1u);
+    ASSERT_EQ(mems_pool_free(again), 0);
+    ASSERT_EQ(mems_pool_flush(), 0);
+    EXPECT_EQ(tc->blocks, 0u);
+    EXPECT_EQ(pool->used, 0u);
+    EXPECT_EQ(pool->state, MEMS_POOL_STATE_USED);  // kept
+    EXPECT_EQ(PoolStats(), ps);
+}
+
+TEST_F(MemsTest, PoolBlocksFreedByAnotherThread) {
+    constexpr int kBlocks = 3000;
+    std::vector<void *> v(kBlocks);
+    std::thread producer([&] {
+        for (int i = 0; i < kBlocks; i++) {
+            v[i] = mems_pool_alloc(1 + (i * 37) % 512);
+            if (v[i] != nullptr) std::memset(v[i], 0x5a, 1 + (i * 37) % 512);
+        }
+    });
+    producer.join();  // its cache went back to the pools when it exited
+    EXPECT_EQ(mems_root.tcaches, 0u);
+    for (void *p : v) ASSERT_NE(p, nullptr);
+    EXPECT_EQ(PoolStats().blocks_used, static_cast<size_t>(kBlocks));
+    EXPECT_EQ(mems_root.blocks_used, static_cast<uint64_t>(kBlocks));
+    std::string in_consumer;
+    mems_pool_stats during{};
+    std::thread consumer([&] {
+        for (void *p : v)
+            if (mems_pool_free(p) != 0) {
+                in_consumer = "free failed";
+                return;
+            }
+        mems_pool_get_stats(&during);
+        in_consumer = Invariants();
+    });
+    consumer.join();
+    EXPECT_EQ(in_consumer, "ok");
+    EXPECT_EQ(during.blocks_used, 0u);  // the consumer's cache counted as free
+    EXPECT_EQ(during.bytes_used, 0u);
+    EXPECT_EQ(mems_root.tcaches, 0u);
+    EXPECT_EQ(mems_root.blocks_used, 0u);  // and given back when it exited
+    mems_pool_stats after = PoolStats();
+    EXPECT_EQ(after.blocks_used, 0u);
+    // every block is back in its pool: only the kept empty pools remain
+    EXPECT_EQ(after.pools, static_cast<size_t>(__builtin_popcountll(mems_root.kept_pools)));
+    EXPECT_LE(after.blocks_free, during.blocks_free);
+    EXPECT_EQ(Invariants(), "ok");
+}
+
+TEST_F(MemsTest, PoolDoubleFreeOfABlockInAnotherThreadsCache) {
+    void *p = mems_pool_alloc(100);
+    void *keep = mems_pool_alloc(100);
+    ASSERT_TRUE(p && keep);
+    std::promise<void> freed, done;
+    std::thread other([&] {
+        EXPECT_EQ(mems_pool_free(p), 0);  // into the other thread's cache
+        freed.set_value();
+        done.get_future().wait();
+    });
+    freed.get_future().wait();
+    EXPECT_EQ(mems_root.tcaches, 2u);  // a thread that only frees gets a cache too
+    const mems_pool_stats ps = PoolStats();
+    EXPECT_EQ(ps.blocks_used, 1u);
+    ExpectOneError([&] { EXPECT_EQ(mems_pool_free(p), -1); }, "it is in a thread cache (double free?)");
+    EXPECT_EQ(PoolStats(), ps);
+    EXPECT_EQ(Invariants(), "ok");
+    done.set_value();
+    other.join();
+    EXPECT_EQ(mems_root.tcaches, 1u);
+    EXPECT_EQ(PoolStats(), ps);
+    // a block whose data happens to hold the cache key (word 1 of a cached
+    // block) is still freed
+    void *x = mems_pool_alloc(100);
+    ASSERT_EQ(mems_pool_free(x), 0);
+    const uint64_t key = static_cast<uint64_t *>(x)[1];
+    EXPECT_NE(key, 0u);
+    EXPECT_EQ(mems_pool_alloc(100), x);
+    EXPECT_EQ(static_cast<uint64_t *>(x)[1], 0u);  // cleared when handed out
+    static_cast<uint64_t *>(keep)[1] = key;
+    ASSERT_EQ(mems_pool_free(keep), 0);
+    ASSERT_EQ(mems_pool_free(x), 0);
+    EXPECT_EQ(PoolStats().blocks_used, 0u);
+    EXPECT_EQ(Invariants(), "ok");
+}
+
+TEST_F(MemsTest, PoolFinishDropsThreadCaches) {
+    void *p = mems_pool_alloc(32);
+    ASSERT_EQ(mems_pool_free(p), 0);
+    ASSERT_EQ(mems_root.tcaches, 1u);
+    ASSERT_EQ(mems_finish(), 0);
+    EXPECT_EQ(mems_root.tcache_head, 0u);
+    EXPECT_EQ(Invariants(), "ok");
+    ExpectOneError([] { EXPECT_EQ(mems_pool_alloc(32), nullptr); }, "not initialized");
+    ExpectOneError([&] { EXPECT_EQ(mems_pool_free(p), -1); }, "not initialized");
+    ASSERT_EQ(mems_init(), 0);
+    void *q = mems_pool_alloc(32);  // a new cache for the new heap
+    ASSERT_NE(q, nullptr);
+    EXPECT_EQ(mems_root.tcaches, 1u);
+    EXPECT_EQ(PoolStats().blocks_used, 1u);
+    ExpectOneError([&] { EXPECT_EQ(mems_pool_free(V(A(q) + 8)), -1); }, "is not the start of a block");
+    ASSERT_EQ(mems_pool_free(q), 0);
+}
+
+TEST_F(MemsTest, CheckerFindsThreadCacheCorruption) {
+    void *a = mems_pool_alloc(48);
+    void *b = mems_pool_alloc(48);
+    void *c = mems_pool_alloc(48);
+    ASSERT_EQ(mems_pool_free(a), 0);
+    ASSERT_EQ(mems_pool_free(b), 0);
+    ASSERT_EQ(Invariants(), "ok");
+    auto *tc = const_cast<mems_tcache *>(MyCache());
+    const uint32_t n = tc->count[2];
+    ASSERT_GE(n, 2u);
+    const uint64_t saved = tc->slots[2][n - 1];
+    tc->slots[2][n - 1] = tc->slots[2][n - 2];
+    EXPECT_NE(Invariants().find("cached twice"), std::string::npos) << Invariants();
+    tc->slots[2][n - 1] = A(c);  // a block the program holds
+    EXPECT_NE(Invariants().find("cache key"), std::string::npos) << Invariants();
+    tc->slots[2][n - 1] = saved;
+    tc->blocks++;
+    EXPECT_NE(Invariants().find("thread cache"), std::string::npos) << Invariants();
+    tc->blocks--;
+    EXPECT_EQ(Invariants(), "ok");
+    ASSERT_EQ(mems_pool_free(c), 0);
 }
 
 // ---- the checker itself -------------------------------------------------------------

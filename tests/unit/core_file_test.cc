@@ -309,10 +309,10 @@ TEST_F(CoreFileTest, BrokenFilesAreOneLineErrors) {
   EXPECT_EQ(open_error(write_variant("exec", exec)), scratch_ + "/exec: not a core file (ELF type EXEC)");
   EXPECT_EQ(open_error(HEAPSCOPE_TARGET_HELPER),
             std::string(HEAPSCOPE_TARGET_HELPER) + ": not a core file (ELF type DYN)");
-  auto arm = core;
-  reinterpret_cast<Elf64_Ehdr*>(arm.data())->e_machine = EM_AARCH64;
-  EXPECT_EQ(open_error(write_variant("arm", arm)),
-            scratch_ + "/arm: unsupported architecture: ELF machine 183 (AArch64)");
+  auto riscv = core;
+  reinterpret_cast<Elf64_Ehdr*>(riscv.data())->e_machine = EM_RISCV;
+  EXPECT_EQ(open_error(write_variant("riscv", riscv)),
+            scratch_ + "/riscv: unsupported architecture: ELF machine 243 (RISC-V)");
   EXPECT_NE(open_error(scratch_).find("is a directory"), std::string::npos);
   EXPECT_NE(open_error(scratch_ + "/nosuch").find("No such file or directory"), std::string::npos);
   if (geteuid() != 0) {
@@ -320,6 +320,22 @@ TEST_F(CoreFileTest, BrokenFilesAreOneLineErrors) {
     chmod(p.c_str(), 0);
     EXPECT_NE(open_error(p).find("Permission denied"), std::string::npos);
   }
+}
+
+// EM_AARCH64 cores open. The x86-64 core relabelled as aarch64 keeps its
+// memory; its NT_PRSTATUS notes are too short for aarch64's 34 registers
+// (struct user_pt_regs: x0..x30, sp, pc, pstate), so it has no threads.
+TEST_F(CoreFileTest, AArch64CoresOpen) {
+  auto arm = read_bytes(core_->core);
+  reinterpret_cast<Elf64_Ehdr*>(arm.data())->e_machine = EM_AARCH64;
+  auto t = open_ok(write_variant("arm", arm));
+  auto x86 = open_ok(core_->core);
+  ASSERT_TRUE(t && x86);
+  EXPECT_EQ(t->arch(), Arch::kAArch64);
+  EXPECT_EQ(x86->arch(), Arch::kX86_64);
+  EXPECT_TRUE(t->threads().empty());
+  ASSERT_EQ(t->regions().size(), x86->regions().size());
+  for (size_t i = 0; i < t->regions().size(); ++i) EXPECT_EQ(t->regions()[i].range, x86->regions()[i].range);
 }
 
 TEST_F(CoreFileTest, TruncatedHeadersFailTruncatedDataOpens) {

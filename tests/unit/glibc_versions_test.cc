@@ -14,6 +14,7 @@
 #include <map>
 #include <regex>
 #include <string>
+#include <vector>
 
 #include "glibc/builder.h"
 #include "heapscope/analysis/stats.h"
@@ -211,11 +212,17 @@ std::map<std::string, TypeLayout> ptype(const std::filesystem::path& root, const
 TEST(GlibcVersions, RowsMatchFetchedLibcsDebugInfo) {
   std::error_code ec;
   int checked = 0;
-  for (const auto& dir : std::filesystem::directory_iterator(glibc_cache(), ec)) {
+  // amd64 releases in the cache's top level, arm64 ones under arm64/: the
+  // rows are LP64 and hold for both.
+  std::vector<std::filesystem::directory_entry> dirs;
+  for (const auto& base : {glibc_cache(), glibc_cache() / "arm64"})
+    for (const auto& dir : std::filesystem::directory_iterator(base, ec)) dirs.push_back(dir);
+  for (const auto& dir : dirs) {
     int major = 0, minor = 0;
     if (std::sscanf(dir.path().filename().c_str(), "%d.%d", &major, &minor) != 2) continue;
     std::filesystem::path libc;
-    for (const char* rel : {"usr/lib/x86_64-linux-gnu/libc.so.6", "lib/x86_64-linux-gnu/libc.so.6"})
+    for (const char* rel : {"usr/lib/x86_64-linux-gnu/libc.so.6", "lib/x86_64-linux-gnu/libc.so.6",
+                            "usr/lib/aarch64-linux-gnu/libc.so.6", "lib/aarch64-linux-gnu/libc.so.6"})
       if (std::filesystem::exists(dir.path() / rel)) libc = dir.path() / rel;
     if (libc.empty()) continue;
     auto types = ptype(dir.path(), libc);
@@ -223,7 +230,7 @@ TEST(GlibcVersions, RowsMatchFetchedLibcsDebugInfo) {
       ADD_FAILURE() << "no debug info for " << libc << " (libc6-dbg missing from the cache?)";
       continue;
     }
-    SCOPED_TRACE("glibc " + dir.path().filename().string());
+    SCOPED_TRACE("glibc " + dir.path().filename().string() + " (" + libc.string() + ")");
     auto m = glibc::layout_for_version(major, minor);
     ASSERT_TRUE(m.exact);
     const glibc::Layout& l = *m.layout;

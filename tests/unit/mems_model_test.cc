@@ -847,6 +847,72 @@ TEST(MemsRealLibrary, StatsChainAndGetMatchTheLibrary) {
   EXPECT_EQ(mems_finish(), 0);
 }
 
+// Layout version 2 on the real library: a thread cache holding freed blocks
+// and a class's kept empty pool read back exactly; corrupting either is found.
+TEST(MemsRealLibrary, ThreadCacheAndKeptPoolMatchTheLibrary) {
+  ASSERT_EQ(mems_init(), 0);
+  std::vector<void*> v;
+  for (int i = 0; i < 40; ++i) v.push_back(mems_pool_alloc(64));      // class 3
+  for (int i = 0; i < 7; ++i) v.push_back(mems_pool_alloc(512));      // class 31: one full pool
+  for (int i = 0; i < 25; ++i) ASSERT_EQ(mems_pool_free(v[i]), 0);    // some cached, some back in the pool
+  for (int i = 40; i < 47; ++i) ASSERT_EQ(mems_pool_free(v[i]), 0);
+  ASSERT_EQ(mems_pool_flush(), 0);  // the class-31 pool empties and is kept
+  for (int i = 25; i < 35; ++i) ASSERT_EQ(mems_pool_free(v[i]), 0);   // cached again
+  mems_pool_stats ps{};
+  ASSERT_EQ(mems_pool_get_stats(&ps), 0);
+  char err[256];
+  ASSERT_EQ(mems_check_invariants(err, sizeof err), 0) << err;
+  ASSERT_EQ(mems_root.tcaches, 1u);
+  const auto* tc = reinterpret_cast<const mems_tcache*>(static_cast<uintptr_t>(mems_root.tcache_head));
+  ASSERT_GT(tc->blocks, 0u);
+  ASSERT_NE(mems_root.kept_pools & (1ull << 31), 0u);
+
+  {
+    Session s(snapshot_self());
+    const auto& h = s.mems_heap();
+    EXPECT_TRUE(h.findings.empty()) << dump(h);
+    ASSERT_EQ(h.tcaches.size(), 1u);
+    EXPECT_EQ(h.tcaches[0].blocks, tc->blocks);
+    EXPECT_EQ(h.tcaches[0].classes[3].size(), tc->count[3]);
+    size_t cached = 0;
+    for (const auto& a : h.arenas)
+      for (const auto& p : a.pools) cached += p.cached_blocks.size();
+    EXPECT_EQ(cached, tc->blocks);
+    auto p = mems::pool_stats(h);
+    EXPECT_EQ(p.pools, ps.pools);
+    EXPECT_EQ(p.blocks_used, ps.blocks_used);
+    EXPECT_EQ(p.blocks_free, ps.blocks_free);
+    EXPECT_EQ(p.bytes_used, ps.bytes_used);
+    auto r = mems::root_pool_counters(h.root);
+    EXPECT_EQ(r.blocks_used, ps.blocks_used);
+    EXPECT_EQ(r.bytes_used, ps.bytes_used);
+    auto j = json::parse(run(s, "pools --json").out);
+    EXPECT_EQ(j["blocks_used"], ps.blocks_used);
+    EXPECT_EQ(j["blocks_free"], ps.blocks_free);
+  }
+  // a block cached twice, and a kept-pool bit that lies
+  auto* mtc = const_cast<mems_tcache*>(tc);
+  const uint32_t n = mtc->count[3];
+  ASSERT_GE(n, 2u);
+  const uint64_t saved = mtc->slots[3][n - 1];
+  mtc->slots[3][n - 1] = mtc->slots[3][n - 2];
+  {
+    Session s(snapshot_self());
+    EXPECT_TRUE(has_kind(s.mems_heap(), "tcache-duplicate", mtc->slots[3][n - 2])) << dump(s.mems_heap());
+  }
+  mtc->slots[3][n - 1] = saved;
+  mems_root.kept_pools &= ~(1ull << 31);
+  {
+    Session s(snapshot_self());
+    EXPECT_TRUE(has_kind(s.mems_heap(), "counter-mismatch",
+                         reinterpret_cast<uint64_t>(&mems_root) + offsetof(struct mems_root, kept_pools)))
+        << dump(s.mems_heap());
+  }
+  mems_root.kept_pools |= 1ull << 31;
+  ASSERT_EQ(mems_check_invariants(err, sizeof err), 0) << err;
+  EXPECT_EQ(mems_finish(), 0);
+}
+
 #endif
 
 }  // namespace

@@ -237,7 +237,9 @@ MemsFrag compute_mems_frag(const mems::Heap& heap) {
       c.class_index = p.class_index;
       c.block_size = p.block_size;
       ++c.pools;
-      uint64_t free = p.capacity > p.used ? p.capacity - p.used : 0;
+      // blocks in thread caches are free for the program (mems_pool_get_stats)
+      const uint64_t used = p.used > p.cached_blocks.size() ? p.used - p.cached_blocks.size() : 0;
+      uint64_t free = p.capacity > used ? p.capacity - used : 0;
       c.free_blocks += free;
       c.free_bytes += free * p.block_size;
       f.pool_free_bytes += free * p.block_size;

@@ -1,6 +1,12 @@
 // analyze_leaks: mark from the roots (start pointers first, then the
 // interior-only rest), then split the unmarked nodes into direct and
 // indirect leaks the way valgrind's memcheck does.
+//
+// Speed: the marks are one byte per chunk and become the result's classes in
+// place. The mark stack is bounded (as in a garbage collector's): when it is
+// full, a chunk is only marked "pending", and a sweep in address order scans
+// the pending ones afterwards, so a pointer array of a million chunks costs a
+// bounded stack and a sequential pass instead of a million-entry queue.
 #include "heapscope/analysis/leaks.h"
 
 #include <algorithm>
@@ -25,71 +31,92 @@ std::string_view leak_class_name(LeakClass c) {
 namespace {
 
 using analysis::kNoNode;
-using analysis::NodeIndex;
 
-// Working marks, one byte per chunk.
-enum Mark : uint8_t { kNot, kUnvisited, kSeed, kReach, kPoss, kDirect, kIndirect };
+// Working marks, one byte per chunk. A chunk is "pending" once reached and
+// until scanned.
+// kUnvisited is 0: the marks start as zeroed memory, and a chunk that is not
+// a node is never marked (find() returns nodes only).
+enum Mark : uint8_t {
+  kUnvisited, kSeed, kReachPending, kReach, kPossPending, kPoss,
+};
+constexpr size_t kStackLimit = 1 << 16;
 
-// Tarjan's strongly connected components, iterative (leaked graphs can be
-// long chains). Returns a component id per vertex.
-std::vector<uint32_t> strongly_connected(const std::vector<uint32_t>& first,
-                                         const std::vector<uint32_t>& edges, const CancelToken& cancel) {
-  const uint32_t n = static_cast<uint32_t>(first.size() - 1);
-  constexpr uint32_t kUnset = UINT32_MAX;
-  std::vector<uint32_t> order(n, kUnset), low(n, 0), comp(n, kUnset), stack;
-  std::vector<uint8_t> on_stack(n, 0);
-  struct Frame {
-    uint32_t v, next_edge;
-  };
-  std::vector<Frame> call;
-  uint32_t counter = 0, comps = 0;
-  for (uint32_t root = 0; root < n; ++root) {
-    if (order[root] != kUnset) continue;
-    if ((root & 0xfff) == 0) check_cancel(cancel);
-    call.push_back({root, first[root]});
-    order[root] = low[root] = counter++;
-    stack.push_back(root);
-    on_stack[root] = 1;
-    while (!call.empty()) {
-      Frame& f = call.back();
-      if (f.next_edge < first[f.v + 1]) {
-        uint32_t w = edges[f.next_edge++];
-        if (order[w] == kUnset) {
-          order[w] = low[w] = counter++;
-          stack.push_back(w);
-          on_stack[w] = 1;
-          call.push_back({w, first[w]});
-        } else if (on_stack[w]) {
-          low[f.v] = std::min(low[f.v], order[w]);
-        }
-        continue;
+// The marking engine: a bounded stack, then sweeps for what did not fit.
+struct Marker {
+  const analysis::ChunkWords& words;
+  const glibc::Chunk* chunks;
+  uint8_t* mark;  // one per chunk
+  uint32_t count;
+  const CancelToken& cancel;
+  std::vector<uint32_t> stack;
+  bool overflow = false;
+
+  void reach(uint32_t n, uint8_t pending) {
+    mark[n] = pending;
+    if (stack.size() < kStackLimit) stack.push_back(n);
+    else overflow = true;
+  }
+  // Scans every pending chunk (marked `pending`, which becomes `done`),
+  // with visit(address, word) for each word.
+  template <typename F>
+  void drain(uint8_t pending, uint8_t done, F& visit, Tally& tally) {
+    uint64_t scanned = 0;
+    auto scan = [&](uint32_t n) {
+      mark[n] = done;
+      tally.add(chunks[n].size);
+      if ((++scanned & 0xfff) == 0) check_cancel(cancel);
+      words.scan(n, cancel, visit);
+    };
+    auto empty_stack = [&] {
+      while (!stack.empty()) {
+        uint32_t n = stack.back();
+        stack.pop_back();
+        if (mark[n] == pending) scan(n);
       }
-      uint32_t v = f.v;
-      call.pop_back();
-      if (!call.empty()) low[call.back().v] = std::min(low[call.back().v], low[v]);
-      if (low[v] == order[v]) {
-        uint32_t w;
-        do {
-          w = stack.back();
-          stack.pop_back();
-          on_stack[w] = 0;
-          comp[w] = comps;
-        } while (w != v);
-        ++comps;
+    };
+    empty_stack();
+    // What did not fit on the stack, in address order; a run of adjacent
+    // pending chunks is scanned as one range.
+    while (overflow) {
+      overflow = false;
+      for (uint32_t i = 0; i < count; ++i) {
+        if (mark[i] != pending) continue;
+        uint32_t j = i;
+        if (words.runs_ok())
+          while (j + 1 < count && mark[j + 1] == pending && chunks[j + 1].address == chunks[j].end()) ++j;
+        for (uint32_t k = i; k <= j; ++k) mark[k] = done, tally.add(chunks[k].size);
+        scanned += j - i + 1;
+        if ((scanned & ~uint64_t{0xfff}) != ((scanned - (j - i + 1)) & ~uint64_t{0xfff})) check_cancel(cancel);
+        if (j == i) words.scan(i, cancel, visit);
+        else words.scan_run(i, j, cancel, visit);
+        i = j;
+        empty_stack();
       }
     }
   }
-  return comp;
-}
+};
 
 }  // namespace
 
 LeakAnalysis analyze_leaks(const Target& target, const glibc::Heap& heap, const CancelToken& cancel) {
   const auto& cs = heap.chunks;
-  NodeIndex index(heap);
-  std::vector<uint8_t> mark(cs.size());
-  for (size_t i = 0; i < cs.size(); ++i) mark[i] = index.is_node(static_cast<uint32_t>(i)) ? kUnvisited : kNot;
-  std::vector<uint32_t> queue;
+  analysis::NodeIndex index(heap);
+  analysis::ChunkWords words(target, heap, index);
+  LeakAnalysis out;
+  {
+    // Where vtables can be: the modules' mappings.
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (const auto& r : target.regions())
+      if (!r.path.empty() && r.path[0] == '/') lo = std::min(lo, r.range.begin.value), hi = std::max(hi, r.range.end.value);
+    out.maybe_typed.assign((cs.size() + 63) / 64, 0);
+    if (lo < hi) words.probe_first_words(lo, hi - lo, &out.maybe_typed);
+  }
+  // The marks, then the classes (LeakClass values) in the same bytes.
+  std::vector<LeakClass> classes(cs.size());
+  uint8_t* mark = reinterpret_cast<uint8_t*>(classes.data());  // LeakClass is one byte
+  static_assert(sizeof(LeakClass) == 1 && static_cast<uint8_t>(LeakClass::kNotNode) == kUnvisited);
+  Marker m{words, cs.data(), mark, static_cast<uint32_t>(cs.size()), cancel, {}, false};
+  size_t seeds = 0;  // chunks marked kSeed at some point (an upper bound of those left)
 
   // Phase 1: start pointers from roots and from reachable chunks make
   // chunks reachable; an interior pointer from them only makes a seed.
@@ -97,49 +124,56 @@ LeakAnalysis analyze_leaks(const Target& target, const glibc::Heap& heap, const 
     bool start;
     uint32_t n = index.find(v, &start);
     if (n == kNoNode) return;
-    uint8_t& m = mark[n];
+    uint8_t k = mark[n];
     if (start) {
-      if (m == kUnvisited || m == kSeed) m = kReach, queue.push_back(n);
-    } else if (m == kUnvisited) {
-      m = kSeed;
+      if (k == kUnvisited || k == kSeed) m.reach(n, kReachPending);
+    } else if (k == kUnvisited) {
+      mark[n] = kSeed;
+      ++seeds;
     }
   };
-  Roots roots = find_roots(target, heap);
+  Roots roots = find_roots(target, heap, index.mmapped());
   for (const auto& r : roots.registers) definite(0, r.value);
   for (const auto& r : roots.ranges) analysis::for_each_word(target, r.range, cancel, definite);
-  auto drain = [&](auto& visit) {
-    while (!queue.empty()) {
-      uint32_t n = queue.back();
-      queue.pop_back();
-      analysis::for_each_chunk_word(target, cs[n], cancel, visit);
-    }
-  };
-  drain(definite);
+  m.drain(kReachPending, kReach, definite, out.reachable);
 
   // Phase 2: from the seeds, any pointer reaches: all of it is possible.
   auto possible = [&](uint64_t, uint64_t v) {
     bool start;
     uint32_t n = index.find(v, &start);
     if (n == kNoNode) return;
-    if (mark[n] == kUnvisited || mark[n] == kSeed) mark[n] = kPoss, queue.push_back(n);
+    if (mark[n] == kUnvisited || mark[n] == kSeed) m.reach(n, kPossPending);
   };
-  for (size_t i = 0; i < cs.size(); ++i)
-    if (mark[i] == kSeed) mark[i] = kPoss, queue.push_back(static_cast<uint32_t>(i));
-  drain(possible);
-  std::vector<uint32_t>().swap(queue);
+  if (seeds)
+    for (uint32_t i = 0; i < cs.size(); ++i)
+      if (mark[i] == kSeed) m.reach(i, kPossPending);
+  m.drain(kPossPending, kPoss, possible, out.possible);
+  std::vector<uint32_t>().swap(m.stack);
 
-  // Phase 3: the leaked subgraph (any pointer, start or interior) as
-  // adjacency lists over leaked positions.
+  // One pass over the marks: reached nodes get their class (never 0, so
+  // from here a node whose byte is 0 is leaked), the leaked ones are listed.
+  // Only the unreached chunks are read (free ones, or leaks).
   std::vector<uint32_t> leaked;
-  for (size_t i = 0; i < cs.size(); ++i)
-    if (mark[i] == kUnvisited) leaked.push_back(static_cast<uint32_t>(i));
+  for (uint32_t i = 0; i < cs.size(); ++i) {
+    switch (mark[i]) {
+      case kReach: mark[i] = static_cast<uint8_t>(LeakClass::kReachable); break;
+      case kPoss: mark[i] = static_cast<uint8_t>(LeakClass::kPossible); break;
+      case kUnvisited:
+        if (is_node(cs[i])) leaked.push_back(i);
+        break;
+      default: break;
+    }
+  }
+
+  // Phase 3: the leaked subgraph (any pointer, start or interior) as CSR
+  // arrays over leaked positions: only the leaked chunks are scanned again.
   std::vector<uint32_t> first(leaked.size() + 1), edges;
   for (size_t k = 0; k < leaked.size(); ++k) {
     first[k] = static_cast<uint32_t>(edges.size());
-    analysis::for_each_chunk_word(target, cs[leaked[k]], cancel, [&](uint64_t, uint64_t v) {
+    words.scan(leaked[k], cancel, [&](uint64_t, uint64_t v) {
       bool start;
       uint32_t n = index.find(v, &start);
-      if (n == kNoNode || mark[n] != kUnvisited || n == leaked[k]) return;
+      if (n == kNoNode || mark[n] != 0 || n == leaked[k]) return;
       auto it = std::lower_bound(leaked.begin(), leaked.end(), n);
       edges.push_back(static_cast<uint32_t>(it - leaked.begin()));
     });
@@ -150,41 +184,22 @@ LeakAnalysis analyze_leaks(const Target& target, const glibc::Heap& heap, const 
   // that no other leaked chunk points into, the member with the lowest
   // address (valgrind's convention: every leaked group has a place to start
   // reading). Every other leaked chunk is indirect.
-  std::vector<uint32_t> comp = strongly_connected(first, edges, cancel);
-  std::vector<uint8_t> entered(leaked.size(), 0);  // by component id
-  for (uint32_t x = 0; x < leaked.size(); ++x)
-    for (uint32_t e = first[x]; e < first[x + 1]; ++e)
-      if (comp[edges[e]] != comp[x]) entered[comp[edges[e]]] = 1;
-  std::vector<uint8_t> has_direct(leaked.size(), 0);
-  for (size_t k = 0; k < leaked.size(); ++k) {  // address order: the first member is the lowest
-    uint32_t c = comp[k];
-    bool direct = !entered[c] && !has_direct[c];
-    if (direct) has_direct[c] = 1;
-    mark[leaked[k]] = direct ? kDirect : kIndirect;
+  std::vector<uint8_t> direct = analysis::direct_members(first, edges, cancel);
+  std::vector<uint32_t>().swap(first);
+  std::vector<uint32_t>().swap(edges);
+  for (size_t k = 0; k < leaked.size(); ++k) {
+    LeakClass c = direct[k] ? LeakClass::kDirect : LeakClass::kIndirect;
+    mark[leaked[k]] = static_cast<uint8_t>(c);
+    (direct[k] ? out.direct : out.indirect).add(cs[leaked[k]].size);
   }
 
-  // The marks become the classes in place (one byte per chunk, no copy).
-  LeakAnalysis out;
-  size_t listed = 0;
+  out.listed.reserve(out.possible.chunks + leaked.size());
   for (size_t i = 0; i < cs.size(); ++i) {
-    LeakClass c = LeakClass::kNotNode;
-    switch (mark[i]) {
-      case kReach: c = LeakClass::kReachable; out.reachable.add(cs[i].size); break;
-      case kPoss: c = LeakClass::kPossible; out.possible.add(cs[i].size); ++listed; break;
-      case kDirect: c = LeakClass::kDirect; out.direct.add(cs[i].size); ++listed; break;
-      case kIndirect: c = LeakClass::kIndirect; out.indirect.add(cs[i].size); ++listed; break;
-      default: break;
-    }
-    mark[i] = static_cast<uint8_t>(c);
-  }
-  out.listed.reserve(listed);
-  for (size_t i = 0; i < cs.size(); ++i) {
-    auto c = static_cast<LeakClass>(mark[i]);
+    LeakClass c = classes[i];
     if (c == LeakClass::kPossible || c == LeakClass::kDirect || c == LeakClass::kIndirect)
       out.listed.push_back(static_cast<uint32_t>(i));
   }
-  out.classes.resize(cs.size());
-  std::memcpy(out.classes.data(), mark.data(), cs.size());
+  out.classes = std::move(classes);
   return out;
 }
 

@@ -1,14 +1,18 @@
 // Internal: the fast part of every reference analysis. NodeIndex maps a word
-// to the node (in-use or mmapped chunk) whose user area holds it, in a few
-// steps: a range check against [lowest, highest) node byte, the span (a run
-// of adjacent chunks: a heap segment, or one mmapped chunk) by binary search
-// over a handful of spans, then a granule table giving the chunk that covers
-// each granule's first byte, and a short forward scan.
-// for_each_word visits the aligned 8-byte words of a range of target memory.
+// to the node (in-use or mmapped chunk) whose user area holds it: one range
+// check against [lowest, highest) node byte rejects most words inline; then
+// the span (a run of adjacent chunks: a heap segment, or one mmapped chunk)
+// by a remembered span or a binary search over a handful, then a bitmap of
+// chunk starts (one bit per 16 bytes) with a running count per 64-bit word
+// gives the chunk's index: one 16-byte record per KiB of heap, one cache line
+// per lookup. for_each_word visits the aligned 8-byte words of a range of
+// target memory; ChunkWords visits a chunk's, from a view of its whole span.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <vector>
 
 #include "heapscope/address.h"
@@ -28,27 +32,61 @@ class NodeIndex {
   // The node whose user area [data(), end()) holds v, or kNoNode; *start is
   // set to whether v is exactly its data().
   uint32_t find(uint64_t v, bool* start) const {
-    if (v < lo_ || v >= hi_) return kNoNode;
-    const Span* s = span_for(v);
-    if (!s) return kNoNode;
-    uint32_t i = table_[s->table + ((v - s->begin) >> s->shift)];
-    const glibc::Chunk* cs = chunks_;
-    while (i < s->last && cs[i].address.value + cs[i].size <= v) ++i;
-    const glibc::Chunk& c = cs[i];
-    if (!node_[i] || v < c.address.value + 16 || v >= c.address.value + c.size) return kNoNode;
-    *start = v == c.address.value + 16;
-    return i;
+    if (v - lo_ >= width_) [[likely]] return kNoNode;  // below lo_ wraps round
+    return find_in_spans(v, start);
   }
-  bool is_node(uint32_t i) const { return node_[i]; }
-  size_t size() const { return node_.size(); }
+  bool is_node(uint32_t i) const { return heapscope::is_node(chunks_[i]); }
+  size_t size() const { return count_; }
+  // The mmapped chunks' ranges (adjacent ones merged), address order.
+  const std::vector<AddressRange>& mmapped() const { return mmapped_; }
+  // Every node byte is in [lo(), lo() + width()).
+  uint64_t lo() const { return lo_; }
+  uint64_t width() const { return width_; }
 
- private:
   struct Span {
     uint64_t begin, end;
     uint32_t first, last;  // chunk indices [first, last]
-    uint32_t table;        // offset of this span's granules in table_
-    uint32_t shift;        // granule = 1 << shift bytes
+    uint32_t word;         // offset of this span's index words; UINT32_MAX: one chunk, none
+    bool exact;            // every chunk has a bit of its own (16-byte aligned, as glibc's are)
   };
+  const std::vector<Span>& spans() const { return spans_; }
+  // The span holding chunk i, or nullptr (a chunk in no span holds no node).
+  const Span* span_of_chunk(uint32_t i) const;
+
+ private:
+  struct IndexWord {
+    uint64_t starts;  // bit k: a chunk starts at the word's base + 16 * k
+    uint64_t before;  // chunks of the span starting before the word's base
+  };
+  // Inline: the baseline x86-64 target has no popcnt instruction, and the
+  // library call costs more than this.
+  static uint64_t bits_set(uint64_t x) {
+    x = x - ((x >> 1) & 0x5555555555555555ull);
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (x * 0x0101010101010101ull) >> 56;
+  }
+  uint32_t find_in_spans(uint64_t v, bool* start) const {
+    const Span* s = span_for(v);
+    if (!s) return kNoNode;
+    uint32_t i = s->first;
+    if (s->word != UINT32_MAX) {
+      uint64_t bit = (v - s->begin) >> 4;
+      const IndexWord& w = words_[s->word + (bit >> 6)];
+      uint64_t upto = w.starts & (~0ull >> (63 - (bit & 63)));
+      i = static_cast<uint32_t>(s->first + w.before + bits_set(upto) - 1);
+      if (!s->exact) {
+        // Chunks not 16-byte aligned (a corrupt heap) can share a bit: settle.
+        const glibc::Chunk* cs = chunks_;
+        while (i < s->last && cs[i + 1].address.value <= v) ++i;
+        while (i > s->first && cs[i].address.value > v) --i;
+      }
+    }
+    const glibc::Chunk& c = chunks_[i];
+    if (!heapscope::is_node(c) || v < c.address.value + 16 || v - c.address.value >= c.size) return kNoNode;
+    *start = v == c.address.value + 16;
+    return i;
+  }
   const Span* span_for(uint64_t v) const {
     if (last_span_ < spans_.size()) {
       const Span& s = spans_[last_span_];
@@ -66,12 +104,22 @@ class NodeIndex {
   }
 
   const glibc::Chunk* chunks_ = nullptr;
-  std::vector<uint8_t> node_;
+  size_t count_ = 0;
   std::vector<Span> spans_;
-  std::vector<uint32_t> table_;
-  uint64_t lo_ = UINT64_MAX, hi_ = 0;
+  std::vector<IndexWord> words_;
+  std::vector<AddressRange> mmapped_;
+  uint64_t lo_ = 1, width_ = 0;
   mutable size_t last_span_ = SIZE_MAX;
 };
+
+// The leaked graph's vertices (in address order) with their out-edges as
+// CSR arrays (edges[first[v]..first[v+1]) are vertex positions): 1 for the
+// direct members, 0 for the indirect ones. In each strongly connected
+// component that no other leaked vertex points into, the lowest member is
+// direct (valgrind's convention: every leaked group has a place to start
+// reading); every other vertex is indirect.
+std::vector<uint8_t> direct_members(const std::vector<uint32_t>& first, const std::vector<uint32_t>& edges,
+                                    const CancelToken& cancel);
 
 // Calls f(address_of_word, value) for each aligned word of [range) the target
 // has; missing pages are skipped. Polls the token every 64 Ki words.
@@ -103,11 +151,113 @@ void for_each_word(const Target& t, AddressRange range, const CancelToken& cance
   }
 }
 
+// The bytes an in-use chunk's owner may write: from data() to end(), plus
+// the next chunk's prev_size field, which belongs to this chunk while it is
+// in use (malloc_usable_size is size - 8); an mmapped chunk has no
+// neighbour, its usable bytes end at end().
+inline AddressRange user_area(const glibc::Chunk& c) {
+  return {c.data(), c.state == glibc::ChunkState::kMmapped ? c.end() : c.end() + 8};
+}
+
 // Calls f(address_of_word, value) for each word of node i's user area.
 template <typename F>
 void for_each_chunk_word(const Target& t, const glibc::Chunk& c, const CancelToken& cancel, F&& f) {
   if (c.size <= 16) return;
-  for_each_word(t, {c.data(), c.end()}, cancel, f);
+  for_each_word(t, user_area(c), cancel, f);
 }
+
+// Visits the words of nodes' user areas that could point to a node (the
+// words inside [lo, lo + width) of the index; the others cannot). Each span's bytes are viewed once
+// (a core file maps them whole), so a chunk costs no lookup in the target;
+// a span the target cannot show in one piece goes through for_each_word.
+class ChunkWords {
+ public:
+  ChunkWords(const Target& t, const glibc::Heap& heap, const NodeIndex& index);
+
+  template <typename F>
+  void scan(uint32_t i, const CancelToken& cancel, F&& f) const {
+    const glibc::Chunk& c = chunks_[i];
+    if (c.size <= 16) return;
+    const AddressRange r = user_area(c);
+    scan_range(i, r, cancel, f);
+    probe_first_word(i, i);
+  }
+
+  // Scans chunks first..last (adjacent nodes of one span) as one range: the
+  // words between their user areas are size fields, which are never inside
+  // [lo, lo + width) (runs_ok() says so). Cheaper than chunk by chunk.
+  template <typename F>
+  void scan_run(uint32_t first, uint32_t last, const CancelToken& cancel, F&& f) const {
+    const glibc::Chunk& a = chunks_[first];
+    const AddressRange r{a.data(), user_area(chunks_[last]).end};
+    if (r.end.value <= r.begin.value) return;
+    scan_range(first, r, cancel, f);
+    probe_first_word(first, last);
+  }
+  bool runs_ok() const { return runs_ok_; }
+
+  // While scanning, notes (one bit per chunk in `bits`) the chunks whose
+  // first word may be a vtable pointer: inside [lo, lo + width) (the
+  // modules' mappings) and not into a node. The words are in cache then;
+  // naming types afterwards reads only the chunks noted.
+  void probe_first_words(uint64_t lo, uint64_t width, std::vector<uint64_t>* bits) {
+    probe_lo_ = lo, probe_width_ = width, probe_ = bits;
+  }
+
+ private:
+  void probe_first_word(uint32_t first, uint32_t last) const {
+    if (!probe_) return;
+    for (uint32_t k = first; k <= last; ++k) {
+      const glibc::Chunk& c = chunks_[k];
+      if (c.size < 24) continue;
+      uint64_t w = 0;
+      const View* v = view_of(k);
+      const uint64_t at = c.data().value;
+      if (v && v->bytes && at >= v->begin && at + 8 <= v->end) std::memcpy(&w, v->bytes + (at - v->begin), 8);
+      else if (!t_.read_exact(c.data(), &w, 8)) continue;
+      if (w - probe_lo_ < probe_width_ && w - index_.lo() >= index_.width())
+        (*probe_)[k >> 6] |= 1ull << (k & 63);
+    }
+  }
+  template <typename F>
+  void scan_range(uint32_t i, AddressRange r, const CancelToken& cancel, F&& f) const {
+    const View* v = view_of(i);
+    if (!v || !v->bytes || r.begin.value < v->begin || r.end.value > v->end || (r.begin.value & 7)) {
+      for_each_word(t_, r, cancel, f);
+      return;
+    }
+    const std::byte* p = v->bytes + (r.begin.value - v->begin);
+    const uint64_t n = (r.end.value - r.begin.value) / 8;
+    if (n >= 0x10000) check_cancel(cancel);
+    // Most words point nowhere near a node: rejected here, without a call.
+    const uint64_t lo = index_.lo(), width = index_.width();
+    for (uint64_t k = 0; k < n; ++k) {
+      uint64_t w;
+      std::memcpy(&w, p + 8 * k, 8);
+      if (w - lo < width) [[unlikely]] f(r.begin.value + 8 * k, w);
+    }
+  }
+
+  struct View {
+    uint64_t begin = 0, end = 0;
+    const std::byte* bytes = nullptr;
+  };
+  const View* view_of(uint32_t i) const {
+    const auto& spans = index_.spans();
+    if (last_ < spans.size() && i >= spans[last_].first && i <= spans[last_].last) return &views_[last_];
+    const NodeIndex::Span* s = index_.span_of_chunk(i);
+    if (!s) return nullptr;
+    last_ = static_cast<size_t>(s - spans.data());
+    return &views_[last_];
+  }
+  const Target& t_;
+  const glibc::Chunk* chunks_;
+  const NodeIndex& index_;
+  std::vector<View> views_;  // one per span
+  bool runs_ok_ = false;
+  mutable size_t last_ = SIZE_MAX;
+  uint64_t probe_lo_ = 0, probe_width_ = 0;
+  std::vector<uint64_t>* probe_ = nullptr;
+};
 
 }  // namespace heapscope::analysis

@@ -32,13 +32,18 @@ void subtract(AddressRange r, const std::vector<AddressRange>& holes, std::vecto
 }  // namespace
 
 Roots find_roots(const Target& target, const glibc::Heap& heap) {
+  std::vector<AddressRange> mmapped;
+  for (const auto& c : heap.chunks)
+    if (c.arena == glibc::kMmappedArena) mmapped.push_back({c.address, c.end()});
+  return find_roots(target, heap, mmapped);
+}
+
+Roots find_roots(const Target& target, const glibc::Heap& heap, const std::vector<AddressRange>& mmapped) {
   Roots roots;
   // Memory the allocator owns: heap segments and mmapped chunks.
-  std::vector<AddressRange> owned;
+  std::vector<AddressRange> owned = mmapped;
   for (const auto& a : heap.arenas)
     for (const auto& h : a.heaps) owned.push_back(h.range);
-  for (const auto& c : heap.chunks)
-    if (c.arena == glibc::kMmappedArena) owned.push_back({c.address, c.end()});
   std::sort(owned.begin(), owned.end());
 
   // Stacks: from sp minus the red zone to the end of sp's mapping. Static TLS

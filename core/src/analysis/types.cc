@@ -2,6 +2,7 @@
 #include "heapscope/analysis/types.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 
 #include "heapscope/analysis/refs.h"
@@ -44,15 +45,43 @@ bool TypeNamer::in_module(uint64_t v) {
   return it != module_ranges_.begin() && std::prev(it)->contains(Address(v));
 }
 
+std::optional<uint64_t> TypeNamer::first_word(Address a) {
+  if (a.value - view_begin_ > view_.size() || view_.size() - (a.value - view_begin_) < 8) {
+    view_begin_ = a.value;
+    view_ = target_.view(a, 1 << 20);
+    if (view_.size() < 8) return target_.read_u64(a);
+  }
+  uint64_t w;
+  std::memcpy(&w, view_.data() + (a.value - view_begin_), 8);
+  return w;
+}
+
 uint32_t TypeNamer::type_id(const glibc::Chunk& c) {
   if (!is_node(c) || c.size < 24) return 0;
-  auto w = target_.read_u64(c.data());
+  auto w = first_word(c.data());
   if (!w || (*w & 7) || !in_module(*w)) return 0;
   auto it = by_vptr_.find(*w);
   if (it != by_vptr_.end()) return it->second;
   uint32_t id = resolve(*w);
   by_vptr_.emplace(*w, id);
   return id;
+}
+
+void TypeNamer::type_ids(const std::vector<glibc::Chunk>& chunks, const std::vector<uint32_t>& which,
+                         std::vector<uint32_t>& out, const std::vector<uint64_t>* maybe) {
+  constexpr size_t kAhead = 16;  // chunks: a few hundred bytes ahead of the reads
+  out.reserve(out.size() + which.size());
+  if (maybe) {
+    for (uint32_t i : which) out.push_back(((*maybe)[i >> 6] >> (i & 63)) & 1 ? type_id(chunks[i]) : 0);
+    return;
+  }
+  for (size_t k = 0; k < which.size(); ++k) {
+    if (k + kAhead < which.size()) {
+      uint64_t off = chunks[which[k + kAhead]].data().value - view_begin_;
+      if (off < view_.size()) __builtin_prefetch(view_.data() + off);
+    }
+    out.push_back(type_id(chunks[which[k]]));
+  }
 }
 
 std::optional<std::string> TypeNamer::type_of(const glibc::Chunk& c) {

@@ -3,11 +3,14 @@
 
 #include "commands/registry.h"
 #include "heapscope/analysis/leaks.h"
+#include "heapscope/analysis/mems_leaks.h"
 #include "heapscope/analysis/refs.h"
 #include "heapscope/analysis/types.h"
 #include "heapscope/glibc/heap.h"
 #include "render/heap_render.h"
 #include "render/leak_render.h"
+#include "render/mems_leak_render.h"
+#include "render/mems_render.h"
 
 namespace heapscope {
 
@@ -31,15 +34,21 @@ std::string run_leaks(CommandContext& ctx) {
   l.limit = ctx.args.get_uint("--limit").value_or(ctx.args.json() || list ? SIZE_MAX : kTextGroups);
   if (!summary) {
     TypeNamer namer(t, ctx.session.symbols());
-    l.chunks.reserve(a.listed.size());
     l.types.reserve(a.listed.size());
-    for (uint32_t i : a.listed) {
-      const auto& c = h.chunks[i];
-      if (c.size < min_size) continue;
-      uint32_t type = namer.type_id(c);
-      if (type_filter && (!type || namer.names()[type - 1] != *type_filter)) continue;
-      l.chunks.push_back(i);
-      l.types.push_back(type);
+    if (!type_filter && !min_size) {
+      // Everything listed: no copy of the list (it can hold a million chunks).
+      l.chunks = std::move(a.listed);
+      namer.type_ids(h.chunks, l.chunks, l.types, &a.maybe_typed);
+    } else {
+      for (uint32_t i : a.listed) {
+        const auto& c = h.chunks[i];
+        if (c.size < min_size) continue;
+        uint32_t type = namer.type_id(c);
+        if (type_filter && (!type || namer.names()[type - 1] != *type_filter)) continue;
+        l.chunks.push_back(i);
+        l.types.push_back(type);
+      }
+      l.filtered = l.chunks.size() != a.listed.size();
     }
     l.type_names = namer.names();
     if (!ctx.args.json() && !list) {
@@ -64,6 +73,35 @@ std::string run_refs(CommandContext& ctx) {
                            ctx.cancel);
   if (ctx.args.json()) return refs_json(h, r);
   return refs_text(h, r) + findings_footer(h);
+}
+
+std::string run_mems_leaks(CommandContext& ctx) {
+  const auto& h = ctx.session.mems_heap();
+  const Target& t = ctx.session.target();
+  const glibc::Heap* glibc = nullptr;
+  try {
+    glibc = &ctx.session.glibc_heap(ctx.cancel);
+  } catch (const UserError&) {
+    // No glibc heap (static program, or malloc never called): nothing of
+    // it to follow; its memory, if any, is scanned as roots.
+  }
+  MemsLeakAnalysis a = analyze_mems_leaks(t, h, glibc, ctx.cancel);
+  MemsLeakListing l;
+  l.summary = ctx.args.has("--summary");
+  if (!l.summary) {
+    const SymbolResolver& symbols = ctx.session.symbols();
+    for (size_t k = 0; k < a.objects.size(); ++k) {
+      const MemsObject& o = a.objects[k];
+      if (o.kind != MemsObject::Kind::kSegment) continue;
+      if (a.classes[k] == LeakClass::kReachable || a.classes[k] == LeakClass::kNotNode) continue;
+      Address site = h.nodes[o.node].segments[o.segment].site;
+      if (site.is_null() || l.sites.count(site.value)) continue;
+      check_cancel(ctx.cancel);
+      if (auto sym = symbols.at(site)) l.sites.emplace(site.value, std::move(*sym));
+    }
+  }
+  if (ctx.args.json()) return mems_leaks_json(h, a, l);
+  return mems_leaks_text(h, a, l) + mems_footer(h);
 }
 
 }  // namespace
@@ -92,6 +130,16 @@ void add_leak_commands(std::vector<CommandSpec>& t) {
                "module globals (symbol and offset) and other anonymous memory. With --path, the\n"
                "shortest chain of pointers from a root to the chunk: why it is still alive.",
                {{"--path", "", "also print the shortest chain from a root"}}, 1, 1, run_refs});
+  t.push_back({"mems", "leaks", "Find PROCESS segments and pool blocks that no root reaches",
+               "mems leaks [--summary] [--json]",
+               "Roots as for heap leaks (registers, stacks, module data, TLS, anonymous writable\n"
+               "memory), without the mems allocators' own memory: node mappings, metadata pages,\n"
+               "the pool map, thread caches, mems_root. A word holding a segment's MeMS virtual address or its\n"
+               "physical address points into it; pool blocks are reached by physical addresses.\n"
+               "In-use malloc'ed chunks are followed too: a reachable struct keeps what it points\n"
+               "to alive. Classes as in heap leaks (direct, indirect, possible). Segments are shown\n"
+               "with their sequence number and allocation site.",
+               {{"--summary", "", "print only the totals per class"}}, 0, 0, run_mems_leaks});
 }
 
 }  // namespace heapscope

@@ -16,7 +16,6 @@ namespace heapscope::glibc {
 
 namespace {
 constexpr uint64_t kPrevInuse = 1, kIsMmapped = 2, kNonMainArena = 4, kFlagMask = 7;
-constexpr int kMaxArenas = 4096;
 constexpr int kMaxHeapsPerArena = 1 << 16;
 }  // namespace
 
@@ -281,7 +280,14 @@ void Builder::walk_heaps() {
         si->words.resize((seg.range.size() >> 10) + 1);  // 64 slots of 16 bytes per word
       }
       std::vector<Chunk>& out = heap.chunks;
-      auto emit = [&](Address at, uint64_t size, ChunkState state, uint64_t raw) {
+      auto emit = [&](Address at, uint64_t size, ChunkState state, uint64_t raw) __attribute__((always_inline)) {
+        if (size > kMaxChunkSize) {
+          finding("bad-size", at, ar.index,
+                  fmt::format("chunk at {} would span {:#x} bytes; only the first {:#x} are kept", to_hex(at),
+                              size, kMaxChunkSize));
+          size = kMaxChunkSize & ~uint64_t{15};
+          state = ChunkState::kUnknown;
+        }
         out.push_back({at, size, ar.index, state, static_cast<uint8_t>(raw & kFlagMask)});
         if (si && at.aligned(16)) {
           uint64_t slot = (at - seg.range.begin) >> 4;
@@ -376,7 +382,7 @@ void Builder::scan_mmapped() {
         uint64_t size = *raw & ~kFlagMask;
         uint64_t extent = (size + page - 1) / page * page;
         if (size >= page && size % l.malloc_alignment == 0 &&
-            extent <= r.range.end - p) {
+            extent <= r.range.end - p && extent <= kMaxChunkSize) {
           heap.chunks.push_back({p, extent, kMmappedArena, ChunkState::kMmapped, kIsMmapped});
           p = p + extent;
           continue;
@@ -423,6 +429,12 @@ void Builder::build_index() {
   }
 }
 
+// The index lookup is a popcount; x86-64's baseline has no instruction for
+// it, so build a POPCNT version too and let the loader pick (every x86-64
+// CPU since 2008 has one).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("popcnt", "default")))
+#endif
 Chunk* Builder::chunk_at(Address a) {
   auto& cs = heap.chunks;
   if (a.aligned(16)) {

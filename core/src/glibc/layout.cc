@@ -1,7 +1,8 @@
 // The layout table: one row per glibc release whose malloc structures differ.
-// Offsets are for x86-64 (LP64); rows are checked against real libcs' debug
-// info by tests/unit/glibc_layout_test.cc (this machine's libc) and
-// tests/unit/glibc_versions_test.cc (libcs fetched by scripts/fetch-glibcs.sh).
+// Offsets are LP64, the same on x86-64 and aarch64; rows are checked against
+// real libcs' debug info by tests/unit/glibc_layout_test.cc (this machine's
+// libc) and tests/unit/glibc_versions_test.cc (amd64 and arm64 libcs fetched
+// by scripts/fetch-glibcs.sh).
 #include "heapscope/glibc/layout.h"
 
 #include <array>
@@ -99,8 +100,9 @@ void set_malloc_par_2_43(Layout& l, bool has_unsorted_limit) {
 }
 
 // One row. `verified`: the row was compared with that release's real debug
-// info (Debian's libc6-dbg: 2.31, 2.36, 2.41, 2.43, 2.44); the others are read
-// from glibc's malloc/malloc.c and arena.c at the release tag.
+// info (Debian's libc6-dbg, amd64 and arm64: 2.31, 2.36, 2.41, 2.43, 2.44);
+// the others are read from glibc's malloc/malloc.c and arena.c at the
+// release tag.
 Layout make(std::string_view name, int minor, bool verified) {
   Layout l;
   l.name = name;

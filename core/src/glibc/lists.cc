@@ -58,15 +58,22 @@ void Builder::find_tcaches() {
     Chunk* c = chunk_at(chunk);
     heap.tcaches.push_back({chunk + 2 * l.size_sz, tid, c->arena});
   };
-  // Each thread's `tcache` TLS variable lies in the static TLS block just
-  // below the thread pointer (x86-64 TLS variant II).
+  // Each thread's `tcache` TLS variable lies in the static TLS block: just
+  // below the thread pointer on x86-64 (TLS variant II), just above it
+  // (after the 16-byte TCB) on aarch64 (variant I).
   constexpr uint64_t kTlsScan = 16384;
+  const bool tls_above = target.arch() == Arch::kAArch64;
+  bool some_tp_unknown = target.threads().empty();
   for (const auto& t : target.threads()) {
+    some_tp_unknown = some_tp_unknown || t.thread_pointer.is_null();
     if (t.thread_pointer.is_null()) continue;
-    const Region* r = target.find_region(t.thread_pointer - 8);
+    const Region* r = target.find_region(tls_above ? t.thread_pointer : t.thread_pointer - 8);
     if (!r) continue;
-    Address lo = t.thread_pointer - std::min<uint64_t>(kTlsScan, t.thread_pointer - r->range.begin);
-    std::vector<uint64_t> words((t.thread_pointer - lo) / 8);
+    Address lo = tls_above ? t.thread_pointer
+                           : t.thread_pointer - std::min<uint64_t>(kTlsScan, t.thread_pointer - r->range.begin);
+    Address hi = tls_above ? t.thread_pointer + std::min<uint64_t>(kTlsScan, r->range.end - t.thread_pointer)
+                           : t.thread_pointer;
+    std::vector<uint64_t> words((hi - lo) / 8);
     size_t n = target.read(lo, {reinterpret_cast<std::byte*>(words.data()), words.size() * 8}) / 8;
     for (size_t i = 0; i < n; ++i) {
       uint64_t w = words[i];
@@ -91,6 +98,38 @@ void Builder::find_tcaches() {
       ok = e && (*e == 0 || ((*e & (l.malloc_alignment - 1)) == 0 && in_some_heap(Address(*e))));
     }
     if (ok) add(it->address, 0);
+  }
+  // A thread pointer unknown (qemu-user's cores have no NT_ARM_TLS) and the
+  // tcache allocated lazily (2.43+: not its arena's first chunk): know a
+  // tcache by its shape, a chunk of its size whose every non-empty bin
+  // points at the data of an in-use-looking chunk of that bin's size, with a
+  // count that says it holds some.
+  if (some_tp_unknown) {
+    std::vector<uint16_t> counts(static_cast<size_t>(l.tcache_bins));
+    std::vector<uint64_t> entries(static_cast<size_t>(l.tcache_bins));
+    for (size_t k = 0; k < heap.chunks.size(); ++k) {
+      const Chunk& c = heap.chunks[k];
+      if (c.state != ChunkState::kInUse || c.size != want || found.count(c.address.value)) continue;
+      const Address base = c.address + 2 * l.size_sz;
+      if (l.tcache_counts_width != 2 || !target.read_exact(base, counts.data(), counts.size() * 2) ||
+          !target.read_exact(base + l.tcache_bins * 2, entries.data(), entries.size() * 8))
+        continue;
+      int held = 0;
+      bool ok = true;
+      for (int i = 0; i < l.tcache_bins && ok; ++i) {
+        uint64_t e = entries[static_cast<size_t>(i)];
+        if (e == 0) continue;
+        Chunk* t = (e & (l.malloc_alignment - 1)) || e < 2 * l.size_sz ? nullptr : chunk_at(Address(e - 2 * l.size_sz));
+        uint64_t small = l.min_chunk + static_cast<uint64_t>(i) * l.malloc_alignment;
+        uint64_t large_min = l.min_chunk + static_cast<uint64_t>(l.tcache_small_bins) * l.malloc_alignment;
+        uint16_t n = counts[static_cast<size_t>(i)];
+        ok = t && t->state == ChunkState::kInUse &&
+             (i < l.tcache_small_bins ? t->size == small : t->size >= large_min) &&
+             (l.tcache_counts_free_slots ? n < heap.mp.tcache_count : n > 0);
+        ++held;
+      }
+      if (ok && held > 0) add(c.address, 0);
+    }
   }
   for (const auto& t : heap.tcaches) chunk_at(t.address - 2 * l.size_sz)->state = ChunkState::kMetadata;
   std::sort(heap.tcaches.begin(), heap.tcaches.end(), [](const Tcache& a, const Tcache& b) {
@@ -237,7 +276,7 @@ void Builder::walk_lists() {
           break;
         }
         if (c->size < fl.min_size || c->size > fl.max_size)
-          bad("tcache-size", fmt::format("chunk {} of size {:#x} is in tcache bin {} (size {:#x})", to_hex(c->address), c->size, i, fl.min_size));
+          bad("tcache-size", fmt::format("chunk {} of size {:#x} is in tcache bin {} (size {:#x})", to_hex(c->address), uint64_t{c->size}, i, fl.min_size));
         walk.append(*c);
         auto stored = target.read_u64(entry);
         if (!stored) {
@@ -281,7 +320,7 @@ void Builder::walk_lists() {
           break;
         }
         if (c->size != fl.min_size)
-          bad("fast-size", fmt::format("chunk {} of size {:#x} is in fastbin {} (size {:#x}) (malloc(): memory corruption (fast))", to_hex(at), c->size, i, fl.min_size));
+          bad("fast-size", fmt::format("chunk {} of size {:#x} is in fastbin {} (size {:#x}) (malloc(): memory corruption (fast))", to_hex(at), uint64_t{c->size}, i, fl.min_size));
         walk.append(*c);
         Address pos = at + 2 * l.size_sz;
         auto stored = target.read_u64(pos);
@@ -320,9 +359,9 @@ void Builder::walk_lists() {
         if (!c_bk || *c_bk != prev.value)
           bad("bin-backlink", fmt::format("chunk {}'s bk is {} but the previous node is {} (corrupted double-linked list)", to_hex(cur), to_hex(c_bk.value_or(0)), to_hex(prev)));
         if (c->size < fl.min_size || c->size > fl.max_size)
-          bad("bin-size", fmt::format("chunk {} of size {:#x} is in bin {} (sizes {:#x}..{:#x})", to_hex(cur), c->size, i, fl.min_size, fl.max_size));
+          bad("bin-size", fmt::format("chunk {} of size {:#x} is in bin {} (sizes {:#x}..{:#x})", to_hex(cur), uint64_t{c->size}, i, fl.min_size, fl.max_size));
         if (c->arena != ar.index)
-          bad("bin-arena", fmt::format("chunk {} belongs to arena {} but is in a bin of arena {}", to_hex(cur), c->arena, ar.index));
+          bad("bin-arena", fmt::format("chunk {} belongs to arena {} but is in a bin of arena {}", to_hex(cur), int{c->arena}, ar.index));
         walk.append(*c);
         auto next = target.read_u64(cur + 2 * l.size_sz);
         if (!next) break;

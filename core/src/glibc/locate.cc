@@ -115,8 +115,12 @@ bool looks_like_main_arena(const Target& target, const Layout& l, Address a) {
   if (!next || (next->value != a.value && !target.is_mapped(*next))) return false;
   auto top = target.read_pointer(a + l.ms_top);
   if (!top || !target.is_mapped(*top)) return false;
+  // system_mem is a page multiple when the program break starts on a page
+  // (the kernel's; a hostile size is the walker's finding, not a reason to
+  // miss the arena); qemu-user starts it at the executable's unaligned end of
+  // bss, and glibc's main heap then spans a fraction of a page more.
   auto system_mem = target.read_u64(a + l.ms_system_mem);
-  return system_mem && *system_mem > 0 && *system_mem % 4096 == 0;
+  return system_mem && *system_mem > 0 && (*system_mem % 4096 == 0 || *system_mem < (1ull << 47));
 }
 
 bool looks_like_mp(const Target& target, const Layout& l, Address a, Address main_top) {

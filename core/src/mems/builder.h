@@ -79,6 +79,7 @@ struct Builder {
   void walk_chain();
   void walk_arenas();
   void walk_class_lists();
+  void walk_tcaches();
   void check_pool_map();
   void walk_meta();
   void check_counters();

@@ -110,6 +110,9 @@ void Builder::read_root() {
   r.classes.clear();
   for (uint64_t c : raw.classes) r.classes.push_back(Address(c));
   r.errors = raw.errors;
+  r.kept_pools = raw.kept_pools;
+  r.tcache_head = Address(raw.tcache_head);
+  r.tcaches = raw.tcaches;
 
   if (r.busy)
     heap.notes.push_back(
@@ -137,7 +140,8 @@ void Builder::read_root() {
       raw.pool_header_size != MEMS_POOL_HEADER_SIZE || raw.pool_class_count != MEMS_POOL_CLASS_COUNT ||
       raw.meta_slot_size != MEMS_META_SLOT_SIZE)
     finding("bad-root", root_field(offsetof(mems_root, pool_size)),
-            "root: pool geometry or metadata slot size differs from layout version 1's constants");
+            fmt::format("root: pool geometry or metadata slot size differs from layout version {}'s constants",
+                        MEMS_LAYOUT_VERSION));
 }
 
 namespace {
@@ -159,11 +163,19 @@ void Builder::check_counters() {
   counter(*this, "hole_segments", offsetof(mems_root, hole_segments), raw.hole_segments, s.hole_segments);
   counter(*this, "hole_bytes", offsetof(mems_root, hole_bytes), raw.hole_bytes, s.hole_bytes);
   PoolStats p = pool_stats(heap);
+  // The root's block counters include the blocks in thread caches; the
+  // program's figures (pool_stats) do not.
+  uint64_t cached = 0, cached_bytes = 0;
+  for (const auto& a : heap.arenas)
+    for (const auto& pool : a.pools) {
+      cached += pool.cached_blocks.size();
+      cached_bytes += pool.cached_blocks.size() * uint64_t{pool.block_size};
+    }
   counter(*this, "arenas", offsetof(mems_root, arenas), raw.arenas, p.arenas);
   counter(*this, "pools", offsetof(mems_root, pools), raw.pools, p.pools);
-  counter(*this, "blocks_used", offsetof(mems_root, blocks_used), raw.blocks_used, p.blocks_used);
-  counter(*this, "blocks_free", offsetof(mems_root, blocks_free), raw.blocks_free, p.blocks_free);
-  counter(*this, "bytes_used", offsetof(mems_root, bytes_used), raw.bytes_used, p.bytes_used);
+  counter(*this, "blocks_used", offsetof(mems_root, blocks_used), raw.blocks_used, p.blocks_used + cached);
+  counter(*this, "blocks_free", offsetof(mems_root, blocks_free), raw.blocks_free, p.blocks_free - cached);
+  counter(*this, "bytes_used", offsetof(mems_root, bytes_used), raw.bytes_used, p.bytes_used + cached_bytes);
   if (p.arenas != arena_segments)
     finding("arena-count-mismatch", heap.root.address,
             fmt::format("{} arena{} on the arena list but {} PROCESS segment{} flagged as arenas",
@@ -205,6 +217,7 @@ void Builder::walk_meta() {
               fmt::format("metadata page {}: prev is {}, expected {}", to_hex(m), to_hex(page->prev),
                           to_hex(prev)));
     ++pages;
+    heap.meta_ranges.push_back({m, m + page->bytes});
     prev = m;
     m = Address(page->next);
   }
@@ -261,6 +274,7 @@ Heap Heap::build(const Target& target, const SymbolResolver& symbols, const Canc
   b.walk_chain();
   b.walk_arenas();
   b.walk_class_lists();
+  b.walk_tcaches();
   b.check_pool_map();
   b.walk_meta();
   b.check_counters();

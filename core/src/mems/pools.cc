@@ -1,7 +1,12 @@
 // The pool allocator: arenas, their carved pools (header, in-use bitmap, free
 // list), the per-class lists of USED pools, the usable-arena list and the
-// pool map, checked as mems_check_invariants does (mems/src/check.c).
+// pool map, checked as mems_check_invariants does (mems/src/check.c). Layout
+// version 2: a class may keep one USED pool with no block in use (its bit in
+// mems_root.kept_pools), and the thread caches hold blocks that are in use for
+// their pools but free for the program.
+#include <algorithm>
 #include <bit>
+#include <iterator>
 #include <unordered_set>
 
 #include "mems/builder.h"
@@ -149,6 +154,7 @@ void Builder::read_pool(Arena& arena, size_t index, uint32_t i) {
   pool.used = h->used;
   pool.capacity = h->capacity;
   pool.next_offset = h->next_offset;
+  std::copy(std::begin(h->in_use), std::end(h->in_use), pool.in_use.begin());
   for (uint64_t word : h->in_use) pool.bitmap_used += static_cast<uint32_t>(std::popcount(word));
   raw_pools[p.value] = *h;
   pool_index[p.value] = {index, arena.pools.size()};
@@ -188,9 +194,8 @@ void Builder::read_pool(Arena& arena, size_t index, uint32_t i) {
     finding("bitmap-mismatch", p + offsetof(mems_pool_header, used),
             fmt::format("pool {}: used {}, but {} bits are set in its bitmap", to_hex(p), h->used,
                         pool.bitmap_used));
-  if (h->used == 0)
-    finding("bad-pool-state", p + offsetof(mems_pool_header, state),
-            fmt::format("pool {}: {} with no block in use", to_hex(p), pool_state_name(pool.state)));
+  // A USED pool with no block in use is its class's kept pool (at most one per
+  // class, checked with the class lists); a FULL one fails the check below.
   for (uint32_t k = touched; k < kMaxBlocks; ++k)
     if (bit_set(*h, k)) {
       finding("bitmap-mismatch", p + offsetof(mems_pool_header, in_use),
@@ -246,6 +251,7 @@ void Builder::walk_class_lists() {
   for (uint32_t cls = 0; cls < MEMS_POOL_CLASS_COUNT; ++cls) {
     Walk w(carved + 1);
     Address prev;
+    uint32_t kept = 0;  // USED pools of the class with no block in use
     for (Address p = Address(raw.classes[cls]); !p.is_null();) {
       check_cancel(cancel);
       if (w.visit(p) != Walk::Step::kOk) {
@@ -266,11 +272,25 @@ void Builder::walk_class_lists() {
         finding("broken-back-link", p + offsetof(mems_pool_header, prev),
                 fmt::format("class {} list: pool {} prev is {}, expected {}", cls, to_hex(p), to_hex(h.prev),
                             to_hex(prev)));
+      if (h.used == 0 && h.state == MEMS_POOL_STATE_USED && ++kept == 2)
+        finding("bad-pool-state", p + offsetof(mems_pool_header, used),
+                fmt::format("class {} list: pool {} is a second pool with no block in use (a class keeps "
+                            "at most one)",
+                            cls, to_hex(p)));
       listed.insert(p.value);
       prev = p;
       p = Address(h.next);
     }
+    const bool kept_bit = (raw.kept_pools >> cls) & 1;
+    if (kept_bit != (kept > 0))
+      finding("counter-mismatch", root_field(offsetof(mems_root, kept_pools)),
+              fmt::format("root: kept_pools bit {} is {}, but class {} keeps {} pool{} with no block in use",
+                          cls, kept_bit ? 1 : 0, cls, kept, kept == 1 ? "" : "s"));
   }
+  if (raw.kept_pools >> MEMS_POOL_CLASS_COUNT)
+    finding("counter-mismatch", root_field(offsetof(mems_root, kept_pools)),
+            fmt::format("root: kept_pools {:#x} has bits beyond the {} classes", raw.kept_pools,
+                        MEMS_POOL_CLASS_COUNT));
   for (const auto& a : heap.arenas)
     for (const auto& pool : a.pools)
       if (pool.state == PoolState::kUsed && !listed.count(pool.address.value))
@@ -345,6 +365,116 @@ void Builder::check_pool_map() {
     finding("counter-mismatch", at,
             fmt::format("root: pool_map_count is {}, the map holds {} entries", raw.pool_map_count,
                         in_map.size()));
+}
+
+// Thread caches (layout version 2): the list, each cache's counters, and each
+// cached block: the start of a block of a carved pool of the cache's class,
+// in use for its pool, cached once. Valid blocks are attributed to their
+// pool (Pool::cached_blocks), so the figures net of caches follow.
+void Builder::walk_tcaches() {
+  Walk w(raw.tcaches > 4096 ? 4097 : raw.tcaches + 64);
+  Address prev;
+  std::unordered_set<uint64_t> seen_blocks;
+  uint64_t walked = 0;
+  for (Address t = Address(raw.tcache_head); !t.is_null();) {
+    check_cancel(cancel);
+    auto step = w.visit(t);
+    if (step != Walk::Step::kOk) {
+      finding(step == Walk::Step::kCycle ? "tcache-cycle" : "walk-limit", t,
+              step == Walk::Step::kCycle
+                  ? fmt::format("thread cache list: {} is reached a second time (cycle)", to_hex(t))
+                  : fmt::format("thread cache list: walk stopped after {} caches", w.steps() - 1));
+      break;
+    }
+    auto rt = read<mems_tcache>(t);
+    if (!rt) {
+      finding("unreadable", t, fmt::format("thread cache {}: not in the target's memory", to_hex(t)));
+      break;
+    }
+    if (rt->magic != MEMS_TCACHE_MAGIC) {
+      finding("bad-magic", t, fmt::format("thread cache {}: magic {:#x} is not TCCH", to_hex(t), rt->magic));
+      break;
+    }
+    ++walked;
+    if (rt->prev != prev.value)
+      finding("broken-back-link", t + offsetof(mems_tcache, prev),
+              fmt::format("thread cache {}: prev is {}, expected {}", to_hex(t), to_hex(rt->prev), to_hex(prev)));
+    ThreadCache tc;
+    tc.address = t;
+    tc.thread = rt->thread;
+    tc.busy = rt->busy != 0;
+    tc.blocks = rt->blocks;
+    tc.bytes = rt->bytes;
+    tc.classes.resize(MEMS_POOL_CLASS_COUNT);
+    if (tc.busy)
+      heap.notes.push_back(fmt::format("thread cache {} (thread {}) was being changed when the target stopped: "
+                                       "expect inconsistencies in it",
+                                       to_hex(t), rt->thread));
+    heap.root.cached_blocks += rt->blocks;
+    heap.root.cached_bytes += rt->bytes;
+    uint64_t blocks = 0, bytes = 0;
+    for (uint32_t cls = 0; cls < MEMS_POOL_CLASS_COUNT; ++cls) {
+      uint32_t n = rt->count[cls];
+      if (n > MEMS_TCACHE_SLOTS) {
+        finding("tcache-bad-count", t + offsetof(mems_tcache, count) + 4 * cls,
+                fmt::format("thread cache {}: class {} holds {} blocks, at most {} fit", to_hex(t), cls, n,
+                            MEMS_TCACHE_SLOTS));
+        n = MEMS_TCACHE_SLOTS;
+      }
+      const uint32_t bs = MEMS_POOL_CLASS_STEP * (cls + 1);
+      for (uint32_t i = 0; i < n; ++i) {
+        Address b(rt->slots[cls][i]);
+        tc.classes[cls].push_back(b);
+        ++blocks;
+        bytes += bs;
+        const uint64_t base = b.value & ~uint64_t{MEMS_POOL_SIZE - 1};
+        auto where = pool_index.find(base);
+        const mems_pool_header* h = nullptr;
+        if (where != pool_index.end()) {
+          auto rp = raw_pools.find(base);
+          if (rp != raw_pools.end()) h = &rp->second;
+        }
+        const uint64_t off = b.value - base;
+        const bool is_block = h && h->state != MEMS_POOL_STATE_EMPTY && h->class_index == cls &&
+                              off >= MEMS_POOL_HEADER_SIZE && (off - MEMS_POOL_HEADER_SIZE) % bs == 0 &&
+                              (off - MEMS_POOL_HEADER_SIZE) / bs < h->capacity;
+        if (!is_block) {
+          finding("tcache-stray", b,
+                  fmt::format("thread cache {}: class {} entry {} is not a block of a class {} pool", to_hex(t),
+                              cls, to_hex(b), cls));
+          continue;
+        }
+        const uint32_t k = static_cast<uint32_t>((off - MEMS_POOL_HEADER_SIZE) / bs);
+        if (!bit_set(*h, k)) {
+          finding("tcache-not-in-use", b,
+                  fmt::format("thread cache {}: block {} is cached but not in use in pool {}", to_hex(t), to_hex(b),
+                              to_hex(base)));
+          continue;
+        }
+        if (!seen_blocks.insert(b.value).second) {
+          finding("tcache-duplicate", b, fmt::format("thread cache {}: block {} is cached twice", to_hex(t), to_hex(b)));
+          continue;
+        }
+        heap.arenas[where->second.first].pools[where->second.second].cached_blocks.push_back(b);
+      }
+    }
+    if (rt->blocks != blocks || rt->bytes != bytes)
+      finding("counter-mismatch", t + offsetof(mems_tcache, blocks),
+              fmt::format("thread cache {}: counters say {} blocks of {} bytes, its slots hold {} of {}", to_hex(t),
+                          rt->blocks, rt->bytes, blocks, bytes));
+    heap.tcaches.push_back(std::move(tc));
+    prev = t;
+    t = Address(rt->next);
+  }
+  if (walked != raw.tcaches)
+    finding("counter-mismatch", root_field(offsetof(mems_root, tcaches)),
+            fmt::format("root: tcaches is {}, {} thread caches on the list", raw.tcaches, walked));
+  for (const auto& a : heap.arenas)
+    for (const auto& pool : a.pools)
+      if (pool.cached_blocks.size() > pool.used)
+        finding("counter-mismatch", pool.address + offsetof(mems_pool_header, used),
+                fmt::format("pool {}: {} blocks in use, yet {} of its blocks are in thread caches",
+                            to_hex(pool.address), pool.used, pool.cached_blocks.size()));
 }
 
 }  // namespace heapscope::mems

@@ -36,16 +36,19 @@ PoolStats pool_stats(const Heap& h) {
       ++s.pools_carved;
       if (p.state == PoolState::kEmpty) ++s.pools_empty;
       if (!p.counted()) continue;
-      uint64_t free_blocks = p.capacity > p.used ? p.capacity - p.used : 0;
+      // Blocks in thread caches are free for the program (mems_pool_get_stats).
+      const uint64_t cached = p.cached_blocks.size();
+      const uint64_t used = p.used > cached ? p.used - cached : 0;
+      uint64_t free_blocks = p.capacity > used ? p.capacity - used : 0;
       ++s.pools;
-      s.blocks_used += p.used;
+      s.blocks_used += used;
       s.blocks_free += free_blocks;
-      s.bytes_used += uint64_t{p.used} * p.block_size;
+      s.bytes_used += used * p.block_size;
       ClassStats& c = classes[p.class_index];
       c.class_index = p.class_index;
       c.block_size = p.block_size;
       ++c.pools;
-      c.blocks_used += p.used;
+      c.blocks_used += used;
       c.blocks_free += free_blocks;
     }
   }
@@ -61,9 +64,10 @@ PoolStats root_pool_counters(const Root& r) {
   PoolStats s;
   s.arenas = r.arenas;
   s.pools = r.pools;
-  s.blocks_used = r.blocks_used;
-  s.blocks_free = r.blocks_free;
-  s.bytes_used = r.bytes_used;
+  // net of what the thread caches say they hold, as mems_pool_get_stats
+  s.blocks_used = r.blocks_used - r.cached_blocks;
+  s.blocks_free = r.blocks_free + r.cached_blocks;
+  s.bytes_used = r.bytes_used - r.cached_bytes;
   return s;
 }
 

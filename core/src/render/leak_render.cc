@@ -101,7 +101,7 @@ std::string leaks_text(const glibc::Heap& h, const LeakAnalysis& a, const LeakLi
   out += tally_line("possible", a.possible);
   out += tally_line("reachable", a.reachable);
   if (l.mode == LeakListing::Mode::kSummary) return out;
-  bool filtered = l.chunks.size() != a.listed.size();
+  bool filtered = l.filtered;
   if (l.chunks.empty()) {
     out += filtered ? "\nno leaked or possible chunk matches\n" : "\nno leaks\n";
     return out;
@@ -129,15 +129,35 @@ std::string leaks_text(const glibc::Heap& h, const LeakAnalysis& a, const LeakLi
     std::vector<Address> samples;
   };
   auto rank_of = [](LeakClass c) { return c == LeakClass::kDirect ? 0 : c == LeakClass::kIndirect ? 1 : 2; };
-  std::unordered_map<uint64_t, size_t> where;  // (size, type, class) -> index in rows
+  // (size, type, class) -> row, by open addressing: a million listed chunks
+  // fall into a few hundred groups, and a node-based map costs more than
+  // the whole leak analysis.
   std::vector<Group> rows;
+  std::vector<uint32_t> slots(1024, UINT32_MAX);
+  auto same = [](const Group& g, uint64_t size, uint32_t type, LeakClass cls) {
+    return g.size == size && g.type == type && g.cls == cls;
+  };
+  auto slot_of = [&](uint64_t size, uint32_t type, LeakClass cls) -> uint32_t& {
+    uint64_t hash = (size * 0x9E3779B97F4A7C15ull) ^ (uint64_t{type} * 0xC2B2AE3D27D4EB4Full) ^ static_cast<uint64_t>(cls);
+    hash ^= hash >> 29;
+    size_t mask = slots.size() - 1;
+    for (size_t k = hash & mask;; k = (k + 1) & mask)
+      if (slots[k] == UINT32_MAX || same(rows[slots[k]], size, type, cls)) return slots[k];
+  };
   for (size_t i = 0; i < l.chunks.size(); ++i) {
     const auto& c = h.chunks[l.chunks[i]];
     LeakClass cls = a.classes[l.chunks[i]];
-    uint64_t key = (c.size << 24) ^ (static_cast<uint64_t>(l.types[i]) << 3) ^ static_cast<uint64_t>(cls);
-    auto [it, added] = where.emplace(key, rows.size());
-    if (added) rows.push_back({rank_of(cls), l.types[i], c.size, cls, {}, {}});
-    Group& g = rows[it->second];
+    uint32_t& slot = slot_of(c.size, l.types[i], cls);
+    uint32_t row = slot;
+    if (row == UINT32_MAX) {
+      row = slot = static_cast<uint32_t>(rows.size());
+      rows.push_back({rank_of(cls), l.types[i], c.size, cls, {}, {}});
+      if (rows.size() * 2 > slots.size()) {  // grow: rehash every row
+        slots.assign(slots.size() * 2, UINT32_MAX);
+        for (uint32_t r = 0; r < rows.size(); ++r) slot_of(rows[r].size, rows[r].type, rows[r].cls) = r;
+      }
+    }
+    Group& g = rows[row];
     g.tally.add(c.size);
     if (g.samples.size() < 3) g.samples.push_back(c.data());
   }

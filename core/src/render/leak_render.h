@@ -18,6 +18,7 @@ namespace heapscope {
 struct LeakListing {
   enum class Mode { kDefault, kSummary, kList } mode = Mode::kDefault;
   std::vector<uint32_t> chunks;                  // matching listed chunks, address order
+  bool filtered = false;                         // --type or --min-size left some out
   std::vector<uint32_t> types;                   // one per chunks entry: 0 none, else 1 + index in type_names
   std::vector<std::string> type_names;
   size_t limit = SIZE_MAX;                       // rows (groups, or chunks with --list / JSON)

@@ -201,6 +201,10 @@ std::string mems_pools_text(const mems::Heap& h, const mems::PoolStats& p) {
   for (const auto& a : h.arenas)
     out += fmt::format("arena {}: virtual {} physical {}, {} of {} pools carved, {} free\n", to_hex(a.address),
                        range(a.vstart, a.size), to_hex(a.pstart), a.pools_carved, a.pool_count, a.pools_free);
+  // Thread caches: their blocks count as free above (as in mems_pool_get_stats).
+  for (const auto& t : h.tcaches)
+    out += fmt::format("thread cache {} (thread {}): {} free block{} cached{}\n", to_hex(t.address), t.thread,
+                       t.blocks, plural(t.blocks), t.busy ? " (busy)" : "");
   if (!p.classes.empty()) {
     out += fmt::format("\n{:>5} {:>10} {:>6} {:>11} {:>11}\n", "class", "block_size", "pools", "blocks_used",
                        "blocks_free");
@@ -226,10 +230,17 @@ std::string mems_pools_json(const mems::Heap& h, const mems::PoolStats& p) {
                       {"physical", to_hex(a.pstart)},
                       {"pools_carved", a.pools_carved},
                       {"pools_free", a.pools_free}});
+  json tcaches = json::array();
+  for (const auto& t : h.tcaches)
+    tcaches.push_back({{"address", to_hex(t.address)},
+                       {"thread", t.thread},
+                       {"blocks", t.blocks},
+                       {"bytes", t.bytes},
+                       {"busy", t.busy}});
   json doc{{"arenas", p.arenas},           {"pools", p.pools},
            {"blocks_used", p.blocks_used}, {"blocks_free", p.blocks_free},
            {"bytes_used", p.bytes_used},   {"classes", std::move(classes)},
-           {"arena_list", std::move(arenas)}};
+           {"arena_list", std::move(arenas)}, {"thread_caches", std::move(tcaches)}};
   return doc.dump() + "\n";
 }
 

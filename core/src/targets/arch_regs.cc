@@ -12,9 +12,17 @@ constexpr const char* kX86_64Regs[] = {
     "r15", "r14", "r13", "r12", "rbp", "rbx", "r11",     "r10",     "r9", "r8", "rax", "rcx", "rdx", "rsi",
     "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss", "fs_base", "gs_base", "ds", "es", "fs", "gs"};
 
+// struct user_pt_regs, <asm/ptrace.h>, aarch64: x0..x30, sp, pc, pstate. The
+// thread pointer (tpidr_el0) is not among them: the kernel writes it in its
+// own note, NT_ARM_TLS (qemu-user writes none).
+constexpr const char* kAArch64Regs[] = {
+    "x0",  "x1",  "x2",  "x3",  "x4",  "x5",  "x6",  "x7",  "x8",  "x9",  "x10", "x11",
+    "x12", "x13", "x14", "x15", "x16", "x17", "x18", "x19", "x20", "x21", "x22", "x23",
+    "x24", "x25", "x26", "x27", "x28", "x29", "x30", "sp",  "pc",  "pstate"};
+
 constexpr ArchRegs kArches[] = {
     {EM_X86_64, Arch::kX86_64, "x86-64", kX86_64Regs, 16, 19, 21},
-    // aarch64 goes here: x0..x30, sp, pc, pstate; pc 32, sp 31, tp from NT_ARM_TLS.
+    {EM_AARCH64, Arch::kAArch64, "aarch64", kAArch64Regs, 32, 31, -1},
 };
 
 }  // namespace

@@ -1,8 +1,11 @@
 // CoreFile: an ELF64 core dump as a Target. The core is mmapped; PT_LOAD
 // segments become regions, NT_PRSTATUS notes threads, NT_FILE mapped files
 // (modules, and the source of file-backed pages the kernel left out of the
-// core), NT_AUXV the auxiliary vector. view() serves bytes straight out of
-// the mappings: a sorted list of pieces, searched with a one-entry cache.
+// core), NT_AUXV the auxiliary vector, NT_ARM_TLS aarch64 thread pointers.
+// A core without NT_FILE (qemu-user's) gets its file mappings from the
+// dynamic linker's link_map in memory instead (targets/link_map.h).
+// view() serves bytes straight out of the mappings: a sorted list of pieces,
+// searched with a one-entry cache.
 #include "heapscope/core_file.h"
 
 #include <elf.h>
@@ -16,6 +19,7 @@
 #include "targets/auxv.h"
 #include "targets/checked.h"
 #include "targets/elf_image.h"
+#include "targets/link_map.h"
 #include "targets/mapped_file.h"
 #include "targets/modules.h"
 #include "util/memory_hints.h"
@@ -107,6 +111,8 @@ class CoreFile final : public Target, public HasAuxv {
   Error fail(const std::string& what) const { return Error{path_ + ": " + what}; }
   std::optional<Error> parse_notes(std::span<const std::byte> seg, const ArchRegs& arch);
   void add_load(const LoadSegment& seg);
+  void lay_out(std::vector<LoadSegment> loads);
+  void mappings_from_link_map(const std::vector<LoadSegment>& loads, uint16_t machine);
   void find_header_build_ids(const std::vector<LoadSegment>& loads);
   const MappedFile* mapped(const std::string& path);
 
@@ -167,6 +173,14 @@ std::optional<Error> CoreFile::parse_notes(std::span<const std::byte> seg, const
     auto name = subspan(seg, name_off, nh->n_namesz);
     auto desc = seg.subspan(*desc_off, nh->n_descsz);
     bool core_name = nh->n_namesz >= 4 && std::memcmp(name.data(), "CORE", 4) == 0;
+    bool linux_name = nh->n_namesz >= 5 && std::memcmp(name.data(), "LINUX", 5) == 0;
+    // The thread's tpidr_el0; it follows that thread's NT_PRSTATUS.
+    if (linux_name && nh->n_type == NT_ARM_TLS && arch.arch == Arch::kAArch64 && !threads_.empty()) {
+      if (auto tp = load<uint64_t>(desc, 0)) {
+        threads_.back().thread_pointer = Address(*tp);
+        threads_.back().registers.push_back({"tpidr_el0", *tp});
+      }
+    }
     if (core_name) {
       switch (nh->n_type) {
         case NT_PRSTATUS: {
@@ -296,6 +310,147 @@ void CoreFile::add_load(const LoadSegment& seg) {
   }
 }
 
+void CoreFile::lay_out(std::vector<LoadSegment> loads) {
+  pieces_.clear();
+  regions_.clear();
+  truncated_bytes_ = 0;
+  needed_size_ = 0;
+  last_.store(0, std::memory_order_relaxed);
+  // gdb's gcore writes no PT_LOAD at all for file mappings it did not dump
+  // (read-only text and data); the kernel writes one with p_filesz 0. Give
+  // such mappings a segment too, so their bytes come from the file on disk.
+  {
+    std::vector<std::pair<uint64_t, uint64_t>> covered;
+    for (const auto& l : loads) covered.push_back({l.vaddr, l.vaddr + l.memsz});
+    std::sort(covered.begin(), covered.end());
+    for (const auto& [start, fm] : file_mappings_) {
+      uint64_t b = fm.start;
+      for (const auto& [cb, ce] : covered) {
+        if (ce <= b) continue;
+        if (cb >= fm.end) break;
+        if (cb > b) loads.push_back({b, cb - b, 0, 0, PF_R});
+        b = std::max(b, ce);
+        if (b >= fm.end) break;
+      }
+      if (b < fm.end) loads.push_back({b, fm.end - b, 0, 0, PF_R});
+    }
+  }
+
+  // Sorted, non-overlapping: a hostile core may overlap segments; later
+  // ones are clipped to start where the previous one ended.
+  std::stable_sort(loads.begin(), loads.end(),
+                   [](const LoadSegment& a, const LoadSegment& b) { return a.vaddr < b.vaddr; });
+  find_header_build_ids(loads);
+  uint64_t prev_end = 0;
+  for (auto seg : loads) {
+    if (seg.vaddr < prev_end) {
+      uint64_t cut = prev_end - seg.vaddr;
+      if (cut >= seg.memsz) continue;
+      seg.vaddr += cut;
+      seg.memsz -= cut;
+      seg.offset = checked_add(seg.offset, cut).value_or(UINT64_MAX);
+      seg.filesz = seg.filesz > cut ? seg.filesz - cut : 0;
+    }
+    add_load(seg);
+    prev_end = seg.vaddr + seg.memsz;
+  }
+}
+
+// No NT_FILE: the same mappings from the dynamic linker's list of loaded
+// objects, each object's PT_LOAD segments placed at its load bias (what the
+// kernel and ld.so mapped from the file). The executable's own link_map entry
+// has no name: its path comes from AT_EXECFN, relative to the core's
+// directory when relative (qemu-user writes the core in the process's cwd),
+// and is accepted only when its entry point and program headers land where
+// AT_ENTRY and AT_PHDR say. A library is accepted when its dynamic section
+// lands at l_ld. Then the segments are laid out again with these mappings.
+void CoreFile::mappings_from_link_map(const std::vector<LoadSegment>& loads, uint16_t machine) {
+  uint64_t page = auxv_value(*this, AT_PAGESZ).value_or(4096);
+  if (page == 0 || (page & (page - 1)) || page > (1u << 20)) page = 4096;
+  auto pages_of = [&](const std::string& name, const std::vector<Elf64_Phdr>& phdrs, uint64_t bias) {
+    for (const auto& p : phdrs) {
+      if (p.p_type != PT_LOAD || p.p_filesz == 0) continue;
+      auto b = checked_add(bias, p.p_vaddr & ~(page - 1));
+      auto e = checked_add(p.p_vaddr, p.p_filesz);
+      auto e2 = e ? checked_add(bias, align_up(*e, page)) : std::nullopt;
+      if (!b || !e2 || *e2 <= *b) continue;
+      file_mappings_[*b] = FileMapping{*b, *e2, p.p_offset & ~(page - 1), name};
+    }
+  };
+  auto open_elf = [&](const std::string& path, uint64_t* entry) -> std::vector<Elf64_Phdr> {
+    auto f = MappedFile::open(sysroot_ + path);
+    if (!f) return {};
+    uint16_t m = 0;
+    auto phdrs = elf_file_phdrs(f->bytes(), &m, entry);
+    return m == machine ? phdrs : std::vector<Elf64_Phdr>{};
+  };
+
+  // The executable.
+  std::string exe;
+  std::vector<Elf64_Phdr> exe_phdrs;
+  std::optional<uint64_t> exe_bias;
+  auto execfn = auxv_value(*this, AT_EXECFN);
+  auto at_entry = auxv_value(*this, AT_ENTRY);
+  auto at_phdr = auxv_value(*this, AT_PHDR);
+  if (execfn && at_entry && at_phdr) {
+    char buf[4096];
+    size_t n = read(Address(*execfn), {reinterpret_cast<std::byte*>(buf), sizeof buf});
+    std::string name(buf, strnlen(buf, n));
+    if (!name.empty() && name.size() < n) {
+      if (name[0] != '/') {
+        auto slash = path_.rfind('/');
+        std::string dir = slash == std::string::npos ? "." : path_.substr(0, slash);
+        name = dir + "/" + (name.starts_with("./") ? name.substr(2) : name);
+      }
+      uint64_t entry = 0;
+      auto phdrs = open_elf(name, &entry);
+      uint64_t bias = *at_entry - entry;
+      bool phdr_ok = true;
+      for (const auto& p : phdrs)
+        if (p.p_type == PT_PHDR) phdr_ok = bias + p.p_vaddr == *at_phdr;
+      if (!phdrs.empty() && phdr_ok) {
+        exe = name;
+        exe_phdrs = std::move(phdrs);
+        exe_bias = bias;
+      }
+    }
+  }
+
+  auto r_debug = find_r_debug(*this, auxv_, exe_phdrs);
+  if (r_debug) {
+    for (const auto& o : walk_link_map(*this, *r_debug)) {
+      if (o.name.empty()) continue;  // the executable, or the vdso
+      if (o.name[0] != '/') continue;  // linux-vdso.so.1: no file
+      auto phdrs = open_elf(o.name, nullptr);
+      if (phdrs.empty()) {
+        notes_.push_back(fmt::format("note: {} is not on this machine; its unmodified pages cannot be read",
+                                     o.name));
+        continue;
+      }
+      bool dyn_ok = true;
+      for (const auto& p : phdrs)
+        if (p.p_type == PT_DYNAMIC && o.l_ld) dyn_ok = o.l_addr + p.p_vaddr == o.l_ld;
+      if (!dyn_ok) {
+        notes_.push_back(fmt::format(
+            "note: {} on this machine is not the file the process mapped (its dynamic section would be at "
+            "{:#x}, the dynamic linker has {:#x}); its unmodified pages cannot be read",
+            o.name, o.l_addr, o.l_ld));
+        continue;
+      }
+      pages_of(o.name, phdrs, o.l_addr);
+    }
+  }
+  if (exe_bias) pages_of(exe, exe_phdrs, *exe_bias);
+  if (file_mappings_.empty()) {
+    notes_.push_back(
+        "note: the core has no list of mapped files (NT_FILE) and the dynamic linker's list of loaded "
+        "objects was not found in it; code and read-only data of the program and its libraries cannot be "
+        "read");
+    return;
+  }
+  lay_out(loads);
+}
+
 Result<std::unique_ptr<Target>> CoreFile::open(const std::string& path, const CoreFileOptions& opt) {
   auto core = std::make_unique<CoreFile>();
   core->path_ = path;
@@ -358,44 +513,8 @@ Result<std::unique_ptr<Target>> CoreFile::open(const std::string& path, const Co
   for (auto seg : note_segs)
     if (auto err = core->parse_notes(seg, *arch)) return *err;
 
-  // gdb's gcore writes no PT_LOAD at all for file mappings it did not dump
-  // (read-only text and data); the kernel writes one with p_filesz 0. Give
-  // such mappings a segment too, so their bytes come from the file on disk.
-  {
-    std::vector<std::pair<uint64_t, uint64_t>> covered;
-    for (const auto& l : loads) covered.push_back({l.vaddr, l.vaddr + l.memsz});
-    std::sort(covered.begin(), covered.end());
-    for (const auto& [start, fm] : core->file_mappings_) {
-      uint64_t b = fm.start;
-      for (const auto& [cb, ce] : covered) {
-        if (ce <= b) continue;
-        if (cb >= fm.end) break;
-        if (cb > b) loads.push_back({b, cb - b, 0, 0, PF_R});
-        b = std::max(b, ce);
-        if (b >= fm.end) break;
-      }
-      if (b < fm.end) loads.push_back({b, fm.end - b, 0, 0, PF_R});
-    }
-  }
-
-  // Sorted, non-overlapping: a hostile core may overlap segments; later
-  // ones are clipped to start where the previous one ended.
-  std::stable_sort(loads.begin(), loads.end(),
-                   [](const LoadSegment& a, const LoadSegment& b) { return a.vaddr < b.vaddr; });
-  core->find_header_build_ids(loads);
-  uint64_t prev_end = 0;
-  for (auto seg : loads) {
-    if (seg.vaddr < prev_end) {
-      uint64_t cut = prev_end - seg.vaddr;
-      if (cut >= seg.memsz) continue;
-      seg.vaddr += cut;
-      seg.memsz -= cut;
-      seg.offset = checked_add(seg.offset, cut).value_or(UINT64_MAX);
-      seg.filesz = seg.filesz > cut ? seg.filesz - cut : 0;
-    }
-    core->add_load(seg);
-    prev_end = seg.vaddr + seg.memsz;
-  }
+  core->lay_out(loads);
+  if (core->file_mappings_.empty()) core->mappings_from_link_map(loads, eh->e_machine);
   if (core->truncated_bytes_)
     core->notes_.push_back(fmt::format(
         "note: core file is truncated: {} bytes of memory are missing (file is {} bytes, its headers "

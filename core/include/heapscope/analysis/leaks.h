@@ -26,6 +26,9 @@ struct LeakAnalysis {
   std::vector<LeakClass> classes;  // one per heap.chunks entry
   Tally reachable, possible, direct, indirect;
   std::vector<uint32_t> listed;    // indices of possible and leaked chunks, address order
+  // Bit i set: chunk i's first word points into a module (it may be a
+  // vtable pointer). Clear: it names no type (TypeNamer need not read it).
+  std::vector<uint64_t> maybe_typed;
   Tally leaked() const {
     Tally t = direct;
     t.add(indirect);

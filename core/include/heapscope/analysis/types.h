@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -27,10 +28,22 @@ class TypeNamer {
   // The same as an id: 0 for none, else 1 + index into names().
   uint32_t type_id(const glibc::Chunk& c);
   const std::vector<std::string>& names() const { return names_; }
+  // type_id of chunks[i] for each i of `which` (address order), appended to
+  // out; reads ahead, for lists of a million chunks.
+  // With `maybe` (a bit per chunk, as LeakAnalysis::maybe_typed), chunks
+  // whose bit is clear are 0 without a read.
+  void type_ids(const std::vector<glibc::Chunk>& chunks, const std::vector<uint32_t>& which,
+                std::vector<uint32_t>& out, const std::vector<uint64_t>* maybe = nullptr);
 
  private:
   uint32_t resolve(uint64_t vptr);
   bool in_module(uint64_t v);
+  std::optional<uint64_t> first_word(Address a);
+
+  // The last view of target memory: chunks are asked in address order, so
+  // most first words come from it without a call into the target.
+  uint64_t view_begin_ = 0;
+  std::span<const std::byte> view_;
 
   std::vector<AddressRange> module_ranges_;  // file-backed mappings, merged; built on first use
   bool ranges_built_ = false;

@@ -40,16 +40,29 @@ std::optional<ChunkState> parse_state(std::string_view name);
 
 inline constexpr int kMmappedArena = -1;
 
+// Sixteen bytes: a heap of millions of chunks is mostly this vector, and
+// every whole-heap pass reads it. Bit-fields keep plain member syntax; a
+// value that does not fit is refused where chunks are made (kMaxChunkSize,
+// kMaxArenas), never truncated. Pass fields to templates by value
+// (`uint64_t{c.size}`): a bit-field does not bind to a reference.
+inline constexpr uint64_t kMaxChunkSize = (uint64_t{1} << 44) - 1;  // 16 TiB
+inline constexpr int kMaxArenas = 4096;
+
 struct Chunk {
-  Address address;     // chunk header
-  uint64_t size = 0;   // chunksize(): header included, flag bits cleared
-  int32_t arena = 0;   // index into Heap::arenas, kMmappedArena for mmapped chunks
-  ChunkState state = ChunkState::kInUse;
-  uint8_t flags = 0;   // raw low bits of the size field (P=1, M=2, A=4)
+  Address address;            // chunk header
+  uint64_t size : 44 = 0;     // chunksize(): header included, flag bits cleared
+  int32_t arena : 13 = 0;     // index into Heap::arenas, kMmappedArena for mmapped chunks
+  ChunkState state : 4 = ChunkState::kInUse;
+  uint8_t flags : 3 = 0;      // raw low bits of the size field (P=1, M=2, A=4)
+
+  Chunk() = default;
+  Chunk(Address at, uint64_t chunk_size, int arena_index, ChunkState s, uint8_t raw_flags)
+      : address(at), size(chunk_size), arena(arena_index), state(s), flags(raw_flags & 7) {}
 
   Address data() const { return address + 16; }
   Address end() const { return address + size; }
 };
+static_assert(sizeof(Chunk) == 16);
 
 struct HeapSegment {
   AddressRange range;     // bytes the arena got from the system for this heap

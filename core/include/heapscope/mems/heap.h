@@ -11,6 +11,7 @@
 // "physical" addresses are target addresses (pstart).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -52,6 +53,13 @@ struct Root {
   uint64_t arenas = 0, pools = 0, blocks_used = 0, blocks_free = 0, bytes_used = 0;
   std::vector<Address> classes;  // head of each class's list of USED pools
   uint64_t errors = 0;           // bad calls the allocator reported
+  // layout version 2
+  uint64_t kept_pools = 0;       // bit c: class c keeps one emptied USED pool
+  Address tcache_head;           // list of the threads' block caches
+  uint64_t tcaches = 0;
+  // What the thread caches say they hold (their own counters, summed); the
+  // pool counters above include these blocks, mems_pool_get_stats does not.
+  uint64_t cached_blocks = 0, cached_bytes = 0;
 };
 
 enum class SegmentType : uint8_t { kHole, kProcess, kInvalid };
@@ -103,6 +111,13 @@ struct Pool {
   uint32_t next_offset = 0;
   uint32_t bitmap_used = 0; // blocks whose in-use bit is set
   std::vector<Address> free_blocks;  // the free list, in order, as walked
+  std::array<uint64_t, 4> in_use{};  // the header's bitmap: bit k set = block k in use
+
+  bool block_in_use(uint32_t k) const { return k < 256 && ((in_use[k / 64] >> (k % 64)) & 1); }
+  Address block(uint32_t k) const { return address + 96 + uint64_t{k} * block_size; }
+  // Blocks of this pool held in a thread cache: their in-use bit is set and
+  // `used` counts them, but they are free for the program.
+  std::vector<Address> cached_blocks;
 
   bool counted() const { return state == PoolState::kUsed || state == PoolState::kFull; }
 };
@@ -115,6 +130,16 @@ struct Arena {
   uint64_t size = 0;
   uint32_t pool_count = 0, pools_carved = 0, pools_free = 0;
   std::vector<Pool> pools;  // the carved pools, in address order
+};
+
+// A thread's block cache (struct mems_tcache): per class, a stack of blocks
+// the thread frees into and allocates from without the mems lock.
+struct ThreadCache {
+  Address address;
+  uint64_t thread = 0;  // kernel thread id of its thread
+  bool busy = false;    // its thread was changing it when the target stopped
+  uint64_t blocks = 0, bytes = 0;  // its own counters
+  std::vector<std::vector<Address>> classes;  // [class] -> cached blocks, bottom first, as read
 };
 
 struct Finding {
@@ -134,7 +159,9 @@ class Heap {
   Root root;
   std::vector<Node> nodes;    // main chain order
   std::vector<Arena> arenas;  // arena list order
+  std::vector<ThreadCache> tcaches;  // thread cache list order
   uint64_t meta_pages_walked = 0;
+  std::vector<AddressRange> meta_ranges;  // the metadata page mappings walked
   std::vector<Finding> findings;
   std::vector<std::string> notes;  // caveats to show once (busy, not initialized)
 

@@ -25,7 +25,8 @@ struct ClassStats {
 };
 
 // Field names as in struct mems_pool_stats, plus one entry per size class
-// that has at least one counted (USED or FULL) pool.
+// that has at least one counted (USED or FULL) pool. Blocks in thread caches
+// count as free, as in mems_pool_get_stats.
 struct PoolStats {
   uint64_t arenas = 0, pools = 0, blocks_used = 0, blocks_free = 0, bytes_used = 0;
   uint64_t pools_carved = 0, pools_empty = 0;
@@ -35,7 +36,9 @@ struct PoolStats {
 SegmentStats segment_stats(const Heap& h);
 PoolStats pool_stats(const Heap& h);
 
-// The root's counters as the target holds them (for comparison).
+// The root's counters as the target holds them (for comparison); the block
+// counters net of what the thread caches say they hold, as
+// mems_pool_get_stats reports them.
 SegmentStats root_segment_counters(const Root& r);
 PoolStats root_pool_counters(const Root& r);
 

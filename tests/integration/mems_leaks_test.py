@@ -1,0 +1,160 @@
+"""mems leaks on a program whose MeMS leaks are known.
+
+examples/mems_leaks.c prints every segment and pool block it leaks with its
+expected class (masked: the program keeps no pointer to them), then aborts.
+Checks:
+  - `mems leaks --json` on the core lists exactly that set of segments (by
+    MeMS virtual address) and blocks (by address), with those classes; what
+    the program keeps alive (through a global, its stack, or only through a
+    malloc'ed struct, or through stale pointers in freed memory) is not listed;
+  - totals add up, segments carry the allocating function as their site, with
+    file:line, and their sequence numbers are those of `mems chain`;
+  - text and --summary forms;
+  - gdb and lldb print the same bytes as the CLI.
+Standard library only.
+"""
+
+import json
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import heapscope_testlib as lib  # noqa: E402
+
+
+def parse_record(stdout):
+    """-> ({virtual address: (class, function)}, {block address: class})."""
+    mask = None
+    segments, blocks = {}, {}
+    for line in stdout.splitlines():
+        w = line.split()
+        if not w:
+            continue
+        if w[0] == "LEAK-MASK":
+            mask = int(w[1], 16)
+        elif w[0] == "MLEAK" and w[1] == "segment":
+            segments[int(w[3], 16) ^ mask] = (w[2], w[4])
+        elif w[0] == "MLEAK" and w[1] == "block":
+            blocks[int(w[3], 16) ^ mask] = w[2]
+    if mask is None or "LEAKS-END" not in stdout:
+        raise AssertionError("the scenario did not finish its record:\n" + stdout[-2000:])
+    return segments, blocks
+
+
+class MemsLeaksTest(unittest.TestCase):
+    COMMANDS = ["mems leaks", "mems leaks --json", "mems leaks --summary", "mems leaks --summary --json"]
+
+    @classmethod
+    def setUpClass(cls):
+        cls.exe = lib.example_path("mems_leaks")
+        if not os.path.exists(cls.exe):
+            raise unittest.SkipTest("mems_leaks not built")
+        try:
+            cls.core, cls.stdout = lib.run_scenario_to_core(cls.exe)
+        except lib.CoreUnavailable as e:
+            raise unittest.SkipTest("cannot produce core files here: %s" % e)
+        cls.segments, cls.blocks = parse_record(cls.stdout)
+        cls.doc = lib.run_cli_json([cls.core, "mems", "leaks"])
+
+    def cli(self, *args):
+        status, out, err = lib.run_cli([self.core] + list(args))
+        self.assertEqual(status, 0, err)
+        return out
+
+    def test_record_covers_every_kind(self):
+        classes = [c for c, _ in self.segments.values()] + list(self.blocks.values())
+        for cls_ in ("direct", "indirect", "possible"):
+            self.assertIn(cls_, classes)
+        self.assertEqual(len(self.segments), 5)
+        self.assertEqual(len(self.blocks), 6)
+
+    def test_exact_set_and_classes(self):
+        got_s = {int(s["virtual"], 16): s["class"] for s in self.doc["segments"]}
+        want_s = {v: c for v, (c, _) in self.segments.items()}
+        self.assertEqual(got_s, want_s, "segments: got vs recorded")
+        got_b = {int(b["address"], 16): b["class"] for b in self.doc["blocks"]}
+        self.assertEqual(got_b, self.blocks, "blocks: got vs recorded")
+
+    def test_totals_add_up(self):
+        d = self.doc
+        for k in ("direct", "indirect", "possible"):
+            segs = [s for s in d["segments"] if s["class"] == k]
+            blocks = [b for b in d["blocks"] if b["class"] == k]
+            self.assertEqual(d[k]["segments"], len(segs), k)
+            self.assertEqual(d[k]["segment_bytes"], sum(s["size"] for s in segs), k)
+            self.assertEqual(d[k]["blocks"], len(blocks), k)
+            self.assertEqual(d[k]["block_bytes"], sum(b["size"] for b in blocks), k)
+            self.assertEqual(d[k]["bytes"], d[k]["segment_bytes"] + d[k]["block_bytes"])
+        self.assertEqual(d["leaked"]["segments"], d["direct"]["segments"] + d["indirect"]["segments"])
+        self.assertEqual(d["leaked"]["blocks"], d["direct"]["blocks"] + d["indirect"]["blocks"])
+        # What the program keeps: the 1 MiB segment, the one held by the
+        # malloc'ed struct, the one on main's stack; the struct's block.
+        self.assertEqual(d["reachable"]["segments"], 3)
+        self.assertEqual(d["reachable"]["blocks"], 1)
+        self.assertTrue(d["glibc_scanned"])
+        # Every PROCESS segment that is not a pool arena is in one class.
+        stats = lib.run_cli_json([self.core, "mems", "stats"])
+        chain = lib.run_cli_json([self.core, "mems", "chain"])
+        arenas = sum(1 for n in chain["nodes"] for s in n["segments"]
+                     if s["type"] == "PROCESS" and s["arena"])
+        total = sum(d[k]["segments"] for k in ("direct", "indirect", "possible", "reachable"))
+        self.assertEqual(total, stats["process_segments"] - arenas)
+        self.assertEqual(sum(d[k]["blocks"] for k in ("direct", "indirect", "possible", "reachable")),
+                         stats["pool"]["blocks_used"])
+
+    def test_sites_and_sequence_numbers(self):
+        chain = lib.run_cli_json([self.core, "mems", "chain"])
+        by_virtual = {int(s["virtual"], 16): s for n in chain["nodes"] for s in n["segments"]}
+        for s in self.doc["segments"]:
+            v = int(s["virtual"], 16)
+            fn = self.segments[v][1]
+            with self.subTest(segment=s["virtual"]):
+                self.assertTrue(s["site"].startswith(fn + "+0x"), s)
+                self.assertTrue(s["file"].endswith("mems_leaks.c"), s)
+                self.assertGreater(s["line"], 0)
+                self.assertEqual(s["sequence"], by_virtual[v]["sequence"])
+                self.assertEqual(s["site"], by_virtual[v]["site"])
+
+    def test_text_forms(self):
+        out = self.cli("mems", "leaks")
+        d = self.doc
+        self.assertIn("leaked: %d segments and %d blocks" % (d["leaked"]["segments"], d["leaked"]["blocks"]),
+                      out)
+        for s in d["segments"]:
+            self.assertRegex(out, r"%s\s+%s\s+%s" % (s["class"], s["virtual"], s["physical"]))
+            self.assertIn("%s at mems_leaks.c:%d" % (s["site"], s["line"]), out)
+        for b in d["blocks"]:
+            self.assertRegex(out, r"%s\s+%s\s+%d" % (b["class"], b["address"], b["size"]))
+        summary = self.cli("mems", "leaks", "--summary")
+        self.assertTrue(out.startswith(summary))
+        self.assertNotIn("segments:", summary)
+
+    def test_gdb_prints_the_same(self):
+        gdb = lib.gdb_path()
+        loader = os.path.join(lib.build_dir(), "share", "heapscope", "heapscope-gdb.py")
+        if not gdb:
+            self.skipTest("no gdb")
+        self.assertTrue(os.path.exists(loader), "gdb front-end not built: " + loader)
+        import gdb_frontend_test as g
+        results, out, err = g.run_gdb([self.exe, self.core], [["cmd", l] for l in self.COMMANDS])
+        self.assertIsNotNone(results, err[-2000:])
+        for line, r in zip(self.COMMANDS, results):
+            with self.subTest(command=line):
+                self.assertTrue(r["ok"], r.get("error"))
+                self.assertEqual(r["out"], self.cli(*line.split()))
+
+    def test_lldb_prints_the_same(self):
+        import lldb_support as ls
+        problem = ls.plugin_problem()
+        if problem:
+            self.skipTest(problem[1])
+        status, outputs, out, err = ls.run_lldb(self.COMMANDS, exe=self.exe, core=self.core)
+        self.assertEqual(status, 0, err)
+        for line, got in zip(self.COMMANDS, outputs):
+            with self.subTest(command=line):
+                self.assertEqual(got, self.cli(*line.split()))
+
+
+if __name__ == "__main__":
+    unittest.main()
