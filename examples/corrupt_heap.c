@@ -5,7 +5,8 @@
  *   CORRUPTED mode=MODE kind=KIND address=0x...   (a chunk header)
  *
  * Modes: overflow offbyone tcache_double fast_double tcache_poison fast_fd
- *        unsorted_bk top prev_size fake
+ *        unsorted_bk top prev_size fake largebin_nextsize largebin_bk
+ *        mmap_size mmap_prev_size
  *
  *   ulimit -c unlimited; ./corrupt_heap tcache_poison; heapscope core heap check
  *
@@ -42,7 +43,8 @@ int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   if (argc != 2) {
     fprintf(stderr, "usage: %s overflow|offbyone|tcache_double|fast_double|tcache_poison|fast_fd|"
-                    "unsorted_bk|top|prev_size|fake\n", argv[0]);
+                    "unsorted_bk|top|prev_size|fake|largebin_nextsize|largebin_bk|mmap_size|"
+                    "mmap_prev_size\n", argv[0]);
     return 2;
   }
   const char *mode = argv[1];
@@ -126,6 +128,38 @@ int main(int argc, char **argv) {
     fake[1] = 0x41;
     report(mode, "fake-chunk", (uintptr_t)fake);
     free(&fake[2]);
+  } else if (!strcmp(mode, "largebin_nextsize") || !strcmp(mode, "largebin_bk")) {
+    /* a goes to the unsorted bin, then a larger request sorts it into its
+     * large bin (0x400..0x430). b, smaller, waits in the unsorted bin.
+     * largebin_nextsize overwrites a's bk_nextsize (the largebin attack of
+     * glibc 2.30+: sorting b in would write b's address through it);
+     * largebin_bk overwrites a's bk. */
+    uintptr_t *a = malloc(0x428);
+    (void)malloc(0x18);
+    uintptr_t *b = malloc(0x418);
+    (void)malloc(0x18);
+    int nextsize = !strcmp(mode, "largebin_nextsize");
+    report(mode, nextsize ? "largebin-nextsize" : "bin-link", HDR(a));
+    free(a);
+    (void)malloc(0x438);
+    free(b);
+    /* user data words: fd, bk, fd_nextsize, bk_nextsize */
+    if (nextsize)
+      a[3] = (uintptr_t)target_word - 32;
+    else
+      a[1] = (uintptr_t)target_word - 16;
+  } else if (!strcmp(mode, "mmap_size") || !strcmp(mode, "mmap_prev_size")) {
+    /* An underflow from an mmapped chunk's data into its own header: its
+     * size no longer whole pages (mmap_size), or a prev_size that moves the
+     * mapping's start off a page (mmap_prev_size). free() would abort in
+     * munmap_chunk. */
+    (void)malloc(0x18); /* the main heap exists (an mmap-only process has none) */
+    uintptr_t *m = malloc(0x40000); /* above mmap_threshold and the first top */
+    report(mode, "mmapped-header", HDR(m));
+    if (!strcmp(mode, "mmap_size"))
+      m[-1] -= 0x10;
+    else
+      m[-2] = 0x10;
   } else {
     fprintf(stderr, "unknown mode %s\n", mode);
     return 2;

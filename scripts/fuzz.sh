@@ -13,11 +13,13 @@ SECONDS_PER_TARGET="${FUZZ_SECONDS:-60}"
 BUILD="${HEAPSCOPE_FUZZ_BUILD_DIR:-build-fuzz}"
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_core_file fuzz_heap)
+build_start=$(date +%s)
 CC="${CC:-clang-14}" CXX="${CXX:-clang++-14}" cmake -S . -B "$BUILD" -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHEAPSCOPE_FUZZ=ON \
   -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
   -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" >/dev/null
 cmake --build "$BUILD" -j 2 --target "${TARGETS[@]}"
+echo "fuzz.sh: build $(( $(date +%s) - build_start ))s"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 status=0

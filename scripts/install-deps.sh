@@ -9,6 +9,7 @@ packages=(
   gdb gdbserver libc6-dbg
   liblldb-19-dev lldb-19
   time chromium patchelf
+  clang-14 libclang-rt-14-dev
   gcc-aarch64-linux-gnu qemu-user-static
 )
 missing=()

@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "heap_input.h"
+#include "glibc/builder.h"
 #include "heapscope/core_file.h"
 #include "heapscope/glibc/heap.h"
 #include "heapscope/session.h"
@@ -79,8 +80,32 @@ int synthetic(const std::string& dir) {
     c.corrupt(s);
     if (write_file(dir + "/synthetic-" + c.name, encode_synthetic(s))) ++written;
   }
+  // A large bin with three sizes, one of them twice (the nextsize ring), clean
+  // and with the ring broken the largebin-attack way.
+  const std::vector<Case> large_cases = {
+      {"large-ring", [](SyntheticHeap&) {}},
+      {"large-nextsize",
+       [](SyntheticHeap& s) { s.w(SyntheticHeap::kHeap + 0x290 + 0x20 + 40, SyntheticHeap::kLibcData + 0x800); }},
+  };
+  for (const auto& c : large_cases) {
+    SyntheticHeap s;
+    s.chunk(0x20);
+    uint64_t a = s.chunk(0x830);
+    s.chunk(0x20);
+    uint64_t b = s.chunk(0x820);
+    s.chunk(0x20);
+    uint64_t d = s.chunk(0x820);
+    s.chunk(0x20);
+    uint64_t e = s.chunk(0x800);
+    s.chunk(0x20);
+    s.finish();
+    int bin = glibc::bin_index_for_size(0x800);
+    for (uint64_t x : {e, b, a, d}) s.bin_push(bin, x);
+    c.corrupt(s);
+    if (write_file(dir + "/synthetic-" + c.name, encode_synthetic(s))) ++written;
+  }
   std::printf("%d seeds in %s\n", written, dir.c_str());
-  return written == static_cast<int>(cases.size()) ? 0 : 1;
+  return written == static_cast<int>(cases.size() + large_cases.size()) ? 0 : 1;
 }
 
 int from_core(const std::string& core_path, const std::string& out) {

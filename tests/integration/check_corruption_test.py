@@ -17,7 +17,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import heapscope_testlib as lib  # noqa: E402
 
 MODES = ("overflow", "offbyone", "tcache_double", "fast_double", "tcache_poison", "fast_fd",
-         "unsorted_bk", "top", "prev_size", "fake")
+         "unsorted_bk", "top", "prev_size", "fake", "largebin_nextsize", "largebin_bk", "mmap_size",
+         "mmap_prev_size")
 CLEAN = ("demo", "scenario_single", "scenario_threads", "scenario_mmap")
 
 _cores = {}
@@ -46,7 +47,10 @@ def summary(findings):
 
 
 class CliCorruptionTest(unittest.TestCase):
-    def check_mode(self, mode):
+    def check_mode(self, mode, walk_sees_it=True):
+        """walk_sees_it: the heap walk itself meets the damage, so every other
+        command adds its warning line; heap check's deeper invariants (the
+        nextsize ring, an mmapped chunk's size) are only checked by heap check."""
         core, kind, address = corrupted_core(mode)
         doc = lib.run_cli_json([core, "heap", "check"])
         self.assertGreater(doc["chunks_checked"], 0)
@@ -66,7 +70,10 @@ class CliCorruptionTest(unittest.TestCase):
         # Every other command still answers, and points at heap check.
         status, out, err = lib.run_cli([core, "heap", "stats"])
         self.assertEqual(status, 0, err)
-        self.assertIn("run 'heap check'", out)
+        if walk_sees_it:
+            self.assertIn("run 'heap check'", out)
+        else:
+            self.assertRegex(out, r"^glibc \S+: \d+ arena")
         return found[0]
 
     def test_overflow(self):
@@ -109,6 +116,27 @@ class CliCorruptionTest(unittest.TestCase):
     def test_fake(self):
         f = self.check_mode("fake")
         self.assertIn("never returned", f["cause"])
+
+    def test_largebin_nextsize(self):
+        f = self.check_mode("largebin_nextsize", walk_sees_it=False)
+        self.assertEqual(f["glibc_message"],
+                         "malloc(): largebin double linked list corrupted (nextsize)")
+        self.assertIn("bk_nextsize", f["detail"])
+        self.assertIn("largebin attack", f["cause"])
+
+    def test_largebin_bk(self):
+        f = self.check_mode("largebin_bk")
+        self.assertEqual(f["glibc_message"], "malloc(): largebin double linked list corrupted (bk)")
+
+    def test_mmap_size(self):
+        f = self.check_mode("mmap_size", walk_sees_it=False)
+        self.assertEqual(f["glibc_message"], "munmap_chunk(): invalid pointer")
+        self.assertEqual(f["arena"], -1)
+
+    def test_mmap_prev_size(self):
+        f = self.check_mode("mmap_prev_size")
+        self.assertEqual(f["glibc_message"], "munmap_chunk(): invalid pointer")
+        self.assertIn("prev_size 0x10", f["detail"])
 
     def test_arena_option(self):
         core, kind, address = corrupted_core("tcache_double")

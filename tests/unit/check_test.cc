@@ -280,5 +280,206 @@ TEST(Check, HugeArenaSizesAllocateNothingHuge) {
   EXPECT_FALSE(r.findings.empty());
 }
 
+// Large bin 80 (sizes 0x800..0x83f) as glibc keeps it: a (0x830), then b and
+// c (both 0x820; b first of its size), then d (0x800); the nextsize ring is
+// a -> b -> d -> a.
+struct LargeBinHeap {
+  SyntheticHeap s;
+  uint64_t a, b, c, d, u1, u2;
+  int bin = glibc::bin_index_for_size(0x800);
+  LargeBinHeap() {
+    s.chunk(0x20);
+    a = s.chunk(0x830);
+    s.chunk(0x20);
+    b = s.chunk(0x820);
+    s.chunk(0x20);
+    c = s.chunk(0x820);
+    s.chunk(0x20);
+    d = s.chunk(0x800);
+    s.chunk(0x20);
+    u1 = s.chunk(0x90);
+    s.chunk(0x20);
+    u2 = s.chunk(0xa0);
+    s.chunk(0x20);
+    s.finish();
+    s.bin_push(bin, d);
+    s.bin_push(bin, b);
+    s.bin_push(bin, a);
+    s.bin_push(bin, c);
+    s.bin_push(1, u1);
+    s.bin_push(1, u2);  // unsorted: u2 (first), u1 (last)
+  }
+  uint64_t bin_header() const { return SyntheticHeap::kMainArena + s.l.ms_bins + (bin - 1) * 16 - 16; }
+};
+
+TEST(Check, LargeBinAsGlibcKeepsItHasNoFindings) {
+  LargeBinHeap h;
+  // The helper's sorting is what the check relies on: make sure of it.
+  EXPECT_EQ(h.s.r(h.bin_header() + 16), h.a);
+  EXPECT_EQ(h.s.r(h.a + 16), h.b);
+  EXPECT_EQ(h.s.r(h.b + 16), h.c);
+  EXPECT_EQ(h.s.r(h.c + 16), h.d);
+  EXPECT_EQ(h.s.r(h.a + 32), h.b);
+  EXPECT_EQ(h.s.r(h.b + 32), h.d);
+  EXPECT_EQ(h.s.r(h.d + 32), h.a);
+  EXPECT_EQ(h.s.r(h.c + 32), 0u);
+  CheckReport r = check(h.s);
+  EXPECT_TRUE(r.findings.empty()) << dump(r);
+}
+
+TEST(Check, LargeBinBkNextsizeOverwritten) {
+  LargeBinHeap h;
+  h.s.w(h.b + 40, SyntheticHeap::kLibcData + 0x1800 - 32);  // the largebin attack's target
+  CheckReport r = check(h.s);
+  auto* f = find(r, "largebin-nextsize", h.b);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_EQ(f->glibc_message, "malloc(): largebin double linked list corrupted (nextsize)");
+  EXPECT_NE(f->detail.find("bk_nextsize"), std::string::npos) << f->detail;
+  EXPECT_NE(f->detail.find(to_hex(Address(h.a))), std::string::npos) << f->detail;  // where it should lead
+  EXPECT_NE(f->cause.find("largebin attack"), std::string::npos) << f->cause;
+  EXPECT_EQ(r.findings.size(), 1u) << dump(r);
+}
+
+TEST(Check, LargeBinFdNextsizeOverwritten) {
+  LargeBinHeap h;
+  h.s.w(h.d + 32, h.c);  // the smallest's ring link should wrap to a
+  CheckReport r = check(h.s);
+  auto* f = find(r, "largebin-nextsize", h.d);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_EQ(f->glibc_message, "malloc(): largebin double linked list corrupted (nextsize)");
+  EXPECT_NE(f->detail.find("fd_nextsize"), std::string::npos) << f->detail;
+}
+
+TEST(Check, LargeBinSecondOfASizeOffTheRing) {
+  LargeBinHeap h;
+  h.s.w(h.c + 32, h.d);  // only the first of each size is on the ring
+  CheckReport r = check(h.s);
+  auto* f = find(r, "largebin-nextsize", h.c);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_EQ(f->glibc_message, "corrupted double-linked list (not small)");
+}
+
+TEST(Check, LargeBinOutOfOrder) {
+  LargeBinHeap h;
+  // Relink the bin as a, d, b, c (fd and bk consistent, sizes not sorted).
+  uint64_t bin = h.bin_header();
+  std::vector<uint64_t> order{bin, h.a, h.d, h.b, h.c, bin};
+  for (size_t i = 0; i + 1 < order.size(); ++i) {
+    h.s.w(order[i] + 16, order[i + 1]);
+    h.s.w(order[i + 1] + 24, order[i]);
+  }
+  CheckReport r = check(h.s);
+  auto* f = find(r, "largebin-order", h.b);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_NE(f->detail.find("largest first"), std::string::npos) << f->detail;
+  EXPECT_EQ(find(r, "largebin-nextsize", h.a), nullptr) << dump(r);  // no ring noise on an unsorted bin
+}
+
+TEST(Check, LargeBinBkOverwritten) {
+  LargeBinHeap h;
+  h.s.w(h.c + 24, SyntheticHeap::kLibcData + 0x1800);
+  CheckReport r = check(h.s);
+  auto* f = find(r, "bin-link", h.c);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_EQ(f->glibc_message, "malloc(): largebin double linked list corrupted (bk)");
+}
+
+TEST(Check, UnsortedFirstChunkBkOverwritten) {
+  LargeBinHeap h;
+  h.s.w(h.u2 + 24, SyntheticHeap::kLibcData + 0x1800);  // first, not last
+  CheckReport r = check(h.s);
+  auto* f = find(r, "bin-link", h.u2);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_EQ(f->glibc_message, "free(): corrupted unsorted chunks");
+  EXPECT_NE(f->detail.find("malloc(): corrupted unsorted chunks"), std::string::npos) << f->detail;
+}
+
+TEST(Check, UnsortedChunkFollowedByAnInvalidSize) {
+  LargeBinHeap h;
+  uint64_t next = h.u1 + 0x90;
+  h.s.w(next + 8, 0x4141414141414141);  // more than system_mem
+  CheckReport r = check(h.s);
+  bool named = false;
+  for (const auto& f : r.findings) named |= f.glibc_message == "malloc(): invalid next size (unsorted)";
+  EXPECT_TRUE(named) << dump(r);
+}
+
+// One mmapped chunk of 0x21000 bytes in its own anonymous mapping, counted by mp_.
+struct MmappedHeap {
+  SyntheticHeap s;
+  static constexpr uint64_t kMap = 0x7f0000400000, kLen = 0x21000;
+  MmappedHeap() {
+    s.chunk(0x30);
+    s.finish();
+    s.target.add_region(Address(kMap), std::vector<std::byte>(kLen), kPermRead | kPermWrite, "");
+    s.w(kMap + 8, kLen | 2);
+    s.w(SyntheticHeap::kMp + s.l.mp_n_mmaps, 1);
+    s.w(SyntheticHeap::kMp + s.l.mp_mmapped_mem, kLen);
+  }
+};
+
+TEST(Check, MmappedChunkClean) {
+  MmappedHeap m;
+  CheckReport r = check(m.s);
+  EXPECT_TRUE(r.findings.empty()) << dump(r);
+}
+
+TEST(Check, MmappedChunkSizeNotPages) {
+  MmappedHeap m;
+  m.s.w(MmappedHeap::kMap + 8, (MmappedHeap::kLen - 0x10) | 2);
+  CheckReport r = check(m.s);
+  auto* f = find(r, "mmapped-header", MmappedHeap::kMap);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_EQ(f->glibc_message, "munmap_chunk(): invalid pointer");
+}
+
+TEST(Check, MmappedChunkPrevSizeSmashed) {
+  MmappedHeap m;
+  m.s.w(MmappedHeap::kMap, 0x41);
+  CheckReport r = check(m.s);
+  auto* f = find(r, "mmapped-header", MmappedHeap::kMap);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_EQ(f->glibc_message, "munmap_chunk(): invalid pointer");
+  EXPECT_NE(f->detail.find("prev_size 0x41"), std::string::npos) << f->detail;
+}
+
+TEST(Check, MmappedChunkLostItsMmappedBit) {
+  MmappedHeap m;
+  m.s.w(MmappedHeap::kMap + 8, MmappedHeap::kLen | 1);
+  CheckReport r = check(m.s);
+  auto* f = find(r, "mmapped-header", MmappedHeap::kMap);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_EQ(f->glibc_message, "double free or corruption (out)");
+}
+
+TEST(Check, NoMmappedChunkMissingNoSearch) {
+  // The same damaged-looking page, but mp_ counts nothing missing: no finding.
+  MmappedHeap m;
+  m.s.w(MmappedHeap::kMap, 0x41);
+  m.s.w(SyntheticHeap::kMp + m.s.l.mp_n_mmaps, 0);
+  m.s.w(SyntheticHeap::kMp + m.s.l.mp_mmapped_mem, 0);
+  CheckReport r = check(m.s);
+  EXPECT_TRUE(r.findings.empty()) << dump(r);
+}
+
+// glibc 2.29..2.33: each entry's key is its own tcache's address (one per
+// thread), not one process-wide key.
+TEST(Check, PerThreadTcacheKeysBefore234) {
+  SyntheticHeap s(31);
+  uint64_t a = s.chunk(0x20), b = s.chunk(0x20), c = s.chunk(0x30);
+  s.chunk(0x20);
+  s.finish();
+  s.tcache_push(0, a);
+  s.tcache_push(0, b);
+  s.tcache_push(1, c);
+  CheckReport r = check(s);
+  EXPECT_TRUE(r.findings.empty()) << dump(r);
+  s.w(b + 24, 0);  // the key wiped by a write after free
+  r = check(s);
+  auto* f = find(r, "tcache-key", b);
+  ASSERT_NE(f, nullptr) << dump(r);
+  EXPECT_NE(f->detail.find("its tcache's address"), std::string::npos) << f->detail;
+}
+
 }  // namespace
 }  // namespace heapscope

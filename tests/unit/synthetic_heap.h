@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "heapscope/buffer_target.h"
 #include "heapscope/glibc/layout.h"
@@ -98,7 +99,8 @@ class SyntheticHeap {
     uint64_t entries = tcache + l.tcache_bins * l.tcache_counts_width, counts = tcache;
     uint64_t head = r(entries + 8 * i);
     w(c + 16, mangle(c + 16, head));
-    w(c + 24, 0xdeadbeefcafe);  // tcache key
+    // tcache key: 2.29..2.33 the tcache's own address, 2.34+ a random word
+    w(c + 24, l.minor < 34 ? tcache : 0xdeadbeefcafe);
     w(entries + 8 * i, c + 16);
     uint16_t n = *target.read_value<uint16_t>(Address(counts + 2 * i));
     n = l.tcache_counts_free_slots ? n - 1 : n + 1;
@@ -109,18 +111,44 @@ class SyntheticHeap {
     w(c + 16, mangle(c + 16, r(slot)));
     w(slot, c);
   }
-  // Links chunk c into bin i (at the front), marks it free for its neighbour.
+  // Links chunk c into bin i, marks it free for its neighbour. Small and
+  // unsorted bins: at the front. Large bins (64..) the way glibc sorts them:
+  // largest first, a size already there in second place in its run, and the
+  // nextsize ring through the first chunk of each size.
   void bin_push(int i, uint64_t c) {
     uint64_t bin = kMainArena + l.ms_bins + (i - 1) * 16 - 16;
-    uint64_t first = r(bin + 16);
-    w(c + 16, first);
-    w(c + 24, bin);
-    w(first + 24, c);
-    w(bin + 16, c);
     uint64_t size = r(c + 8) & ~7ull;
-    uint64_t next = c + size;
-    w(next + 8, r(next + 8) & ~1ull);
-    w(next, size);
+    uint64_t after = bin;
+    if (i >= 64) {
+      uint64_t cur = r(bin + 16);
+      while (cur != bin && (r(cur + 8) & ~7ull) > size) after = cur, cur = r(cur + 16);
+      if (cur != bin && (r(cur + 8) & ~7ull) == size) after = cur;
+    }
+    uint64_t next = r(after + 16);
+    w(c + 16, next);
+    w(c + 24, after);
+    w(next + 24, c);
+    w(after + 16, c);
+    uint64_t following = c + size;
+    w(following + 8, r(following + 8) & ~1ull);
+    w(following, size);
+    if (i >= 64) link_nextsize(bin);
+  }
+  // Rebuilds a large bin's fd_nextsize/bk_nextsize from its fd order.
+  void link_nextsize(uint64_t bin) {
+    std::vector<uint64_t> heads;
+    uint64_t last_size = 0;
+    for (uint64_t cur = r(bin + 16); cur != bin; cur = r(cur + 16)) {
+      uint64_t size = r(cur + 8) & ~7ull;
+      w(cur + 32, 0);
+      w(cur + 40, 0);
+      if (size != last_size) heads.push_back(cur);
+      last_size = size;
+    }
+    for (size_t j = 0, k = heads.size(); j < k; ++j) {
+      w(heads[j] + 32, heads[(j + 1) % k]);
+      w(heads[j] + 40, heads[(j + k - 1) % k]);
+    }
   }
 };
 

@@ -44,6 +44,12 @@ constexpr const char* kInvalidPointer = "free(): invalid pointer";
 constexpr const char* kFreeOut = "double free or corruption (out)";
 constexpr const char* kMunmap = "munmap_chunk(): invalid pointer";
 constexpr const char* kTooMany = "free(): too many chunks detected in tcache";
+constexpr const char* kUnsortedNextSize = "malloc(): invalid next size (unsorted)";
+constexpr const char* kFreeUnsorted = "free(): corrupted unsorted chunks";
+constexpr const char* kMallocUnsorted = "malloc(): corrupted unsorted chunks";
+constexpr const char* kLargeNextsize = "malloc(): largebin double linked list corrupted (nextsize)";
+constexpr const char* kLargeBk = "malloc(): largebin double linked list corrupted (bk)";
+constexpr const char* kNotSmall = "corrupted double-linked list (not small)";
 }  // namespace msg
 
 class Checker {
@@ -59,6 +65,7 @@ class Checker {
     translate_walker_findings();
     check_lists();
     check_chunks();
+    if (!opt_.arena) find_damaged_mmapped();
     check_tops();
     finish();
     return std::move(report_);
@@ -72,6 +79,7 @@ class Checker {
   const glibc::Layout& l_;
   CheckReport report_;
   std::optional<uint64_t> key_;
+  std::set<uint64_t> tcache_keys_;  // 2.29..2.33: every tcache's own address
   std::set<uint64_t> blamed_sizes_;  // chunks already reported for a wrong size
 
   bool wanted(int arena) const { return !opt_.arena || arena == *opt_.arena; }
@@ -116,6 +124,13 @@ class Checker {
   // tcache_key (glibc 2.34+: a random word; 2.29..2.33: the tcache's address)
   // from the symbol, else the value most tcache entries hold as their key.
   void find_tcache_key() {
+    // 2.29..2.33 store the owning tcache_perthread_struct's address: one key
+    // per thread (tcache_keys_), not one for the process. Before 2.29: no key.
+    if (l_.major == 2 && l_.minor < 34) {
+      if (l_.minor >= 29)
+        for (const auto& t : h_.tcaches) tcache_keys_.insert(t.address.value);
+      return;
+    }
     if (opt_.tcache_key) {
       key_ = opt_.tcache_key;
       return;
@@ -233,6 +248,11 @@ class Checker {
     } else {
       message = msg::kFreeOut;
     }
+    // malloc meets the unsorted chunk before it first, and checks the size
+    // after it (glibc 2.29+): less than CHUNK_HDR_SZ or more than system_mem.
+    const glibc::Arena* owner = arena(f.arena);
+    if (p && p->state == ChunkState::kUnsorted && owner && (raw < 2 * l_.size_sz || raw > owner->system_mem))
+      message = msg::kUnsortedNextSize;
     std::string detail = fmt::format("chunk {} has size field {:#x}", to_hex(f.address), raw);
     if (u && u->end() != f.address && h_.chunk_at(u->end()))
       detail += fmt::format("; the chunk chain resumes at {} ({:#x} bytes on)", to_hex(u->end()), u->size);
@@ -271,6 +291,7 @@ class Checker {
       if (!wanted(fl.arena)) continue;
       for (const auto& f : fl.findings) list_finding(fl, f);
       if (fl.kind == ListKind::kTcache) check_tcache_keys(fl);
+      if (fl.kind == ListKind::kLarge) check_large_bin(fl);
     }
   }
 
@@ -371,31 +392,157 @@ class Checker {
                 "take entries that are not there"
               : "tcache_perthread_struct's counts were overwritten");
     } else if (k == "bin-backlink") {
-      std::string message = fl.kind == ListKind::kUnsorted ? msg::kUnsortedLinks
-                            : fl.kind == ListKind::kSmall  ? msg::kSmallLinks
-                                                           : msg::kDoubleLinked;
-      add("bin-link", f.address, fl.arena, message, f.detail,
-          f.address == fl.head - 2 * l_.size_sz ? "the bin's bk in the arena was overwritten"
-                                                : "write after free of its bk pointer (or an overflow into it)");
+      bin_link(fl, f);
     } else {
       add(k, f.address, fl.arena, "", f.detail, "corrupted free list");
+    }
+  }
+
+  // A node whose bk does not lead back to the node before it. Which check
+  // of glibc 2.36 meets it first depends on the bin and the node's place.
+  void bin_link(const FreeList& fl, const glibc::Finding& f) {
+    const Address bin = fl.head - 2 * l_.size_sz;
+    const bool at_bin = f.address == bin;
+    const bool first = !at_bin && !fl.chunks.empty() && fl.chunks.front() == f.address;
+    const bool last = !at_bin && u64(bin + 3 * l_.size_sz) == f.address.value;  // the bin's bk
+    std::string message = msg::kDoubleLinked, also;
+    switch (fl.kind) {
+      case ListKind::kUnsorted:
+        // malloc takes unsorted chunks from the back (victim->bk->fd must be
+        // the victim); free() and malloc's split remainders go in at the front
+        // (the first chunk's bk must be the bin).
+        message = msg::kUnsortedLinks;
+        if (first && !last) {
+          message = msg::kFreeUnsorted;
+          also = fmt::format("; a malloc that splits a chunk would abort with \"{}\" first", msg::kMallocUnsorted);
+        } else if (first) {
+          also = fmt::format("; a free() into the unsorted bin would abort with \"{}\" first", msg::kFreeUnsorted);
+        }
+        break;
+      case ListKind::kSmall:
+        message = msg::kSmallLinks;  // checked on the bin's last chunk
+        break;
+      case ListKind::kLarge:
+        // Sorting a chunk in before this one checks fwd->bk->fd == fwd.
+        if (!at_bin) {
+          message = msg::kLargeBk;
+          also = fmt::format("; taking it out of the bin would abort with \"{}\"", msg::kDoubleLinked);
+        }
+        break;
+      default: break;
+    }
+    add("bin-link", f.address, fl.arena, message, f.detail + also,
+        at_bin ? "the bin's bk in the arena was overwritten"
+               : "write after free of its bk pointer (or an overflow into it)");
+  }
+
+  // Nothing of the list is missing: the walk came back to the bin.
+  static bool list_complete(const FreeList& fl) {
+    return std::none_of(fl.findings.begin(), fl.findings.end(), [](const glibc::Finding& f) {
+      return f.kind.ends_with("-stray") || f.kind.ends_with("-cycle") || f.kind == "unreadable";
+    });
+  }
+
+  // What a pointer read from a list node points at, for details.
+  std::string pointee(Address p) const {
+    if (p.is_null()) return "NULL";
+    if (const Chunk* c = h_.chunk_at(p)) return fmt::format("{} ({})", to_hex(p), describe(*c));
+    return fmt::format("{} ({})", to_hex(p), whereabouts(p));
+  }
+
+  // A large bin is sorted largest first in fd order, and the first chunk of
+  // each size is also on the nextsize ring: fd_nextsize leads to the first
+  // chunk of the next smaller size (from the smallest back to the largest),
+  // bk_nextsize the other way; the bin header is not on the ring. The other
+  // chunks of a size have fd_nextsize NULL: free() and malloc clear both
+  // links when a large chunk enters the unsorted bin, and unlink_chunk tells
+  // the first of a size by fd_nextsize != NULL (glibc 2.26..2.44).
+  void check_large_bin(const FreeList& fl) {
+    const size_t n = fl.chunks.size();
+    if (n == 0) return;
+    std::vector<uint64_t> sizes(n);
+    for (size_t i = 0; i < n; ++i) {
+      const Chunk* c = h_.chunk_at(fl.chunks[i]);
+      sizes[i] = c ? c->size : 0;
+    }
+    bool sorted = true;
+    for (size_t i = 1; i < n; ++i) {
+      if (sizes[i] <= sizes[i - 1]) continue;
+      sorted = false;
+      if (blamed_sizes_.count(fl.chunks[i].value) || blamed_sizes_.count(fl.chunks[i - 1].value)) continue;
+      add("largebin-order", fl.chunks[i], fl.arena, "",
+          fmt::format("large chunk {} (size {:#x}) follows {} (size {:#x}) in {}, which is sorted largest first",
+                      to_hex(fl.chunks[i]), sizes[i], to_hex(fl.chunks[i - 1]), sizes[i - 1], list_name(fl)),
+          "a size overwritten after the chunk was freed, or a forged fd link: malloc's best fit would take the "
+          "wrong chunk");
+    }
+    // The expected ring is meaningless in an unsorted bin; the order finding says enough.
+    if (!sorted) return;
+    std::vector<size_t> heads;
+    for (size_t i = 0; i < n; ++i)
+      if (i == 0 || sizes[i] != sizes[i - 1]) heads.push_back(i);
+    const bool complete = list_complete(fl);
+    const size_t k = heads.size();
+    size_t h = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if ((i & 0xfff) == 0) check_cancel(cancel_);
+      const Address c = fl.chunks[i];
+      auto fdn = t_.read_u64(c + 4 * l_.size_sz), bkn = t_.read_u64(c + 5 * l_.size_sz);
+      const bool head = h < k && heads[h] == i;
+      if (!fdn || !bkn) {
+        h += head;
+        continue;
+      }
+      if (!head) {
+        if (*fdn != 0)
+          add("largebin-nextsize", c, fl.arena, msg::kNotSmall,
+              fmt::format("large chunk {} (size {:#x}) is not the first of its size in {} but has fd_nextsize {} "
+                          "(only the first chunk of each size is on the nextsize list)",
+                          to_hex(c), sizes[i], list_name(fl), pointee(Address(*fdn))),
+              "write after free of its fd_nextsize pointer");
+        continue;
+      }
+      // The ring's wrap-around links are only known when the whole bin was read.
+      const Address want_fd = fl.chunks[heads[(h + 1) % k]], want_bk = fl.chunks[heads[(h + k - 1) % k]];
+      const bool check_fd = *fdn != want_fd.value && (complete || h + 1 < k);
+      const bool check_bk = *bkn != want_bk.value && (complete || h > 0);
+      ++h;
+      if (!check_fd && !check_bk) continue;
+      std::string wrong;
+      if (check_fd)
+        wrong = fmt::format("fd_nextsize {}, not {} (the first chunk of the next smaller size)",
+                            pointee(Address(*fdn)), to_hex(want_fd));
+      if (check_bk)
+        wrong += fmt::format("{}bk_nextsize {}, not {} (the first chunk of the next larger size)",
+                             wrong.empty() ? "" : " and ", pointee(Address(*bkn)), to_hex(want_bk));
+      add("largebin-nextsize", c, fl.arena, msg::kLargeNextsize,
+          fmt::format("large chunk {} (size {:#x}), the first of its size in {}, has {}; taking it out of the bin "
+                      "would abort with \"{}\"",
+                      to_hex(c), sizes[i], list_name(fl), wrong, msg::kNotSmall),
+          check_bk ? "write after free of its bk_nextsize pointer (the largebin attack: sorting a smaller chunk "
+                     "into this bin writes that chunk's address through it)"
+                   : "write after free of its fd_nextsize pointer");
     }
   }
 
   // Every tcache entry carries tcache_key; one that does not lost the
   // double-free protection to a write after free.
   void check_tcache_keys(const FreeList& fl) {
-    if (!key_) return;
-    // 2.29..2.33: the key is the address of the tcache holding the entry,
-    // so each thread's entries carry their own.
-    std::optional<uint64_t> own;
-    for (const auto& t : h_.tcaches)
-      if (fl.head >= t.address && fl.head < t.address + l_.tcache_struct_size) own = t.address.value;
+    std::optional<uint64_t> want = key_;
+    if (!tcache_keys_.empty()) {
+      // The tcache whose entries[] array holds this list's head.
+      const uint64_t entries_at = l_.tcache_bins * l_.tcache_counts_width;
+      for (const auto& t : h_.tcaches)
+        if (fl.head >= t.address + entries_at && fl.head - (t.address + entries_at) < 8u * l_.tcache_bins)
+          want = t.address.value;
+    }
+    if (!want) return;
     for (Address c : fl.chunks) {
       auto k = t_.read_u64(c + 3 * l_.size_sz);
-      if (!k || *k == *key_ || (own && *k == *own)) continue;
+      if (!k || *k == *want) continue;
       add("tcache-key", c, fl.arena, "",
-          fmt::format("tcache entry {} has key {:#x}, not tcache_key {:#x}", to_hex(c + 2 * l_.size_sz), *k, *key_),
+          fmt::format("tcache entry {} has key {:#x}, not {} {:#x}", to_hex(c + 2 * l_.size_sz), *k,
+                      key_ ? "tcache_key" : "its tcache's address", *want),
           "write after free over the entry's key (the chunk's second word): a second free would go unnoticed");
     }
   }
@@ -462,11 +609,11 @@ class Checker {
               "prev_size and PREV_INUSE overwritten: " + header_cause(c));
         }
       }
-      if (c.state == ChunkState::kInUse && key_ && c.size >= 4 * l_.size_sz) {
+      if (c.state == ChunkState::kInUse && (key_ || !tcache_keys_.empty()) && c.size >= 4 * l_.size_sz) {
         auto k = t_.read_u64(c.address + 3 * l_.size_sz);
-        if (k && *k == *key_)
+        if (k && (key_ ? *k == *key_ : tcache_keys_.count(*k) > 0))
           add("tcache-key-in-use", c.address, c.arena, msg::kTcacheDoubleFree,
-              fmt::format("in-use chunk {} holds tcache_key {:#x} in its second word", to_hex(c.address), *key_),
+              fmt::format("in-use chunk {} holds tcache key {:#x} in its second word", to_hex(c.address), *k),
               "it was freed into a tcache and is no longer on its list: a dangling pointer (double free or "
               "write after free)");
       }
@@ -477,16 +624,82 @@ class Checker {
     return s == ChunkState::kUnsorted || s == ChunkState::kSmall || s == ChunkState::kLarge;
   }
 
+  // free() of an mmapped chunk: munmap_chunk (glibc 2.36) wants the mapping
+  // [p - prev_size, p + size) in whole pages. From 2.43 the size field holds
+  // the chunk's own size and the mapping is that rounded up to pages.
+  bool sizes_in_pages() const { return l_.major == 2 && l_.minor < 43; }
+
   void check_mmapped(const Chunk& c) {
     uint64_t prev_size = u64(c.address);
     uint64_t raw = u64(c.address + l_.size_sz);
-    bool ok = (raw & 7) == kIsMmapped && c.size % kPage == 0 && prev_size % kPage == 0 &&
-              (c.address.value - prev_size) % kPage == 0;
+    uint64_t size = raw & ~uint64_t{7};
+    bool ok = (raw & 7) == kIsMmapped && prev_size % kPage == 0 && prev_size <= c.address.value &&
+              (c.address.value - prev_size) % kPage == 0 && (!sizes_in_pages() || size % kPage == 0);
     if (!ok)
       add("mmapped-header", c.address, glibc::kMmappedArena, msg::kMunmap,
-          fmt::format("mmapped chunk {} has prev_size {:#x} and size field {:#x}", to_hex(c.address), prev_size,
-                      raw),
-          "its header was overwritten");
+          fmt::format("mmapped chunk {} has prev_size {:#x} and size field {:#x}: its mapping {} would not be "
+                      "whole pages",
+                      to_hex(c.address), prev_size, raw, sizes_in_pages() ? "[p - prev_size, p + size)" : "start"),
+          "its header was overwritten (an underflow from its own data, or a stray write)");
+  }
+
+  // An mmapped chunk whose prev_size or IS_MMAPPED bit was overwritten is
+  // not taken for one by the walk, but mp_ still counts it. When mp_ counts
+  // more than were found, the anonymous mappings the walk scanned are looked
+  // at again for page starts that keep a plausible size but lost the rest.
+  void find_damaged_mmapped() {
+    uint64_t found = 0;
+    for (const auto& c : h_.chunks) found += c.state == ChunkState::kMmapped;
+    if (h_.mp.n_mmaps <= found) return;
+    uint64_t missing = h_.mp.n_mmaps - found;
+    std::vector<AddressRange> stacks;
+    for (const auto& th : t_.threads())
+      if (const Region* r = t_.find_region(th.sp)) stacks.push_back(r->range);
+    const glibc::Arena* main = arena(0);
+    for (const auto& r : t_.regions()) {
+      if (!r.writable() || !(r.perms & kPermRead) || !r.path.empty() || !r.readable) continue;
+      if (std::find(stacks.begin(), stacks.end(), r.range) != stacks.end() || in_some_heap(r.range.begin)) continue;
+      check_cancel(cancel_);
+      for (Address p = r.range.begin; r.range.end - p >= kPage && missing > 0; p = p + kPage) {
+        if (const Chunk* c = h_.chunk_containing(p); c && c->state == ChunkState::kMmapped) continue;
+        auto prev = t_.read_u64(p);
+        auto raw = t_.read_u64(p + l_.size_sz);
+        if (!prev || !raw) continue;
+        const uint64_t size = *raw & ~uint64_t{7}, flags = *raw & 7;
+        const uint64_t extent = size > UINT64_MAX - kPage ? 0 : (size + kPage - 1) / kPage * kPage;
+        if (size < kPage || size % l_.malloc_alignment || extent == 0 || extent > r.range.end - p) continue;
+        if (*prev == 0 && flags == kIsMmapped) continue;  // intact (the walk's own test)
+        if (*prev != 0 && flags != kIsMmapped) continue;  // two words smashed: too little to go by
+        --missing;
+        std::string message, what;
+        if (flags & kIsMmapped) {
+          // munmap_chunk checks the mapping's start and length.
+          const bool pages = *prev <= p.value && ((p.value - *prev) | (*prev + size)) % kPage == 0;
+          message = pages ? "" : msg::kMunmap;
+          what = fmt::format("prev_size {:#x} (0 for a chunk at the start of its mapping)", *prev);
+        } else {
+          // Without IS_MMAPPED, free() takes it for a chunk of the main arena,
+          // one that lies past the arena's top.
+          message = main && main->top_size <= UINT64_MAX - main->top.value && p >= main->top + main->top_size
+                        ? msg::kFreeOut
+                        : "";
+          what = fmt::format("size field {:#x} without IS_MMAPPED", *raw);
+        }
+        add("mmapped-header", p, glibc::kMmappedArena, message,
+            fmt::format("mmapped chunk {} (mapping of {:#x} bytes) has {}; the heap walk could not take it for "
+                        "one, and mp_ counts {} mmapped chunks where {} were found",
+                        to_hex(p), extent, what, h_.mp.n_mmaps, found),
+            "its header was overwritten (an underflow from its own data, or a stray write)");
+        p = p + (extent - kPage);  // past the rest of its mapping
+      }
+    }
+  }
+
+  bool in_some_heap(Address a) const {
+    for (const auto& ar : h_.arenas)
+      for (const auto& hs : ar.heaps)
+        if (hs.range.contains(a)) return true;
+    return false;
   }
 
   void check_tops() {
