@@ -62,6 +62,8 @@ Address parse_address(std::string_view text) {
   return Address(v);
 }
 
+const OptionSpec kArenaOption{"--arena", "I", "only arena I (0 is the main arena; ring order)"};
+
 std::optional<int> arena_option(const CommandContext& ctx, const glibc::Heap& h) {
   auto v = ctx.args.get_uint("--arena");
   if (!v) return std::nullopt;

@@ -1,5 +1,4 @@
 // `heap check`: glibc's integrity checks on every chunk and list.
-#include <fmt/format.h>
 
 #include "commands/registry.h"
 #include "heapscope/analysis/check.h"
@@ -13,12 +12,7 @@ namespace {
 std::string run_check(CommandContext& ctx) {
   const auto& h = ctx.session.glibc_heap();
   CheckOptions opt;
-  if (auto v = ctx.args.get_uint("--arena")) {
-    if (*v >= h.arenas.size())
-      throw UserError{fmt::format("no arena {} (the heap has {} arena{}: 0..{})", *v, h.arenas.size(),
-                                  h.arenas.size() == 1 ? "" : "s", h.arenas.size() - 1)};
-    opt.arena = static_cast<int>(*v);
-  }
+  if (auto arena = arena_option(ctx, h)) opt.arena = *arena;
   // glibc 2.34+ keeps the key in a static; with libc's symbols we read it
   // rather than infer it from the entries.
   if (auto a = ctx.session.symbols().find("libc.so", "tcache_key"))

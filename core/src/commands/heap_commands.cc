@@ -118,8 +118,6 @@ std::string run_bins(CommandContext& ctx) {
                          : with_footer(ctx, h, bins_text(h, lists, per_list));
 }
 
-const OptionSpec kArenaOption{"--arena", "I", "only arena I (0 is the main arena; ring order)"};
-
 }  // namespace
 
 void add_heap_commands(std::vector<CommandSpec>& t) {

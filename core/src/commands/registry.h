@@ -17,5 +17,7 @@ void add_check_commands(std::vector<CommandSpec>& table);
 // The value of a command's --arena option, checked against the heap's
 // arenas; nullopt when the option is absent. Throws UserError.
 std::optional<int> arena_option(const CommandContext& ctx, const glibc::Heap& heap);
+// The --arena option as the heap commands describe it.
+extern const OptionSpec kArenaOption;
 
 }  // namespace heapscope

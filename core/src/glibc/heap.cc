@@ -208,11 +208,11 @@ void Builder::walk_heaps() {
   // One allocation up front (a guess of one chunk per 64 bytes, capped):
   // regrowing a vector of millions of chunks copies and faults it twice.
   // system_mem is the target's word: no more than the memory it has.
+  const uint64_t readable = readable_bytes(target);
   uint64_t system = 0;
-  for (const auto& ar : heap.arenas) system = std::min(system + ar.system_mem, readable_bytes(target));
+  for (const auto& ar : heap.arenas) system = std::min(system + ar.system_mem, readable);
   heap.chunks.reserve(static_cast<size_t>(std::min<uint64_t>(system / 64, 1ull << 26)));
   util::advise_huge_pages(heap.chunks);
-  const uint64_t readable = readable_bytes(target);
   for (auto& ar : heap.arenas) {
     check_cancel(cancel);
     // 1. The arena's heaps, oldest first.
