@@ -5,14 +5,14 @@
 # input) or out-of-memory (> 2 GiB) fails the run; the reproducer is left in
 # build-fuzz/artifacts/. New inputs go to build-fuzz/corpus/, not the repo.
 # Needs: clang-14 libclang-rt-14-dev (Debian).
-#   FUZZ_SECONDS=30 scripts/fuzz.sh            both targets
+#   FUZZ_SECONDS=30 scripts/fuzz.sh            every target
 #   scripts/fuzz.sh fuzz_heap                  one target
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET="${FUZZ_SECONDS:-60}"
 BUILD="${HEAPSCOPE_FUZZ_BUILD_DIR:-build-fuzz}"
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_core_file fuzz_heap)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_core_file fuzz_heap fuzz_mems)
 build_start=$(date +%s)
 CC="${CC:-clang-14}" CXX="${CXX:-clang++-14}" cmake -S . -B "$BUILD" -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHEAPSCOPE_FUZZ=ON \
