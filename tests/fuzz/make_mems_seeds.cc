@@ -181,6 +181,12 @@ int run(const std::string& dir) {
     uint64_t seg = segment_at(mems_root.head, 1);
     o.put(seg + offsetof(mems_segment, size), at<mems_segment>(seg)->size + 0x10000);
     seed("bad-segment-overrun", o);
+    // Damaged: a PROCESS segment whose size spans most of the address space
+    // (mems leaks scanned it page by page: a timeout found by fuzz_mems).
+    Snapshot big = s;
+    uint64_t seg0 = segment_at(mems_root.head, 0);
+    big.put(seg0 + offsetof(mems_segment, size), 0x0fff000000000000);
+    seed("bad-segment-huge", big);
     // Damaged: a sub-chain that loops back to its first segment, and a
     // node whose virtual start is far from where the previous one ends.
     Snapshot l = s;

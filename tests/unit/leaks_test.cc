@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "analysis/pointer_scan.h"
+#include "heapscope/buffer_target.h"
 #include "heapscope/analysis/refs.h"
 #include "synthetic_heap.h"
 
@@ -114,6 +115,23 @@ TEST(Leaks, CancelStops) {
   CancelToken t;
   t.cancel();
   EXPECT_THROW(analyze_leaks(s.target, h, t), Cancelled);
+}
+
+// A range spanning most of the address space (a corrupt mems segment size,
+// found by fuzz_mems) is scanned region by region: only the words the target
+// has are visited, and the gaps between regions cost nothing (page by page,
+// this scan would not end).
+TEST(ForEachWord, SkipsTheGapsBetweenRegions) {
+  BufferTarget t;
+  t.add_region(Address(0x10000), std::vector<std::byte>(64, std::byte{1}));
+  t.add_region(Address(0x7f0000000000), std::vector<std::byte>(32, std::byte{2}));
+  std::vector<uint64_t> at;
+  analysis::for_each_word(t, {Address(8), Address(UINT64_MAX - 7)}, CancelToken(),
+                          [&](uint64_t a, uint64_t) { at.push_back(a); });
+  ASSERT_EQ(at.size(), 12u);
+  EXPECT_EQ(at.front(), 0x10000u);
+  EXPECT_EQ(at[8], 0x7f0000000000u);
+  EXPECT_EQ(at.back(), 0x7f0000000018u);
 }
 
 TEST(NodeIndex, AgreesWithChunkContainingOnEveryWord) {

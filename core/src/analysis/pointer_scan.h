@@ -9,6 +9,7 @@
 // target memory; ChunkWords visits a chunk's, from a view of its whole span.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -121,8 +122,24 @@ class NodeIndex {
 std::vector<uint8_t> direct_members(const std::vector<uint32_t>& first, const std::vector<uint32_t>& edges,
                                     const CancelToken& cancel);
 
+// Where a scan that found nothing at `a` goes on: the next page when a is in
+// a readable region (a page missing from a core) or the target lists no
+// regions; the end of an unreadable region holding a; else the next region
+// above a. At or below a when there is nothing further (the scan stops).
+inline uint64_t next_scan_address(const Target& t, uint64_t a) {
+  const auto& rs = t.regions();
+  const Region* r = rs.empty() ? nullptr : t.find_region(Address(a));
+  if (rs.empty() || (r && r->readable)) return (a | 4095) + 1;
+  if (r) return (r->range.end.value + 7) & ~7ull;
+  auto it = std::upper_bound(rs.begin(), rs.end(), a,
+                             [](uint64_t x, const Region& reg) { return x < reg.range.begin.value; });
+  return it == rs.end() ? 0 : (it->range.begin.value + 7) & ~7ull;
+}
+
 // Calls f(address_of_word, value) for each aligned word of [range) the target
-// has; missing pages are skipped. Polls the token every 64 Ki words.
+// has; missing pages and the gaps between regions are skipped (a corrupt
+// size can make the range span most of the address space). Polls the token
+// every 64 Ki words.
 template <typename F>
 void for_each_word(const Target& t, AddressRange range, const CancelToken& cancel, F&& f) {
   uint64_t a = (range.begin.value + 7) & ~7ull;
@@ -130,12 +147,15 @@ void for_each_word(const Target& t, AddressRange range, const CancelToken& cance
   while (a < end) {
     auto v = t.view(Address(a), end - a);
     if (v.size() < 8) {
-      // Nothing here (or a stray tail): go on at the next page.
-      uint64_t next = (a | 4095) + 1;
-      if (!v.empty() && v.size() < 8) {
-        uint64_t w = 0;
-        if (t.read_exact(Address(a), &w, 8)) f(a, w), next = a + 8;
+      uint64_t next = 0;
+      uint64_t w = 0;
+      if (!v.empty() && t.read_exact(Address(a), &w, 8)) {
+        f(a, w);  // a word across two backing blocks
+        next = a + 8;
+      } else {
+        next = next_scan_address(t, a);
       }
+      if (next <= a) break;  // nothing further, or the top of the address space
       a = next;
       continue;
     }
