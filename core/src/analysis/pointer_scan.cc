@@ -6,65 +6,18 @@
 
 namespace heapscope::analysis {
 
-NodeIndex::NodeIndex(const glibc::Heap& heap) : chunks_(heap.chunks.data()), count_(heap.chunks.size()) {
-  // One pass: spans are maximal runs of chunks that touch, kept when they
-  // hold a node; the start bits are set on the way.
-  const auto& cs = heap.chunks;
+NodeIndex::NodeIndex(const glibc::Heap& heap) : chunks_(heap.chunks), index_(heap.index) {
   uint64_t lo = UINT64_MAX, hi = 0;
-  size_t i = 0;
-  while (i < cs.size()) {
-    Span s;
-    s.begin = cs[i].address.value;
-    s.first = static_cast<uint32_t>(i);
-    s.word = static_cast<uint32_t>(words_.size());
-    s.exact = true;
-    bool nodes = false;
-    size_t j = i;
-    for (;;) {
-      const glibc::Chunk& c = cs[j];
-      nodes |= heapscope::is_node(c);
-      if (c.arena == glibc::kMmappedArena) {
-        if (!mmapped_.empty() && mmapped_.back().end == c.address) mmapped_.back().end = c.end();
-        else mmapped_.push_back({c.address, c.end()});
-      }
-      const uint64_t off = c.address.value - s.begin;
-      const uint64_t w = s.word + (off >> 10);
-      if (w >= words_.size()) words_.resize(w + 1, IndexWord{0, 0});
-      const uint64_t m = 1ull << ((off >> 4) & 63);
-      if ((off & 15) || (words_[w].starts & m)) s.exact = false;
-      words_[w].starts |= m;
-      if (j + 1 < cs.size() && cs[j + 1].address == c.end() && c.size) ++j;
-      else break;
+  for (const auto& c : heap.chunks) {
+    if (!heapscope::is_node(c)) continue;
+    lo = std::min(lo, c.address.value);
+    hi = std::max(hi, c.end().value);
+    if (c.arena == glibc::kMmappedArena) {
+      if (!mmapped_.empty() && mmapped_.back().end == c.address) mmapped_.back().end = c.end();
+      else mmapped_.push_back({c.address, c.end()});
     }
-    s.last = static_cast<uint32_t>(j);
-    s.end = cs[j].end().value;
-    if (!nodes || j == i) words_.resize(s.word);  // no index: nothing to find, or one chunk
-    if (nodes) {
-      if (j == i) {
-        s.word = UINT32_MAX;
-      } else {
-        const uint64_t nwords = ((s.end - s.begin - 1) >> 10) + 1;
-        words_.resize(s.word + nwords, IndexWord{0, 0});
-        uint64_t before = 0;
-        for (uint64_t k = s.word; k < words_.size(); ++k) {
-          words_[k].before = before;
-          before += bits_set(words_[k].starts);
-        }
-      }
-      spans_.push_back(s);
-      lo = std::min(lo, s.begin);
-      hi = std::max(hi, s.end);
-    }
-    i = j + 1;
   }
   if (lo < hi) lo_ = lo, width_ = hi - lo;
-}
-
-const NodeIndex::Span* NodeIndex::span_of_chunk(uint32_t i) const {
-  auto it = std::upper_bound(spans_.begin(), spans_.end(), i, [](uint32_t x, const Span& s) { return x < s.first; });
-  if (it == spans_.begin()) return nullptr;
-  --it;
-  return i <= it->last ? &*it : nullptr;
 }
 
 ChunkWords::ChunkWords(const Target& t, const glibc::Heap& heap, const NodeIndex& index)

@@ -34,83 +34,31 @@ class NodeIndex {
   // set to whether v is exactly its data().
   uint32_t find(uint64_t v, bool* start) const {
     if (v - lo_ >= width_) [[likely]] return kNoNode;  // below lo_ wraps round
-    return find_in_spans(v, start);
+    const uint32_t i = index_.containing(chunks_, v);
+    if (i == glibc::ChunkIndex::kNone) return kNoNode;
+    const glibc::Chunk& c = chunks_[i];
+    if (!heapscope::is_node(c) || v < c.address.value + 16) return kNoNode;
+    *start = v == c.address.value + 16;
+    return i;
   }
   bool is_node(uint32_t i) const { return heapscope::is_node(chunks_[i]); }
-  size_t size() const { return count_; }
+  size_t size() const { return chunks_.size(); }
   // The mmapped chunks' ranges (adjacent ones merged), address order.
   const std::vector<AddressRange>& mmapped() const { return mmapped_; }
   // Every node byte is in [lo(), lo() + width()).
   uint64_t lo() const { return lo_; }
   uint64_t width() const { return width_; }
 
-  struct Span {
-    uint64_t begin, end;
-    uint32_t first, last;  // chunk indices [first, last]
-    uint32_t word;         // offset of this span's index words; UINT32_MAX: one chunk, none
-    bool exact;            // every chunk has a bit of its own (16-byte aligned, as glibc's are)
-  };
-  const std::vector<Span>& spans() const { return spans_; }
-  // The span holding chunk i, or nullptr (a chunk in no span holds no node).
-  const Span* span_of_chunk(uint32_t i) const;
+  // The heap's spans of touching chunks (see glibc::ChunkIndex).
+  using Span = glibc::ChunkIndex::Span;
+  const std::vector<Span>& spans() const { return index_.spans(); }
+  const Span* span_of_chunk(uint32_t i) const { return index_.span_of_chunk(i); }
 
  private:
-  struct IndexWord {
-    uint64_t starts;  // bit k: a chunk starts at the word's base + 16 * k
-    uint64_t before;  // chunks of the span starting before the word's base
-  };
-  // Inline: the baseline x86-64 target has no popcnt instruction, and the
-  // library call costs more than this.
-  static uint64_t bits_set(uint64_t x) {
-    x = x - ((x >> 1) & 0x5555555555555555ull);
-    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
-    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
-    return (x * 0x0101010101010101ull) >> 56;
-  }
-  uint32_t find_in_spans(uint64_t v, bool* start) const {
-    const Span* s = span_for(v);
-    if (!s) return kNoNode;
-    uint32_t i = s->first;
-    if (s->word != UINT32_MAX) {
-      uint64_t bit = (v - s->begin) >> 4;
-      const IndexWord& w = words_[s->word + (bit >> 6)];
-      uint64_t upto = w.starts & (~0ull >> (63 - (bit & 63)));
-      i = static_cast<uint32_t>(s->first + w.before + bits_set(upto) - 1);
-      if (!s->exact) {
-        // Chunks not 16-byte aligned (a corrupt heap) can share a bit: settle.
-        const glibc::Chunk* cs = chunks_;
-        while (i < s->last && cs[i + 1].address.value <= v) ++i;
-        while (i > s->first && cs[i].address.value > v) --i;
-      }
-    }
-    const glibc::Chunk& c = chunks_[i];
-    if (!heapscope::is_node(c) || v < c.address.value + 16 || v - c.address.value >= c.size) return kNoNode;
-    *start = v == c.address.value + 16;
-    return i;
-  }
-  const Span* span_for(uint64_t v) const {
-    if (last_span_ < spans_.size()) {
-      const Span& s = spans_[last_span_];
-      if (v >= s.begin && v < s.end) return &s;
-    }
-    size_t lo = 0, hi = spans_.size();
-    while (lo < hi) {
-      size_t mid = (lo + hi) / 2;
-      if (spans_[mid].end <= v) lo = mid + 1;
-      else hi = mid;
-    }
-    if (lo == spans_.size() || v < spans_[lo].begin) return nullptr;
-    last_span_ = lo;
-    return &spans_[lo];
-  }
-
-  const glibc::Chunk* chunks_ = nullptr;
-  size_t count_ = 0;
-  std::vector<Span> spans_;
-  std::vector<IndexWord> words_;
+  std::span<const glibc::Chunk> chunks_;
+  const glibc::ChunkIndex& index_;
   std::vector<AddressRange> mmapped_;
   uint64_t lo_ = 1, width_ = 0;
-  mutable size_t last_span_ = SIZE_MAX;
 };
 
 // The leaked graph's vertices (in address order) with their out-edges as

@@ -16,20 +16,6 @@ struct Builder {
   // Pointer mangling (safe-linking, 2.32+): confirmed from the data.
   bool mangled = true;
 
-  // chunk_at() runs for every list node; a binary search over a million
-  // chunks per lookup dominated the build. Per heap segment, one bit per
-  // 16 bytes says where chunks start, and a running count per 64-bit word
-  // turns a set bit into the chunk's index: one cache line per lookup.
-  struct IndexWord {
-    uint64_t starts = 0;  // bit i: a chunk starts at word_base + 16 * i
-    uint32_t before = 0;  // chunks starting before this word, from `first`
-  };
-  struct SegmentIndex {
-    Address begin, end;
-    uint32_t first = 0;  // index of the segment's first chunk
-    std::vector<IndexWord> words;
-  };
-  std::vector<SegmentIndex> index;
 
   void finding(std::string kind, Address at, int arena, std::string detail) {
     heap.findings.push_back({std::move(kind), at, arena, std::move(detail)});
@@ -46,8 +32,11 @@ struct Builder {
   void classify();
 
   // Helpers.
-  void build_index();  // after the chunks are sorted
-  Chunk* chunk_at(Address a);
+  // The chunk at a, once the chunks are sorted and indexed (heap.index).
+  Chunk* chunk_at(Address a) {
+    uint32_t i = heap.index.at(heap.chunks, a.value);
+    return i == ChunkIndex::kNone ? nullptr : &heap.chunks[i];
+  }
   bool in_some_heap(Address a) const;
   uint64_t demangle(Address pos, uint64_t stored) const {
     return mangled ? stored ^ (pos.value >> 12) : stored;

@@ -270,15 +270,6 @@ void Builder::walk_heaps() {
         if (hi == 0 && ar.address == seg.range.begin + l.hi_size) start = ar.address + l.ms_size;
       }
       Address first = first_chunk_at(start, l);
-      // The chunk index's start bits are set as the chunks are found; a
-      // segment larger than the target's memory (a hostile size) is not
-      // indexed and chunk_at falls back to a binary search for it.
-      SegmentIndex* si = nullptr;
-      if (seg.range.size() <= readable) {
-        index.push_back({seg.range.begin, seg.range.end, 0, {}});
-        si = &index.back();
-        si->words.resize((seg.range.size() >> 10) + 1);  // 64 slots of 16 bytes per word
-      }
       std::vector<Chunk>& out = heap.chunks;
       auto emit = [&](Address at, uint64_t size, ChunkState state, uint64_t raw) __attribute__((always_inline)) {
         if (size > kMaxChunkSize) {
@@ -289,10 +280,6 @@ void Builder::walk_heaps() {
           state = ChunkState::kUnknown;
         }
         out.push_back({at, size, ar.index, state, static_cast<uint8_t>(raw & kFlagMask)});
-        if (si && at.aligned(16)) {
-          uint64_t slot = (at - seg.range.begin) >> 4;
-          si->words[slot >> 6].starts |= 1ull << (slot & 63);
-        }
       };
       if (first > seg.range.begin) emit(seg.range.begin, first - seg.range.begin, ChunkState::kMetadata, 0);
       const bool has_top = seg.range.contains(ar.top);
@@ -400,72 +387,14 @@ void Builder::scan_mmapped() {
                         heap.mp.n_mmaps, heap.mp.mmapped_mem));
 }
 
-void Builder::build_index() {
-  const auto& cs = heap.chunks;
-  auto by_address = [](const Chunk& c, Address x) { return c.address < x; };
-  for (auto& si : index) {
-    auto lo = std::lower_bound(cs.begin(), cs.end(), si.begin, by_address);
-    auto hi = std::lower_bound(lo, cs.end(), si.end, by_address);
-    si.first = static_cast<uint32_t>(lo - cs.begin());
-    uint64_t marked = 0;
-    for (const auto& w : si.words) marked += static_cast<uint64_t>(__builtin_popcountll(w.starts));
-    if (marked != static_cast<uint64_t>(hi - lo)) {
-      // Another segment's chunks lie inside this one (hostile heap_info
-      // sizes): the bits must describe the sorted vector, so set them from it.
-      // A chunk off the 16-byte grid has no bit: leave the segment to the
-      // binary search.
-      for (auto& w : si.words) w.starts = 0;
-      for (auto it = lo; it != hi && !si.words.empty(); ++it) {
-        uint64_t slot = (it->address - si.begin) >> 4;
-        if (it->address.aligned(16)) si.words[slot >> 6].starts |= 1ull << (slot & 63);
-        else si.words.clear();
-      }
-    }
-    uint32_t count = 0;
-    for (auto& w : si.words) {
-      w.before = count;
-      count += static_cast<uint32_t>(__builtin_popcountll(w.starts));
-    }
-  }
-}
-
-// The index lookup is a popcount; x86-64's baseline has no instruction for
-// it, so build a POPCNT version too and let the loader pick (every x86-64
-// CPU since 2008 has one).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("popcnt", "default")))
-#endif
-Chunk* Builder::chunk_at(Address a) {
-  auto& cs = heap.chunks;
-  if (a.aligned(16)) {
-    for (const auto& si : index) {
-      if (a < si.begin || a >= si.end) continue;
-      if (si.words.empty()) break;
-      uint64_t slot = (a - si.begin) >> 4;
-      const IndexWord& w = si.words[slot >> 6];
-      uint64_t bit = 1ull << (slot & 63);
-      if (!(w.starts & bit)) return nullptr;
-      size_t i = si.first + w.before + static_cast<size_t>(__builtin_popcountll(w.starts & (bit - 1)));
-      return (i < cs.size() && cs[i].address == a) ? &cs[i] : nullptr;
-    }
-  }
-  auto it = std::lower_bound(cs.begin(), cs.end(), a,
-                             [](const Chunk& c, Address x) { return c.address < x; });
-  return (it != cs.end() && it->address == a) ? &*it : nullptr;
-}
-
 const Chunk* Heap::chunk_at(Address a) const {
-  auto it = std::lower_bound(chunks.begin(), chunks.end(), a,
-                             [](const Chunk& c, Address x) { return c.address < x; });
-  return (it != chunks.end() && it->address == a) ? &*it : nullptr;
+  uint32_t i = index.at(chunks, a.value);
+  return i == ChunkIndex::kNone ? nullptr : &chunks[i];
 }
 
 const Chunk* Heap::chunk_containing(Address a) const {
-  auto it = std::upper_bound(chunks.begin(), chunks.end(), a,
-                             [](Address x, const Chunk& c) { return x < c.address; });
-  if (it == chunks.begin()) return nullptr;
-  --it;
-  return (a >= it->address && a - it->address < it->size) ? &*it : nullptr;
+  uint32_t i = index.containing(chunks, a.value);
+  return i == ChunkIndex::kNone ? nullptr : &chunks[i];
 }
 
 namespace {
@@ -507,7 +436,7 @@ Heap Heap::build(const Target& target, const SymbolResolver& symbols, const Canc
   b.walk_heaps();
   b.scan_mmapped();
   sort_runs(heap.chunks);
-  b.build_index();
+  heap.index = ChunkIndex(heap.chunks);
   b.find_tcaches();
   b.decide_mangling();
   heap.safe_linking = b.mangled;

@@ -12,6 +12,7 @@
 
 #include "heapscope/address.h"
 #include "heapscope/cancel.h"
+#include "heapscope/glibc/chunk_index.h"
 #include "heapscope/glibc/layout.h"
 #include "heapscope/symbols.h"
 #include "heapscope/target.h"
@@ -136,6 +137,7 @@ class Heap {
   std::vector<FreeList> lists;  // tcache lists, then per arena fast, unsorted, small, large
   std::vector<Tcache> tcaches;
   std::vector<Finding> findings;  // every anomaly, list ones included
+  ChunkIndex index;               // over `chunks`
 
   // The chunk whose [address, end) holds addr, or nullptr.
   const Chunk* chunk_containing(Address addr) const;

@@ -1,0 +1,104 @@
+#include "heapscope/glibc/chunk_index.h"
+
+#include <algorithm>
+
+#include "heapscope/glibc/heap.h"
+
+namespace heapscope::glibc {
+
+ChunkIndex::ChunkIndex(std::span<const Chunk> cs) {
+  size_t i = 0;
+  while (i < cs.size()) {
+    // A span grows while the next chunk starts where this one ends.
+    size_t j = i;
+    while (j + 1 < cs.size() && cs[j].size && cs[j + 1].address == cs[j].end()) ++j;
+    Span s;
+    s.begin = cs[i].address.value;
+    s.end = std::max(cs[j].end().value, s.begin + 1);
+    s.first = static_cast<uint32_t>(i);
+    s.last = static_cast<uint32_t>(j);
+    s.word = kNone;
+    s.exact = true;
+    // Words reach the last chunk's start. Huge chunks (or hostile sizes)
+    // would make them mostly empty: such a span is binary-searched instead.
+    const uint64_t nwords = ((cs[j].address.value - s.begin) >> 10) + 1;
+    if (j > i && nwords <= 16 * (j - i + 1) + 4096) {
+      s.word = static_cast<uint32_t>(words_.size());
+      words_.resize(words_.size() + nwords, IndexWord{0, 0});
+      for (size_t k = i; k <= j; ++k) {
+        const uint64_t off = cs[k].address.value - s.begin;
+        IndexWord& w = words_[s.word + (off >> 10)];
+        const uint64_t m = 1ull << ((off >> 4) & 63);
+        if ((off & 15) || (w.starts & m)) s.exact = false;
+        w.starts |= m;
+      }
+      uint64_t before = 0;
+      for (uint64_t k = s.word; k < words_.size(); ++k) {
+        words_[k].before = before;
+        before += bits_set(words_[k].starts);
+      }
+    }
+    if (!spans_.empty() && s.begin < spans_.back().end) overlapping_ = true;
+    spans_.push_back(s);
+    i = j + 1;
+  }
+}
+
+const ChunkIndex::Span* ChunkIndex::span_for(uint64_t a) const {
+  if (last_span_ < spans_.size()) {
+    const Span& s = spans_[last_span_];
+    if (a >= s.begin && a < s.end) return &s;
+  }
+  auto it = std::upper_bound(spans_.begin(), spans_.end(), a, [](uint64_t x, const Span& s) { return x < s.end; });
+  if (it == spans_.end() || a < it->begin) return nullptr;
+  last_span_ = static_cast<size_t>(it - spans_.begin());
+  return &*it;
+}
+
+uint32_t ChunkIndex::last_at_or_before(std::span<const Chunk> cs, uint64_t a) const {
+  if (overlapping_) {
+    // Chunks that overlap (hostile segment sizes): spans are not in order.
+    auto it = std::upper_bound(cs.begin(), cs.end(), a, [](uint64_t x, const Chunk& c) { return x < c.address.value; });
+    return it == cs.begin() ? kNone : static_cast<uint32_t>(it - cs.begin() - 1);
+  }
+  const Span* s = span_for(a);
+  if (!s) return kNone;
+  const uint64_t last_start = cs[s->last].address.value;
+  if (a >= last_start) return s->last;
+  uint32_t i;
+  if (s->word == kNone) {
+    auto first = cs.begin() + s->first, last = cs.begin() + s->last + 1;
+    auto it = std::upper_bound(first, last, a, [](uint64_t x, const Chunk& c) { return x < c.address.value; });
+    i = static_cast<uint32_t>(it - cs.begin() - 1);  // a >= the span's begin: never before first
+  } else {
+    const uint64_t bit = (a - s->begin) >> 4;
+    const IndexWord& w = words_[s->word + (bit >> 6)];
+    const uint64_t upto = w.starts & (~0ull >> (63 - (bit & 63)));
+    i = static_cast<uint32_t>(s->first + w.before + bits_set(upto) - 1);
+    if (!s->exact) {
+      // Chunks off the 16-byte grid can share a bit: settle by address.
+      while (i < s->last && cs[i + 1].address.value <= a) ++i;
+      while (i > s->first && cs[i].address.value > a) --i;
+    }
+  }
+  return cs[i].address.value <= a ? i : kNone;
+}
+
+uint32_t ChunkIndex::at(std::span<const Chunk> cs, uint64_t a) const {
+  uint32_t i = last_at_or_before(cs, a);
+  return i != kNone && cs[i].address.value == a ? i : kNone;
+}
+
+uint32_t ChunkIndex::containing(std::span<const Chunk> cs, uint64_t a) const {
+  uint32_t i = last_at_or_before(cs, a);
+  return i != kNone && a - cs[i].address.value < cs[i].size ? i : kNone;
+}
+
+const ChunkIndex::Span* ChunkIndex::span_of_chunk(uint32_t i) const {
+  auto it = std::upper_bound(spans_.begin(), spans_.end(), i, [](uint32_t x, const Span& s) { return x < s.first; });
+  if (it == spans_.begin()) return nullptr;
+  --it;
+  return i <= it->last ? &*it : nullptr;
+}
+
+}  // namespace heapscope::glibc

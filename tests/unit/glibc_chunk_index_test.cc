@@ -1,0 +1,100 @@
+// glibc::ChunkIndex against a plain binary search over the same chunks, on
+// heaps shaped like real ones and on the shapes a corrupt heap produces.
+#include "heapscope/glibc/chunk_index.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <vector>
+
+#include "heapscope/glibc/heap.h"
+
+namespace heapscope::glibc {
+namespace {
+
+Chunk chunk(uint64_t at, uint64_t size) { return Chunk(Address(at), size, 0, ChunkState::kInUse, 1); }
+
+uint32_t expected_at(const std::vector<Chunk>& cs, uint64_t a) {
+  auto it = std::lower_bound(cs.begin(), cs.end(), a, [](const Chunk& c, uint64_t x) { return c.address.value < x; });
+  return it != cs.end() && it->address.value == a ? static_cast<uint32_t>(it - cs.begin()) : ChunkIndex::kNone;
+}
+
+uint32_t expected_containing(const std::vector<Chunk>& cs, uint64_t a) {
+  auto it = std::upper_bound(cs.begin(), cs.end(), a, [](uint64_t x, const Chunk& c) { return x < c.address.value; });
+  if (it == cs.begin()) return ChunkIndex::kNone;
+  --it;
+  return a - it->address.value < it->size ? static_cast<uint32_t>(it - cs.begin()) : ChunkIndex::kNone;
+}
+
+void expect_agrees(const std::vector<Chunk>& cs, const std::vector<uint64_t>& probes) {
+  ChunkIndex index(cs);
+  for (uint64_t a : probes) {
+    ASSERT_EQ(index.at(cs, a), expected_at(cs, a)) << std::hex << a;
+    ASSERT_EQ(index.containing(cs, a), expected_containing(cs, a)) << std::hex << a;
+  }
+}
+
+std::vector<uint64_t> probes_around(const std::vector<Chunk>& cs) {
+  std::vector<uint64_t> ps = {0, 1, UINT64_MAX};
+  for (const auto& c : cs)
+    for (int64_t d : {-17, -16, -8, -1, 0, 1, 8, 16, 24})
+      for (uint64_t base : {c.address.value, c.end().value}) ps.push_back(base + static_cast<uint64_t>(d));
+  return ps;
+}
+
+TEST(ChunkIndex, SegmentsOfSmallChunksAndMmappedOnes) {
+  std::mt19937_64 rng(7);
+  std::vector<Chunk> cs;
+  for (uint64_t seg : {0x555500000000ull, 0x7f0000000000ull}) {
+    uint64_t a = seg;
+    for (int i = 0; i < 3000; ++i) {
+      uint64_t size = 0x20 + 0x10 * (rng() % 40);
+      cs.push_back(chunk(a, size));
+      a += size;
+    }
+  }
+  cs.push_back(chunk(0x7f8000000000ull, 0x21000));  // mmapped, alone
+  cs.push_back(chunk(0x7f8000021000ull, 0x41000));  // and a neighbour
+  expect_agrees(cs, probes_around(cs));
+}
+
+TEST(ChunkIndex, EmptyHeap) {
+  std::vector<Chunk> cs;
+  ChunkIndex index(cs);
+  EXPECT_EQ(index.at(cs, 0x1000), ChunkIndex::kNone);
+  EXPECT_EQ(index.containing(cs, 0x1000), ChunkIndex::kNone);
+}
+
+TEST(ChunkIndex, ChunksOffTheGridShareBits) {
+  // A corrupt size puts chunk starts off the 16-byte grid.
+  std::vector<Chunk> cs = {chunk(0x10000, 0x18), chunk(0x10018, 0x8), chunk(0x10020, 0x30), chunk(0x10050, 0x20)};
+  expect_agrees(cs, probes_around(cs));
+}
+
+TEST(ChunkIndex, HugeChunksAreSearchedNotIndexed) {
+  // Two chunks 1 TiB apart but touching: a bitmap would need a billion words.
+  std::vector<Chunk> cs = {chunk(0x100000, 0x10000000000ull), chunk(0x10000100000ull, 0x20), chunk(0x10000100020ull, 0x20)};
+  ChunkIndex index(cs);
+  ASSERT_EQ(index.spans().size(), 1u);
+  EXPECT_EQ(index.spans()[0].word, ChunkIndex::kNone);
+  expect_agrees(cs, probes_around(cs));
+}
+
+TEST(ChunkIndex, OverlappingChunksFallBackToSearch) {
+  // Hostile heap_info sizes: one segment's chunks inside another's.
+  std::vector<Chunk> cs = {chunk(0x20000, 0x1000), chunk(0x20400, 0x40), chunk(0x20440, 0x40), chunk(0x21000, 0x40)};
+  expect_agrees(cs, probes_around(cs));
+}
+
+TEST(ChunkIndex, SpanOfChunk) {
+  std::vector<Chunk> cs = {chunk(0x1000, 0x20), chunk(0x1020, 0x20), chunk(0x9000, 0x20)};
+  ChunkIndex index(cs);
+  ASSERT_EQ(index.spans().size(), 2u);
+  EXPECT_EQ(index.span_of_chunk(1), &index.spans()[0]);
+  EXPECT_EQ(index.span_of_chunk(2), &index.spans()[1]);
+  EXPECT_EQ(index.span_of_chunk(3), nullptr);
+}
+
+}  // namespace
+}  // namespace heapscope::glibc
