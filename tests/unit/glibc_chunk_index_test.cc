@@ -87,6 +87,14 @@ TEST(ChunkIndex, OverlappingChunksFallBackToSearch) {
   expect_agrees(cs, probes_around(cs));
 }
 
+TEST(ChunkIndex, AnIndexOfOtherChunksIsNotTrusted) {
+  std::vector<Chunk> cs = {chunk(0x1000, 0x20), chunk(0x1020, 0x20)};
+  ChunkIndex index(cs);
+  cs.push_back(chunk(0x2000, 0x40));  // a model changed after indexing
+  EXPECT_EQ(index.at(cs, 0x2000), 2u);
+  EXPECT_EQ(index.containing(cs, 0x2010), 2u);
+}
+
 TEST(ChunkIndex, SpanOfChunk) {
   std::vector<Chunk> cs = {chunk(0x1000, 0x20), chunk(0x1020, 0x20), chunk(0x9000, 0x20)};
   ChunkIndex index(cs);

@@ -6,7 +6,7 @@
 
 namespace heapscope::glibc {
 
-ChunkIndex::ChunkIndex(std::span<const Chunk> cs) {
+ChunkIndex::ChunkIndex(std::span<const Chunk> cs) : count_(cs.size()) {
   size_t i = 0;
   while (i < cs.size()) {
     // A span grows while the next chunk starts where this one ends.
@@ -56,7 +56,7 @@ const ChunkIndex::Span* ChunkIndex::span_for(uint64_t a) const {
 }
 
 uint32_t ChunkIndex::last_at_or_before(std::span<const Chunk> cs, uint64_t a) const {
-  if (overlapping_) {
+  if (overlapping_ || cs.size() != count_) {
     // Chunks that overlap (hostile segment sizes): spans are not in order.
     auto it = std::upper_bound(cs.begin(), cs.end(), a, [](uint64_t x, const Chunk& c) { return x < c.address.value; });
     return it == cs.begin() ? kNone : static_cast<uint32_t>(it - cs.begin() - 1);

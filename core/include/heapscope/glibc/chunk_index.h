@@ -27,7 +27,9 @@ class ChunkIndex {
   explicit ChunkIndex(std::span<const Chunk> chunks);
 
   // Positions in the same `chunks`: the chunk whose header is at a, and the
-  // chunk whose [address, end) holds a; kNone when there is none.
+  // chunk whose [address, end) holds a; kNone when there is none. A vector
+  // of another length than the one indexed (a model built by hand) is
+  // binary-searched.
   uint32_t at(std::span<const Chunk> chunks, uint64_t a) const;
   uint32_t containing(std::span<const Chunk> chunks, uint64_t a) const;
 
@@ -65,6 +67,7 @@ class ChunkIndex {
   // One heap model is read by one thread at a time.
   mutable size_t last_span_ = SIZE_MAX;
   bool overlapping_ = false;  // chunks overlap: lookups search the chunks instead
+  size_t count_ = 0;          // the chunks indexed; lookups in others search them
 };
 
 }  // namespace heapscope::glibc
