@@ -29,8 +29,11 @@ void scan_region(const Target& target, const Region& r, const CancelToken& cance
       auto v = target.read_u64(a);
       if (v && *v == MEMS_ROOT_MAGIC) hits.push_back(a);
       if (!v) {
-        Address next = Address(a.value + 4096).align_down(4096);
-        a = next;
+        // On at the next page; a region at the top of the address space has none
+        // (the sum wrapped round to 0 and the scan went on from there: found by fuzz_mems).
+        uint64_t next = (a.value | 4095) + 1;
+        if (next <= a.value) break;
+        a = Address(next);
       } else {
         a += 8;
       }
