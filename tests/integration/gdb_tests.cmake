@@ -19,7 +19,8 @@ set(_gdb_test_env
   HEAPSCOPE_BUILD_DIR=${PROJECT_BINARY_DIR}
   HEAPSCOPE_CLI=$<TARGET_FILE:heapscope>
   HEAPSCOPE_GDB_SCENARIO=$<TARGET_FILE:gdb_scenario>
-  PYTHONDONTWRITEBYTECODE=1)
+  PYTHONDONTWRITEBYTECODE=1
+  ${HEAPSCOPE_SANITIZER_TEST_ENV})
 foreach(_case
     CoreTest.test_gdb_scenario CoreTest.test_examples CoreTest.test_no_debuginfo_setting
     LiveTest.test_native LiveTest.test_gdbserver LiveTest.test_session_reused_per_stop

@@ -14,7 +14,8 @@ find_package(Python3 COMPONENTS Interpreter REQUIRED)
 set(_heapscope_lldb_env
   "HEAPSCOPE_BUILD_DIR=${PROJECT_BINARY_DIR}"
   "HEAPSCOPE_LLDB_PLUGIN=${PROJECT_BINARY_DIR}/lib/heapscope/libheapscope-lldb.so"
-  "HEAPSCOPE_LLDB_SCENARIO=$<TARGET_FILE:lldb_scenario>")
+  "HEAPSCOPE_LLDB_SCENARIO=$<TARGET_FILE:lldb_scenario>"
+  ${HEAPSCOPE_SANITIZER_TEST_ENV})
 
 add_test(NAME lldb_plugin
          COMMAND Python3::Interpreter ${CMAKE_CURRENT_LIST_DIR}/lldb_plugin_test.py)
