@@ -10,7 +10,7 @@ packages=(
   liblldb-19-dev lldb-19
   time chromium patchelf
   clang-14 libclang-rt-14-dev
-  gcc-aarch64-linux-gnu qemu-user-static
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
 )
 missing=()
 for p in "${packages[@]}"; do

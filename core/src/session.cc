@@ -1,5 +1,6 @@
 #include "heapscope/session.h"
 
+#include "heapscope/analysis/check.h"
 #include "heapscope/glibc/heap.h"
 #include "heapscope/mems/heap.h"
 
@@ -28,12 +29,30 @@ const glibc::Heap& Session::glibc_heap(const CancelToken& cancel) {
   return *glibc_heap_;
 }
 
+CheckOptions Session::check_options() {
+  CheckOptions opt;
+  // glibc 2.34+ keeps the key in a static; with libc's symbols we read it
+  // rather than infer it from the entries.
+  if (auto a = symbols().find("libc.so", "tcache_key"))
+    if (auto v = target_->read_u64(*a); v && *v) opt.tcache_key = *v;
+  return opt;
+}
+
+const CheckReport& Session::heap_check(const CancelToken& cancel) {
+  if (!heap_check_) {
+    const glibc::Heap& h = glibc_heap(cancel);
+    heap_check_ = std::make_unique<CheckReport>(check_heap(h, *target_, check_options(), cancel));
+  }
+  return *heap_check_;
+}
+
 const mems::Heap& Session::mems_heap() {
   if (!mems_heap_) mems_heap_ = std::make_unique<mems::Heap>(mems::Heap::build(*target_, symbols()));
   return *mems_heap_;
 }
 
 void Session::invalidate() {
+  heap_check_.reset();
   glibc_heap_.reset();
   mems_heap_.reset();
 }

@@ -47,10 +47,7 @@ def summary(findings):
 
 
 class CliCorruptionTest(unittest.TestCase):
-    def check_mode(self, mode, walk_sees_it=True):
-        """walk_sees_it: the heap walk itself meets the damage, so every other
-        command adds its warning line; heap check's deeper invariants (the
-        nextsize ring, an mmapped chunk's size) are only checked by heap check."""
+    def check_mode(self, mode):
         core, kind, address = corrupted_core(mode)
         doc = lib.run_cli_json([core, "heap", "check"])
         self.assertGreater(doc["chunks_checked"], 0)
@@ -67,13 +64,23 @@ class CliCorruptionTest(unittest.TestCase):
         self.assertEqual(len(lines), len(doc["findings"]) + 1, out)
         self.assertRegex(lines[-1], r"^\d+ problems? found in %d chunks?$" % doc["chunks_checked"])
         self.assertTrue(any(l.startswith("%#x " % address) and kind in l for l in lines[:-1]), out)
-        # Every other command still answers, and points at heap check.
-        status, out, err = lib.run_cli([core, "heap", "stats"])
-        self.assertEqual(status, 0, err)
-        if walk_sees_it:
-            self.assertIn("run 'heap check'", out)
-        else:
-            self.assertRegex(out, r"^glibc \S+: \d+ arena")
+        # Every other command still answers, ends with one warning line that
+        # counts heap check's problems, and says so in its JSON.
+        n = len(doc["findings"])
+        first = doc["findings"][0]
+        warning = "warning: %d problem%s found in the heap; first at %s: %s: " % (
+            n, "" if n == 1 else "s", first["address"], first["kind"])
+        for argv in (["heap", "stats"], ["heap", "bins"], ["heap", "leaks"], ["heap", "frag"]):
+            status, out, err = lib.run_cli([core] + argv)
+            self.assertEqual(status, 0, err)
+            last = out.rstrip("\n").split("\n")[-1]
+            self.assertTrue(last.startswith(warning) and last.endswith("; run 'heap check'"),
+                            "%s: %r" % (" ".join(argv), last))
+            self.assertEqual(lib.run_cli_json([core] + argv + ["--json"])["findings"], n, argv)
+        # heap chunk shows the problems at that chunk (a fake chunk is in none).
+        status, out, _ = lib.run_cli([core, "heap", "chunk", "%#x" % address, "--json"])
+        if status == 0 and int(json.loads(out)["address"], 16) == address:
+            self.assertIn(kind, [f["kind"] for f in json.loads(out)["findings"]])
         return found[0]
 
     def test_overflow(self):
@@ -118,7 +125,7 @@ class CliCorruptionTest(unittest.TestCase):
         self.assertIn("never returned", f["cause"])
 
     def test_largebin_nextsize(self):
-        f = self.check_mode("largebin_nextsize", walk_sees_it=False)
+        f = self.check_mode("largebin_nextsize")
         self.assertEqual(f["glibc_message"],
                          "malloc(): largebin double linked list corrupted (nextsize)")
         self.assertIn("bk_nextsize", f["detail"])
@@ -129,7 +136,7 @@ class CliCorruptionTest(unittest.TestCase):
         self.assertEqual(f["glibc_message"], "malloc(): largebin double linked list corrupted (bk)")
 
     def test_mmap_size(self):
-        f = self.check_mode("mmap_size", walk_sees_it=False)
+        f = self.check_mode("mmap_size")
         self.assertEqual(f["glibc_message"], "munmap_chunk(): invalid pointer")
         self.assertEqual(f["arena"], -1)
 

@@ -168,7 +168,8 @@ TEST(Frag, SizeBuckets) {
 TEST(FragRender, JsonCarriesTheFigures) {
   ModelHeap m = fragmented(true);
   FragReport r = compute_frag(m.heap);
-  auto j = nlohmann::json::parse(frag_json(m.heap, r, std::nullopt));
+  auto j = nlohmann::json::parse(frag_json(m.heap, r, std::nullopt, 3));
+  EXPECT_EQ(j["findings"], 3);
   EXPECT_EQ(j["arenas"][0]["free"]["fast"]["bytes"], 0x80);
   EXPECT_EQ(j["arenas"][0]["trim"]["bytes"], 0x2c000);
   EXPECT_EQ(j["arenas"][0]["largest_free"]["address"], "0x16300");

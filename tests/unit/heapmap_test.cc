@@ -93,7 +93,7 @@ TEST(MapRender, HtmlIsSelfContainedAndCarriesTheData) {
   glibc::Heap h = alternating();
   HeapMap m = build_heap_map(h, std::nullopt, 0, 1000);
   FragReport f = compute_frag(h);
-  std::string page = map_html(h, m, f, "test </script> target");
+  std::string page = map_html(h, m, f, "test </script> target", 0);
   EXPECT_EQ(page.find("/*HEAPSCOPE_DATA*/"), std::string::npos);
   EXPECT_EQ(page.find("http://"), std::string::npos);
   EXPECT_EQ(page.find("https://"), std::string::npos);

@@ -20,6 +20,8 @@ class Heap;
 namespace mems {
 class Heap;
 }
+struct CheckReport;
+struct CheckOptions;
 
 struct SessionOptions {
   bool use_debuginfo = true;
@@ -40,6 +42,15 @@ class Session {
   // target has no glibc heap that can be found, Cancelled when `cancel` fires.
   const glibc::Heap& glibc_heap(const CancelToken& cancel = CancelToken());
 
+  // `heap check` over the whole glibc heap, run on first use: every heap
+  // command reports how many problems it found, so its figures and heap
+  // check's never disagree.
+  const CheckReport& heap_check(const CancelToken& cancel = CancelToken());
+
+  // The options heap check runs with here (the tcache key from libc's
+  // symbols when they have it).
+  CheckOptions check_options();
+
   // The mems allocators' model, built on first use. Throws UserError when the
   // target has no mems root.
   const mems::Heap& mems_heap();
@@ -52,6 +63,7 @@ class Session {
   SessionOptions options_;
   std::unique_ptr<SymbolResolver> symbols_;
   std::unique_ptr<glibc::Heap> glibc_heap_;
+  std::unique_ptr<CheckReport> heap_check_;
   std::unique_ptr<mems::Heap> mems_heap_;
 };
 

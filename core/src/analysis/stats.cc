@@ -11,7 +11,6 @@ uint64_t StateTallies::bytes() const {
 HeapStats compute_stats(const glibc::Heap& heap) {
   HeapStats s;
   s.glibc_version = heap.version;
-  s.findings = heap.findings.size();
   for (const auto& a : heap.arenas) {
     ArenaStats as;
     as.index = a.index;

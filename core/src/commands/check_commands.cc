@@ -10,18 +10,25 @@ namespace heapscope {
 namespace {
 
 std::string run_check(CommandContext& ctx) {
-  const auto& h = ctx.session.glibc_heap();
-  CheckOptions opt;
-  if (auto arena = arena_option(ctx, h)) opt.arena = *arena;
-  // glibc 2.34+ keeps the key in a static; with libc's symbols we read it
-  // rather than infer it from the entries.
-  if (auto a = ctx.session.symbols().find("libc.so", "tcache_key"))
-    if (auto v = ctx.session.target().read_u64(*a); v && *v) opt.tcache_key = *v;
-  CheckReport r = check_heap(h, ctx.session.target(), opt, ctx.cancel);
+  const auto& h = ctx.session.glibc_heap(ctx.cancel);
+  if (auto arena = arena_option(ctx, h)) {
+    CheckOptions opt = ctx.session.check_options();
+    opt.arena = *arena;
+    CheckReport r = check_heap(h, ctx.session.target(), opt, ctx.cancel);
+    return ctx.args.json() ? check_json(r) : check_text(r);
+  }
+  const CheckReport& r = ctx.session.heap_check(ctx.cancel);
   return ctx.args.json() ? check_json(r) : check_text(r);
 }
 
 }  // namespace
+
+size_t heap_problems(CommandContext& ctx) { return ctx.session.heap_check(ctx.cancel).findings.size(); }
+
+std::string with_findings_footer(CommandContext& ctx, std::string text) {
+  if (!ctx.args.json()) text += findings_footer(ctx.session.heap_check(ctx.cancel));
+  return text;
+}
 
 void add_check_commands(std::vector<CommandSpec>& t) {
   t.push_back({"heap", "check", "Check every chunk and free list against glibc's own integrity checks",

@@ -30,16 +30,11 @@ uint64_t target_page_size(const Target& t) {
   return 4096;
 }
 
-std::string footer(const CommandContext& ctx, const glibc::Heap& h, std::string out) {
-  if (!ctx.args.json()) out += findings_footer(h);
-  return out;
-}
-
 std::string run_frag(CommandContext& ctx) {
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   auto arena = arena_option(ctx, h);
   FragReport r = compute_frag(h, target_page_size(ctx.session.target()), ctx.cancel);
-  return ctx.args.json() ? frag_json(h, r, arena) : footer(ctx, h, frag_text(h, r, arena));
+  return ctx.args.json() ? frag_json(h, r, arena, heap_problems(ctx)) : with_findings_footer(ctx, frag_text(h, r, arena));
 }
 
 std::string run_pages(CommandContext& ctx) {
@@ -57,7 +52,7 @@ std::string run_pages(CommandContext& ctx) {
   FragReport frag = compute_frag(h, (*res)->page_size(), ctx.cancel);
   PagesReport r = addr ? page_of_address(**res, h, frag, *addr)
                        : compute_pages(**res, h, frag, arena, ctx.cancel);
-  return ctx.args.json() ? pages_json(h, r) : footer(ctx, h, pages_text(h, r));
+  return ctx.args.json() ? pages_json(h, r) : with_findings_footer(ctx, pages_text(h, r));
 }
 
 constexpr size_t kMaxHtmlSpans = 200000;
@@ -73,7 +68,7 @@ std::string run_map(CommandContext& ctx) {
     if (max_spans < 1) throw UserError{"--max-spans must be at least 1"};
     HeapMap m = build_heap_map(h, arena, 0, static_cast<size_t>(max_spans), ctx.cancel);
     FragReport frag = compute_frag(h, target_page_size(ctx.session.target()), ctx.cancel);
-    std::string page = map_html(h, m, frag, ctx.session.target().description());
+    std::string page = map_html(h, m, frag, ctx.session.target().description(), heap_problems(ctx));
     std::FILE* f = std::fopen(file->c_str(), "wb");
     if (!f) throw UserError{fmt::format("cannot write {}: {}", *file, std::strerror(errno))};
     bool ok = std::fwrite(page.data(), 1, page.size(), f) == page.size();
@@ -90,7 +85,7 @@ std::string run_map(CommandContext& ctx) {
                        m.arenas == 1 ? "" : "s", m.heaps.size(), m.heaps.size() == 1 ? "" : "s", page.size());
   }
   HeapMap m = build_heap_map(h, arena, static_cast<size_t>(width), 0, ctx.cancel);
-  return ctx.args.json() ? map_json(h, m) : footer(ctx, h, map_text(h, m));
+  return ctx.args.json() ? map_json(h, m) : with_findings_footer(ctx, map_text(h, m));
 }
 
 std::string run_mems_frag(CommandContext& ctx) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "commands/registry.h"
+#include "heapscope/analysis/check.h"
 #include "heapscope/analysis/stats.h"
 #include "heapscope/analysis/types.h"
 #include "heapscope/glibc/heap.h"
@@ -16,24 +17,20 @@ using glibc::ChunkState;
 
 namespace {
 
-std::string with_footer(const CommandContext& ctx, const glibc::Heap& h, std::string out) {
-  if (!ctx.args.json()) out += findings_footer(h);
-  return out;
-}
-
 std::string run_stats(CommandContext& ctx) {
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   if (ctx.args.has("--by-type")) {
     auto rows = stats_by_type(ctx.session.target(), ctx.session.symbols(), h, ctx.cancel);
-    return ctx.args.json() ? type_stats_json(rows) : with_footer(ctx, h, type_stats_text(rows));
+    return ctx.args.json() ? type_stats_json(rows) : with_findings_footer(ctx, type_stats_text(rows));
   }
   HeapStats s = compute_stats(h);
-  return ctx.args.json() ? stats_json(s) : with_footer(ctx, h, stats_text(s));
+  s.findings = heap_problems(ctx);
+  return ctx.args.json() ? stats_json(s) : with_findings_footer(ctx, stats_text(s));
 }
 
 std::string run_arenas(CommandContext& ctx) {
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
-  return ctx.args.json() ? arenas_json(h) : with_footer(ctx, h, arenas_text(h));
+  return ctx.args.json() ? arenas_json(h) : with_findings_footer(ctx, arenas_text(h));
 }
 
 std::string run_chunks(CommandContext& ctx) {
@@ -61,8 +58,8 @@ std::string run_chunks(CommandContext& ctx) {
     ++matching;
     if (shown.size() < limit) shown.push_back(&c);
   }
-  return ctx.args.json() ? chunks_json(h, shown, matching)
-                         : with_footer(ctx, h, chunks_text(h, shown, matching));
+  return ctx.args.json() ? chunks_json(shown, matching, heap_problems(ctx))
+                         : with_findings_footer(ctx, chunks_text(h, shown, matching));
 }
 
 std::string run_chunk(CommandContext& ctx) {
@@ -91,8 +88,11 @@ std::string run_chunk(CommandContext& ctx) {
       bk = t.read_u64(c->data() + 8);
     }
   }
-  return ctx.args.json() ? chunk_json(h, *c, asked, places, prev_size, size_field, fd, bk)
-                         : with_footer(ctx, h, chunk_text(h, *c, asked, places, prev_size, size_field, fd, bk));
+  std::vector<const CheckFinding*> here;
+  for (const auto& f : ctx.session.heap_check(ctx.cancel).findings)
+    if (f.address >= c->address && f.address < c->end()) here.push_back(&f);
+  return ctx.args.json() ? chunk_json(here, *c, asked, places, prev_size, size_field, fd, bk)
+                         : with_findings_footer(ctx, chunk_text(here, *c, asked, places, prev_size, size_field, fd, bk));
 }
 
 std::string run_bins(CommandContext& ctx) {
@@ -114,8 +114,8 @@ std::string run_bins(CommandContext& ctx) {
   }
   // Text shows the head of each list; JSON, made for programs, all of it.
   size_t per_list = ctx.args.get_uint("--limit").value_or(ctx.args.json() ? SIZE_MAX : 20);
-  return ctx.args.json() ? bins_json(h, lists, per_list)
-                         : with_footer(ctx, h, bins_text(h, lists, per_list));
+  return ctx.args.json() ? bins_json(lists, per_list, heap_problems(ctx))
+                         : with_findings_footer(ctx, bins_text(h, lists, per_list));
 }
 
 }  // namespace

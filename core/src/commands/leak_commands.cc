@@ -62,8 +62,8 @@ std::string run_leaks(CommandContext& ctx) {
       }
     }
   }
-  if (ctx.args.json()) return leaks_json(h, a, l);
-  return leaks_text(h, a, l) + findings_footer(h);
+  if (ctx.args.json()) return leaks_json(h, a, l, heap_problems(ctx));
+  return with_findings_footer(ctx, leaks_text(h, a, l));
 }
 
 std::string run_refs(CommandContext& ctx) {
@@ -72,7 +72,7 @@ std::string run_refs(CommandContext& ctx) {
   RefsReport r = find_refs(ctx.session.target(), h, ctx.session.symbols(), asked, ctx.args.has("--path"),
                            ctx.cancel);
   if (ctx.args.json()) return refs_json(h, r);
-  return refs_text(h, r) + findings_footer(h);
+  return with_findings_footer(ctx, refs_text(h, r));
 }
 
 std::string run_mems_leaks(CommandContext& ctx) {

@@ -20,4 +20,10 @@ std::optional<int> arena_option(const CommandContext& ctx, const glibc::Heap& he
 // The --arena option as the heap commands describe it.
 extern const OptionSpec kArenaOption;
 
+// How many problems heap check finds in the whole heap (every heap command's
+// JSON says it), and a text answer with the warning line added when there
+// are any. Both run the session's cached heap check.
+size_t heap_problems(CommandContext& ctx);
+std::string with_findings_footer(CommandContext& ctx, std::string text);
+
 }  // namespace heapscope

@@ -163,7 +163,7 @@ std::string frag_text(const glibc::Heap& h, const FragReport& r, std::optional<i
   return out;
 }
 
-std::string frag_json(const glibc::Heap& h, const FragReport& r, std::optional<int> only_arena) {
+std::string frag_json(const glibc::Heap& h, const FragReport& r, std::optional<int> only_arena, size_t findings) {
   json arenas = json::array();
   for (const auto& f : r.arenas) {
     if (only_arena && f.arena != *only_arena) continue;
@@ -177,7 +177,7 @@ std::string frag_json(const glibc::Heap& h, const FragReport& r, std::optional<i
     doc["total"] = figures_json(r.total);
     doc["mmapped"] = json{{"chunks", r.mmapped.chunks}, {"bytes", r.mmapped.bytes}};
   }
-  doc["findings"] = h.findings.size();
+  doc["findings"] = findings;
   return doc.dump() + "\n";
 }
 

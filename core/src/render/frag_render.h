@@ -12,7 +12,8 @@
 namespace heapscope {
 
 std::string frag_text(const glibc::Heap& h, const FragReport& r, std::optional<int> only_arena);
-std::string frag_json(const glibc::Heap& h, const FragReport& r, std::optional<int> only_arena);
+// `findings`: how many problems heap check finds.
+std::string frag_json(const glibc::Heap& h, const FragReport& r, std::optional<int> only_arena, size_t findings);
 
 std::string pages_text(const glibc::Heap& h, const PagesReport& r);
 std::string pages_json(const glibc::Heap& h, const PagesReport& r);

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "render/check_render.h"
 #include "render/format.h"
 
 namespace heapscope {
@@ -41,13 +42,6 @@ std::string tally_row(std::string_view name, const Tally& t) {
 }
 
 }  // namespace
-
-std::string findings_footer(const glibc::Heap& h) {
-  if (h.findings.empty()) return "";
-  const auto& f = h.findings.front();
-  return fmt::format("warning: {} anomal{} found in the heap; first at {}: {}; run 'heap check'\n",
-                     h.findings.size(), h.findings.size() == 1 ? "y" : "ies", to_hex(f.address), f.detail);
-}
 
 std::string stats_text(const HeapStats& s) {
   std::string out = fmt::format("glibc {}: {} arena{}, system bytes {}\n", s.glibc_version,
@@ -160,8 +154,7 @@ std::string chunks_text(const glibc::Heap& h, const std::vector<const glibc::Chu
   return out;
 }
 
-std::string chunks_json(const glibc::Heap& h, const std::vector<const glibc::Chunk*>& chunks,
-                        size_t total_matching) {
+std::string chunks_json(const std::vector<const glibc::Chunk*>& chunks, size_t total_matching, size_t findings) {
   // Written directly: a million chunks would be slow through a DOM.
   std::string out = "{\"chunks\":[";
   out.reserve(chunks.size() * 96 + 64);
@@ -173,8 +166,7 @@ std::string chunks_json(const glibc::Heap& h, const std::vector<const glibc::Chu
                    glibc::state_name(c->state), c->arena);
     first = false;
   }
-  fmt::format_to(std::back_inserter(out), "],\"matching\":{},\"findings\":{}}}\n", total_matching,
-                 h.findings.size());
+  fmt::format_to(std::back_inserter(out), "],\"matching\":{},\"findings\":{}}}\n", total_matching, findings);
   return out;
 }
 
@@ -214,13 +206,13 @@ json list_json_head(const glibc::FreeList& l) {
   return j;
 }
 
-json finding_json(const glibc::Finding& f) {
+json list_finding_json(const glibc::Finding& f) {
   return {{"kind", f.kind}, {"address", to_hex(f.address)}, {"arena", f.arena}, {"detail", f.detail}};
 }
 
 }  // namespace
 
-std::string chunk_text(const glibc::Heap& h, const glibc::Chunk& c, Address asked,
+std::string chunk_text(const std::vector<const CheckFinding*>& findings, const glibc::Chunk& c, Address asked,
                        const std::vector<ListPlace>& places, uint64_t prev_size_field,
                        uint64_t size_field, std::optional<uint64_t> fd, std::optional<uint64_t> bk) {
   std::string out = fmt::format("chunk {} (data {}), size {}, {}{}\n", to_hex(c.address), to_hex(c.data()),
@@ -236,13 +228,11 @@ std::string chunk_text(const glibc::Heap& h, const glibc::Chunk& c, Address aske
   for (const auto& p : places)
     out += fmt::format("  on {}, position {} of {}\n", list_name(*p.list), p.position + 1,
                        p.list->chunks.size());
-  for (const auto& f : h.findings)
-    if (f.address == c.address || f.address == c.data())
-      out += fmt::format("  finding: {}\n", f.detail);
+  for (const auto* f : findings) out += fmt::format("  problem: {}\n", check_finding_text(*f));
   return out;
 }
 
-std::string chunk_json(const glibc::Heap& h, const glibc::Chunk& c, Address asked,
+std::string chunk_json(const std::vector<const CheckFinding*>& findings, const glibc::Chunk& c, Address asked,
                        const std::vector<ListPlace>& places, uint64_t prev_size_field,
                        uint64_t size_field, std::optional<uint64_t> fd, std::optional<uint64_t> bk) {
   json lists = json::array();
@@ -252,9 +242,8 @@ std::string chunk_json(const glibc::Heap& h, const glibc::Chunk& c, Address aske
     j["length"] = p.list->chunks.size();
     lists.push_back(std::move(j));
   }
-  json findings = json::array();
-  for (const auto& f : h.findings)
-    if (f.address == c.address || f.address == c.data()) findings.push_back(finding_json(f));
+  json problems = json::array();
+  for (const auto* f : findings) problems.push_back(check_finding_json(*f));
   json doc{{"address", to_hex(c.address)},
            {"data", to_hex(c.data())},
            {"asked", to_hex(asked)},
@@ -269,7 +258,7 @@ std::string chunk_json(const glibc::Heap& h, const glibc::Chunk& c, Address aske
            {"fd", fd ? json(to_hex(*fd)) : json(nullptr)},
            {"bk", bk ? json(to_hex(*bk)) : json(nullptr)},
            {"lists", std::move(lists)},
-           {"findings", std::move(findings)}};
+           {"findings", std::move(problems)}};
   return doc.dump() + "\n";
 }
 
@@ -305,8 +294,7 @@ std::string bins_text(const glibc::Heap& h, const std::vector<const glibc::FreeL
   return out;
 }
 
-std::string bins_json(const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists,
-                      size_t per_list) {
+std::string bins_json(const std::vector<const glibc::FreeList*>& lists, size_t per_list, size_t findings) {
   json arr = json::array();
   for (const auto* l : lists) {
     json j = list_json_head(*l);
@@ -315,11 +303,11 @@ std::string bins_json(const glibc::Heap& h, const std::vector<const glibc::FreeL
     j["length"] = l->chunks.size();
     j["chunks"] = std::move(chunks);
     json findings = json::array();
-    for (const auto& f : l->findings) findings.push_back(finding_json(f));
+    for (const auto& f : l->findings) findings.push_back(list_finding_json(f));
     j["findings"] = std::move(findings);
     arr.push_back(std::move(j));
   }
-  return json{{"lists", std::move(arr)}, {"findings", h.findings.size()}}.dump() + "\n";
+  return json{{"lists", std::move(arr)}, {"findings", findings}}.dump() + "\n";
 }
 
 }  // namespace heapscope

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "heapscope/analysis/check.h"
 #include "heapscope/analysis/stats.h"
 #include "heapscope/glibc/heap.h"
 
@@ -19,28 +20,25 @@ std::string arenas_json(const glibc::Heap& h);
 
 std::string chunks_text(const glibc::Heap& h, const std::vector<const glibc::Chunk*>& chunks,
                         size_t total_matching);
-std::string chunks_json(const glibc::Heap& h, const std::vector<const glibc::Chunk*>& chunks,
-                        size_t total_matching);
+// `findings`: how many problems heap check finds in the whole heap.
+std::string chunks_json(const std::vector<const glibc::Chunk*>& chunks, size_t total_matching, size_t findings);
 
 // Where a free chunk sits: the list and its position, if on one.
 struct ListPlace {
   const glibc::FreeList* list = nullptr;
   size_t position = 0;
 };
-std::string chunk_text(const glibc::Heap& h, const glibc::Chunk& c, Address asked,
+// `findings`: heap check's findings at this chunk.
+std::string chunk_text(const std::vector<const CheckFinding*>& findings, const glibc::Chunk& c, Address asked,
                        const std::vector<ListPlace>& places, uint64_t prev_size_field,
                        uint64_t size_field, std::optional<uint64_t> fd, std::optional<uint64_t> bk);
-std::string chunk_json(const glibc::Heap& h, const glibc::Chunk& c, Address asked,
+std::string chunk_json(const std::vector<const CheckFinding*>& findings, const glibc::Chunk& c, Address asked,
                        const std::vector<ListPlace>& places, uint64_t prev_size_field,
                        uint64_t size_field, std::optional<uint64_t> fd, std::optional<uint64_t> bk);
 
 // At most `per_list` chunks of each list are printed (the count is always whole).
 std::string bins_text(const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists,
                       size_t per_list);
-std::string bins_json(const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists,
-                      size_t per_list);
-
-// The line every heap command adds when the walk met anomalies.
-std::string findings_footer(const glibc::Heap& h);
+std::string bins_json(const std::vector<const glibc::FreeList*>& lists, size_t per_list, size_t findings);
 
 }  // namespace heapscope

@@ -192,7 +192,7 @@ std::string leaks_text(const glibc::Heap& h, const LeakAnalysis& a, const LeakLi
   return out;
 }
 
-std::string leaks_json(const glibc::Heap& h, const LeakAnalysis& a, const LeakListing& l) {
+std::string leaks_json(const glibc::Heap& h, const LeakAnalysis& a, const LeakListing& l, size_t findings) {
   // Written directly: the list can hold a million chunks.
   json head{{"leaked", tally_json(a.leaked())},
             {"direct", tally_json(a.direct)},
@@ -213,7 +213,7 @@ std::string leaks_json(const glibc::Heap& h, const LeakAnalysis& a, const LeakLi
     }
     fmt::format_to(std::back_inserter(out), "],\"matching\":{}", l.chunks.size());
   }
-  fmt::format_to(std::back_inserter(out), ",\"findings\":{}}}\n", h.findings.size());
+  fmt::format_to(std::back_inserter(out), ",\"findings\":{}}}\n", findings);
   return out;
 }
 

@@ -31,7 +31,8 @@ struct LeakListing {
 };
 
 std::string leaks_text(const glibc::Heap& h, const LeakAnalysis& a, const LeakListing& l);
-std::string leaks_json(const glibc::Heap& h, const LeakAnalysis& a, const LeakListing& l);
+// `findings`: how many problems heap check finds.
+std::string leaks_json(const glibc::Heap& h, const LeakAnalysis& a, const LeakListing& l, size_t findings);
 
 std::string refs_text(const glibc::Heap& h, const RefsReport& r);
 std::string refs_json(const glibc::Heap& h, const RefsReport& r);

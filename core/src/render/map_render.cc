@@ -103,7 +103,8 @@ std::string map_json(const glibc::Heap& h, const HeapMap& m) {
   return doc.dump() + "\n";
 }
 
-std::string map_html(const glibc::Heap& h, const HeapMap& m, const FragReport& frag, std::string_view title) {
+std::string map_html(const glibc::Heap& h, const HeapMap& m, const FragReport& frag, std::string_view title,
+                     size_t findings) {
   json legend = json::array();
   for (uint8_t st : map_legend_states())
     legend.push_back(json{{"state", st}, {"name", map_state_name(st)}, {"color", map_color(st)}});
@@ -170,7 +171,7 @@ std::string map_html(const glibc::Heap& h, const HeapMap& m, const FragReport& f
             {"legend", std::move(legend)}, {"arenas", std::move(arenas)}, {"heaps", std::move(heaps)},
             {"total", figures(frag.total)},
             {"mmapped", json{{"chunks", m.mmapped.size()}, {"bytes", mm_bytes}}},
-            {"findings", h.findings.size()}};
+            {"findings", findings}};
   std::string payload = data.dump();
   // Inside <script>, "</" could end the element early: JSON allows "<\/".
   std::string safe;

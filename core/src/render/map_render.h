@@ -15,9 +15,10 @@ namespace heapscope {
 std::string map_text(const glibc::Heap& h, const HeapMap& m);
 std::string map_json(const glibc::Heap& h, const HeapMap& m);
 
-// The whole HTML document. `title` names the target.
-std::string map_html(const glibc::Heap& h, const HeapMap& m, const FragReport& frag,
-                     std::string_view title);
+// The whole HTML document. `title` names the target; `findings` is how many
+// problems heap check finds.
+std::string map_html(const glibc::Heap& h, const HeapMap& m, const FragReport& frag, std::string_view title,
+                     size_t findings);
 
 // The page around the data (map_template.cc); "/*HEAPSCOPE_DATA*/" marks
 // where the JSON data goes.

@@ -2,7 +2,11 @@
 // /proc/PID/maps, threads from /proc/PID/task (registers by ptrace when we
 // stop it ourselves), memory from /proc/PID/mem. Each region is read once,
 // whole, on first access and served from that copy; unreadable pages are
-// holes. It never writes the target, and detaching leaves it running as
+// holes. Pages of private anonymous mappings that the pagemap shows neither
+// present nor swapped read as zeros without touching them: some kernels
+// back a remote read of such a page with a fresh page, which would make the
+// process's own heap pages resident behind its back (and `heap pages` count
+// them). It never writes the target, and detaching leaves it running as
 // before (a signal we intercepted while attaching is delivered again).
 #include "heapscope/live_process.h"
 
@@ -74,8 +78,13 @@ std::string status_field(const std::string& status, const std::string& key) {
   return status.substr(at, end == std::string::npos ? std::string::npos : end - at);
 }
 
-std::vector<Region> parse_maps(const std::string& text) {
-  std::vector<Region> out;
+struct Mapping {
+  Region region;
+  bool anonymous_private = false;  // untouched pages read as zeros
+};
+
+std::vector<Mapping> parse_maps(const std::string& text) {
+  std::vector<Mapping> out;
   std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
@@ -93,9 +102,11 @@ std::vector<Region> parse_maps(const std::string& text) {
     if (path_at > 0 && static_cast<size_t>(path_at) <= line.size()) r.path = line.substr(path_at);
     // Pages without read permission are not memory the program can see.
     r.readable = r.perms & kPermRead;
-    out.push_back(std::move(r));
+    bool anonymous = r.path.empty() || r.path == "[heap]" || r.path == "[stack]" || r.path.starts_with("[anon:");
+    out.push_back({std::move(r), perms[3] == 'p' && anonymous});
   }
-  std::sort(out.begin(), out.end(), [](const Region& a, const Region& b) { return a.range.begin < b.range.begin; });
+  std::sort(out.begin(), out.end(),
+            [](const Mapping& a, const Mapping& b) { return a.region.range.begin < b.region.range.begin; });
   return out;
 }
 
@@ -105,6 +116,7 @@ class LiveProcess final : public Target, public HasAuxv {
   ~LiveProcess() override {
     detach();
     if (mem_fd_ >= 0) close(mem_fd_);
+    if (pagemap_fd_ >= 0) close(pagemap_fd_);
   }
 
   std::optional<Error> open(std::vector<Thread> supplied);
@@ -140,12 +152,15 @@ class LiveProcess final : public Target, public HasAuxv {
   std::optional<Error> attach();
   void detach();
   size_t pread_some(uint64_t addr, std::byte* dst, size_t n) const;
+  size_t read_region(size_t region, uint64_t addr, std::byte* dst, size_t n) const;
   void load_whole(const Region& r, Cache& c) const;
   std::span<const std::byte> view_block(const Region& r, Cache& c, uint64_t off, uint64_t max) const;
 
   int pid_;
   StopMode mode_;
   int mem_fd_ = -1;
+  int pagemap_fd_ = -1;              // -1: read every page
+  std::vector<bool> zero_untouched_;  // per region: private anonymous
   mutable bool use_vm_readv_ = true;
   std::string comm_;
   std::vector<Region> regions_;
@@ -229,7 +244,11 @@ std::optional<Error> LiveProcess::open(std::vector<Thread> supplied) {
     return fail(fmt::format("cannot open /proc/{}/mem: {}", pid_, std::strerror(errno)));
   }
   std::string maps = read_text_file(fmt::format("/proc/{}/maps", pid_));
-  regions_ = parse_maps(maps);
+  for (auto& m : parse_maps(maps)) {
+    regions_.push_back(std::move(m.region));
+    zero_untouched_.push_back(m.anonymous_private);
+  }
+  pagemap_fd_ = ::open(fmt::format("/proc/{}/pagemap", pid_).c_str(), O_RDONLY | O_CLOEXEC);
   if (regions_.empty()) return fail("has no memory mappings (a kernel thread, or it has exited)");
   caches_ = std::make_unique<Cache[]>(regions_.size());
   std::string auxv = read_text_file(fmt::format("/proc/{}/auxv", pid_));
@@ -287,7 +306,38 @@ size_t LiveProcess::pread_some(uint64_t addr, std::byte* dst, size_t n) const {
   return done;
 }
 
+// pread_some for a page-aligned range of region `region`, with the pages of
+// a private anonymous mapping that were never touched (or were released,
+// e.g. by malloc_trim's madvise) filled with zeros instead of read.
+size_t LiveProcess::read_region(size_t region, uint64_t addr, std::byte* dst, size_t n) const {
+  if (pagemap_fd_ < 0 || !zero_untouched_[region]) return pread_some(addr, dst, n);
+  constexpr uint64_t kPresent = uint64_t{1} << 63, kSwapped = uint64_t{1} << 62;
+  const uint64_t first = addr / kPage, pages = (n + kPage - 1) / kPage;
+  std::vector<uint64_t> entries(pages);
+  const size_t want = pages * sizeof(uint64_t);
+  if (pread(pagemap_fd_, entries.data(), want, static_cast<off_t>(first * sizeof(uint64_t))) !=
+      static_cast<ssize_t>(want))
+    return pread_some(addr, dst, n);
+  size_t done = 0;
+  for (uint64_t i = 0; i < pages;) {
+    const bool held = entries[i] & (kPresent | kSwapped);
+    uint64_t j = i + 1;
+    while (j < pages && static_cast<bool>(entries[j] & (kPresent | kSwapped)) == held) ++j;
+    const size_t len = std::min<uint64_t>(n, j * kPage) - done;
+    if (held) {
+      size_t got = pread_some(addr + done, dst + done, len);
+      if (got < len) return done + got;
+    } else {
+      std::memset(dst + done, 0, len);
+    }
+    done += len;
+    i = j;
+  }
+  return done;
+}
+
 void LiveProcess::load_whole(const Region& r, Cache& c) const {
+  const size_t ri = static_cast<size_t>(&r - regions_.data());
   uint64_t size = r.range.size();
   c.data = std::unique_ptr<std::byte[]>(new std::byte[size]);
   auto add_valid = [&](uint64_t b, uint64_t e) {
@@ -298,7 +348,7 @@ void LiveProcess::load_whole(const Region& r, Cache& c) const {
   };
   for (uint64_t off = 0; off < size; off += kReadChunk) {
     uint64_t n = std::min(kReadChunk, size - off);
-    uint64_t got = pread_some(r.range.begin.value + off, c.data.get() + off, n);
+    uint64_t got = read_region(ri, r.range.begin.value + off, c.data.get() + off, n);
     if (got == n) {
       add_valid(off, off + n);
       continue;
@@ -307,13 +357,14 @@ void LiveProcess::load_whole(const Region& r, Cache& c) const {
     add_valid(off, off + (got & ~(kPage - 1)));
     for (uint64_t p = off + (got & ~(kPage - 1)); p < off + n; p += kPage) {
       uint64_t k = std::min(kPage, off + n - p);
-      if (pread_some(r.range.begin.value + p, c.data.get() + p, k) == k) add_valid(p, p + k);
+      if (read_region(ri, r.range.begin.value + p, c.data.get() + p, k) == k) add_valid(p, p + k);
     }
   }
 }
 
 std::span<const std::byte> LiveProcess::view_block(const Region& r, Cache& c, uint64_t off,
                                                    uint64_t max) const {
+  const size_t ri = static_cast<size_t>(&r - regions_.data());
   uint64_t index = off / kBlock;
   auto it = c.blocks.find(index);
   if (it == c.blocks.end()) {
@@ -321,12 +372,12 @@ std::span<const std::byte> LiveProcess::view_block(const Region& r, Cache& c, ui
     b.data = std::unique_ptr<std::byte[]>(new std::byte[kBlock]);
     uint64_t start = index * kBlock;
     uint64_t n = std::min(kBlock, r.range.size() - start);
-    if (pread_some(r.range.begin.value + start, b.data.get(), n) == n) {
+    if (read_region(ri, r.range.begin.value + start, b.data.get(), n) == n) {
       b.valid = static_cast<uint16_t>((n / kPage >= 16) ? 0xffff : ((1u << ((n + kPage - 1) / kPage)) - 1));
     } else {
       for (uint64_t p = 0; p < n; p += kPage) {
         uint64_t k = std::min(kPage, n - p);
-        if (pread_some(r.range.begin.value + start + p, b.data.get() + p, k) == k)
+        if (read_region(ri, r.range.begin.value + start + p, b.data.get() + p, k) == k)
           b.valid = static_cast<uint16_t>(b.valid | (1u << (p / kPage)));
       }
     }

@@ -39,7 +39,7 @@ struct HeapStats {
   Tally mmapped;
   uint64_t system_bytes = 0;   // sum over arenas
   StateTallies total;           // arenas only; mmapped is separate
-  size_t findings = 0;
+  size_t findings = 0;         // heap check's problems; set by the caller
 };
 
 HeapStats compute_stats(const glibc::Heap& heap);
