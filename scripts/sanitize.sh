@@ -10,7 +10,9 @@
 # the gcc ASan and UBSan runtimes preloaded (CMake hands their paths to the
 # tests; heapscope_testlib.debugger_env), with leak detection off for the
 # debugger, which does not free everything at exit (the CLI keeps it on). The
-# programs the debuggers launch do not inherit the preload. Likewise the
+# programs the debuggers launch do not inherit the preload. A stub preloaded
+# after the runtimes (tests/integration/asan_lazy_init_shim.c) keeps gcc 12's
+# ASan from hanging gdb and lldb at startup. Likewise the
 # abort() shim that the mems live tests LD_PRELOAD goes after the runtimes.
 #
 # Not run, and why: the speed and bench tests (timing under ASan says

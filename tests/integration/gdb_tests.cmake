@@ -13,6 +13,13 @@ endif()
 # The scenario program the gdb tests stop at (heapscope_stop) or dump.
 add_executable(gdb_scenario ${CMAKE_CURRENT_LIST_DIR}/programs/gdb_scenario.c)
 target_compile_options(gdb_scenario PRIVATE -g -O1)
+# A plain glibc malloc program under HEAPSCOPE_SANITIZE too, like the
+# examples: ASan's allocator would replace the heap under test, and ASan
+# turns core dumps off.
+if(HEAPSCOPE_SANITIZE)
+  target_compile_options(gdb_scenario PRIVATE -fno-sanitize=all)
+  target_link_options(gdb_scenario PRIVATE -fno-sanitize=all)
+endif()
 target_link_libraries(gdb_scenario PRIVATE Threads::Threads)
 
 set(_gdb_test_env
