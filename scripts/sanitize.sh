@@ -4,20 +4,24 @@
 # input, heap check on the corruption corpus, the fuzz corpora replayed. Any
 # ASan or UBSan report fails the test that triggers it.
 #
-# Not built, and not run, and why:
-#   - the GDB extension module and the LLDB plugin (-DHEAPSCOPE_GDB=OFF,
-#     -DHEAPSCOPE_LLDB_INCLUDE_DIR=OFF): they are loaded into gdb's and
-#     lldb's own processes, which are not built with ASan, and the ASan
-#     runtime must be the first library loaded, so they cannot run there.
-#     Their core (the same heapscope::core) runs under ASan in every other
-#     test. Not building them also saves the slowest compiles (pybind11,
-#     the LLDB SB headers). Their tests (labels gdb and lldb, the lldb_*
-#     tests, integration.check.gdb/lldb) are excluded.
-#   - integration.mems.live and integration.frag.mems (its live mems get
-#     case): they LD_PRELOAD an abort() shim into mems_demo;
-#     the preloaded library then comes before libasan in the initial library
-#     list, which ASan refuses ("ASan runtime does not come first").
-#   - the speed and bench tests: timing under ASan says nothing.
+# The GDB extension module and the LLDB plugin are built with the sanitizers
+# too. They run inside gdb and lldb, which are not ASan programs, and ASan
+# must be the first library in a process: the tests start gdb and lldb with
+# the gcc ASan and UBSan runtimes preloaded (CMake hands their paths to the
+# tests; heapscope_testlib.debugger_env), with leak detection off for the
+# debugger, which does not free everything at exit (the CLI keeps it on). The
+# programs the debuggers launch do not inherit the preload. A stub preloaded
+# after the runtimes (tests/integration/asan_lazy_init_shim.c) keeps gcc 12's
+# ASan from hanging gdb and lldb at startup. Likewise the
+# abort() shim that the mems live tests LD_PRELOAD goes after the runtimes.
+#
+# Not run, and why: the speed and bench tests (timing under ASan says
+# nothing); lldb_plugin for now: its OnLiveProcess case has lldb launch the
+# scenario to dump core, and no core appears (likely ASan's default
+# disable_coredump=1 in the preloaded lldb and bash wrapper lowers RLIMIT_CORE
+# for the inferior; ASAN_OPTIONS disable_coredump=0 in debugger_env is the
+# untested fix).
+#
 # The example programs are built without sanitizers (examples/CMakeLists.txt):
 # they are the glibc heaps under test, and ASan's allocator would replace them.
 #
@@ -33,15 +37,13 @@ command -v ninja >/dev/null && generator=(-G Ninja)
 start=$(date +%s)
 cmake -S . -B "$BUILD" "${generator[@]}" -DCMAKE_BUILD_TYPE=Debug -DHEAPSCOPE_SANITIZE=ON \
   -DCMAKE_C_FLAGS_DEBUG="-O1 -g1" -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
-  -DHEAPSCOPE_GDB=OFF -DHEAPSCOPE_LLDB_INCLUDE_DIR=OFF >/dev/null
+  -UHEAPSCOPE_GDB -UHEAPSCOPE_LLDB_INCLUDE_DIR >/dev/null
 cmake --build "$BUILD" -j 2
 built=$(date +%s)
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 cd "$BUILD"
 status=0
-ctest --output-on-failure -j 2 --timeout 900 -LE "gdb|lldb|speed|bench" \
-  -E "lldb_plugin|lldb_speed|integration\.check\.lldb|integration\.check\.gdb|integration\.mems\.live|integration\.frag\.mems" "$@" ||
-  status=$?
+ctest --output-on-failure -j 2 --timeout 900 -LE "speed|bench" -E "^lldb_plugin$" "$@" || status=$?
 echo "sanitize.sh: build $((built - start))s, tests $(( $(date +%s) - built ))s"
 exit $status

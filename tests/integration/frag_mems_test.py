@@ -60,7 +60,7 @@ class MemsGetPageTest(unittest.TestCase):
         if not os.path.exists(shim) or not os.path.exists(exe):
             self.skipTest("mems_demo or its abort() shim is not built")
         proc = subprocess.Popen([exe], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=dict(os.environ, LD_PRELOAD=shim))
+                                stderr=subprocess.PIPE, env=lib.preload_env([shim]))
         try:
             buf = b""
             deadline = time.monotonic() + 60

@@ -27,6 +27,9 @@ import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import heapscope_testlib as lib  # noqa: E402  (debugger_env in a sanitizer build)
+
 SOURCE = os.path.dirname(os.path.dirname(HERE))
 BUILD = os.environ.get("HEAPSCOPE_BUILD_DIR") or os.path.join(SOURCE, "build")
 CLI = os.environ.get("HEAPSCOPE_CLI") or os.path.join(BUILD, "bin", "heapscope")
@@ -113,12 +116,14 @@ def run_gdb(gdb_args, steps, before=(), timeout=300, load=True, ulimit_core=Fals
     with open(spec_path, "w") as f:
         json.dump({"steps": steps}, f)
     cmd = [GDB, "-batch", "-nx", "-iex", "set debuginfod enabled off"]
+    for c in lib.gdb_sanitizer_commands():
+        cmd += ["-iex", c]
     if load:
         cmd += ["-ex", "source " + LOADER]
     for b in before:
         cmd += ["-ex", b]
     cmd += ["-ex", "source " + RUNNER] + list(gdb_args)
-    env = dict(os.environ, HEAPSCOPE_GDB_RUNNER_IN=spec_path, HEAPSCOPE_GDB_RUNNER_OUT=out_path)
+    env = lib.debugger_env(dict(HEAPSCOPE_GDB_RUNNER_IN=spec_path, HEAPSCOPE_GDB_RUNNER_OUT=out_path))
     if ulimit_core:  # the inferior inherits it and dumps core when it aborts
         cmd = ["bash", "-c", 'ulimit -c unlimited; exec "$0" "$@"'] + cmd
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
@@ -401,7 +406,8 @@ class ErrorTest(unittest.TestCase):
         # Not through gdb.execute: what a user sees on the terminal.
         require_frontend(self)
         p = subprocess.run([GDB, "-batch", "-nx", "-ex", "source " + LOADER, "-ex", "heap stats",
-                            "-ex", "echo alive\\n"], capture_output=True, text=True, timeout=120)
+                            "-ex", "echo alive\\n"], capture_output=True, text=True, timeout=120,
+                           env=lib.debugger_env())
         self.assertEqual(p.stderr, NO_TARGET + "\n")
         self.assertEqual(p.stdout, "alive\n")
 

@@ -13,13 +13,21 @@ endif()
 # The scenario program the gdb tests stop at (heapscope_stop) or dump.
 add_executable(gdb_scenario ${CMAKE_CURRENT_LIST_DIR}/programs/gdb_scenario.c)
 target_compile_options(gdb_scenario PRIVATE -g -O1)
+# A plain glibc malloc program under HEAPSCOPE_SANITIZE too, like the
+# examples: ASan's allocator would replace the heap under test, and ASan
+# turns core dumps off.
+if(HEAPSCOPE_SANITIZE)
+  target_compile_options(gdb_scenario PRIVATE -fno-sanitize=all)
+  target_link_options(gdb_scenario PRIVATE -fno-sanitize=all)
+endif()
 target_link_libraries(gdb_scenario PRIVATE Threads::Threads)
 
 set(_gdb_test_env
   HEAPSCOPE_BUILD_DIR=${PROJECT_BINARY_DIR}
   HEAPSCOPE_CLI=$<TARGET_FILE:heapscope>
   HEAPSCOPE_GDB_SCENARIO=$<TARGET_FILE:gdb_scenario>
-  PYTHONDONTWRITEBYTECODE=1)
+  PYTHONDONTWRITEBYTECODE=1
+  ${HEAPSCOPE_SANITIZER_TEST_ENV})
 foreach(_case
     CoreTest.test_gdb_scenario CoreTest.test_examples CoreTest.test_no_debuginfo_setting
     LiveTest.test_native LiveTest.test_gdbserver LiveTest.test_session_reused_per_stop

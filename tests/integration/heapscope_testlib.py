@@ -12,10 +12,14 @@ What it gives a test driver:
   - run_cli(args) -> (status, stdout, stderr), run_cli_json(args)
   - run_gdb_batch(exe, core, commands), run_lldb_batch(exe, core, commands):
     a debugger in batch mode with the given commands, for gdb/lldb drivers
+  - in a sanitizer build: debugger_env(), gdb_sanitizer_commands(),
+    lldb_sanitizer_commands() to start a debugger that can load our
+    instrumented module, preload_env(libs) for an LD_PRELOAD of our own
   - LiveScenario: a scenario_live process waiting at READY
 
 Environment overrides: HEAPSCOPE_BUILD_DIR, HEAPSCOPE_CLI, HEAPSCOPE_EXAMPLES_DIR,
 HEAPSCOPE_GDB, HEAPSCOPE_LLDB, HEAPSCOPE_KEEP_TMP=1 (keep scratch dirs).
+Set by CMake in a sanitizer build: HEAPSCOPE_SANITIZER_RUNTIME.
 """
 
 import atexit
@@ -57,6 +61,54 @@ def gdb_path():
 def lldb_path():
     return (os.environ.get("HEAPSCOPE_LLDB") or shutil.which("lldb-19")
             or shutil.which("lldb"))
+
+
+# ---------------------------------------------------------------- sanitizer builds
+# scripts/sanitize.sh builds the gdb module and the LLDB plugin with ASan and
+# UBSan too. gdb and lldb are not ASan programs, and ASan must be the first
+# library in a process, so a debugger that will load them starts with the
+# runtimes preloaded. CMake sets HEAPSCOPE_SANITIZER_RUNTIME (ASan's and
+# UBSan's shared runtimes, colon-separated) only in such a build; elsewhere
+# all of this is a no-op.
+
+
+def sanitizer_runtime():
+    return os.environ.get("HEAPSCOPE_SANITIZER_RUNTIME", "")
+
+
+def preload_env(libs=(), env=None):
+    """os.environ plus env, with LD_PRELOAD=libs; in a sanitizer build the
+    runtimes first (ASan refuses to start behind another preloaded library)."""
+    full = dict(os.environ, **(env or {}))
+    preload = [sanitizer_runtime()] + list(libs)
+    full["LD_PRELOAD"] = ":".join(p for p in preload if p)
+    if not full["LD_PRELOAD"]:
+        del full["LD_PRELOAD"]
+    return full
+
+
+def debugger_env(env=None):
+    """The environment to start gdb or lldb in: os.environ plus env; in a
+    sanitizer build, the runtimes preloaded and leak detection off for the
+    debugger (gdb and lldb do not free everything at exit; our CLI keeps it)."""
+    full = dict(os.environ, **(env or {}))
+    if not sanitizer_runtime():
+        return full
+    full = preload_env(env=full)
+    full["ASAN_OPTIONS"] = ":".join(o for o in (full.get("ASAN_OPTIONS"), "detect_leaks=0") if o)
+    return full
+
+
+def gdb_sanitizer_commands():
+    """gdb commands (-iex) for debugger_env(): the programs gdb runs must not
+    inherit the preloaded runtime (ASan's malloc would replace the heap under
+    test)."""
+    return ["unset environment LD_PRELOAD"] if sanitizer_runtime() else []
+
+
+def lldb_sanitizer_commands():
+    """The same for lldb (-O, before the target exists)."""
+    return ["settings set target.unset-env-vars LD_PRELOAD"] if sanitizer_runtime() else []
 
 
 _scratch_dirs = []
@@ -396,7 +448,8 @@ def run_cli_json(args, timeout=300):
 
 
 def _run_debugger(argv, timeout):
-    proc = subprocess.run(argv, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(argv, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                          env=debugger_env())
     return (proc.returncode, proc.stdout.decode("utf-8", "replace"),
             proc.stderr.decode("utf-8", "replace"))
 
@@ -409,7 +462,7 @@ def run_gdb_batch(exe, core=None, commands=(), pid=None, init_commands=(), timeo
     if not gdb:
         raise FileNotFoundError("gdb not found")
     argv = [gdb, "-batch", "-nx"]
-    for c in init_commands:
+    for c in gdb_sanitizer_commands() + list(init_commands):
         argv += ["-iex", c]
     for c in commands:
         argv += ["-ex", c]
@@ -429,7 +482,7 @@ def run_lldb_batch(exe, core=None, commands=(), pid=None, init_commands=(), time
     if not lldb:
         raise FileNotFoundError("lldb not found")
     argv = [lldb, "-b", "--no-lldbinit"]
-    for c in init_commands:
+    for c in lldb_sanitizer_commands() + list(init_commands):
         argv += ["-O", c]
     for c in commands:
         argv += ["-o", c]

@@ -75,6 +75,8 @@ def run_lldb(commands, exe=None, core=None, pid=None, cwd=None, load_plugin=True
     lldb = lldb_binary()
     cmds = (["plugin load " + plugin_path()] if load_plugin else []) + list(commands)
     argv = [lldb, "-b", "--no-lldbinit"]
+    for c in testlib.lldb_sanitizer_commands():
+        argv += ["-O", c]
     for c in cmds:
         argv += ["-o", c]
     if pid is not None:
@@ -85,7 +87,7 @@ def run_lldb(commands, exe=None, core=None, pid=None, cwd=None, load_plugin=True
         argv += ["-c", core]
     if core_dumps:
         argv = ["bash", "-c", 'ulimit -c unlimited 2>/dev/null; exec "$0" "$@"'] + argv
-    full_env = dict(os.environ, **env) if env else None
+    full_env = testlib.debugger_env(env)
     proc = subprocess.run(argv, capture_output=True, timeout=timeout, cwd=cwd, env=full_env,
                           stdin=subprocess.DEVNULL)
     out = proc.stdout.decode("utf-8", "replace")

@@ -5,6 +5,13 @@
 
 add_executable(lldb_scenario ${CMAKE_CURRENT_LIST_DIR}/programs/lldb_scenario.c)
 target_compile_options(lldb_scenario PRIVATE -O0 -g)
+# A plain glibc malloc program under HEAPSCOPE_SANITIZE too, like the
+# examples: ASan's allocator would replace the heap under test, and ASan
+# turns core dumps off.
+if(HEAPSCOPE_SANITIZE)
+  target_compile_options(lldb_scenario PRIVATE -fno-sanitize=all)
+  target_link_options(lldb_scenario PRIVATE -fno-sanitize=all)
+endif()
 set_target_properties(lldb_scenario PROPERTIES
   RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests/programs)
 
@@ -14,7 +21,8 @@ find_package(Python3 COMPONENTS Interpreter REQUIRED)
 set(_heapscope_lldb_env
   "HEAPSCOPE_BUILD_DIR=${PROJECT_BINARY_DIR}"
   "HEAPSCOPE_LLDB_PLUGIN=${PROJECT_BINARY_DIR}/lib/heapscope/libheapscope-lldb.so"
-  "HEAPSCOPE_LLDB_SCENARIO=$<TARGET_FILE:lldb_scenario>")
+  "HEAPSCOPE_LLDB_SCENARIO=$<TARGET_FILE:lldb_scenario>"
+  ${HEAPSCOPE_SANITIZER_TEST_ENV})
 
 add_test(NAME lldb_plugin
          COMMAND Python3::Interpreter ${CMAKE_CURRENT_LIST_DIR}/lldb_plugin_test.py)

@@ -250,7 +250,7 @@ class MemsLiveTest(_MemsChecks, unittest.TestCase):
             lib.build_dir(), "tests", "programs", "mems_abort_wait.so")
         if not os.path.exists(shim):
             raise unittest.SkipTest("abort() shim not built: %s" % shim)
-        env = dict(os.environ, LD_PRELOAD=shim)
+        env = lib.preload_env([shim])
         cls.proc = subprocess.Popen([lib.example_path("mems_demo")], stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         buf = b""

@@ -6,6 +6,7 @@ import re
 import sys
 import subprocess
 import unittest
+import unittest.mock
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import heapscope_testlib as lib  # noqa: E402
@@ -190,6 +191,52 @@ class DebuggerHelperTest(unittest.TestCase):
         got = self.values(out, r"(?m)^\(\w+\) [\w.]+ = (\d+)$")
         mi = self.oracle["malloc_info"]
         self.assertEqual(got, [mi["heaps"][0]["system_current"], mi["total"]["mmap"]["count"]], out)
+
+
+class SanitizerEnvTest(unittest.TestCase):
+    """In a sanitizer build the debuggers carry the ASan runtime (our module
+    inside them is instrumented) and the programs they start do not (the heap
+    under test must stay glibc's)."""
+
+    def test_preload_order(self):
+        with unittest.mock.patch.dict(os.environ, {"HEAPSCOPE_SANITIZER_RUNTIME": "/a.so:/b.so",
+                                                   "ASAN_OPTIONS": "abort_on_error=1"}):
+            self.assertEqual(lib.preload_env(["/shim.so"])["LD_PRELOAD"], "/a.so:/b.so:/shim.so")
+            env = lib.debugger_env({"X": "1"})
+            self.assertEqual((env["LD_PRELOAD"], env["X"]), ("/a.so:/b.so", "1"))
+            self.assertEqual(env["ASAN_OPTIONS"], "abort_on_error=1:detect_leaks=0")
+        with unittest.mock.patch.dict(os.environ, {"HEAPSCOPE_SANITIZER_RUNTIME": ""}):
+            os.environ.pop("LD_PRELOAD", None)
+            self.assertNotIn("LD_PRELOAD", lib.debugger_env())
+            self.assertEqual(lib.preload_env(["/shim.so"])["LD_PRELOAD"], "/shim.so")
+
+    def maps_lines(self, text):
+        return [l for l in text.splitlines() if re.match(r"[0-9a-f]+-[0-9a-f]+ ", l)]
+
+    def check(self, out, err):
+        maps = self.maps_lines(out)
+        self.assertTrue(maps, out + err)
+        self.assertFalse([l for l in maps if "libasan" in l], "the inferior inherited ASan")
+        if lib.sanitizer_runtime():
+            self.assertIn("debugger-has-asan", out, "the debugger did not get ASan")
+
+    def test_gdb(self):
+        if not lib.gdb_path():
+            self.skipTest("gdb not installed")
+        status, out, err = lib.run_gdb_batch("/bin/cat", commands=[
+            "python print('debugger-has-asan' if 'libasan' in open('/proc/self/maps').read() else '')",
+            "run /proc/self/maps"])
+        self.assertEqual(status, 0, err)
+        self.check(out, err)
+
+    def test_lldb(self):
+        if not lib.lldb_path():
+            self.skipTest("lldb not installed")
+        status, out, err = lib.run_lldb_batch("/bin/cat", commands=[
+            "script print('debugger-has-asan' if 'libasan' in open('/proc/self/maps').read() else '')",
+            "process launch -- /proc/self/maps"])
+        self.assertEqual(status, 0, err)
+        self.check(out, err)
 
 
 if __name__ == "__main__":
