@@ -95,7 +95,10 @@ def debugger_env(env=None):
     if not sanitizer_runtime():
         return full
     full = preload_env(env=full)
-    full["ASAN_OPTIONS"] = ":".join(o for o in (full.get("ASAN_OPTIONS"), "detect_leaks=0") if o)
+    # disable_coredump=0: ASan otherwise sets the debugger's RLIMIT_CORE to
+    # 0, and the programs it launches inherit it and dump no core.
+    full["ASAN_OPTIONS"] = ":".join(
+        o for o in (full.get("ASAN_OPTIONS"), "detect_leaks=0", "disable_coredump=0") if o)
     return full
 
 
