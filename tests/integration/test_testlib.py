@@ -204,7 +204,7 @@ class SanitizerEnvTest(unittest.TestCase):
             self.assertEqual(lib.preload_env(["/shim.so"])["LD_PRELOAD"], "/a.so:/b.so:/shim.so")
             env = lib.debugger_env({"X": "1"})
             self.assertEqual((env["LD_PRELOAD"], env["X"]), ("/a.so:/b.so", "1"))
-            self.assertEqual(env["ASAN_OPTIONS"], "abort_on_error=1:detect_leaks=0")
+            self.assertEqual(env["ASAN_OPTIONS"], "abort_on_error=1:detect_leaks=0:disable_coredump=0")
         with unittest.mock.patch.dict(os.environ, {"HEAPSCOPE_SANITIZER_RUNTIME": ""}):
             os.environ.pop("LD_PRELOAD", None)
             self.assertNotIn("LD_PRELOAD", lib.debugger_env())
