@@ -38,3 +38,5 @@ foreach(_case
   set_tests_properties(integration.gdb.${_case} PROPERTIES
     LABELS "integration;gdb" TIMEOUT 900 ENVIRONMENT "${_gdb_test_env}")
 endforeach()
+# Second longest (170 s under ASan): started early, like lldb_plugin.
+set_tests_properties(integration.gdb.CoreTest.test_examples PROPERTIES COST 170)

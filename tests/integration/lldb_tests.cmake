@@ -26,8 +26,10 @@ set(_heapscope_lldb_env
 
 add_test(NAME lldb_plugin
          COMMAND Python3::Interpreter ${CMAKE_CURRENT_LIST_DIR}/lldb_plugin_test.py)
+# COST: the longest test (about 40 s plain, 300 s under ASan); a fresh build
+# has no timing history, so ctest -j would otherwise start it last, alone.
 set_tests_properties(lldb_plugin PROPERTIES
-  LABELS integration TIMEOUT 900 ENVIRONMENT "${_heapscope_lldb_env}")
+  LABELS integration TIMEOUT 900 COST 300 ENVIRONMENT "${_heapscope_lldb_env}")
 
 # lldb_speed_test.py measures `heap stats` inside lldb against the CLI. It is a
 # benchmark, not a test (timings on a shared machine are noise), so it is not
