@@ -126,7 +126,7 @@ TEST(ForEachWord, SkipsTheGapsBetweenRegions) {
   t.add_region(Address(0x10000), std::vector<std::byte>(64, std::byte{1}));
   t.add_region(Address(0x7f0000000000), std::vector<std::byte>(32, std::byte{2}));
   std::vector<uint64_t> at;
-  analysis::for_each_word(t, {Address(8), Address(UINT64_MAX - 7)}, CancelToken(),
+  for_each_word(t, {Address(8), Address(UINT64_MAX - 7)}, CancelToken(),
                           [&](uint64_t a, uint64_t) { at.push_back(a); });
   ASSERT_EQ(at.size(), 12u);
   EXPECT_EQ(at.front(), 0x10000u);

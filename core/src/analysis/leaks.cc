@@ -134,7 +134,7 @@ LeakAnalysis analyze_leaks(const Target& target, const glibc::Heap& heap, const 
   };
   Roots roots = find_roots(target, heap, index.mmapped());
   for (const auto& r : roots.registers) definite(0, r.value);
-  for (const auto& r : roots.ranges) analysis::for_each_word(target, r.range, cancel, definite);
+  for (const auto& r : roots.ranges) for_each_word(target, r.range, cancel, definite);
   m.drain(kReachPending, kReach, definite, out.reachable);
 
   // Phase 2: from the seeds, any pointer reaches: all of it is possible.

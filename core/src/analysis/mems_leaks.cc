@@ -154,7 +154,7 @@ MemsLeakAnalysis analyze_mems_leaks(const Target& target, const mems::Heap& h, c
   auto scan = [&](uint32_t n, auto& visit) {
     if (n < g) return analysis::for_each_chunk_word(target, cs[n], cancel, visit);
     const MemsObject& o = objects[n - g];
-    analysis::for_each_word(target, {o.begin, o.begin + o.size}, cancel, visit);
+    for_each_word(target, {o.begin, o.begin + o.size}, cancel, visit);
   };
 
   // Roots: heap leaks' roots without the mems allocators' own memory.
@@ -186,7 +186,7 @@ MemsLeakAnalysis analyze_mems_leaks(const Target& target, const mems::Heap& h, c
   for (const auto& r : roots.ranges) {
     std::vector<AddressRange> pieces;
     subtract(r.range, owned, pieces);
-    for (auto p : pieces) analysis::for_each_word(target, p, cancel, definite);
+    for (auto p : pieces) for_each_word(target, p, cancel, definite);
   }
   auto drain = [&](auto& visit) {
     while (!queue.empty()) {

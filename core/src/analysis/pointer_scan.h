@@ -1,12 +1,9 @@
 // Internal: the fast part of every reference analysis. NodeIndex maps a word
 // to the node (in-use or mmapped chunk) whose user area holds it: one range
-// check against [lowest, highest) node byte rejects most words inline; then
-// the span (a run of adjacent chunks: a heap segment, or one mmapped chunk)
-// by a remembered span or a binary search over a handful, then a bitmap of
-// chunk starts (one bit per 16 bytes) with a running count per 64-bit word
-// gives the chunk's index: one 16-byte record per KiB of heap, one cache line
-// per lookup. for_each_word visits the aligned 8-byte words of a range of
-// target memory; ChunkWords visits a chunk's, from a view of its whole span.
+// check against [lowest, highest) node byte rejects most words inline, then
+// the heap's glibc::ChunkIndex finds the chunk. ChunkWords visits a chunk's
+// words from a view of its whole span; for_each_word (target_words.h) visits
+// a range of target memory.
 #pragma once
 
 #include <algorithm>
@@ -21,6 +18,7 @@
 #include "heapscope/cancel.h"
 #include "heapscope/glibc/heap.h"
 #include "heapscope/target.h"
+#include "target_words.h"
 
 namespace heapscope::analysis {
 
@@ -69,55 +67,6 @@ class NodeIndex {
 // reading); every other vertex is indirect.
 std::vector<uint8_t> direct_members(const std::vector<uint32_t>& first, const std::vector<uint32_t>& edges,
                                     const CancelToken& cancel);
-
-// Where a scan that found nothing at `a` goes on: the next page when a is in
-// a readable region (a page missing from a core) or the target lists no
-// regions; the end of an unreadable region holding a; else the next region
-// above a. At or below a when there is nothing further (the scan stops).
-inline uint64_t next_scan_address(const Target& t, uint64_t a) {
-  const auto& rs = t.regions();
-  const Region* r = rs.empty() ? nullptr : t.find_region(Address(a));
-  if (rs.empty() || (r && r->readable)) return (a | 4095) + 1;
-  if (r) return (r->range.end.value + 7) & ~7ull;
-  auto it = std::upper_bound(rs.begin(), rs.end(), a,
-                             [](uint64_t x, const Region& reg) { return x < reg.range.begin.value; });
-  return it == rs.end() ? 0 : (it->range.begin.value + 7) & ~7ull;
-}
-
-// Calls f(address_of_word, value) for each aligned word of [range) the target
-// has; missing pages and the gaps between regions are skipped (a corrupt
-// size can make the range span most of the address space). Polls the token
-// every 64 Ki words.
-template <typename F>
-void for_each_word(const Target& t, AddressRange range, const CancelToken& cancel, F&& f) {
-  uint64_t a = (range.begin.value + 7) & ~7ull;
-  const uint64_t end = range.end.value & ~7ull;
-  while (a < end) {
-    auto v = t.view(Address(a), end - a);
-    if (v.size() < 8) {
-      uint64_t next = 0;
-      uint64_t w = 0;
-      if (!v.empty() && t.read_exact(Address(a), &w, 8)) {
-        f(a, w);  // a word across two backing blocks
-        next = a + 8;
-      } else {
-        next = next_scan_address(t, a);
-      }
-      if (next <= a) break;  // nothing further, or the top of the address space
-      a = next;
-      continue;
-    }
-    const size_t n = v.size() / 8;
-    const std::byte* p = v.data();
-    for (size_t i = 0; i < n; ++i) {
-      if ((i & 0xffff) == 0xffff) check_cancel(cancel);
-      uint64_t w;
-      std::memcpy(&w, p + 8 * i, 8);
-      f(a + 8 * i, w);
-    }
-    a += 8 * n;
-  }
-}
 
 // The bytes an in-use chunk's owner may write: from data() to end(), plus
 // the next chunk's prev_size field, which belongs to this chunk while it is

@@ -66,7 +66,7 @@ void for_each_root_word(const Target& target, const Roots& roots, const CancelTo
   for (RootKind k : kRootOrder)
     for (const auto& r : roots.ranges)
       if (r.kind == k)
-        analysis::for_each_word(target, r.range, cancel,
+        for_each_word(target, r.range, cancel,
                                 [&](uint64_t where, uint64_t v) { f(&r, nullptr, where, v); });
 }
 
@@ -124,7 +124,7 @@ std::vector<PathStep> shortest_path(const Target& target, const glibc::Heap& hea
     for_each_root_word(target, roots, cancel,
                        [&](const RootRange* r, const RegisterRoot* reg, uint64_t where, uint64_t v) {
                          if (found) return;
-                         bool start;
+                         bool start = false;
                          if (index.find(v, &start) != first) return;
                          found = true;
                          goal_root = reg ? register_reference(*reg)
@@ -140,7 +140,7 @@ std::vector<PathStep> shortest_path(const Target& target, const glibc::Heap& hea
     ref.chunk = from;
     bool found = false;
     analysis::for_each_chunk_word(target, cs[from], cancel, [&](uint64_t where, uint64_t v) {
-      bool start;
+      bool start = false;
       if (found || index.find(v, &start) != to) return;
       found = true;
       ref.where = Address(where);

@@ -16,7 +16,6 @@ struct Builder {
   // Pointer mangling (safe-linking, 2.32+): confirmed from the data.
   bool mangled = true;
 
-
   void finding(std::string kind, Address at, int arena, std::string detail) {
     heap.findings.push_back({std::move(kind), at, arena, std::move(detail)});
   }

@@ -15,7 +15,7 @@
 namespace heapscope::glibc {
 
 namespace {
-constexpr uint64_t kPrevInuse = 1, kIsMmapped = 2, kNonMainArena = 4, kFlagMask = 7;
+constexpr uint64_t kIsMmapped = 2, kFlagMask = 7;  // the size field's flag bits we test
 constexpr int kMaxHeapsPerArena = 1 << 16;
 }  // namespace
 

@@ -2,9 +2,8 @@
 // statically initialised global, so it sits in a writable mapping of the
 // module that links libmems (its .data), with the magic "MeMSroot" at an
 // 8-aligned address followed by the layout version and the root size.
-#include <cstring>
-
 #include "mems/builder.h"
+#include "target_words.h"
 
 namespace heapscope::mems {
 namespace {
@@ -20,33 +19,9 @@ bool file_backed(const Region& r) { return !r.path.empty() && r.path[0] != '['; 
 
 void scan_region(const Target& target, const Region& r, const CancelToken& cancel,
                  std::vector<Address>& hits) {
-  Address a = Address(r.range.begin.value + 7).align_down(8);
-  while (a < r.range.end) {
-    check_cancel(cancel);
-    uint64_t want = std::min<uint64_t>(r.range.end - a, 1ull << 20);
-    auto s = target.view(a, want);
-    if (s.size() < 8) {
-      auto v = target.read_u64(a);
-      if (v && *v == MEMS_ROOT_MAGIC) hits.push_back(a);
-      if (!v) {
-        // On at the next page; a region at the top of the address space has none
-        // (the sum wrapped round to 0 and the scan went on from there: found by fuzz_mems).
-        uint64_t next = (a.value | 4095) + 1;
-        if (next <= a.value) break;
-        a = Address(next);
-      } else {
-        a += 8;
-      }
-      continue;
-    }
-    size_t n = s.size() / 8;
-    for (size_t i = 0; i < n; ++i) {
-      uint64_t v;
-      std::memcpy(&v, s.data() + i * 8, 8);
-      if (v == MEMS_ROOT_MAGIC) hits.push_back(a + i * 8);
-    }
-    a += n * 8;
-  }
+  for_each_word(target, r.range, cancel, [&](uint64_t a, uint64_t v) {
+    if (v == MEMS_ROOT_MAGIC) hits.push_back(Address(a));
+  });
 }
 
 }  // namespace

@@ -1,0 +1,67 @@
+// Visiting every word of a stretch of target memory that the target has,
+// whatever lies between: missing pages, gaps between regions, the top of the
+// address space. Every scan of raw memory goes through here (reference
+// roots, MeMS leaks, the search for mems_root), so a hostile range costs at
+// most the regions the target really has.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "heapscope/address.h"
+#include "heapscope/cancel.h"
+#include "heapscope/target.h"
+
+namespace heapscope {
+
+// Where a scan that found nothing at `a` goes on: the next page when a is in
+// a readable region (a page missing from a core) or the target lists no
+// regions; the end of an unreadable region holding a; else the next region
+// above a. At or below a when there is nothing further (the scan stops).
+inline uint64_t next_scan_address(const Target& t, uint64_t a) {
+  const auto& rs = t.regions();
+  const Region* r = rs.empty() ? nullptr : t.find_region(Address(a));
+  if (rs.empty() || (r && r->readable)) return (a | 4095) + 1;
+  if (r) return (r->range.end.value + 7) & ~7ull;
+  auto it = std::upper_bound(rs.begin(), rs.end(), a,
+                             [](uint64_t x, const Region& reg) { return x < reg.range.begin.value; });
+  return it == rs.end() ? 0 : (it->range.begin.value + 7) & ~7ull;
+}
+
+// Calls f(address_of_word, value) for each aligned word of [range) the target
+// has; missing pages and the gaps between regions are skipped (a corrupt
+// size can make the range span most of the address space). Polls the token
+// every 64 Ki words.
+template <typename F>
+void for_each_word(const Target& t, AddressRange range, const CancelToken& cancel, F&& f) {
+  uint64_t a = (range.begin.value + 7) & ~7ull;
+  const uint64_t end = range.end.value & ~7ull;
+  while (a < end) {
+    auto v = t.view(Address(a), end - a);
+    if (v.size() < 8) {
+      uint64_t next = 0;
+      uint64_t w = 0;
+      if (!v.empty() && t.read_exact(Address(a), &w, 8)) {
+        f(a, w);  // a word across two backing blocks
+        next = a + 8;
+      } else {
+        next = next_scan_address(t, a);
+      }
+      if (next <= a) break;  // nothing further, or the top of the address space
+      a = next;
+      continue;
+    }
+    const size_t n = v.size() / 8;
+    const std::byte* p = v.data();
+    for (size_t i = 0; i < n; ++i) {
+      if ((i & 0xffff) == 0xffff) check_cancel(cancel);
+      uint64_t w;
+      std::memcpy(&w, p + 8 * i, 8);
+      f(a + 8 * i, w);
+    }
+    a += 8 * n;
+  }
+}
+
+}  // namespace heapscope
