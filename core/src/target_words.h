@@ -31,36 +31,46 @@ inline uint64_t next_scan_address(const Target& t, uint64_t a) {
 
 // Calls f(address_of_word, value) for each aligned word of [range) the target
 // has; missing pages and the gaps between regions are skipped (a corrupt
-// size can make the range span most of the address space). Polls the token
-// every 64 Ki words.
+// size can make the range span most of the address space), and so are the
+// stretches the target knows to be zeros (Target::next_populated): a zero
+// word points nowhere. Polls the token every 64 Ki words and every 256
+// stretches.
 template <typename F>
 void for_each_word(const Target& t, AddressRange range, const CancelToken& cancel, F&& f) {
   uint64_t a = (range.begin.value + 7) & ~7ull;
   const uint64_t end = range.end.value & ~7ull;
-  while (a < end) {
-    auto v = t.view(Address(a), end - a);
-    if (v.size() < 8) {
-      uint64_t next = 0;
-      uint64_t w = 0;
-      if (!v.empty() && t.read_exact(Address(a), &w, 8)) {
-        f(a, w);  // a word across two backing blocks
-        next = a + 8;
-      } else {
-        next = next_scan_address(t, a);
+  for (uint32_t runs = 0; a < end; ++runs) {
+    if ((runs & 0xff) == 0xff) check_cancel(cancel);
+    const AddressRange run = t.next_populated({Address(a), Address(end)});
+    if (run.empty() || run.begin.value >= end) break;
+    a = std::max<uint64_t>(a, (run.begin.value + 7) & ~7ull);
+    const uint64_t run_end = std::min<uint64_t>(end, (run.end.value + 7) & ~7ull);
+    if (run_end <= a) break;  // a backend answering outside the range
+    while (a < run_end) {
+      auto v = t.view(Address(a), run_end - a);
+      if (v.size() < 8) {
+        uint64_t next = 0;
+        uint64_t w = 0;
+        if (!v.empty() && t.read_exact(Address(a), &w, 8)) {
+          f(a, w);  // a word across two backing blocks
+          next = a + 8;
+        } else {
+          next = next_scan_address(t, a);
+        }
+        if (next <= a) return;  // nothing further, or the top of the address space
+        a = next;
+        continue;
       }
-      if (next <= a) break;  // nothing further, or the top of the address space
-      a = next;
-      continue;
+      const size_t n = v.size() / 8;
+      const std::byte* p = v.data();
+      for (size_t i = 0; i < n; ++i) {
+        if ((i & 0xffff) == 0xffff) check_cancel(cancel);
+        uint64_t w;
+        std::memcpy(&w, p + 8 * i, 8);
+        f(a + 8 * i, w);
+      }
+      a += 8 * n;
     }
-    const size_t n = v.size() / 8;
-    const std::byte* p = v.data();
-    for (size_t i = 0; i < n; ++i) {
-      if ((i & 0xffff) == 0xffff) check_cancel(cancel);
-      uint64_t w;
-      std::memcpy(&w, p + 8 * i, 8);
-      f(a + 8 * i, w);
-    }
-    a += 8 * n;
   }
 }
 

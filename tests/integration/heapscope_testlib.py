@@ -498,6 +498,20 @@ def run_lldb_batch(exe, core=None, commands=(), pid=None, init_commands=(), time
     return _run_debugger(argv, timeout)
 
 
+def peak_rss_argv(argv, report):
+    """argv run under /usr/bin/time, which writes the peak RSS (KiB) to the
+    file `report`. A child's ru_maxrss starts at its parent's RSS at fork
+    (and survives exec): measured through wait4 from a test that holds a big
+    output, it would be the test's own size; time(1) is small."""
+    return ["/usr/bin/time", "-f", "%M", "-o", report] + [str(a) for a in argv]
+
+
+def read_peak_rss(report):
+    """Bytes, from the file peak_rss_argv's time(1) wrote."""
+    with open(report) as f:
+        return int(f.read().split()[-1]) * 1024
+
+
 class LiveScenario:
     """A scenario_live process stopped at READY (it blocks reading stdin).
 

@@ -75,6 +75,13 @@ class Target {
   // map or fetch it ahead. Only speed depends on it.
   virtual void will_read(AddressRange /*range*/) const {}
 
+  // The first stretch of `range` that may hold a byte other than zero, or an
+  // empty range when none does. The rest reads as zeros (pages a live
+  // process never touched), so a scan for pointers skips it: what a scan
+  // costs then follows the memory in use, not the mappings' sizes. A backend
+  // that cannot tell returns `range` itself.
+  virtual AddressRange next_populated(AddressRange range) const { return range; }
+
   virtual const std::vector<Region>& regions() const = 0;
   virtual const std::vector<Thread>& threads() const = 0;
   virtual const std::vector<Module>& modules() const = 0;

@@ -358,6 +358,14 @@ void Builder::scan_mmapped() {
     check_cancel(cancel);
     Address p = r.range.begin;
     while (p + page <= r.range.end) {
+      // Pages the process never touched hold no header: skip them whole (a
+      // reserved but untouched mapping costs nothing, however large).
+      const AddressRange held = target.next_populated({p, r.range.end});
+      if (held.empty()) break;
+      if (held.begin.align_down(page) > p) {
+        p = held.begin.align_down(page);
+        continue;
+      }
       auto prev = target.read_u64(p);
       auto raw = target.read_u64(p + 8);
       if (prev && raw && *prev == 0 && (*raw & kFlagMask) == kIsMmapped) {

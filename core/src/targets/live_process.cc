@@ -14,6 +14,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -47,6 +48,33 @@ constexpr uint64_t kPage = 4096;
 constexpr uint64_t kWholeRegionCap = uint64_t{1} << 30;  // larger regions are read in blocks
 constexpr uint64_t kReadChunk = uint64_t{1} << 20;
 constexpr uint64_t kBlock = 64 * 1024;  // 16 pages: one uint16_t validity mask
+constexpr uint64_t kPagemapBatch = 4096;  // entries per pagemap read: 16 MiB of address space
+
+// What a block with no held page shows: never written, so all of it is the
+// kernel's zero page.
+std::byte g_zero_block[kBlock];
+
+// A pagemap entry of a page that holds data: present, or swapped out.
+bool held(uint64_t pagemap_entry) { return pagemap_entry & (uint64_t{3} << 62); }
+
+// Private anonymous memory of ours that costs nothing until written: a
+// region's copy, of which only the process's held pages are filled.
+class UntouchedMemory {
+ public:
+  explicit UntouchedMemory(size_t size) : size_(size) {
+    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    data_ = static_cast<std::byte*>(p);
+  }
+  ~UntouchedMemory() { munmap(data_, size_); }
+  UntouchedMemory(const UntouchedMemory&) = delete;
+  UntouchedMemory& operator=(const UntouchedMemory&) = delete;
+  std::byte* data() const { return data_; }
+
+ private:
+  std::byte* data_ = nullptr;
+  size_t size_ = 0;
+};
 
 std::string read_text_file(const std::string& path) {
   std::ifstream in(path);
@@ -132,17 +160,18 @@ class LiveProcess final : public Target, public HasAuxv {
   }
   std::vector<std::string> notes() const override { return notes_; }
   const std::vector<AuxvEntry>& auxv() const override { return auxv_; }
+  AddressRange next_populated(AddressRange range) const override;
 
  private:
   // A region's bytes once read: whole (valid runs of offsets) or, for huge
-  // regions, 64 KiB blocks with a page validity mask.
+  // regions, 64 KiB blocks with a page validity mask (no data: all zeros).
   struct Block {
     std::unique_ptr<std::byte[]> data;
     uint16_t valid = 0;
   };
   struct Cache {
     std::atomic<bool> loaded{false};
-    std::unique_ptr<std::byte[]> data;
+    std::unique_ptr<UntouchedMemory> data;
     std::vector<std::pair<uint64_t, uint64_t>> valid;  // sorted [begin, end) offsets
     std::unordered_map<uint64_t, Block> blocks;        // huge regions, by block index
   };
@@ -153,6 +182,13 @@ class LiveProcess final : public Target, public HasAuxv {
   void detach();
   size_t pread_some(uint64_t addr, std::byte* dst, size_t n) const;
   size_t read_region(size_t region, uint64_t addr, std::byte* dst, size_t n) const;
+  bool sparse(size_t region) const { return pagemap_fd_ >= 0 && zero_untouched_[region]; }
+  // The pagemap entry of page `page`; nullopt when the pagemap cannot say.
+  // Entries are read in batches and the last batch is kept (callers hold mu_).
+  std::optional<uint64_t> pagemap_entry(uint64_t page) const;
+  // The first run of held pages in [lo, hi) of a sparse region, clipped to
+  // it; all of it when the pagemap cannot say; empty when none (mu_ held).
+  AddressRange held_run(uint64_t lo, uint64_t hi) const;
   void load_whole(const Region& r, Cache& c) const;
   std::span<const std::byte> view_block(const Region& r, Cache& c, uint64_t off, uint64_t max) const;
 
@@ -172,6 +208,8 @@ class LiveProcess final : public Target, public HasAuxv {
   std::unique_ptr<Cache[]> caches_;
   mutable std::atomic<size_t> last_{0};
   mutable std::mutex mu_;
+  mutable std::vector<uint64_t> pagemap_batch_;  // entries from page pagemap_first_
+  mutable uint64_t pagemap_first_ = 0;
 };
 
 Error LiveProcess::permission_error(const std::string& what) const {
@@ -306,12 +344,12 @@ size_t LiveProcess::pread_some(uint64_t addr, std::byte* dst, size_t n) const {
   return done;
 }
 
-// pread_some for a page-aligned range of region `region`, with the pages of
-// a private anonymous mapping that were never touched (or were released,
-// e.g. by malloc_trim's madvise) filled with zeros instead of read.
+// pread_some for a page-aligned range of region `region` into dst, which
+// holds zeros: the pages of a private anonymous mapping that were never
+// touched (or were released, e.g. by malloc_trim's madvise) are left as
+// they are instead of read, so they stay unmaterialised in dst too.
 size_t LiveProcess::read_region(size_t region, uint64_t addr, std::byte* dst, size_t n) const {
-  if (pagemap_fd_ < 0 || !zero_untouched_[region]) return pread_some(addr, dst, n);
-  constexpr uint64_t kPresent = uint64_t{1} << 63, kSwapped = uint64_t{1} << 62;
+  if (!sparse(region)) return pread_some(addr, dst, n);
   const uint64_t first = addr / kPage, pages = (n + kPage - 1) / kPage;
   std::vector<uint64_t> entries(pages);
   const size_t want = pages * sizeof(uint64_t);
@@ -320,15 +358,13 @@ size_t LiveProcess::read_region(size_t region, uint64_t addr, std::byte* dst, si
     return pread_some(addr, dst, n);
   size_t done = 0;
   for (uint64_t i = 0; i < pages;) {
-    const bool held = entries[i] & (kPresent | kSwapped);
+    const bool h = held(entries[i]);
     uint64_t j = i + 1;
-    while (j < pages && static_cast<bool>(entries[j] & (kPresent | kSwapped)) == held) ++j;
+    while (j < pages && held(entries[j]) == h) ++j;
     const size_t len = std::min<uint64_t>(n, j * kPage) - done;
-    if (held) {
+    if (h) {
       size_t got = pread_some(addr + done, dst + done, len);
       if (got < len) return done + got;
-    } else {
-      std::memset(dst + done, 0, len);
     }
     done += len;
     i = j;
@@ -336,10 +372,55 @@ size_t LiveProcess::read_region(size_t region, uint64_t addr, std::byte* dst, si
   return done;
 }
 
+std::optional<uint64_t> LiveProcess::pagemap_entry(uint64_t page) const {
+  if (page < pagemap_first_ || page - pagemap_first_ >= pagemap_batch_.size()) {
+    pagemap_batch_.resize(kPagemapBatch);
+    ssize_t got = pread(pagemap_fd_, pagemap_batch_.data(), kPagemapBatch * sizeof(uint64_t),
+                        static_cast<off_t>(page * sizeof(uint64_t)));
+    pagemap_batch_.resize(got > 0 ? static_cast<size_t>(got) / sizeof(uint64_t) : 0);
+    pagemap_first_ = page;
+    if (pagemap_batch_.empty()) return std::nullopt;
+  }
+  return pagemap_batch_[page - pagemap_first_];
+}
+
+AddressRange LiveProcess::held_run(uint64_t lo, uint64_t hi) const {
+  uint64_t page = lo / kPage;
+  const uint64_t last = (hi - 1) / kPage;
+  for (; page <= last; ++page) {
+    auto e = pagemap_entry(page);
+    if (!e) return {Address(lo), Address(hi)};  // cannot tell: all of it may hold data
+    if (held(*e)) break;
+  }
+  if (page > last) return {};
+  uint64_t stop = page + 1;
+  for (; stop <= last; ++stop) {
+    auto e = pagemap_entry(stop);
+    if (!e || !held(*e)) break;
+  }
+  return {Address(std::max(lo, page * kPage)), Address(std::min(hi, stop * kPage))};
+}
+
+AddressRange LiveProcess::next_populated(AddressRange range) const {
+  auto it = std::upper_bound(regions_.begin(), regions_.end(), range.begin,
+                             [](Address x, const Region& r) { return x < r.range.begin; });
+  if (it != regions_.begin() && std::prev(it)->range.contains(range.begin)) --it;
+  std::lock_guard lock(mu_);
+  for (; it != regions_.end() && it->range.begin < range.end; ++it) {
+    const uint64_t lo = std::max(range.begin.value, it->range.begin.value);
+    const uint64_t hi = std::min(range.end.value, it->range.end.value);
+    if (lo >= hi || !it->readable) continue;
+    if (!sparse(static_cast<size_t>(it - regions_.begin()))) return {Address(lo), Address(hi)};
+    AddressRange run = held_run(lo, hi);
+    if (!run.empty()) return run;
+  }
+  return {};
+}
+
 void LiveProcess::load_whole(const Region& r, Cache& c) const {
   const size_t ri = static_cast<size_t>(&r - regions_.data());
   uint64_t size = r.range.size();
-  c.data = std::unique_ptr<std::byte[]>(new std::byte[size]);
+  c.data = std::make_unique<UntouchedMemory>(size);
   auto add_valid = [&](uint64_t b, uint64_t e) {
     if (!c.valid.empty() && c.valid.back().second == b)
       c.valid.back().second = e;
@@ -348,7 +429,7 @@ void LiveProcess::load_whole(const Region& r, Cache& c) const {
   };
   for (uint64_t off = 0; off < size; off += kReadChunk) {
     uint64_t n = std::min(kReadChunk, size - off);
-    uint64_t got = read_region(ri, r.range.begin.value + off, c.data.get() + off, n);
+    uint64_t got = read_region(ri, r.range.begin.value + off, c.data->data() + off, n);
     if (got == n) {
       add_valid(off, off + n);
       continue;
@@ -357,7 +438,7 @@ void LiveProcess::load_whole(const Region& r, Cache& c) const {
     add_valid(off, off + (got & ~(kPage - 1)));
     for (uint64_t p = off + (got & ~(kPage - 1)); p < off + n; p += kPage) {
       uint64_t k = std::min(kPage, off + n - p);
-      if (read_region(ri, r.range.begin.value + p, c.data.get() + p, k) == k) add_valid(p, p + k);
+      if (read_region(ri, r.range.begin.value + p, c.data->data() + p, k) == k) add_valid(p, p + k);
     }
   }
 }
@@ -369,16 +450,21 @@ std::span<const std::byte> LiveProcess::view_block(const Region& r, Cache& c, ui
   auto it = c.blocks.find(index);
   if (it == c.blocks.end()) {
     Block b;
-    b.data = std::unique_ptr<std::byte[]>(new std::byte[kBlock]);
     uint64_t start = index * kBlock;
     uint64_t n = std::min(kBlock, r.range.size() - start);
-    if (read_region(ri, r.range.begin.value + start, b.data.get(), n) == n) {
-      b.valid = static_cast<uint16_t>((n / kPage >= 16) ? 0xffff : ((1u << ((n + kPage - 1) / kPage)) - 1));
+    const uint16_t all = static_cast<uint16_t>((n / kPage >= 16) ? 0xffff : ((1u << ((n + kPage - 1) / kPage)) - 1));
+    if (sparse(ri) && held_run(r.range.begin.value + start, r.range.begin.value + start + n).empty()) {
+      b.valid = all;  // nothing held: all zeros, served from g_zero_block
     } else {
-      for (uint64_t p = 0; p < n; p += kPage) {
-        uint64_t k = std::min(kPage, n - p);
-        if (read_region(ri, r.range.begin.value + start + p, b.data.get() + p, k) == k)
-          b.valid = static_cast<uint16_t>(b.valid | (1u << (p / kPage)));
+      b.data = std::unique_ptr<std::byte[]>(new std::byte[kBlock]());
+      if (read_region(ri, r.range.begin.value + start, b.data.get(), n) == n) {
+        b.valid = all;
+      } else {
+        for (uint64_t p = 0; p < n; p += kPage) {
+          uint64_t k = std::min(kPage, n - p);
+          if (read_region(ri, r.range.begin.value + start + p, b.data.get() + p, k) == k)
+            b.valid = static_cast<uint16_t>(b.valid | (1u << (p / kPage)));
+        }
       }
     }
     it = c.blocks.emplace(index, std::move(b)).first;
@@ -390,7 +476,7 @@ std::span<const std::byte> LiveProcess::view_block(const Region& r, Cache& c, ui
   uint64_t end_page = page;
   while (end_page < 16 && (b.valid & (1u << end_page))) ++end_page;
   uint64_t end = std::min({end_page * kPage, kBlock, r.range.size() - index * kBlock});
-  return {b.data.get() + in, std::min(max, end - in)};
+  return {(b.data ? b.data.get() : g_zero_block) + in, std::min(max, end - in)};
 }
 
 std::span<const std::byte> LiveProcess::view(Address addr, uint64_t max_size) const {
@@ -426,7 +512,7 @@ std::span<const std::byte> LiveProcess::view(Address addr, uint64_t max_size) co
   if (v == c.valid.begin()) return {};
   --v;
   if (off >= v->second) return {};
-  return {c.data.get() + off, std::min(max_size, v->second - off)};
+  return {c.data->data() + off, std::min(max_size, v->second - off)};
 }
 
 }  // namespace
