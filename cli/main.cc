@@ -1,8 +1,10 @@
 // heapscope: the command table on a core file or a live process.
 //   heapscope [--no-debuginfo] CORE heap stats [--json]
 //   heapscope [--no-debuginfo] --pid PID heap chunks --limit 10
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,16 @@ heapscope::CancelToken* g_cancel = nullptr;
 void on_sigint(int) {
   if (g_cancel) g_cancel->cancel();
 }
+
+// stdout, piece by piece as the command renders. A reader that goes away
+// (`| head`) ends heapscope by SIGPIPE, as it ends any Unix filter.
+class StdoutSink final : public heapscope::OutputSink {
+ public:
+  void write(std::string_view text) override {
+    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size())
+      throw heapscope::UserError{std::string("cannot write the output: ") + std::strerror(errno)};
+  }
+};
 
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "heapscope: %s\n", message.c_str());
@@ -79,11 +91,14 @@ int main(int argc, char** argv) {
   CancelToken cancel;
   g_cancel = &cancel;
   std::signal(SIGINT, on_sigint);
-  CommandOutput out = run_command(session, group, command, cancel);
+  StdoutSink sink;
+  CommandOutput out = run_command(session, group, command, cancel, sink);
+  // What was written comes before the error line (a listing cut short).
+  if (std::fflush(stdout) != 0 && out.status == 0)
+    out = {2, "", std::string("cannot write the output: ") + std::strerror(errno)};
   if (out.status != 0) {
     usage_error(out.error);
     return out.status;
   }
-  std::fwrite(out.out.data(), 1, out.out.size(), stdout);
   return 0;
 }

@@ -1,11 +1,15 @@
 #include "lldb_command.h"
 
+#include <lldb/API/SBError.h>
+#include <lldb/API/SBFile.h>
+
 #include <algorithm>
 #include <exception>
 #include <vector>
 
 #include "heapscope/buffer_target.h"
 #include "heapscope/command.h"
+#include "heapscope/output.h"
 #include "lldb_session.h"
 
 namespace heapscope::lldb_plugin {
@@ -19,6 +23,36 @@ void print_error(lldb::SBCommandReturnObject& result, const std::string& message
   // SetError prints "error: <message>" on one line.
   result.SetError(message.c_str());
 }
+
+// Where a command's output goes, piece by piece as it is rendered. While the
+// interpreter runs a command from its own input (typed, or `lldb -o`), the
+// debugger's output file: a listing appears as it comes and never sits whole
+// in the result object (LLDB prints nothing more for an empty result). A
+// script's HandleCommand, with the interpreter idle, gets the output in its
+// result object, as it expects.
+class LldbSink final : public OutputSink {
+ public:
+  LldbSink(lldb::SBDebugger debugger, lldb::SBCommandReturnObject& result) : result_(result) {
+    if (debugger.GetCommandInterpreter().IsActive()) file_ = debugger.GetOutputFile();
+  }
+  void write(std::string_view text) override {
+    if (!file_.IsValid()) {
+      result_.PutCString(text.data(), static_cast<int>(text.size()));
+      return;
+    }
+    size_t written = 0;
+    lldb::SBError error = file_.Write(reinterpret_cast<const uint8_t*>(text.data()), text.size(), &written);
+    if (error.Fail() || written != text.size())
+      throw UserError{std::string("cannot write the output: ") + (error.GetCString() ? error.GetCString() : "short write")};
+  }
+  void flush() {
+    if (file_.IsValid()) file_.Flush();
+  }
+
+ private:
+  lldb::SBCommandReturnObject& result_;
+  lldb::SBFile file_;
+};
 
 // The one-line summary of a group: the first sentence of its help.
 std::string group_summary(const std::string& group) {
@@ -52,13 +86,13 @@ bool HeapscopeCommand::DoExecute(lldb::SBDebugger debugger, char** command,
 
     lldb::SBCommandInterpreter interpreter = debugger.GetCommandInterpreter();
     CancelToken cancel([&interpreter] { return interpreter.WasInterrupted(); });
-    CommandOutput out = run_command(*session, group_, argv, cancel);
+    LldbSink sink(debugger, result);
+    CommandOutput out = run_command(*session, group_, argv, cancel, sink);
+    sink.flush();  // what was written comes before an error line
     if (out.status != 0) {
       print_error(result, out.error);
       return false;
     }
-    // The text may hold '%': never use it as a format.
-    result.Printf("%s", out.out.c_str());
     result.SetStatus(lldb::eReturnStatusSuccessFinishResult);
     return true;
   } catch (const std::bad_alloc&) {

@@ -199,12 +199,34 @@ static ParsedArgs parse_args(const CommandSpec& spec, const std::vector<std::str
   return args;
 }
 
+namespace {
+
+// The front-end's sink, with the cancel token polled before each piece: a
+// listing stops between pieces when the user interrupts.
+class CancellableSink final : public OutputSink {
+ public:
+  CancellableSink(OutputSink& sink, const CancelToken& cancel) : sink_(sink), cancel_(cancel) {}
+  void write(std::string_view text) override {
+    check_cancel(cancel_);
+    sink_.write(text);
+  }
+
+ private:
+  OutputSink& sink_;
+  const CancelToken& cancel_;
+};
+
+}  // namespace
+
 CommandOutput run_command(Session& session, std::string_view group,
-                          const std::vector<std::string>& argv, const CancelToken& cancel) {
+                          const std::vector<std::string>& argv, const CancelToken& cancel,
+                          OutputSink& front_end_sink) {
   CommandOutput result;
+  CancellableSink sink(front_end_sink, cancel);
+  OutputWriter out(sink);
   try {
     if (argv.empty() || argv[0] == "help" || argv[0] == "--help") {
-      result.out = group_help(group);
+      sink.write(group_help(group));
       return result;
     }
     const CommandSpec* spec = find_command(group, argv[0]);
@@ -214,12 +236,13 @@ CommandOutput run_command(Session& session, std::string_view group,
       return result;
     }
     if (std::find(argv.begin() + 1, argv.end(), "--help") != argv.end()) {
-      result.out = command_help(*spec);
+      sink.write(command_help(*spec));
       return result;
     }
     ParsedArgs args = parse_args(*spec, argv);
-    CommandContext ctx{session, args, cancel};
-    result.out = spec->run(ctx);
+    CommandContext ctx{session, args, cancel, out};
+    spec->run(ctx);
+    out.flush();
   } catch (const UserError& e) {
     result.status = 2;
     result.error = e.message;
@@ -237,14 +260,30 @@ CommandOutput run_command(Session& session, std::string_view group,
 }
 
 CommandOutput run_command_line(Session& session, std::string_view group, std::string_view raw,
-                               const CancelToken& cancel) {
+                               const CancelToken& cancel, OutputSink& sink) {
   std::vector<std::string> argv;
   try {
     argv = split_arguments(raw);
   } catch (const UserError& e) {
     return {2, "", e.message};
   }
-  return run_command(session, group, argv, cancel);
+  return run_command(session, group, argv, cancel, sink);
+}
+
+CommandOutput run_command(Session& session, std::string_view group,
+                          const std::vector<std::string>& argv, const CancelToken& cancel) {
+  StringSink sink;
+  CommandOutput result = run_command(session, group, argv, cancel, sink);
+  if (result.status == 0) result.out = sink.take();
+  return result;
+}
+
+CommandOutput run_command_line(Session& session, std::string_view group, std::string_view raw,
+                               const CancelToken& cancel) {
+  StringSink sink;
+  CommandOutput result = run_command_line(session, group, raw, cancel, sink);
+  if (result.status == 0) result.out = sink.take();
+  return result;
 }
 
 }  // namespace heapscope

@@ -19,6 +19,7 @@
 #include "heapscope/error.h"
 #include "heapscope/glibc/heap.h"
 #include "heapscope/live_process.h"
+#include "heapscope/output.h"
 #include "heapscope/session.h"
 #include "heapscope/version.h"
 
@@ -36,6 +37,59 @@ struct OpenError : std::runtime_error {
 // read); the command's cancel poll then reports "interrupted".
 struct InterruptFlag {
   std::atomic<bool> set{false};
+};
+
+// The bytes at the end of a piece that start a UTF-8 character the piece
+// does not finish: they wait for the next piece, so decoding piece by piece
+// gives what decoding the whole output would.
+size_t unfinished_utf8(std::string_view text) {
+  for (size_t k = 1; k <= 3 && k <= text.size(); ++k) {
+    const auto c = static_cast<unsigned char>(text[text.size() - k]);
+    if ((c & 0xC0) == 0x80) continue;  // a continuation byte: look further back
+    const size_t length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    return length > k ? k : 0;
+  }
+  return 0;
+}
+
+// A Python callable (gdb.write) fed the command's output piece by piece, so
+// gdb's pager pages a listing as it comes. Quitting the pager or Ctrl-C
+// raises KeyboardInterrupt in the callable: the command stops there.
+class PythonSink final : public OutputSink {
+ public:
+  PythonSink(py::object write, std::shared_ptr<InterruptFlag> interrupted)
+      : write_(std::move(write)), interrupted_(std::move(interrupted)) {}
+
+  void write(std::string_view text) override {
+    carry_.append(text);
+    const size_t ready = carry_.size() - unfinished_utf8(carry_);
+    send(std::string_view(carry_).substr(0, ready));
+    carry_.erase(0, ready);
+  }
+  // What is left at the end: an unfinished character, decoded as it is.
+  void finish() {
+    send(carry_);
+    carry_.clear();
+  }
+
+ private:
+  void send(std::string_view piece) {
+    if (piece.empty()) return;
+    py::gil_scoped_acquire gil;
+    try {
+      py::object text = py::reinterpret_steal<py::object>(
+          PyUnicode_DecodeUTF8(piece.data(), static_cast<Py_ssize_t>(piece.size()), "replace"));
+      if (!text) throw py::error_already_set();
+      write_(text);
+    } catch (py::error_already_set& e) {
+      if (e.matches(PyExc_KeyboardInterrupt)) interrupted_->set = true;
+      throw Cancelled{};
+    }
+  }
+
+  py::object write_;
+  std::shared_ptr<InterruptFlag> interrupted_;
+  std::string carry_;
 };
 
 std::vector<Thread> threads_from_py(const py::list& items) {
@@ -122,7 +176,9 @@ class PySession {
             std::shared_ptr<InterruptFlag> interrupted)
       : session_(std::move(target), std::move(options)), interrupted_(std::move(interrupted)) {}
 
-  py::tuple run(const std::string& group, const std::string& raw) {
+  // Runs one command, handing its output to write(str) in pieces as it is
+  // rendered; returns (status, error).
+  py::tuple run(const std::string& group, const std::string& raw, py::object write) {
     interrupted_->set = false;
     auto flag = interrupted_;
     CancelToken cancel([flag] {
@@ -135,14 +191,21 @@ class PySession {
       }
       return flag->set.load();
     });
+    PythonSink sink(std::move(write), flag);
     CommandOutput out;
     {
       py::gil_scoped_release release;
-      out = run_command_line(session_, group, raw, cancel);
+      out = run_command_line(session_, group, raw, cancel, sink);
+      if (out.status == 0) {
+        try {
+          sink.finish();
+        } catch (const Cancelled&) {
+          out = {130, "", "interrupted"};
+        }
+      }
     }
     if (out.status == 0 && flag->set) out = {130, "", "interrupted"};
-    return py::make_tuple(out.status, py::bytes(out.out).attr("decode")("utf-8", "replace"),
-                          out.error);
+    return py::make_tuple(out.status, out.error);
   }
 
   // The model's view of the chunk holding addr, for pretty-printers; None
@@ -283,8 +346,8 @@ PYBIND11_MODULE(_heapscope_gdb, m) {
   py::register_exception<OpenError>(m, "OpenError");
 
   py::class_<PySession>(m, "Session")
-      .def("run", &PySession::run, py::arg("group"), py::arg("raw_args"),
-           "Runs one command; returns (status, out, error).")
+      .def("run", &PySession::run, py::arg("group"), py::arg("raw_args"), py::arg("write"),
+           "Runs one command, writing its output with write(str) in pieces; returns (status, error).")
       .def("chunk", &PySession::chunk, py::arg("address"))
       .def("description", &PySession::description)
       .def("notes", &PySession::notes)

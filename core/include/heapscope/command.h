@@ -13,6 +13,7 @@
 
 #include "heapscope/cancel.h"
 #include "heapscope/error.h"
+#include "heapscope/output.h"
 #include "heapscope/session.h"
 
 namespace heapscope {
@@ -45,6 +46,7 @@ struct CommandContext {
   Session& session;
   const ParsedArgs& args;
   const CancelToken& cancel;
+  OutputWriter& out;  // where the runner writes, as it renders
 };
 
 struct CommandSpec {
@@ -56,8 +58,9 @@ struct CommandSpec {
   std::vector<OptionSpec> options;  // --json is added to every command
   size_t min_positional = 0;
   size_t max_positional = 0;
-  // Returns the rendered output (text or one JSON line), ending in '\n'.
-  std::function<std::string(CommandContext&)> run;
+  // Writes the rendered output (text or one JSON line, ending in '\n') to
+  // ctx.out as it goes: a listing is streamed, never built whole.
+  std::function<void(CommandContext&)> run;
 };
 
 const std::vector<CommandSpec>& command_table();
@@ -73,11 +76,21 @@ std::vector<std::string> split_arguments(std::string_view raw);
 
 struct CommandOutput {
   int status = 0;    // 0 ok; 2 user error; 130 interrupted
-  std::string out;   // what to print on success
+  std::string out;   // what to print on success (empty when a sink took it)
   std::string error; // one line, no newline, when status != 0
 };
 
 // argv[0] is the subcommand name ("stats"); the rest are its arguments.
+// The output goes to `sink` in pieces as it is rendered; when the command
+// fails or is interrupted midway, what was written stays written and the
+// error comes back in the result.
+CommandOutput run_command(Session& session, std::string_view group,
+                          const std::vector<std::string>& argv, const CancelToken& cancel,
+                          OutputSink& sink);
+CommandOutput run_command_line(Session& session, std::string_view group, std::string_view raw,
+                               const CancelToken& cancel, OutputSink& sink);
+// The same, with the output kept whole in CommandOutput::out (tests, small
+// answers): printed only on success, as before streaming.
 CommandOutput run_command(Session& session, std::string_view group,
                           const std::vector<std::string>& argv, const CancelToken& cancel);
 CommandOutput run_command_line(Session& session, std::string_view group, std::string_view raw,

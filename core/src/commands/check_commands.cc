@@ -30,6 +30,10 @@ std::string with_findings_footer(CommandContext& ctx, std::string text) {
   return text;
 }
 
+void write_findings_footer(CommandContext& ctx) {
+  if (!ctx.args.json()) ctx.out.write(findings_footer(ctx.session.heap_check(ctx.cancel)));
+}
+
 void add_check_commands(std::vector<CommandSpec>& t) {
   t.push_back({"heap", "check", "Check every chunk and free list against glibc's own integrity checks",
                "heap check [--arena I] [--json]",
@@ -37,7 +41,7 @@ void add_check_commands(std::vector<CommandSpec>& t) {
                "with when the program next touches it, and the likely cause (an overflow from the chunk\n"
                "before, a double free, a write after free).",
                {{"--arena", "I", "only arena I (0 is the main arena; ring order) and its threads' tcaches"}}, 0,
-               0, run_check});
+               0, rendered_whole(run_check)});
 }
 
 }  // namespace heapscope

@@ -105,14 +105,14 @@ void add_frag_commands(std::vector<CommandSpec>& t) {
                "malloc_trim(0) is modelled on glibc 2.36's mtrim(): fast chunks are consolidated first,\n"
                "then every bin chunk gives back the whole pages past its header (madvise), and the main\n"
                "arena's top is cut down with sbrk. tcache chunks and other arenas' tops are left alone.",
-               {kArenaOption}, 0, 0, run_frag});
+               {kArenaOption}, 0, 0, rendered_whole(run_frag)});
   t.push_back({"heap", "pages", "Show which heap pages are in memory, swapped or absent",
                "heap pages [ADDR | --arena I] [--json]",
                "Live process: from /proc/PID/pagemap, pages present, swapped and absent per heap region,\n"
                "and how much of what malloc_trim(0) would release is still resident. With ADDR: that\n"
                "page's frame number and flags (frame numbers need CAP_SYS_ADMIN).\n"
                "Core file: pages the kernel left out of the dump (sparse holes) were not resident.",
-               {kArenaOption}, 0, 1, run_pages});
+               {kArenaOption}, 0, 1, rendered_whole(run_pages)});
   t.push_back({"heap", "map", "Draw the heap: a strip per heap, or an HTML map with --html FILE",
                "heap map [--arena I] [--width N] [--html FILE [--max-spans N]] [--json]",
                "Text: one character per span of each heap, in the state covering most of it.\n"
@@ -121,13 +121,13 @@ void add_frag_commands(std::vector<CommandSpec>& t) {
                {kArenaOption, {"--width", "N", "characters per heap strip (text; default 64)"},
                 {"--html", "FILE", "write the HTML map to FILE"},
                 {"--max-spans", "N", "HTML: aggregate into cells past N spans (default 200000)"}},
-               0, 0, run_map});
+               0, 0, rendered_whole(run_map)});
   t.push_back({"mems", "frag", "Show the free space of the segment and pool allocators",
                "mems frag [--json]",
                "Segment allocator: holes per node, the largest hole, external fragmentation, the HOLE\n"
                "ending each node (page rounding left over) and PROCESS bytes beyond the request.\n"
                "Pool allocator: free blocks per size class in used pools, empty pools, pools not carved.",
-               {}, 0, 0, run_mems_frag});
+               {}, 0, 0, rendered_whole(run_mems_frag)});
 }
 
 }  // namespace heapscope

@@ -33,7 +33,7 @@ std::string run_arenas(CommandContext& ctx) {
   return ctx.args.json() ? arenas_json(h) : with_findings_footer(ctx, arenas_text(h));
 }
 
-std::string run_chunks(CommandContext& ctx) {
+void run_chunks(CommandContext& ctx) {
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   auto arena = arena_option(ctx, h);
   std::optional<ChunkState> state;
@@ -48,18 +48,22 @@ std::string run_chunks(CommandContext& ctx) {
   auto type = ctx.args.get("--type");
   std::optional<TypeNamer> namer;
   if (type) namer.emplace(ctx.session.target(), ctx.session.symbols());
-  std::vector<const glibc::Chunk*> shown;
+  // Each row is written as it is found: the listing never sits whole in memory.
+  ChunkListWriter list(ctx.out, ctx.args.json());
   size_t matching = 0;
   for (const auto& c : h.chunks) {
     if (arena && c.arena != *arena) continue;
     if (state && c.state != *state) continue;
     if (c.size < min_size || c.size > max_size) continue;
     if (type && namer->type_of(c).value_or("") != *type) continue;
-    ++matching;
-    if (shown.size() < limit) shown.push_back(&c);
+    if (matching++ < limit) list.add(c);
   }
-  return ctx.args.json() ? chunks_json(shown, matching, heap_problems(ctx))
-                         : with_findings_footer(ctx, chunks_text(h, shown, matching));
+  if (ctx.args.json()) {
+    list.finish_json(matching, heap_problems(ctx));
+  } else {
+    list.finish_text(matching);
+    write_findings_footer(ctx);
+  }
 }
 
 std::string run_chunk(CommandContext& ctx) {
@@ -95,7 +99,7 @@ std::string run_chunk(CommandContext& ctx) {
                          : with_findings_footer(ctx, chunk_text(here, *c, asked, places, prev_size, size_field, fd, bk));
 }
 
-std::string run_bins(CommandContext& ctx) {
+void run_bins(CommandContext& ctx) {
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   auto arena = arena_option(ctx, h);
   std::optional<glibc::ListKind> kind;
@@ -114,8 +118,12 @@ std::string run_bins(CommandContext& ctx) {
   }
   // Text shows the head of each list; JSON, made for programs, all of it.
   size_t per_list = ctx.args.get_uint("--limit").value_or(ctx.args.json() ? SIZE_MAX : 20);
-  return ctx.args.json() ? bins_json(lists, per_list, heap_problems(ctx))
-                         : with_findings_footer(ctx, bins_text(h, lists, per_list));
+  if (ctx.args.json()) {
+    bins_json(ctx.out, lists, per_list, heap_problems(ctx));
+  } else {
+    bins_text(ctx.out, h, lists, per_list);
+    write_findings_footer(ctx);
+  }
 }
 
 }  // namespace
@@ -126,9 +134,9 @@ void add_heap_commands(std::vector<CommandSpec>& t) {
                "Every byte an arena got from the system is counted in exactly one class:\n"
                "in_use + metadata + tcache + fast + unsorted + small + large + top = system bytes.\n"
                "Bytes are chunk sizes, headers included.",
-               {{"--by-type", "", "in-use chunks per C++ class (from vtables) instead"}}, 0, 0, run_stats});
+               {{"--by-type", "", "in-use chunks per C++ class (from vtables) instead"}}, 0, 0, rendered_whole(run_stats)});
   t.push_back({"heap", "arenas", "List the arenas with their heaps, threads and tcaches",
-               "heap arenas [--json]", "", {}, 0, 0, run_arenas});
+               "heap arenas [--json]", "", {}, 0, 0, rendered_whole(run_arenas)});
   t.push_back({"heap", "chunks", "List heap chunks in address order",
                "heap chunks [--arena I] [--state S] [--type NAME] [--min-size N] [--max-size N] [--limit N] [--json]",
                "States: in_use, tcache, fast, unsorted, small, large, top, mmapped, metadata.",
@@ -142,7 +150,7 @@ void add_heap_commands(std::vector<CommandSpec>& t) {
   t.push_back({"heap", "chunk", "Describe the chunk that contains an address",
                "heap chunk ADDR [--json]",
                "ADDR may be the chunk header, its user pointer, or any byte inside it.", {}, 1, 1,
-               run_chunk});
+               rendered_whole(run_chunk)});
   t.push_back({"heap", "bins", "Show the free lists (tcache, fastbins, unsorted, small, large bins)",
                "heap bins [tcache|fast|unsorted|small|large] [--arena I] [--json]",
                "Every non-empty list with its chunks in list order; anomalies (cycles, stray pointers,\n"

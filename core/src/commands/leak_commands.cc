@@ -20,7 +20,7 @@ constexpr size_t kDumps = 5;       // direct leaks shown with their first bytes
 constexpr size_t kDumpBytes = 32;
 constexpr size_t kTextGroups = 20;  // default group rows in text
 
-std::string run_leaks(CommandContext& ctx) {
+void run_leaks(CommandContext& ctx) {
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   const Target& t = ctx.session.target();
   const bool summary = ctx.args.has("--summary"), list = ctx.args.has("--list");
@@ -62,8 +62,12 @@ std::string run_leaks(CommandContext& ctx) {
       }
     }
   }
-  if (ctx.args.json()) return leaks_json(h, a, l, heap_problems(ctx));
-  return with_findings_footer(ctx, leaks_text(h, a, l));
+  if (ctx.args.json()) {
+    leaks_json(ctx.out, h, a, l, heap_problems(ctx));
+  } else {
+    leaks_text(ctx.out, h, a, l);
+    write_findings_footer(ctx);
+  }
 }
 
 std::string run_refs(CommandContext& ctx) {
@@ -129,7 +133,7 @@ void add_leak_commands(std::vector<CommandSpec>& t) {
                "Holders: other in-use chunks (address and offset), thread registers and stack slots,\n"
                "module globals (symbol and offset) and other anonymous memory. With --path, the\n"
                "shortest chain of pointers from a root to the chunk: why it is still alive.",
-               {{"--path", "", "also print the shortest chain from a root"}}, 1, 1, run_refs});
+               {{"--path", "", "also print the shortest chain from a root"}}, 1, 1, rendered_whole(run_refs)});
   t.push_back({"mems", "leaks", "Find PROCESS segments and pool blocks that no root reaches",
                "mems leaks [--summary] [--json]",
                "Roots as for heap leaks (registers, stacks, module data, TLS, anonymous writable\n"
@@ -139,7 +143,7 @@ void add_leak_commands(std::vector<CommandSpec>& t) {
                "In-use malloc'ed chunks are followed too: a reachable struct keeps what it points\n"
                "to alive. Classes as in heap leaks (direct, indirect, possible). Segments are shown\n"
                "with their sequence number and allocation site.",
-               {{"--summary", "", "print only the totals per class"}}, 0, 0, run_mems_leaks});
+               {{"--summary", "", "print only the totals per class"}}, 0, 0, rendered_whole(run_mems_leaks)});
 }
 
 }  // namespace heapscope

@@ -44,7 +44,7 @@ std::string run_stats(CommandContext& ctx) {
   return ctx.args.json() ? mems_stats_json(s, p) : with_footer(ctx, h, mems_stats_text(h, s, p));
 }
 
-std::string run_chain(CommandContext& ctx) {
+void run_chain(CommandContext& ctx) {
   const auto& h = ctx.session.mems_heap();
   std::vector<size_t> nodes;
   if (auto i = ctx.args.get_uint("--node")) {
@@ -58,8 +58,12 @@ std::string run_chain(CommandContext& ctx) {
     nodes = all_nodes(h);
   }
   SiteNames sites = name_sites(ctx, h, nodes);
-  return ctx.args.json() ? mems_chain_json(h, nodes, sites)
-                         : with_footer(ctx, h, mems_chain_text(h, nodes, sites));
+  if (ctx.args.json()) {
+    mems_chain_json(ctx.out, h, nodes, sites);
+  } else {
+    mems_chain_text(ctx.out, h, nodes, sites);
+    ctx.out.write(mems_footer(h));
+  }
 }
 
 std::string run_get(CommandContext& ctx) {
@@ -72,9 +76,14 @@ std::string run_get(CommandContext& ctx) {
   return with_footer(ctx, h, mems_get_text(t, sites) + os_page_text(target, t.physical));
 }
 
-std::string run_map(CommandContext& ctx) {
+void run_map(CommandContext& ctx) {
   const auto& h = ctx.session.mems_heap();
-  return ctx.args.json() ? mems_map_json(h) : with_footer(ctx, h, mems_map_text(h));
+  if (ctx.args.json()) {
+    mems_map_json(ctx.out, h);
+  } else {
+    mems_map_text(ctx.out, h);
+    ctx.out.write(mems_footer(h));
+  }
 }
 
 std::string run_pools(CommandContext& ctx) {
@@ -95,7 +104,7 @@ void add_mems_commands(std::vector<CommandSpec>& t) {
                "mems stats [--json]",
                "Computed from the structures (nodes, segments, arenas, pools), not copied from the\n"
                "root's counters; a counter that disagrees is reported as an anomaly.",
-               {}, 0, 0, run_stats});
+               {}, 0, 0, rendered_whole(run_stats)});
   t.push_back({"mems", "chain", "Show the main chain: every node with its sub-chain of segments",
                "mems chain [--node I] [--json]",
                "Segments are HOLE (free) or PROCESS (allocated, with size, sequence number and the\n"
@@ -105,20 +114,20 @@ void add_mems_commands(std::vector<CommandSpec>& t) {
                "mems get VADDR [--json]",
                "VADDR is a MeMS virtual address (as mems_malloc returned it, from 1000 = 0x3e8), anywhere\n"
                "inside a PROCESS segment.",
-               {}, 1, 1, run_get});
+               {}, 1, 1, rendered_whole(run_get)});
   t.push_back({"mems", "map", "Show the whole virtual-to-physical table, one row per node and segment",
                "mems map [--json]", "", {}, 0, 0, run_map});
   t.push_back({"mems", "pools", "Show the pool allocator: arenas, pools and blocks per size class",
                "mems pools [--json]",
                "Pools are counted when they hold at least one used block (USED or FULL), as\n"
                "mems_pool_get_stats counts them.",
-               {}, 0, 0, run_pools});
+               {}, 0, 0, rendered_whole(run_pools)});
   t.push_back({"mems", "check", "Check every invariant of the segment and pool allocators",
                "mems check [--json]",
                "Links both ways, segments tiling their node, no adjacent HOLEs, pool free lists and\n"
                "bitmaps, class and arena lists, the pool map, metadata slots, and every root counter\n"
                "against the structures. Problems are listed; none means the heap is consistent.",
-               {}, 0, 0, run_check});
+               {}, 0, 0, rendered_whole(run_check)});
 }
 
 }  // namespace heapscope

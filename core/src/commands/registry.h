@@ -1,6 +1,7 @@
 // Internal: each command family adds its entries to the table.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "heapscope/command.h"
@@ -25,5 +26,14 @@ extern const OptionSpec kArenaOption;
 // are any. Both run the session's cached heap check.
 size_t heap_problems(CommandContext& ctx);
 std::string with_findings_footer(CommandContext& ctx, std::string text);
+// The warning line alone, written to ctx.out after a streamed text listing.
+void write_findings_footer(CommandContext& ctx);
+
+// A runner whose answer is small (a summary, one chunk) renders it whole;
+// this writes it. Listings write to ctx.out as they go instead.
+using WholeRunner = std::string (*)(CommandContext&);
+inline std::function<void(CommandContext&)> rendered_whole(WholeRunner run) {
+  return [run](CommandContext& ctx) { ctx.out.write(run(ctx)); };
+}
 
 }  // namespace heapscope

@@ -138,36 +138,32 @@ std::string arenas_json(const glibc::Heap& h) {
          "\n";
 }
 
-std::string chunks_text(const glibc::Heap& h, const std::vector<const glibc::Chunk*>& chunks,
-                        size_t total_matching) {
-  std::string out = fmt::format("{:<18} {:<18} {:>12}  {:<13} {}\n", "address", "data", "size", "state", "arena");
-  out.reserve(out.size() + chunks.size() * 72);
-  for (const auto* c : chunks)
-    fmt::format_to(std::back_inserter(out), "{:<18} {:<18} {:>12}  {:<13} {}\n", to_hex(c->address),
-                   to_hex(c->data()), c->size, glibc::state_name(c->state),
-                   c->arena == glibc::kMmappedArena ? std::string("-") : std::to_string(c->arena));
-  if (chunks.size() < total_matching)
-    out += fmt::format("... {} of {} matching chunks shown (--limit)\n", chunks.size(), total_matching);
-  else
-    out += fmt::format("{} chunk{}\n", chunks.size(), chunks.size() == 1 ? "" : "s");
-  (void)h;
-  return out;
+ChunkListWriter::ChunkListWriter(OutputWriter& out, bool json) : out_(out), json_(json) {
+  if (json_) out_.write("{\"chunks\":[");
+  else out_.print("{:<18} {:<18} {:>12}  {:<13} {}\n", "address", "data", "size", "state", "arena");
 }
 
-std::string chunks_json(const std::vector<const glibc::Chunk*>& chunks, size_t total_matching, size_t findings) {
+void ChunkListWriter::add(const glibc::Chunk& c) {
   // Written directly: a million chunks would be slow through a DOM.
-  std::string out = "{\"chunks\":[";
-  out.reserve(chunks.size() * 96 + 64);
-  bool first = true;
-  for (const auto* c : chunks) {
-    fmt::format_to(std::back_inserter(out),
-                   "{}{{\"address\":\"{:#x}\",\"data\":\"{:#x}\",\"size\":{},\"state\":\"{}\",\"arena\":{}}}",
-                   first ? "" : ",", c->address.value, c->data().value, c->size,
-                   glibc::state_name(c->state), c->arena);
-    first = false;
-  }
-  fmt::format_to(std::back_inserter(out), "],\"matching\":{},\"findings\":{}}}\n", total_matching, findings);
-  return out;
+  if (json_)
+    out_.print("{}{{\"address\":\"{:#x}\",\"data\":\"{:#x}\",\"size\":{},\"state\":\"{}\",\"arena\":{}}}",
+               shown_ ? "," : "", c.address.value, c.data().value, c.size, glibc::state_name(c.state), c.arena);
+  else
+    out_.print("{:<18} {:<18} {:>12}  {:<13} {}\n", to_hex(c.address), to_hex(c.data()), c.size,
+               glibc::state_name(c.state),
+               c.arena == glibc::kMmappedArena ? std::string("-") : std::to_string(c.arena));
+  ++shown_;
+}
+
+void ChunkListWriter::finish_text(size_t total_matching) {
+  if (shown_ < total_matching)
+    out_.print("... {} of {} matching chunks shown (--limit)\n", shown_, total_matching);
+  else
+    out_.print("{} chunk{}\n", shown_, shown_ == 1 ? "" : "s");
+}
+
+void ChunkListWriter::finish_json(size_t total_matching, size_t findings) {
+  out_.print("],\"matching\":{},\"findings\":{}}}\n", total_matching, findings);
 }
 
 namespace {
@@ -262,12 +258,11 @@ std::string chunk_json(const std::vector<const CheckFinding*>& findings, const g
   return doc.dump() + "\n";
 }
 
-std::string bins_text(const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists,
-                      size_t per_list) {
-  std::string out;
-  if (lists.empty()) out = "no non-empty free lists\n";
+void bins_text(OutputWriter& out, const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists,
+               size_t per_list) {
+  if (lists.empty()) out.write("no non-empty free lists\n");
   for (const auto* l : lists) {
-    out += fmt::format("{}: {} chunk{}\n", list_name(*l), l->chunks.size(), l->chunks.size() == 1 ? "" : "s");
+    out.print("{}: {} chunk{}\n", list_name(*l), l->chunks.size(), l->chunks.size() == 1 ? "" : "s");
     std::string line = " ";
     const size_t shown = std::min(per_list, l->chunks.size());
     for (size_t i = 0; i < shown; ++i) {
@@ -275,7 +270,8 @@ std::string bins_text(const glibc::Heap& h, const std::vector<const glibc::FreeL
       std::string item = fmt::format(" {} {}", i ? "->" : "", to_hex(l->chunks[i]));
       if (c && c->size != l->min_size) item += fmt::format(" ({:#x})", c->size);
       if (line.size() + item.size() > 100) {
-        out += line + "\n";
+        out.write(line);
+        out.write("\n");
         line = "   ";
       }
       line += item;
@@ -283,31 +279,36 @@ std::string bins_text(const glibc::Heap& h, const std::vector<const glibc::FreeL
     if (shown < l->chunks.size()) {
       std::string more = fmt::format(" -> ... {} more (--limit)", l->chunks.size() - shown);
       if (line.size() + more.size() > 100) {
-        out += line + "\n";
+        out.write(line);
+        out.write("\n");
         line = "   ";
       }
       line += more;
     }
-    if (!l->chunks.empty()) out += line + "\n";
-    for (const auto& f : l->findings) out += fmt::format("  ! {}\n", f.detail);
+    if (!l->chunks.empty()) {
+      out.write(line);
+      out.write("\n");
+    }
+    for (const auto& f : l->findings) out.print("  ! {}\n", f.detail);
   }
-  return out;
 }
 
-std::string bins_json(const std::vector<const glibc::FreeList*>& lists, size_t per_list, size_t findings) {
-  json arr = json::array();
-  for (const auto* l : lists) {
-    json j = list_json_head(*l);
-    json chunks = json::array();
-    for (size_t i = 0; i < std::min(per_list, l->chunks.size()); ++i) chunks.push_back(to_hex(l->chunks[i]));
-    j["length"] = l->chunks.size();
-    j["chunks"] = std::move(chunks);
-    json findings = json::array();
-    for (const auto& f : l->findings) findings.push_back(list_finding_json(f));
-    j["findings"] = std::move(findings);
-    arr.push_back(std::move(j));
+void bins_json(OutputWriter& out, const std::vector<const glibc::FreeList*>& lists, size_t per_list,
+               size_t findings) {
+  // Written list by list, chunk by chunk: a free list can hold millions.
+  out.write("{\"lists\":[");
+  for (size_t k = 0; k < lists.size(); ++k) {
+    const glibc::FreeList& l = *lists[k];
+    std::string head = list_json_head(l).dump();
+    head.pop_back();  // the closing brace: more members follow
+    out.print("{}{},\"length\":{},\"chunks\":[", k ? "," : "", head, l.chunks.size());
+    for (size_t i = 0; i < std::min(per_list, l.chunks.size()); ++i)
+      out.print("{}\"{}\"", i ? "," : "", to_hex(l.chunks[i]));
+    json fs = json::array();
+    for (const auto& f : l.findings) fs.push_back(list_finding_json(f));
+    out.print("],\"findings\":{}}}", fs.dump());
   }
-  return json{{"lists", std::move(arr)}, {"findings", findings}}.dump() + "\n";
+  out.print("],\"findings\":{}}}\n", findings);
 }
 
 }  // namespace heapscope

@@ -9,6 +9,7 @@
 #include "heapscope/analysis/check.h"
 #include "heapscope/analysis/stats.h"
 #include "heapscope/glibc/heap.h"
+#include "heapscope/output.h"
 
 namespace heapscope {
 
@@ -18,10 +19,22 @@ std::string stats_json(const HeapStats& s);
 std::string arenas_text(const glibc::Heap& h);
 std::string arenas_json(const glibc::Heap& h);
 
-std::string chunks_text(const glibc::Heap& h, const std::vector<const glibc::Chunk*>& chunks,
-                        size_t total_matching);
-// `findings`: how many problems heap check finds in the whole heap.
-std::string chunks_json(const std::vector<const glibc::Chunk*>& chunks, size_t total_matching, size_t findings);
+// A chunk listing written row by row as the runner finds the chunks: the
+// head now, add() per chunk shown, then the text or the JSON ending.
+class ChunkListWriter {
+ public:
+  ChunkListWriter(OutputWriter& out, bool json);
+  void add(const glibc::Chunk& c);
+  // "N chunks", or "... N of M matching chunks shown (--limit)".
+  void finish_text(size_t total_matching);
+  // `findings`: how many problems heap check finds in the whole heap.
+  void finish_json(size_t total_matching, size_t findings);
+
+ private:
+  OutputWriter& out_;
+  bool json_;
+  size_t shown_ = 0;
+};
 
 // Where a free chunk sits: the list and its position, if on one.
 struct ListPlace {
@@ -37,8 +50,9 @@ std::string chunk_json(const std::vector<const CheckFinding*>& findings, const g
                        uint64_t size_field, std::optional<uint64_t> fd, std::optional<uint64_t> bk);
 
 // At most `per_list` chunks of each list are printed (the count is always whole).
-std::string bins_text(const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists,
-                      size_t per_list);
-std::string bins_json(const std::vector<const glibc::FreeList*>& lists, size_t per_list, size_t findings);
+void bins_text(OutputWriter& out, const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists,
+               size_t per_list);
+void bins_json(OutputWriter& out, const std::vector<const glibc::FreeList*>& lists, size_t per_list,
+               size_t findings);
 
 }  // namespace heapscope

@@ -92,31 +92,30 @@ json reference_json(const glibc::Heap& h, const Reference& r, Address target_dat
 
 }  // namespace
 
-std::string leaks_text(const glibc::Heap& h, const LeakAnalysis& a, const LeakListing& l) {
+void leaks_text(OutputWriter& out, const glibc::Heap& h, const LeakAnalysis& a, const LeakListing& l) {
   Tally leaked = a.leaked();
-  std::string out = fmt::format("leaked: {} chunk{}, {} bytes{}\n", leaked.chunks, leaked.chunks == 1 ? "" : "s",
-                                leaked.bytes, leaked.bytes >= 1024 ? " (" + human_size(leaked.bytes) + ")" : "");
-  out += tally_line("direct", a.direct);
-  out += tally_line("indirect", a.indirect);
-  out += tally_line("possible", a.possible);
-  out += tally_line("reachable", a.reachable);
-  if (l.mode == LeakListing::Mode::kSummary) return out;
+  out.print("leaked: {} chunk{}, {} bytes{}\n", leaked.chunks, leaked.chunks == 1 ? "" : "s", leaked.bytes,
+            leaked.bytes >= 1024 ? " (" + human_size(leaked.bytes) + ")" : "");
+  out.write(tally_line("direct", a.direct));
+  out.write(tally_line("indirect", a.indirect));
+  out.write(tally_line("possible", a.possible));
+  out.write(tally_line("reachable", a.reachable));
+  if (l.mode == LeakListing::Mode::kSummary) return;
   bool filtered = l.filtered;
   if (l.chunks.empty()) {
-    out += filtered ? "\nno leaked or possible chunk matches\n" : "\nno leaks\n";
-    return out;
+    out.write(filtered ? "\nno leaked or possible chunk matches\n" : "\nno leaks\n");
+    return;
   }
   if (l.mode == LeakListing::Mode::kList) {
-    out += fmt::format("\n{:<18} {:<18} {:>10}  {:<9} {}\n", "address", "data", "size", "class", "type");
+    out.print("\n{:<18} {:<18} {:>10}  {:<9} {}\n", "address", "data", "size", "class", "type");
     size_t n = std::min(l.limit, l.chunks.size());
     for (size_t i = 0; i < n; ++i) {
       const auto& c = h.chunks[l.chunks[i]];
-      fmt::format_to(std::back_inserter(out), "{:<18} {:<18} {:>10}  {:<9} {}\n", to_hex(c.address),
-                     to_hex(c.data()), c.size, leak_class_name(a.classes[l.chunks[i]]), type_or_dash(l, l.types[i]));
+      out.print("{:<18} {:<18} {:>10}  {:<9} {}\n", to_hex(c.address), to_hex(c.data()), c.size, leak_class_name(a.classes[l.chunks[i]]), type_or_dash(l, l.types[i]));
     }
     if (n < l.chunks.size())
-      out += fmt::format("... {} of {} chunks shown (--limit)\n", n, l.chunks.size());
-    return out;
+      out.print("... {} of {} chunks shown (--limit)\n", n, l.chunks.size());
+    return;
   }
   // Groups by class, type and size: direct first, then indirect, possible;
   // biggest first within a class.
@@ -170,7 +169,7 @@ std::string leaks_text(const glibc::Heap& h, const LeakAnalysis& a, const LeakLi
   size_t width = 4;
   for (const auto& g : rows) width = std::max(width, type_or_dash(l, g.type).size());
   width = std::min<size_t>(width, 40);
-  out += fmt::format("\n{:<9} {:<{}} {:>10} {:>8} {:>12}  {}\n", "class", "type", width, "size", "count",
+  out.print("\n{:<9} {:<{}} {:>10} {:>8} {:>12}  {}\n", "class", "type", width, "size", "count",
                      "bytes", "samples (data)");
   size_t n = std::min(l.limit, rows.size());
   for (size_t i = 0; i < n; ++i) {
@@ -178,43 +177,42 @@ std::string leaks_text(const glibc::Heap& h, const LeakAnalysis& a, const LeakLi
     std::string samples;
     for (auto s : g.samples) samples += (samples.empty() ? "" : " ") + to_hex(s);
     if (g.tally.chunks > g.samples.size()) samples += " ...";
-    out += fmt::format("{:<9} {:<{}} {:>10} {:>8} {:>12}  {}\n",
-                       leak_class_name(g.cls), type_or_dash(l, g.type), width, g.size, g.tally.chunks,
-                       g.tally.bytes, samples);
+    out.print("{:<9} {:<{}} {:>10} {:>8} {:>12}  {}\n",
+              leak_class_name(g.cls), type_or_dash(l, g.type), width, g.size, g.tally.chunks,
+              g.tally.bytes, samples);
   }
-  if (n < rows.size()) out += fmt::format("... {} of {} groups shown (--limit)\n", n, rows.size());
+  if (n < rows.size()) out.print("... {} of {} groups shown (--limit)\n", n, rows.size());
   for (const auto& d : l.dumps) {
     const auto& c = h.chunks[d.chunk];
-    out += fmt::format("\ndirect leak {} ({} bytes{}):\n", to_hex(c.data()), c.size,
-                       d.type ? ", " + l.type_names[d.type - 1] : std::string());
-    out += hex_dump(c.data(), d.bytes);
+    out.print("\ndirect leak {} ({} bytes{}):\n", to_hex(c.data()), c.size,
+              d.type ? ", " + l.type_names[d.type - 1] : std::string());
+    out.write(hex_dump(c.data(), d.bytes));
   }
-  return out;
 }
 
-std::string leaks_json(const glibc::Heap& h, const LeakAnalysis& a, const LeakListing& l, size_t findings) {
+void leaks_json(OutputWriter& out, const glibc::Heap& h, const LeakAnalysis& a, const LeakListing& l,
+                size_t findings) {
   // Written directly: the list can hold a million chunks.
   json head{{"leaked", tally_json(a.leaked())},
             {"direct", tally_json(a.direct)},
             {"indirect", tally_json(a.indirect)},
             {"possible", tally_json(a.possible)},
             {"reachable", tally_json(a.reachable)}};
-  std::string out = head.dump();
-  out.pop_back();  // the closing brace
+  std::string head_text = head.dump();
+  head_text.pop_back();  // the closing brace: more members follow
+  out.write(head_text);
   if (l.mode != LeakListing::Mode::kSummary) {
-    out += ",\"chunks\":[";
+    out.write(",\"chunks\":[");
     size_t n = std::min(l.limit, l.chunks.size());
-    out.reserve(out.size() + n * 110);
     for (size_t i = 0; i < n; ++i) {
       const auto& c = h.chunks[l.chunks[i]];
-      fmt::format_to(std::back_inserter(out), "{}{{\"address\":\"{:#x}\",\"data\":\"{:#x}\",\"size\":{},\"class\":\"{}\",\"type\":{}}}",
-                     i ? "," : "", c.address.value, c.data().value, c.size, leak_class_name(a.classes[l.chunks[i]]),
-                     l.types[i] ? json(l.type_names[l.types[i] - 1]).dump() : std::string("null"));
+      out.print("{}{{\"address\":\"{:#x}\",\"data\":\"{:#x}\",\"size\":{},\"class\":\"{}\",\"type\":{}}}",
+              i ? "," : "", c.address.value, c.data().value, c.size, leak_class_name(a.classes[l.chunks[i]]),
+              l.types[i] ? json(l.type_names[l.types[i] - 1]).dump() : std::string("null"));
     }
-    fmt::format_to(std::back_inserter(out), "],\"matching\":{}", l.chunks.size());
+    out.print("],\"matching\":{}", l.chunks.size());
   }
-  fmt::format_to(std::back_inserter(out), ",\"findings\":{}}}\n", findings);
-  return out;
+  out.print(",\"findings\":{}}}\n", findings);
 }
 
 std::string refs_text(const glibc::Heap& h, const RefsReport& r) {

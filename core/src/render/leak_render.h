@@ -12,6 +12,7 @@
 #include "heapscope/analysis/refs.h"
 #include "heapscope/analysis/types.h"
 #include "heapscope/glibc/heap.h"
+#include "heapscope/output.h"
 
 namespace heapscope {
 
@@ -30,9 +31,11 @@ struct LeakListing {
   std::vector<Dump> dumps;  // text only: first bytes of a few direct leaks
 };
 
-std::string leaks_text(const glibc::Heap& h, const LeakAnalysis& a, const LeakListing& l);
+// Written to `out` as they are rendered (--list and JSON can hold a million chunks).
+void leaks_text(OutputWriter& out, const glibc::Heap& h, const LeakAnalysis& a, const LeakListing& l);
 // `findings`: how many problems heap check finds.
-std::string leaks_json(const glibc::Heap& h, const LeakAnalysis& a, const LeakListing& l, size_t findings);
+void leaks_json(OutputWriter& out, const glibc::Heap& h, const LeakAnalysis& a, const LeakListing& l,
+                size_t findings);
 
 std::string refs_text(const glibc::Heap& h, const RefsReport& r);
 std::string refs_json(const glibc::Heap& h, const RefsReport& r);

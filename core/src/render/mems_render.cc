@@ -92,41 +92,47 @@ std::string mems_stats_json(const mems::SegmentStats& s, const mems::PoolStats& 
   return doc.dump() + "\n";
 }
 
-std::string mems_chain_text(const mems::Heap& h, const std::vector<size_t>& nodes, const SiteNames& sites) {
-  std::string out = fmt::format("main chain: {} node{}, {} segment{}\n", h.nodes.size(), plural(h.nodes.size()),
-                                h.segment_total(), plural(h.segment_total()));
+void mems_chain_text(OutputWriter& out, const mems::Heap& h, const std::vector<size_t>& nodes,
+                     const SiteNames& sites) {
+  out.print("main chain: {} node{}, {} segment{}\n", h.nodes.size(), plural(h.nodes.size()), h.segment_total(),
+            plural(h.segment_total()));
   for (size_t i : nodes) {
     const auto& n = h.nodes[i];
-    out += fmt::format("node {}: virtual {} physical {} length {} ({} page{}), {} segment{}\n", i,
-                       range(n.vstart, n.length), to_hex(n.pstart), n.length, n.pages, plural(n.pages),
-                       n.segments.size(), plural(n.segments.size()));
-    for (size_t j = 0; j < n.segments.size(); ++j) out += segment_line(n.segments[j], j, sites);
+    out.print("node {}: virtual {} physical {} length {} ({} page{}), {} segment{}\n", i, range(n.vstart, n.length),
+              to_hex(n.pstart), n.length, n.pages, plural(n.pages), n.segments.size(), plural(n.segments.size()));
+    for (size_t j = 0; j < n.segments.size(); ++j) out.write(segment_line(n.segments[j], j, sites));
   }
-  return out;
 }
 
-std::string mems_chain_json(const mems::Heap& h, const std::vector<size_t>& nodes, const SiteNames& sites) {
-  json arr = json::array();
-  for (size_t i : nodes) {
-    const auto& n = h.nodes[i];
-    json segs = json::array();
-    for (const auto& s : n.segments)
-      segs.push_back({{"type", std::string(mems::type_name(s.type))},
-                      {"virtual", to_hex(s.vstart)},
-                      {"physical", to_hex(s.pstart)},
-                      {"size", s.size},
-                      {"requested", s.requested},
-                      {"sequence", s.seq},
-                      {"site", site_json(s, sites)},
-                      {"arena", s.is_arena()}});
-    arr.push_back({{"index", i},
-                   {"virtual", to_hex(n.vstart)},
-                   {"physical", to_hex(n.pstart)},
-                   {"length", n.length},
-                   {"pages", n.pages},
-                   {"segments", std::move(segs)}});
+void mems_chain_json(OutputWriter& out, const mems::Heap& h, const std::vector<size_t>& nodes,
+                     const SiteNames& sites) {
+  // Node by node: a chain can hold millions of segments.
+  out.write("{\"nodes\":[");
+  for (size_t k = 0; k < nodes.size(); ++k) {
+    const auto& n = h.nodes[nodes[k]];
+    json head{{"index", nodes[k]},
+              {"virtual", to_hex(n.vstart)},
+              {"physical", to_hex(n.pstart)},
+              {"length", n.length},
+              {"pages", n.pages}};
+    std::string head_text = head.dump();
+    head_text.pop_back();  // the closing brace: the segments follow
+    out.print("{}{},\"segments\":[", k ? "," : "", head_text);
+    for (size_t j = 0; j < n.segments.size(); ++j) {
+      const auto& s = n.segments[j];
+      json seg{{"type", std::string(mems::type_name(s.type))},
+               {"virtual", to_hex(s.vstart)},
+               {"physical", to_hex(s.pstart)},
+               {"size", s.size},
+               {"requested", s.requested},
+               {"sequence", s.seq},
+               {"site", site_json(s, sites)},
+               {"arena", s.is_arena()}};
+      out.print("{}{}", j ? "," : "", seg.dump());
+    }
+    out.write("]}");
   }
-  return json{{"nodes", std::move(arr)}}.dump() + "\n";
+  out.write("]}\n");
 }
 
 std::string mems_get_text(const mems::Translation& t, const SiteNames& sites) {
@@ -147,47 +153,45 @@ std::string mems_get_json(const mems::Translation& t) {
   return doc.dump() + "\n";
 }
 
-std::string mems_map_text(const mems::Heap& h) {
-  std::string out = fmt::format("{:>4} {:>4}  {:<7}  {:<26} {:<34} {:>10}\n", "node", "seg", "type", "virtual",
-                                "physical", "size");
+void mems_map_text(OutputWriter& out, const mems::Heap& h) {
+  out.print("{:>4} {:>4}  {:<7}  {:<26} {:<34} {:>10}\n", "node", "seg", "type", "virtual", "physical", "size");
   for (size_t i = 0; i < h.nodes.size(); ++i) {
     const auto& n = h.nodes[i];
-    out += fmt::format("{:>4} {:>4}  {:<7}  {:<26} {:<34} {:>10}\n", i, "-", "NODE", range(n.vstart, n.length),
-                       range(n.pstart.value, n.length), n.length);
+    out.print("{:>4} {:>4}  {:<7}  {:<26} {:<34} {:>10}\n", i, "-", "NODE", range(n.vstart, n.length),
+              range(n.pstart.value, n.length), n.length);
     for (size_t j = 0; j < n.segments.size(); ++j) {
       const auto& s = n.segments[j];
-      out += fmt::format("{:>4} {:>4}  {:<7}  {:<26} {:<34} {:>10}\n", i, j, mems::type_name(s.type),
-                         range(s.vstart, s.size), range(s.pstart.value, s.size), s.size);
+      out.print("{:>4} {:>4}  {:<7}  {:<26} {:<34} {:>10}\n", i, j, mems::type_name(s.type),
+                range(s.vstart, s.size), range(s.pstart.value, s.size), s.size);
     }
   }
-  return out;
 }
 
-std::string mems_map_json(const mems::Heap& h) {
-  json rows = json::array();
+void mems_map_json(OutputWriter& out, const mems::Heap& h) {
+  // Row by row: one per node and per segment.
+  out.write("{\"rows\":[");
+  bool first = true;
+  auto row = [&](size_t node, json segment, std::string type, uint64_t v, Address p, uint64_t size) {
+    json j{{"node", node},
+           {"segment", std::move(segment)},
+           {"type", std::move(type)},
+           {"virtual", to_hex(v)},
+           {"virtual_end", to_hex(v + size)},
+           {"physical", to_hex(p)},
+           {"physical_end", to_hex(p + size)},
+           {"size", size}};
+    out.print("{}{}", first ? "" : ",", j.dump());
+    first = false;
+  };
   for (size_t i = 0; i < h.nodes.size(); ++i) {
     const auto& n = h.nodes[i];
-    rows.push_back({{"node", i},
-                    {"segment", nullptr},
-                    {"type", "NODE"},
-                    {"virtual", to_hex(n.vstart)},
-                    {"virtual_end", to_hex(n.vstart + n.length)},
-                    {"physical", to_hex(n.pstart)},
-                    {"physical_end", to_hex(n.pstart + n.length)},
-                    {"size", n.length}});
+    row(i, nullptr, "NODE", n.vstart, n.pstart, n.length);
     for (size_t j = 0; j < n.segments.size(); ++j) {
       const auto& s = n.segments[j];
-      rows.push_back({{"node", i},
-                      {"segment", j},
-                      {"type", std::string(mems::type_name(s.type))},
-                      {"virtual", to_hex(s.vstart)},
-                      {"virtual_end", to_hex(s.vstart + s.size)},
-                      {"physical", to_hex(s.pstart)},
-                      {"physical_end", to_hex(s.pstart + s.size)},
-                      {"size", s.size}});
+      row(i, j, std::string(mems::type_name(s.type)), s.vstart, s.pstart, s.size);
     }
   }
-  return json{{"rows", std::move(rows)}}.dump() + "\n";
+  out.write("]}\n");
 }
 
 std::string mems_pools_text(const mems::Heap& h, const mems::PoolStats& p) {

@@ -8,6 +8,7 @@
 
 #include "heapscope/mems/heap.h"
 #include "heapscope/mems/stats.h"
+#include "heapscope/output.h"
 
 namespace heapscope {
 
@@ -19,14 +20,17 @@ std::string mems_stats_text(const mems::Heap& h, const mems::SegmentStats& s, co
 std::string mems_stats_json(const mems::SegmentStats& s, const mems::PoolStats& p);
 
 // nodes: indices into h.nodes to show.
-std::string mems_chain_text(const mems::Heap& h, const std::vector<size_t>& nodes, const SiteNames& sites);
-std::string mems_chain_json(const mems::Heap& h, const std::vector<size_t>& nodes, const SiteNames& sites);
+// The listings are written to `out` as they are rendered.
+void mems_chain_text(OutputWriter& out, const mems::Heap& h, const std::vector<size_t>& nodes,
+                     const SiteNames& sites);
+void mems_chain_json(OutputWriter& out, const mems::Heap& h, const std::vector<size_t>& nodes,
+                     const SiteNames& sites);
 
 std::string mems_get_text(const mems::Translation& t, const SiteNames& sites);
 std::string mems_get_json(const mems::Translation& t);
 
-std::string mems_map_text(const mems::Heap& h);
-std::string mems_map_json(const mems::Heap& h);
+void mems_map_text(OutputWriter& out, const mems::Heap& h);
+void mems_map_json(OutputWriter& out, const mems::Heap& h);
 
 std::string mems_pools_text(const mems::Heap& h, const mems::PoolStats& p);
 std::string mems_pools_json(const mems::Heap& h, const mems::PoolStats& p);

@@ -11,15 +11,16 @@ _commands = []
 
 
 def run(group, raw):
-    """Runs `group raw` in the core and writes its output; raises gdb.GdbError."""
+    """Runs `group raw` in the core, which writes its output through
+    gdb.write piece by piece as it renders (gdb's pager and Ctrl-C work on a
+    listing as it comes); raises gdb.GdbError."""
     try:
         s = session.current()
     except session.HeapscopeError as e:
         raise gdb.GdbError("heapscope: %s" % e)
-    status, out, error = s.run(group, raw)
+    status, error = s.run(group, raw, gdb.write)
     if status != 0:
         raise gdb.GdbError("heapscope: %s" % error)
-    gdb.write(out)
 
 
 def _run_or_help(group, raw):
