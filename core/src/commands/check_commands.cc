@@ -9,16 +9,20 @@ namespace heapscope {
 
 namespace {
 
-std::string run_check(CommandContext& ctx) {
+void write_report(CommandContext& ctx, const CheckReport& r) {
+  if (ctx.args.json()) check_json(ctx.out, r);
+  else check_text(ctx.out, r);
+}
+
+void run_check(CommandContext& ctx) {
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   if (auto arena = arena_option(ctx, h)) {
     CheckOptions opt = ctx.session.check_options();
     opt.arena = *arena;
-    CheckReport r = check_heap(h, ctx.session.target(), opt, ctx.cancel);
-    return ctx.args.json() ? check_json(r) : check_text(r);
+    write_report(ctx, check_heap(h, ctx.session.target(), opt, ctx.cancel));
+    return;
   }
-  const CheckReport& r = ctx.session.heap_check(ctx.cancel);
-  return ctx.args.json() ? check_json(r) : check_text(r);
+  write_report(ctx, ctx.session.heap_check(ctx.cancel));
 }
 
 }  // namespace
@@ -41,7 +45,7 @@ void add_check_commands(std::vector<CommandSpec>& t) {
                "with when the program next touches it, and the likely cause (an overflow from the chunk\n"
                "before, a double free, a write after free).",
                {{"--arena", "I", "only arena I (0 is the main arena; ring order) and its threads' tcaches"}}, 0,
-               0, rendered_whole(run_check)});
+               0, run_check});
 }
 
 }  // namespace heapscope

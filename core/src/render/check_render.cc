@@ -22,23 +22,29 @@ json check_finding_json(const CheckFinding& f) {
               {"glibc_message", f.glibc_message}, {"detail", f.detail},          {"cause", f.cause}};
 }
 
-std::string check_text(const CheckReport& r) {
-  std::string out;
-  for (const auto& f : r.findings) out += check_finding_text(f) + "\n";
+void check_text(OutputWriter& out, const CheckReport& r) {
+  for (const auto& f : r.findings) {
+    out.write(check_finding_text(f));
+    out.write("\n");
+  }
   if (r.findings.empty())
-    out += fmt::format("no problems found in {} chunk{}\n", r.chunks_checked, r.chunks_checked == 1 ? "" : "s");
+    out.print("no problems found in {} chunk{}\n", r.chunks_checked, r.chunks_checked == 1 ? "" : "s");
   else
-    out += fmt::format("{} problem{} found in {} chunk{}\n", r.findings.size(), r.findings.size() == 1 ? "" : "s",
-                       r.chunks_checked, r.chunks_checked == 1 ? "" : "s");
-  return out;
+    out.print("{} problem{} found in {} chunk{}\n", r.findings.size(), r.findings.size() == 1 ? "" : "s",
+              r.chunks_checked, r.chunks_checked == 1 ? "" : "s");
 }
 
-std::string check_json(const CheckReport& r) {
-  json fs = json::array();
-  for (const auto& f : r.findings) fs.push_back(check_finding_json(f));
-  json j{{"findings", std::move(fs)}, {"chunks_checked", r.chunks_checked}};
-  if (r.tcache_key) j["tcache_key"] = to_hex(*r.tcache_key);
-  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+void check_json(OutputWriter& out, const CheckReport& r) {
+  // Invalid UTF-8 from the target (a corrupt string in a finding) is replaced.
+  auto dump = [](const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); };
+  out.write("{\"findings\":[");
+  for (size_t i = 0; i < r.findings.size(); ++i) {
+    if (i) out.write(",");
+    out.write(dump(check_finding_json(r.findings[i])));
+  }
+  out.print("],\"chunks_checked\":{}", r.chunks_checked);
+  if (r.tcache_key) out.print(",\"tcache_key\":{}", dump(json(to_hex(*r.tcache_key))));
+  out.write("}\n");
 }
 
 std::string findings_footer(const CheckReport& r) {

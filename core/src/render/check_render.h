@@ -8,11 +8,13 @@
 #include <nlohmann/json.hpp>
 
 #include "heapscope/analysis/check.h"
+#include "heapscope/output.h"
 
 namespace heapscope {
 
-std::string check_text(const CheckReport& r);
-std::string check_json(const CheckReport& r);
+// Written finding by finding: a wrecked heap can have millions.
+void check_text(OutputWriter& out, const CheckReport& r);
+void check_json(OutputWriter& out, const CheckReport& r);
 
 // One finding as heap check prints it (without the trailing newline), and
 // as a JSON object.
