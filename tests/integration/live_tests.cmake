@@ -11,4 +11,5 @@ endif()
 set_target_properties(live_sparse PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests/programs)
 
 heapscope_integration_test(live.cost live_cost_test TIMEOUT 300)
-set_tests_properties(integration.live.cost PROPERTIES LABELS "integration;live")
+# "speed": memory and time bounds, meaningless under the sanitizers (scripts/sanitize.sh skips it).
+set_tests_properties(integration.live.cost PROPERTIES LABELS "integration;live;speed")
