@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <span>
+#include <cstdint>
 #include <string>
 
 #include "heapscope/error.h"
@@ -37,5 +38,22 @@ class MappedFile {
   const std::byte* data_ = nullptr;
   size_t size_ = 0;
 };
+
+// What a core says about a file it maps, to check the file on disk against:
+// an untrusted core may name any file (a root-only one, a device, a FIFO),
+// and only the file the process really mapped may lend its bytes.
+struct MappingEvidence {
+  std::string build_id;                  // from the ELF header page the core kept, or ""
+  std::span<const std::byte> first_page;  // the file's first page as the core kept it, or empty
+};
+
+// Opens the file the core names `path` (sysroot + path; a relative path only
+// under a sysroot; never /proc, /dev, /sys or "... (deleted)") when it is
+// the file the process mapped: an ELF file whose build-id is the core's, or
+// another regular file whose first page is the one the core kept. Errors are
+// the one-line note to show ("note: PATH ..."), or empty for a data file the
+// core kept no page of (refused without a note).
+Result<MappedFile> open_file_a_core_maps(const std::string& sysroot, const std::string& path,
+                                          const MappingEvidence& evidence);
 
 }  // namespace heapscope::targets
