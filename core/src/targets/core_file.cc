@@ -359,7 +359,15 @@ void CoreFile::lay_out(std::vector<LoadSegment> loads) {
 void CoreFile::mappings_from_link_map(const std::vector<LoadSegment>& loads, uint16_t machine) {
   uint64_t page = auxv_value(*this, AT_PAGESZ).value_or(4096);
   if (page == 0 || (page & (page - 1)) || page > (1u << 20)) page = 4096;
+  // Build-ids of the files on disk that open_elf read. Once a file is placed
+  // where the dynamic linker's list says (its dynamic section at l_ld, or
+  // the entry point and program headers at AT_ENTRY and AT_PHDR), that
+  // check stands for the ELF header page these cores lack (qemu dumps none):
+  // the file may lend its pages (open_file_a_core_maps).
+  std::map<std::string, std::string> disk_ids;
   auto pages_of = [&](const std::string& name, const std::vector<Elf64_Phdr>& phdrs, uint64_t bias) {
+    if (auto id = disk_ids.find(name); id != disk_ids.end() && !id->second.empty())
+      header_build_ids_.emplace(name, id->second);
     for (const auto& p : phdrs) {
       if (p.p_type != PT_LOAD || p.p_filesz == 0) continue;
       auto b = checked_add(bias, p.p_vaddr & ~(page - 1));
@@ -375,7 +383,9 @@ void CoreFile::mappings_from_link_map(const std::vector<LoadSegment>& loads, uin
     if (!f) return {};
     uint16_t m = 0;
     auto phdrs = elf_file_phdrs(f->bytes(), &m, entry);
-    return m == machine ? phdrs : std::vector<Elf64_Phdr>{};
+    if (m != machine) return {};
+    disk_ids[path] = read_build_id(span_reader(f->bytes()), ImageLayout::kFile);
+    return phdrs;
   };
 
   // The executable.
