@@ -27,7 +27,8 @@
 
 #include "heapscope/symbols.h"
 #include "targets/elf_image.h"
-#include "util/safe_open.h"
+#include "util/mapping_path.h"
+#include "util/regular_file.h"
 
 namespace heapscope {
 
@@ -128,9 +129,9 @@ int open_debug_candidate(const std::string& path, const std::string& id) {
   auto f = util::open_regular_file(path);
   if (!f) return -1;
   // A debug file for another build is worse than none.
-  if (!id.empty() && targets::read_build_id(targets::fd_reader(f->fd()), targets::ImageLayout::kFile) != id)
+  if (!id.empty() && targets::read_build_id(targets::fd_reader(f->fd.get()), targets::ImageLayout::kFile) != id)
     return -1;
-  return f->release();
+  return dup(f->fd.get());  // libdwfl owns what it is given
 }
 
 // libdwfl calls this (lazily) when a module's own file lacks what is asked:
@@ -257,7 +258,8 @@ class ElfSymbols final : public SymbolResolver {
       // A different build of the file than the target mapped: its symbols
       // would lie, so report nothing (the heap walker searches instead).
       if (!m.build_id.empty()) {
-        std::string on_disk = targets::read_build_id(targets::fd_reader(file->fd()), targets::ImageLayout::kFile);
+        std::string on_disk =
+            targets::read_build_id(targets::fd_reader(file->fd.get()), targets::ImageLayout::kFile);
         if (!on_disk.empty() && on_disk != m.build_id) {
           notes_.push_back(fmt::format(
               "note: {} on this machine is not the file the process mapped (build-id {}, the target has "
@@ -266,11 +268,14 @@ class ElfSymbols final : public SymbolResolver {
           continue;
         }
       }
-      auto bias = load_bias(target, m, file->fd());
+      auto bias = load_bias(target, m, file->fd.get());
       if (!bias) continue;  // not ELF
-      Dwfl_Module* mod = dwfl_report_elf(dwfl_, m.path.c_str(), disk.c_str(), file->fd(), *bias, false);
-      if (!mod) continue;
-      file->release();  // libdwfl owns it now
+      int fd = dup(file->fd.get());  // libdwfl owns the one it is given
+      Dwfl_Module* mod = fd < 0 ? nullptr : dwfl_report_elf(dwfl_, m.path.c_str(), disk.c_str(), fd, *bias, false);
+      if (!mod) {
+        if (fd >= 0) close(fd);
+        continue;
+      }
       auto e = std::make_unique<ModuleEntry>();
       e->search = &search_;
       e->mod = mod;

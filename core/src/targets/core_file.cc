@@ -23,7 +23,7 @@
 #include "targets/mapped_file.h"
 #include "targets/modules.h"
 #include "util/memory_hints.h"
-#include "util/safe_open.h"
+#include "util/mapping_path.h"
 
 namespace heapscope {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "targets/checked.h"
-#include "util/safe_open.h"
+#include "util/regular_file.h"
 
 namespace heapscope::targets {
 
@@ -101,13 +101,13 @@ ImageReader fd_reader(int fd) {
 std::string file_build_id(const std::string& path) {
   auto f = util::open_regular_file(path);
   if (!f) return {};
-  return read_build_id(fd_reader(f->fd()), ImageLayout::kFile);
+  return read_build_id(fd_reader(f->fd.get()), ImageLayout::kFile);
 }
 
 bool file_is_elf(const std::string& path) {
   auto f = util::open_regular_file(path);
   if (!f) return false;
-  return has_elf_magic(fd_reader(f->fd()));
+  return has_elf_magic(fd_reader(f->fd.get()));
 }
 
 ImageReader span_reader(std::span<const std::byte> bytes) {

@@ -1,19 +1,19 @@
-// MappedFile: read-only whole-file mmap with one-line errors, and the check
-// that a file a core names is the one its process mapped.
+// MappedFile: read-only whole-file mmap with one-line errors; the file is
+// opened with util::open_regular_file (never blocks, regular files only).
+// And the check that a file a core names is the one its process mapped.
 #include "targets/mapped_file.h"
 
 #include <elf.h>
 #include <fmt/format.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "targets/elf_image.h"
-#include "util/safe_open.h"
+#include "util/mapping_path.h"
+#include "util/regular_file.h"
 
 namespace heapscope::targets {
 
@@ -24,18 +24,19 @@ MappedFile::~MappedFile() {
 Result<MappedFile> MappedFile::open(const std::string& path, bool allow_empty) {
   auto file = util::open_regular_file(path);
   if (!file) return file.error();
-  struct stat st;
-  if (fstat(file->fd(), &st) != 0) return Error{path + ": " + std::strerror(errno)};
+  return map(*file, path, allow_empty);
+}
+
+Result<MappedFile> MappedFile::map(const util::RegularFile& file, const std::string& path, bool allow_empty) {
   MappedFile f;
-  if (st.st_size == 0) {
+  if (file.size == 0) {
     if (!allow_empty) return Error{path + ": empty file"};
     return f;
   }
-  void* p = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, file->fd(), 0);
-  int e = errno;
-  if (p == MAP_FAILED) return Error{path + ": cannot map: " + std::strerror(e)};
+  void* p = mmap(nullptr, static_cast<size_t>(file.size), PROT_READ, MAP_PRIVATE, file.fd.get(), 0);
+  if (p == MAP_FAILED) return Error{path + ": cannot map: " + std::strerror(errno)};
   f.data_ = static_cast<const std::byte*>(p);
-  f.size_ = static_cast<size_t>(st.st_size);
+  f.size_ = static_cast<size_t>(file.size);
   return f;
 }
 

@@ -7,7 +7,7 @@
 #include <map>
 
 #include "targets/elf_image.h"
-#include "util/safe_open.h"
+#include "util/mapping_path.h"
 
 namespace heapscope::targets {
 
