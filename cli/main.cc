@@ -119,7 +119,9 @@ int main(int argc, char** argv) {
   g_cancel = &cancel;
   std::signal(SIGINT, on_sigint);
   CommandOutput out = run_command(session, group, command, cancel);
-  for (const std::string& note : session.take_new_notes()) std::fprintf(stderr, "%s\n", note.c_str());
+  // Notes explain a result; an error stays the one line it is.
+  if (out.status == 0)
+    for (const std::string& note : session.take_new_notes()) std::fprintf(stderr, "%s\n", note.c_str());
   if (out.status != 0) {
     usage_error(out.error);
     return out.status;

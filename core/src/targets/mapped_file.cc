@@ -6,6 +6,7 @@
 #include <elf.h>
 #include <fmt/format.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -40,6 +41,21 @@ Result<MappedFile> MappedFile::map(const util::RegularFile& file, const std::str
   return f;
 }
 
+namespace {
+
+// True when every user may read `path`: the file is world-readable and
+// every directory above it world-searchable.
+bool readable_by_anyone(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0 || !(st.st_mode & S_IROTH)) return false;
+  for (auto slash = path.rfind('/'); slash != std::string::npos && slash > 0; slash = path.rfind('/', slash - 1)) {
+    if (stat(path.substr(0, slash).c_str(), &st) != 0 || !(st.st_mode & S_IXOTH)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<MappedFile> open_file_a_core_maps(const std::string& sysroot, const std::string& path,
                                           const MappingEvidence& evidence) {
   auto missing = [&path] {
@@ -62,8 +78,12 @@ Result<MappedFile> open_file_a_core_maps(const std::string& sysroot, const std::
   const auto bytes = f->bytes();
   if (bytes.size() >= SELFMAG && std::memcmp(bytes.data(), ELFMAG, SELFMAG) == 0) {
     std::string disk_id = read_build_id(span_reader(bytes), ImageLayout::kFile);
-    if (evidence.build_id.empty())
+    // No header page to check against (a truncated core lost it): a file
+    // that anyone on this machine may read discloses nothing the core's
+    // author could not read, so it may still lend its pages.
+    if (evidence.build_id.empty() && !readable_by_anyone(disk))
       return refused("cannot be checked against the core (it kept no ELF header with a build-id of it)");
+    if (evidence.build_id.empty()) return f;
     if (disk_id != evidence.build_id)
       return Error{fmt::format(
           "note: {} on this machine is not the file the process mapped (build-id {}, core has {}); its "

@@ -55,7 +55,8 @@ struct MappingEvidence {
 
 // Opens the file the core names `path` (sysroot + path; a relative path only
 // under a sysroot; never /proc, /dev, /sys or "... (deleted)") when it is
-// the file the process mapped: an ELF file whose build-id is the core's, or
+// the file the process mapped: an ELF file whose build-id is the core's (or,
+// when the core kept no header page of it, one that every user may read), or
 // another regular file whose first page is the one the core kept. Errors are
 // the one-line note to show ("note: PATH ..."), or empty for a data file the
 // core kept no page of (refused without a note).

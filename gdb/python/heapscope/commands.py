@@ -17,8 +17,9 @@ def run(group, raw):
     except session.HeapscopeError as e:
         raise gdb.GdbError("heapscope: %s" % e)
     status, out, error = s.run(group, raw)
-    for note in s.take_new_notes():
-        gdb.write(note + "\n", gdb.STDERR)
+    if status == 0:  # an error stays one line
+        for note in s.take_new_notes():
+            gdb.write(note + "\n", gdb.STDERR)
     if status != 0:
         raise gdb.GdbError("heapscope: %s" % error)
     gdb.write(out)
