@@ -1,10 +1,13 @@
 // heapscope: the command table on a core file or a live process.
-//   heapscope [--no-debuginfo] CORE heap stats [--json]
+//   heapscope [--no-debuginfo] [--sysroot DIR] [--debug-dir DIR]... CORE heap stats [--json]
 //   heapscope [--no-debuginfo] --pid PID heap chunks --limit 10
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,9 +40,33 @@ int usage_error(const std::string& message) {
 }
 
 const char kUsage[] =
-    "Usage: heapscope [--no-debuginfo] CORE-FILE GROUP COMMAND [ARGS...]\n"
-    "       heapscope [--no-debuginfo] --pid PID GROUP COMMAND [ARGS...]\n"
-    "GROUP is 'heap' or 'mems'; 'heapscope CORE heap help' lists the commands.\n";
+    "Usage: heapscope [OPTIONS] CORE-FILE GROUP COMMAND [ARGS...]\n"
+    "       heapscope [OPTIONS] --pid PID GROUP COMMAND [ARGS...]\n"
+    "GROUP is 'heap' or 'mems'; 'heapscope CORE heap help' lists the commands.\n"
+    "Options:\n"
+    "  --no-debuginfo   use no separate debug files (roots from the heap's structure)\n"
+    "  --sysroot DIR    read the files the core names as DIR/PATH (a core from another machine)\n"
+    "  --debug-dir DIR  look for debug files in DIR (like /usr/lib/debug) first; repeatable\n"
+    "DEBUGINFOD_URLS set: debug files no directory has are fetched by build-id.\n";
+
+// The value of option args[i]; advances i. Empty when there is none.
+std::optional<std::string> option_value(const std::vector<std::string>& args, size_t& i) {
+  if (i + 1 >= args.size() || args[i + 1].empty()) return std::nullopt;
+  return args[++i];
+}
+
+// A directory option's value: it must name a directory (a typo would
+// otherwise silently find nothing). Trailing slashes are dropped so that
+// DIR + "/lib/..." stays one path.
+std::optional<std::string> directory_value(std::string dir, std::string& error, const char* what) {
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    error = std::string(what) + " " + dir + ": not a directory";
+    return std::nullopt;
+  }
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  return dir == "/" ? std::string() : dir;
+}
 
 }  // namespace
 
@@ -60,6 +87,16 @@ int main(int argc, char** argv) {
       return 0;
     } else if (a == "--no-debuginfo") {
       options.use_debuginfo = false;
+    } else if (a == "--sysroot" || a == "--debug-dir") {
+      auto v = option_value(args, i);
+      if (!v) return usage_error(a + " needs a directory");
+      std::string error;
+      auto dir = directory_value(*v, error, a.c_str());
+      if (!dir) return usage_error(error);
+      if (a == "--sysroot")
+        options.sysroot = *dir;
+      else if (!dir->empty())
+        options.debug_dirs.push_back(*dir);
     } else if (a == "--pid") {
       if (i + 1 >= args.size()) return usage_error("--pid needs a process id");
       try {
@@ -84,7 +121,9 @@ int main(int argc, char** argv) {
     return usage_error("unknown command group '" + group + "' (expected heap or mems)");
   std::vector<std::string> command(args.begin() + static_cast<long>(i), args.end());
 
-  auto target = pid ? open_live_process(pid, StopMode::kStopAndDetach) : open_core_file(core);
+  CoreFileOptions core_options;
+  core_options.sysroot = options.sysroot;
+  auto target = pid ? open_live_process(pid, StopMode::kStopAndDetach) : open_core_file(core, core_options);
   if (!target) return usage_error(target.error().message);
 
   Session session(std::move(*target), std::move(options));
@@ -96,6 +135,9 @@ int main(int argc, char** argv) {
   // What was written comes before the error line (a listing cut short).
   if (std::fflush(stdout) != 0 && out.status == 0)
     out = {2, "", std::string("cannot write the output: ") + std::strerror(errno)};
+  // Notes explain a result; an error stays the one line it is.
+  if (out.status == 0)
+    for (const std::string& note : session.take_new_notes()) std::fprintf(stderr, "%s\n", note.c_str());
   if (out.status != 0) {
     usage_error(out.error);
     return out.status;

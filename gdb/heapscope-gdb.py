@@ -8,8 +8,15 @@ import sys
 import gdb
 
 
+def _loader_path():
+    # Not __file__: when a Python script that gdb runs (gdb -x script.py)
+    # sources this file, __file__ is still the outer script's (Python sets
+    # it only when __main__ has none). The code object knows which file this is.
+    return sys._getframe(1).f_code.co_filename
+
+
 def _heapscope_load():
-    here = os.path.dirname(os.path.realpath(__file__))
+    here = os.path.dirname(os.path.realpath(_loader_path()))
     paths = [os.path.join(here, "python"),
              os.path.normpath(os.path.join(here, "..", "..", "lib", "heapscope"))]
     for p in reversed(paths):

@@ -89,6 +89,11 @@ bool HeapscopeCommand::DoExecute(lldb::SBDebugger debugger, char** command,
     LldbSink sink(debugger, result);
     CommandOutput out = run_command(*session, group_, argv, cancel, sink);
     sink.flush();  // what was written comes before an error line
+    // Notes go to the error stream ("warning: ..."), never into the output
+    // that must equal the CLI's; an error stays one line.
+    if (out.status == 0)
+      for (const std::string& note : session->take_new_notes())
+        result.AppendWarning((note.starts_with("note: ") ? note.substr(6) : note).c_str());
     if (out.status != 0) {
       print_error(result, out.error);
       return false;

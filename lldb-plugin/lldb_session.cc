@@ -1,5 +1,7 @@
 #include "lldb_session.h"
 
+#include <lldb/API/SBCommandInterpreter.h>
+#include <lldb/API/SBCommandReturnObject.h>
 #include <lldb/API/SBFileSpec.h>
 #include <lldb/API/SBPlatform.h>
 #include <lldb/API/SBProcess.h>
@@ -7,10 +9,14 @@
 #include <lldb/API/SBSymbolContext.h>
 #include <lldb/API/SBSymbolContextList.h>
 #include <lldb/API/SBTarget.h>
+#include <lldb/API/SBStringList.h>
 #include <lldb/API/SBValue.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "heapscope/core_file.h"
@@ -77,7 +83,61 @@ bool is_local_process(lldb::SBTarget target, lldb::SBProcess process) {
   return true;
 }
 
-std::unique_ptr<Target> open_target(lldb::SBTarget target, lldb::SBProcess process) {
+// A process that died while LLDB held it stopped: nothing can read it.
+bool is_zombie(lldb::pid_t pid) {
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r");
+  if (!f) return false;
+  char line[256];
+  bool zombie = false;
+  while (std::fgets(line, sizeof line, f))
+    if (std::strncmp(line, "State:", 6) == 0) {
+      const char* p = line + 6;
+      while (*p == ' ' || *p == '\t') ++p;
+      zombie = *p == 'Z' || *p == 'X';
+      break;
+    }
+  std::fclose(f);
+  return zombie;
+}
+
+// LLDB's settings for where a target's files are, as the core's options:
+// `platform select --sysroot DIR` (read from `platform status`, the SB API
+// has no getter), target.debug-file-search-paths and target.exec-search-paths.
+void file_options_from_lldb(lldb::SBDebugger debugger, SessionOptions& options) {
+  lldb::SBCommandReturnObject status;
+  debugger.GetCommandInterpreter().HandleCommand("platform status", status, false);
+  if (status.Succeeded() && status.GetOutput()) {
+    std::string text = status.GetOutput();
+    for (size_t at = 0; at < text.size();) {
+      size_t end = text.find('\n', at);
+      if (end == std::string::npos) end = text.size();
+      std::string line = text.substr(at, end - at);
+      at = end + 1;
+      auto key = line.find("Sysroot: ");
+      if (key != std::string::npos && line.find_first_not_of(' ') == key) {
+        options.sysroot = line.substr(key + 9);
+        while (!options.sysroot.empty() && options.sysroot.back() == '/') options.sysroot.pop_back();
+      }
+    }
+  }
+  auto list = [&](const char* name, std::vector<std::string>& out) {
+    lldb::SBStringList values = lldb::SBDebugger::GetInternalVariableValue(name, debugger.GetInstanceName());
+    for (uint32_t i = 0; i < values.GetSize(); ++i) {
+      std::string v = values.GetStringAtIndex(i) ? values.GetStringAtIndex(i) : "";
+      // LLDB 19 gives "  [0]: /dir": the value after the index.
+      v.erase(0, std::min(v.size(), v.find_first_not_of(' ')));
+      if (auto colon = v.find("]: "); !v.empty() && v[0] == '[' && colon != std::string::npos)
+        v = v.substr(colon + 3);
+      while (v.size() > 1 && v.back() == '/') v.pop_back();
+      if (!v.empty()) out.push_back(v);
+    }
+  };
+  list("target.debug-file-search-paths", options.debug_dirs);
+  list("target.exec-search-paths", options.exec_dirs);
+}
+
+Result<std::unique_ptr<Target>> open_target(lldb::SBTarget target, lldb::SBProcess process,
+                                            const SessionOptions& options) {
   const char* plugin = process.GetPluginName();
   std::optional<std::string> core;
   // HEAPSCOPE_LLDB_TARGET=callback forces the slow path (tests use it to
@@ -90,15 +150,20 @@ std::unique_ptr<Target> open_target(lldb::SBTarget target, lldb::SBProcess proce
     core = path_of(process.GetCoreFile());
     if (core->empty()) core.reset();
     if (core) {
-      auto t = open_core_file(*core);
+      CoreFileOptions o;
+      o.sysroot = options.sysroot;
+      auto t = open_core_file(*core, o);
       if (t) return std::move(*t);
     }
-  } else if (is_local_process(target, process)) {
+  } else if (is_local_process(target, process) || is_zombie(process.GetProcessID())) {
     // lldb-server traces the process, so the live target cannot ptrace it:
     // LLDB supplies the threads and their registers.
     auto t = open_live_process(static_cast<int>(process.GetProcessID()), StopMode::kAlreadyStopped,
                                threads_from_lldb(process, {}));
     if (t) return std::move(*t);
+    // A process that died while stopped: "pid N is a zombie" is the answer;
+    // LLDB's reads would only fail later with a vaguer error.
+    if (is_zombie(process.GetProcessID())) return t.error();
   }
   return make_sb_process_target(target, process, core);
 }
@@ -141,7 +206,10 @@ Result<Session*> session_for(lldb::SBDebugger debugger) {
   c.session.reset();  // close the old target (its fds and mappings) first
   SessionOptions options;
   options.symbol_fallback = [target](std::string_view name) { return lldb_symbol(target, name); };
-  c.session = std::make_unique<Session>(open_target(target, process), std::move(options));
+  file_options_from_lldb(debugger, options);
+  auto opened = open_target(target, process, options);
+  if (!opened) return opened.error();
+  c.session = std::make_unique<Session>(std::move(*opened), std::move(options));
   c.debugger_id = debugger_id;
   c.target_index = target_index;
   c.process_unique_id = unique_id;

@@ -7,8 +7,8 @@
 # each holding lib/<triplet>/libc.so.6, the dynamic loader
 # (lib64/ld-linux-x86-64.so.2, lib/ld-linux-aarch64.so.1),
 # usr/lib/debug/.build-id/... (libc6-dbg), usr/lib/<triplet>/{crt1.o,
-# libc.so,...} (libc6-dev, for linking against this libc) and files "suite"
-# and "debian-version".
+# libc.so,...} (libc6-dev, for linking against this libc), debs/libc6-dbg_*.deb
+# (the package itself, for debuginfod) and files "suite" and "debian-version".
 #
 # usage: scripts/fetch-glibcs.sh [suite ...]   (default: bullseye bookworm trixie sid experimental)
 # HEAPSCOPE_GLIBC_ARCHES="amd64 arm64" (the default) picks the architectures.
@@ -90,6 +90,10 @@ fetch_suite() {
   rm -rf "$dest.tmp"
   mkdir -p "$dest.tmp"
   for d in "$work"/debs/*.deb; do dpkg -x "$d" "$dest.tmp"; done
+  # The debug package as Debian ships it, for a local debuginfod to serve
+  # (tests/integration/foreign_files_test.py).
+  mkdir -p "$dest.tmp/debs"
+  cp "$work"/debs/libc6-dbg_*.deb "$dest.tmp/debs/"
   relativize_links "$dest.tmp"
   # Merged-/usr releases (2.36+ in Debian) ship only usr/lib*; their libc.so
   # linker script names /lib64/ld-linux-x86-64.so.2 (/lib/ld-linux-aarch64.so.1),

@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libfmt-dev libgtest-dev libgmock-dev nlohmann-json3-dev
-  libdw-dev libelf-dev elfutils
+  libdw-dev libelf-dev elfutils libdebuginfod-dev debuginfod
   pybind11-dev python3 python3-dev python3.11-dev
   gdb gdbserver libc6-dbg
   liblldb-19-dev lldb-19

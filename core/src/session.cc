@@ -1,5 +1,7 @@
 #include "heapscope/session.h"
 
+#include <algorithm>
+
 #include "heapscope/analysis/check.h"
 #include "heapscope/glibc/heap.h"
 #include "heapscope/mems/heap.h"
@@ -13,7 +15,12 @@ Session::~Session() = default;
 
 const SymbolResolver& Session::symbols() {
   if (!symbols_) {
-    auto elf = make_elf_symbols(*target_, SymbolOptions{options_.use_debuginfo});
+    SymbolOptions so;
+    so.use_debuginfo = options_.use_debuginfo;
+    so.sysroot = options_.sysroot;
+    so.debug_dirs = options_.debug_dirs;
+    so.exec_dirs = options_.exec_dirs;
+    auto elf = make_elf_symbols(*target_, so);
     // Without debug info the roots must come from structure: a debugger's
     // own lookup (which reads debug files) would defeat --no-debuginfo.
     bool fallback = options_.symbol_fallback && options_.use_debuginfo;
@@ -49,6 +56,17 @@ const CheckReport& Session::heap_check(const CancelToken& cancel) {
 const mems::Heap& Session::mems_heap() {
   if (!mems_heap_) mems_heap_ = std::make_unique<mems::Heap>(mems::Heap::build(*target_, symbols()));
   return *mems_heap_;
+}
+
+std::vector<std::string> Session::take_new_notes() {
+  std::vector<std::string> out;
+  auto take = [&out](const std::vector<std::string>& all, size_t& shown) {
+    for (size_t i = shown; i < all.size(); ++i) out.push_back(all[i]);
+    shown = std::max(shown, all.size());
+  };
+  take(target_->notes(), target_notes_shown_);
+  if (symbols_) take(symbols_->notes(), symbol_notes_shown_);
+  return out;
 }
 
 void Session::invalidate() {

@@ -32,6 +32,7 @@ class FallbackSymbols : public SymbolResolver {
   }
   std::optional<SymbolAt> at(Address a) const override { return first_->at(a); }
   bool has_full_symbols(std::string_view m) const override { return first_->has_full_symbols(m); }
+  std::vector<std::string> notes() const override { return first_->notes(); }
 
  private:
   std::unique_ptr<SymbolResolver> first_;

@@ -231,6 +231,7 @@ class PySession {
 
   std::string description() const { return session_.target().description(); }
   std::vector<std::string> notes() const { return session_.target().notes(); }
+  std::vector<std::string> take_new_notes() { return session_.take_new_notes(); }
   void invalidate() { session_.invalidate(); }
 
  private:
@@ -238,27 +239,41 @@ class PySession {
   std::shared_ptr<InterruptFlag> interrupted_;
 };
 
-SessionOptions make_options(bool use_debuginfo, py::object fallback) {
+// Where the target's files are: gdb's `set sysroot` and
+// `set debug-file-directory`, as the Python side read them.
+struct FileOptions {
+  std::string sysroot;
+  std::vector<std::string> debug_dirs;
+};
+
+SessionOptions make_options(bool use_debuginfo, py::object fallback, const FileOptions& files) {
   SessionOptions o;
   o.use_debuginfo = use_debuginfo;
+  o.sysroot = files.sysroot;
+  o.debug_dirs = files.debug_dirs;
   o.symbol_fallback = symbol_fallback(std::move(fallback));
   return o;
 }
 
 std::unique_ptr<PySession> open_core(const std::string& path, bool use_debuginfo,
-                                     py::object fallback) {
+                                     py::object fallback, const std::string& sysroot,
+                                     const std::vector<std::string>& debug_dirs) {
   Result<std::unique_ptr<Target>> t = Error{};
   {
     py::gil_scoped_release release;
-    t = open_core_file(path);
+    CoreFileOptions o;
+    o.sysroot = sysroot;
+    t = open_core_file(path, o);
   }
   if (!t) throw OpenError(t.error().message);
-  return std::make_unique<PySession>(std::move(*t), make_options(use_debuginfo, fallback),
+  return std::make_unique<PySession>(std::move(*t),
+                                     make_options(use_debuginfo, fallback, {sysroot, debug_dirs}),
                                      std::make_shared<InterruptFlag>());
 }
 
 std::unique_ptr<PySession> open_live(int pid, const py::list& threads, bool use_debuginfo,
-                                     py::object fallback) {
+                                     py::object fallback, const std::string& sysroot,
+                                     const std::vector<std::string>& debug_dirs) {
   // gdb traces the process, so only gdb can read its registers: they come in
   // `threads`; memory and maps come from /proc.
   auto ts = threads_from_py(threads);
@@ -268,7 +283,8 @@ std::unique_ptr<PySession> open_live(int pid, const py::list& threads, bool use_
     t = open_live_process(pid, StopMode::kAlreadyStopped, std::move(ts));
   }
   if (!t) throw OpenError(t.error().message);
-  return std::make_unique<PySession>(std::move(*t), make_options(use_debuginfo, fallback),
+  return std::make_unique<PySession>(std::move(*t),
+                                     make_options(use_debuginfo, fallback, {sysroot, debug_dirs}),
                                      std::make_shared<InterruptFlag>());
 }
 
@@ -276,7 +292,8 @@ std::unique_ptr<PySession> open_callback(py::object read, const py::list& region
                                          bool regions_complete, const py::list& threads,
                                          const py::dict& build_ids, std::optional<int> pid,
                                          const std::string& description, bool use_debuginfo,
-                                         py::object fallback) {
+                                         py::object fallback, const std::string& sysroot,
+                                         const std::vector<std::string>& debug_dirs) {
   auto flag = std::make_shared<InterruptFlag>();
   auto reader = std::make_shared<py::object>(std::move(read));
   // read(addr, n) -> bytes or None, in Python: gdb.Inferior.read_memory.
@@ -309,7 +326,8 @@ std::unique_ptr<PySession> open_callback(py::object read, const py::list& region
                                                  threads_from_py(threads), std::move(mods),
                                                  description);
   target->set_pid(pid);
-  return std::make_unique<PySession>(std::move(target), make_options(use_debuginfo, fallback), flag);
+  return std::make_unique<PySession>(std::move(target),
+                                     make_options(use_debuginfo, fallback, {sysroot, debug_dirs}), flag);
 }
 
 py::list table() {
@@ -351,16 +369,21 @@ PYBIND11_MODULE(_heapscope_gdb, m) {
       .def("chunk", &PySession::chunk, py::arg("address"))
       .def("description", &PySession::description)
       .def("notes", &PySession::notes)
+      .def("take_new_notes", &PySession::take_new_notes,
+           "The notes not returned before (the target's and the symbols'), one line each.")
       .def("invalidate", &PySession::invalidate);
 
   m.def("open_core", &open_core, py::arg("path"), py::arg("use_debuginfo") = true,
-        py::arg("symbol_fallback") = py::none());
+        py::arg("symbol_fallback") = py::none(), py::arg("sysroot") = std::string(),
+        py::arg("debug_dirs") = std::vector<std::string>());
   m.def("open_live", &open_live, py::arg("pid"), py::arg("threads"),
-        py::arg("use_debuginfo") = true, py::arg("symbol_fallback") = py::none());
+        py::arg("use_debuginfo") = true, py::arg("symbol_fallback") = py::none(),
+        py::arg("sysroot") = std::string(), py::arg("debug_dirs") = std::vector<std::string>());
   m.def("open_callback", &open_callback, py::arg("read"), py::arg("regions"),
         py::arg("regions_complete"), py::arg("threads"), py::arg("build_ids"), py::arg("pid"),
         py::arg("description"), py::arg("use_debuginfo") = true,
-        py::arg("symbol_fallback") = py::none());
+        py::arg("symbol_fallback") = py::none(), py::arg("sysroot") = std::string(),
+        py::arg("debug_dirs") = std::vector<std::string>());
   m.def("command_table", &table);
   m.def("command_groups", &command_groups);
   m.def("group_help", [](const std::string& g) { return group_help(g); });

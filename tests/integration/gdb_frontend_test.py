@@ -446,6 +446,34 @@ class ErrorTest(unittest.TestCase):
                                                                       opt[:3])]])
         self.assertIn("%s %s %s" % (c["group"], c["name"], opt), results[0]["out"])
 
+    def test_loader_sourced_from_a_python_script(self):
+        """The runner is a Python script gdb runs; it sources the loader
+        itself (its __file__ is the runner's, not the loader's)."""
+        require_frontend(self)
+        results, out, err = run_gdb([], [["cmd", "source " + LOADER], ["cmd", "heap help"]], load=False)
+        self.assertIsNotNone(results, err[-2000:])
+        self.assertTrue(results[0]["ok"], results[0].get("error"))
+        self.assertTrue(results[1]["ok"], results[1].get("error"))
+        self.assertIn("Usage: heap SUBCOMMAND", results[1]["out"])
+
+    def test_process_that_died_while_stopped(self):
+        """Killed while gdb holds it stopped: the process is a zombie, and
+        that is what heap stats says (not what a fallback reader makes of it)."""
+        require_frontend(self)
+        # SIGKILL is asynchronous: wait until the kernel shows the zombie.
+        kill = ("python import os, time; pid = gdb.selected_inferior().pid; os.kill(pid, 9); "
+                "[time.sleep(0.05) for _ in range(100) "
+                "if 'State:\\tZ' not in open('/proc/%d/status' % pid).read()]")
+        results, out, err = run_gdb(
+            [scenario()], [["py", "gdb.selected_inferior().pid"], ["cmd", kill], ["cmd", "heap stats"]],
+            before=["break heapscope_stop", "run"])
+        self.assertIsNotNone(results, err[-2000:])
+        self.assertTrue(results[1]["ok"], results[1].get("error"))
+        pid = int(results[0]["out"])
+        self.assertFalse(results[2]["ok"], results[2].get("out"))
+        self.assertEqual(results[2]["error"],
+                         "heapscope: pid %d: is a zombie (it has exited; its memory is gone)" % pid)
+
     def test_no_glibc_heap(self):
         """A process that never called malloc, and a static binary: the core's
         error line in gdb equals the CLI's (whatever it is)."""

@@ -27,6 +27,7 @@ set(_gdb_test_env
   HEAPSCOPE_CLI=$<TARGET_FILE:heapscope>
   HEAPSCOPE_GDB_SCENARIO=$<TARGET_FILE:gdb_scenario>
   PYTHONDONTWRITEBYTECODE=1
+  DEBUGINFOD_URLS=
   ${HEAPSCOPE_SANITIZER_TEST_ENV})
 foreach(_case
     CoreTest.test_gdb_scenario CoreTest.test_examples CoreTest.test_no_debuginfo_setting

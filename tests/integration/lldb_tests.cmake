@@ -22,6 +22,7 @@ set(_heapscope_lldb_env
   "HEAPSCOPE_BUILD_DIR=${PROJECT_BINARY_DIR}"
   "HEAPSCOPE_LLDB_PLUGIN=${PROJECT_BINARY_DIR}/lib/heapscope/libheapscope-lldb.so"
   "HEAPSCOPE_LLDB_SCENARIO=$<TARGET_FILE:lldb_scenario>"
+  "DEBUGINFOD_URLS="
   ${HEAPSCOPE_SANITIZER_TEST_ENV})
 
 add_test(NAME lldb_plugin

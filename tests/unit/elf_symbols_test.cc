@@ -167,7 +167,16 @@ TEST(ElfSymbols, SkipsMissingFilesAndOtherBuilds) {
   EXPECT_EQ(back->offset, 0u);
 
   auto other_build = make(libc, std::string(40, '0'));
-  EXPECT_EQ(make_elf_symbols(*other_build, {})->find("libc.so", "malloc"), std::nullopt);
+  auto other_syms = make_elf_symbols(*other_build, {});
+  EXPECT_EQ(other_syms->find("libc.so", "malloc"), std::nullopt);
+  // Not silently: a note names the file and both build-ids.
+  ASSERT_EQ(other_syms->notes().size(), 1u);
+  EXPECT_TRUE(other_syms->notes()[0].starts_with("note: " + libc + " on this machine is not the file the "
+                                                 "process mapped (build-id "))
+      << other_syms->notes()[0];
+  EXPECT_NE(other_syms->notes()[0].find(", the target has " + std::string(40, '0') + "); its symbols are not used"),
+            std::string::npos);
+  EXPECT_TRUE(syms->notes().empty());
   auto missing = make("/nonexistent/lib/libc.so.6", "");
   auto none = make_elf_symbols(*missing, {});
   EXPECT_EQ(none->find("libc.so", "malloc"), std::nullopt);

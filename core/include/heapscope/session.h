@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "heapscope/cancel.h"
 #include "heapscope/symbols.h"
@@ -25,6 +26,10 @@ struct CheckOptions;
 
 struct SessionOptions {
   bool use_debuginfo = true;
+  // Where the target's files and their debug files are (SymbolOptions).
+  std::string sysroot;
+  std::vector<std::string> debug_dirs;
+  std::vector<std::string> exec_dirs;
   // A front-end's own symbol lookup (gdb, lldb), tried after the ELF files.
   std::function<std::optional<Address>(std::string_view)> symbol_fallback;
 };
@@ -55,6 +60,11 @@ class Session {
   // target has no mems root.
   const mems::Heap& mems_heap();
 
+  // Caveats the user has not been shown yet (the target's, then the symbol
+  // resolver's), one "note: ..." line each; each is returned once. Front-ends
+  // print them on their error stream after a command.
+  std::vector<std::string> take_new_notes();
+
   // Forget cached models (a live target that has run since).
   void invalidate();
 
@@ -65,6 +75,8 @@ class Session {
   std::unique_ptr<glibc::Heap> glibc_heap_;
   std::unique_ptr<CheckReport> heap_check_;
   std::unique_ptr<mems::Heap> mems_heap_;
+  size_t target_notes_shown_ = 0;
+  size_t symbol_notes_shown_ = 0;
 };
 
 }  // namespace heapscope

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "heapscope/address.h"
 #include "heapscope/target.h"
@@ -35,10 +36,24 @@ class SymbolResolver {
   // True when the module has a symbol table that includes local symbols
   // (its own .symtab or a separate debug file).
   virtual bool has_full_symbols(std::string_view module_part) const = 0;
+  // Caveats for the user, one line each ("note: ..."): a module file that is
+  // another build than the target's.
+  virtual std::vector<std::string> notes() const { return {}; }
 };
 
 struct SymbolOptions {
   bool use_debuginfo = true;  // false: dynamic symbols only (--no-debuginfo)
+  // Where the target's files are on this machine: PATH is read as
+  // sysroot + PATH (--sysroot, gdb's `set sysroot`); "" = as named.
+  std::string sysroot;
+  // Directories like /usr/lib/debug (.build-id/xx/yyyy.debug, or the
+  // module's path + debuglink name), searched first (--debug-dir).
+  std::vector<std::string> debug_dirs;
+  // Directories where a module missing at sysroot + PATH is looked for by
+  // its file name (LLDB's target.exec-search-paths).
+  std::vector<std::string> exec_dirs;
+  // Ask the servers in $DEBUGINFOD_URLS for debug files no directory has.
+  bool use_debuginfod = true;
 };
 
 // Symbols from the target's modules as the files on this machine have them.

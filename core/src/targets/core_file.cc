@@ -23,6 +23,7 @@
 #include "targets/mapped_file.h"
 #include "targets/modules.h"
 #include "util/memory_hints.h"
+#include "util/mapping_path.h"
 
 namespace heapscope {
 
@@ -122,6 +123,7 @@ class CoreFile final : public Target, public HasAuxv {
   std::map<std::string, std::unique_ptr<MappedFile>> files_;  // null: missing on this machine
   std::map<uint64_t, FileMapping> file_mappings_;              // NT_FILE, by start
   std::map<std::string, std::string> header_build_ids_;        // from ELF header pages in the core
+  std::map<std::string, std::span<const std::byte>> header_pages_;  // first page of each file, if kept
   std::vector<Piece> pieces_;
   mutable std::atomic<size_t> last_{0};
   std::vector<Region> regions_;
@@ -138,25 +140,14 @@ class CoreFile final : public Target, public HasAuxv {
 const MappedFile* CoreFile::mapped(const std::string& path) {
   auto it = files_.find(path);
   if (it != files_.end()) return it->second.get();
+  MappingEvidence evidence;
+  if (auto id = header_build_ids_.find(path); id != header_build_ids_.end()) evidence.build_id = id->second;
+  if (auto page = header_pages_.find(path); page != header_pages_.end()) evidence.first_page = page->second;
   std::unique_ptr<MappedFile> f;
-  if (!path.ends_with(" (deleted)")) {
-    auto r = MappedFile::open(sysroot_ + path, /*allow_empty=*/true);
-    if (r) f = std::make_unique<MappedFile>(std::move(*r));
-  }
-  if (!f) {
-    notes_.push_back(fmt::format("note: {} is not on this machine; its unmodified pages cannot be read",
-                                 path));
-  } else if (auto id = header_build_ids_.find(path); id != header_build_ids_.end()) {
-    // Another build of the file than the process mapped: its pages would lie.
-    std::string disk = read_build_id(span_reader(f->bytes()), ImageLayout::kFile);
-    if (!disk.empty() && disk != id->second) {
-      notes_.push_back(fmt::format(
-          "note: {} on this machine is not the file the process mapped (build-id {}, core has {}); its "
-          "unmodified pages cannot be read",
-          path, disk, id->second));
-      f.reset();
-    }
-  }
+  if (auto r = open_file_a_core_maps(sysroot_, path, evidence))
+    f = std::make_unique<MappedFile>(std::move(*r));
+  else if (!r.error().message.empty())
+    notes_.push_back(r.error().message);
   return files_.emplace(path, std::move(f)).first->second.get();
 }
 
@@ -238,6 +229,7 @@ void CoreFile::find_header_build_ids(const std::vector<LoadSegment>& loads) {
     if (fm == file_mappings_.end() || fm->second.offset != 0 || seg.filesz == 0) continue;
     auto page = subspan(core_.bytes(), seg.offset, std::min(seg.filesz, seg.memsz));
     if (page.empty()) continue;
+    header_pages_.emplace(fm->second.path, page.first(std::min<size_t>(page.size(), 4096)));
     std::string id = read_build_id(span_reader(page), ImageLayout::kMemory);
     if (!id.empty()) header_build_ids_.emplace(fm->second.path, id);
   }
@@ -367,7 +359,15 @@ void CoreFile::lay_out(std::vector<LoadSegment> loads) {
 void CoreFile::mappings_from_link_map(const std::vector<LoadSegment>& loads, uint16_t machine) {
   uint64_t page = auxv_value(*this, AT_PAGESZ).value_or(4096);
   if (page == 0 || (page & (page - 1)) || page > (1u << 20)) page = 4096;
+  // Build-ids of the files on disk that open_elf read. Once a file is placed
+  // where the dynamic linker's list says (its dynamic section at l_ld, or
+  // the entry point and program headers at AT_ENTRY and AT_PHDR), that
+  // check stands for the ELF header page these cores lack (qemu dumps none):
+  // the file may lend its pages (open_file_a_core_maps).
+  std::map<std::string, std::string> disk_ids;
   auto pages_of = [&](const std::string& name, const std::vector<Elf64_Phdr>& phdrs, uint64_t bias) {
+    if (auto id = disk_ids.find(name); id != disk_ids.end() && !id->second.empty())
+      header_build_ids_.emplace(name, id->second);
     for (const auto& p : phdrs) {
       if (p.p_type != PT_LOAD || p.p_filesz == 0) continue;
       auto b = checked_add(bias, p.p_vaddr & ~(page - 1));
@@ -378,11 +378,14 @@ void CoreFile::mappings_from_link_map(const std::vector<LoadSegment>& loads, uin
     }
   };
   auto open_elf = [&](const std::string& path, uint64_t* entry) -> std::vector<Elf64_Phdr> {
+    if (util::is_unopenable_mapping_path(path)) return {};
     auto f = MappedFile::open(sysroot_ + path);
     if (!f) return {};
     uint16_t m = 0;
     auto phdrs = elf_file_phdrs(f->bytes(), &m, entry);
-    return m == machine ? phdrs : std::vector<Elf64_Phdr>{};
+    if (m != machine) return {};
+    disk_ids[path] = read_build_id(span_reader(f->bytes()), ImageLayout::kFile);
+    return phdrs;
   };
 
   // The executable.

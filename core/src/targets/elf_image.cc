@@ -2,13 +2,13 @@
 #include "targets/elf_image.h"
 
 #include <elf.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <vector>
 
 #include "targets/checked.h"
+#include "util/regular_file.h"
 
 namespace heapscope::targets {
 
@@ -86,13 +86,6 @@ std::string read_build_id(const ImageReader& read, ImageLayout layout) {
   return {};
 }
 
-namespace {
-struct Fd {
-  int fd;
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
 ImageReader fd_reader(int fd) {
   return [fd](uint64_t off, void* dst, size_t n) -> size_t {
     size_t done = 0;
@@ -104,18 +97,17 @@ ImageReader fd_reader(int fd) {
     return done;
   };
 }
-}  // namespace
 
 std::string file_build_id(const std::string& path) {
-  Fd f{open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (f.fd < 0) return {};
-  return read_build_id(fd_reader(f.fd), ImageLayout::kFile);
+  auto f = util::open_regular_file(path);
+  if (!f) return {};
+  return read_build_id(fd_reader(f->fd.get()), ImageLayout::kFile);
 }
 
 bool file_is_elf(const std::string& path) {
-  Fd f{open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (f.fd < 0) return false;
-  return has_elf_magic(fd_reader(f.fd));
+  auto f = util::open_regular_file(path);
+  if (!f) return false;
+  return has_elf_magic(fd_reader(f->fd.get()));
 }
 
 ImageReader span_reader(std::span<const std::byte> bytes) {

@@ -23,7 +23,11 @@ bool has_elf_magic(const ImageReader& read);
 // The NT_GNU_BUILD_ID note as lower-case hex, or empty.
 std::string read_build_id(const ImageReader& read, ImageLayout layout);
 
-// Convenience: the build-id of a file on disk ("" when missing or not ELF).
+// Reader over an open file descriptor (pread; the caller keeps fd open).
+ImageReader fd_reader(int fd);
+
+// Convenience: the build-id of a file on disk ("" when missing, not a
+// regular file, or not ELF). Opened with util::open_regular_file.
 std::string file_build_id(const std::string& path);
 bool file_is_elf(const std::string& path);
 

@@ -7,14 +7,15 @@
 #include <map>
 
 #include "targets/elf_image.h"
+#include "util/mapping_path.h"
 
 namespace heapscope::targets {
 
 namespace {
 
 bool is_special_file(const std::string& path) {
-  return path.starts_with("/dev/") || path.starts_with("/memfd:") || path.starts_with("/SYSV") ||
-         path.starts_with("/proc/");
+  return util::is_unopenable_mapping_path(path) || path.starts_with("/memfd:") ||
+         path.starts_with("/SYSV");
 }
 
 }  // namespace
@@ -61,7 +62,9 @@ std::vector<Module> build_modules(const Target& target, const std::vector<Region
       }
     }
     std::string disk = sysroot + path;
-    if (!elf || (*elf && m.build_id.empty())) {
+    // A deleted file's name may now be anything (a FIFO would hang us):
+    // such a module is known from memory only.
+    if (!util::is_unopenable_mapping_path(path) && (!elf || (*elf && m.build_id.empty()))) {
       if (file_is_elf(disk)) {
         elf = true;
         if (m.build_id.empty()) m.build_id = file_build_id(disk);

@@ -19,6 +19,9 @@ def run(group, raw):
     except session.HeapscopeError as e:
         raise gdb.GdbError("heapscope: %s" % e)
     status, error = s.run(group, raw, gdb.write)
+    if status == 0:  # an error stays one line
+        for note in s.take_new_notes():
+            gdb.write(note + "\n", gdb.STDERR)
     if status != 0:
         raise gdb.GdbError("heapscope: %s" % error)
 

@@ -42,7 +42,22 @@ def _key():
     inf = gdb.selected_inferior()
     conn = inf.connection
     return (inf.num, inf.pid, conn.num if conn is not None else None,
-            conn.type if conn is not None else None, settings.use_debuginfo())
+            conn.type if conn is not None else None, settings.use_debuginfo(),
+            settings.sysroot(), tuple(settings.debug_dirs()))
+
+
+def _process_gone(pid):
+    """True when pid has exited (a zombie, or no longer there): then no
+    other way of reading it can work, and the direct reader's error is the
+    true one."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("State:"):
+                    return line.split()[1:2] in (["Z"], ["X"])
+    except OSError:
+        return not os.path.exists("/proc/%d" % pid)
+    return False
 
 
 def _open():
@@ -51,21 +66,26 @@ def _open():
     kind = gdbtarget.connection_type()
     debuginfo = settings.use_debuginfo()
     fallback = gdbtarget.lookup_symbol
+    files = dict(sysroot=settings.sysroot(), debug_dirs=settings.debug_dirs())
     if kind is None or (kind != "core" and inf.pid == 0):
         raise HeapscopeError(NO_TARGET)
     if kind == "core":
         path = gdbtarget.core_path()
         if path and os.path.isfile(path):
             try:
-                return core.open_core(path, debuginfo, fallback), "core"
+                return core.open_core(path, debuginfo, fallback, **files), "core"
             except core.OpenError as e:
                 raise HeapscopeError(str(e))
     threads = gdbtarget.threads()
     if kind == "native":
         try:
-            return core.open_live(inf.pid, threads, debuginfo, fallback), "live"
-        except core.OpenError:
-            pass  # e.g. /proc not readable here: fall back to gdb's reads
+            return core.open_live(inf.pid, threads, debuginfo, fallback, **files), "live"
+        except core.OpenError as e:
+            # A process that died while stopped: gdb's reads fail too, and
+            # "pid N is a zombie" is the answer, not what a fallback says.
+            if _process_gone(inf.pid):
+                raise HeapscopeError(str(e))
+            # e.g. /proc not readable here: fall back to gdb's reads
     regions = gdbtarget.mappings()
     complete = regions is not None
     if regions is None:
@@ -74,7 +94,7 @@ def _open():
     try:
         session = core.open_callback(gdbtarget.make_reader(inf), regions, complete, threads,
                                      gdbtarget.build_ids(), inf.pid or None, description,
-                                     debuginfo, fallback)
+                                     debuginfo, fallback, **files)
     except core.OpenError as e:
         raise HeapscopeError(str(e))
     return session, "callback"

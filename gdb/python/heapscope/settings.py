@@ -63,3 +63,27 @@ def use_debuginfo():
 def color():
     p = _params.get("color")
     return bool(p.value) if p is not None else False
+
+
+def sysroot():
+    """gdb's `set sysroot`, as a directory prefix for the target's files
+    ("" for this machine's own files). "target:" means "through the target",
+    which for a local core or process is this machine's file system."""
+    try:
+        value = gdb.parameter("sysroot") or ""
+    except (gdb.error, RuntimeError):
+        return ""
+    for prefix in ("target:", "remote:"):
+        if value.startswith(prefix):
+            value = value[len(prefix):]
+    value = value.rstrip("/")
+    return value
+
+
+def debug_dirs():
+    """gdb's `set debug-file-directory` (colon-separated)."""
+    try:
+        value = gdb.parameter("debug-file-directory") or ""
+    except (gdb.error, RuntimeError):
+        return []
+    return [d.rstrip("/") for d in value.split(":") if d.rstrip("/")]
