@@ -109,12 +109,7 @@ int main(int argc, char **argv) {
   say("EXPECT arenas=3\n");
   if (live) {
     oracle_print();
-    say("READY pid=%d\n", (int)getpid());
-    char c;
-    for (;;) {
-      ssize_t n = read(0, &c, 1);
-      if (n <= 0 || c == '\n') break;
-    }
+    ready_and_wait();
     release_and_join(th);
     say("BYE\n");
     return 0;

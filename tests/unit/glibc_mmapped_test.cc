@@ -41,6 +41,13 @@ void count_in_mp(SyntheticHeap& s, uint64_t n, uint64_t bytes) {
   s.w(SyntheticHeap::kMp + s.l.mp_mmapped_mem, bytes);
 }
 
+// A heap of one chunk, and an anonymous mapping of `pages` pages at kAnon.
+void heap_and_mapping(SyntheticHeap& s, uint64_t pages) {
+  s.chunk(0x30);
+  s.finish();
+  s.target.add_region(Address(kAnon), std::vector<std::byte>(pages * kPage), kPermRead | kPermWrite, "");
+}
+
 // A page start that looks like an mmapped chunk with this size field.
 void plant(SyntheticHeap& s, uint64_t at, uint64_t size_field) {
   s.w(at, 0);
@@ -78,9 +85,7 @@ void finishes_within(std::chrono::seconds limit, CancelToken& cancel, const std:
 
 TEST(GlibcMmapped, OnlyGlibcsFormsOfTheSizeField) {
   SyntheticHeap s;
-  s.chunk(0x30);
-  s.finish();
-  s.target.add_region(Address(kAnon), std::vector<std::byte>(16 * kPage), kPermRead | kPermWrite, "");
+  heap_and_mapping(s, 16);
   plant(s, kAnon, 3 * kPage);                      // up to 2.42: the whole mapping
   plant(s, kAnon + 3 * kPage, 2 * kPage - 16);     // 2.43+: the mapping less the header
   plant(s, kAnon + 5 * kPage, kPage + 0x1e0);      // neither: someone else's data
@@ -94,9 +99,7 @@ TEST(GlibcMmapped, OnlyGlibcsFormsOfTheSizeField) {
 
 TEST(GlibcMmapped, MpsCountDecidesBetweenCandidates) {
   SyntheticHeap s;
-  s.chunk(0x30);
-  s.finish();
-  s.target.add_region(Address(kAnon), std::vector<std::byte>(16 * kPage), kPermRead | kPermWrite, "");
+  heap_and_mapping(s, 16);
   plant(s, kAnon, 3 * kPage);
   plant(s, kAnon + 4 * kPage, kPage);  // a chunk's shape, but glibc counts two chunks of 3 + 5 pages
   plant(s, kAnon + 8 * kPage, 5 * kPage);
@@ -111,9 +114,7 @@ TEST(GlibcMmapped, MpsCountDecidesBetweenCandidates) {
 TEST(GlibcMmapped, NoChunksCountedNoMappingRead) {
   // mp_ counts none: the big mapping is not looked at, whatever it holds.
   SyntheticHeap s;
-  s.chunk(0x30);
-  s.finish();
-  s.target.add_region(Address(kAnon), std::vector<std::byte>(4 * kPage), kPermRead | kPermWrite, "");
+  heap_and_mapping(s, 4);
   plant(s, kAnon, 2 * kPage);
   glibc::Heap h = build(s);
   EXPECT_TRUE(mmapped(h).empty());
