@@ -106,6 +106,17 @@ __attribute__((unused)) static int oracle_wants_exit(int argc, char **argv) {
   return 0;
 }
 
+/* Says "READY pid=N", then waits for one line on stdin without touching the
+ * heap (read(2) on fd 0, no stdio buffers): tests attach while it waits. */
+__attribute__((unused)) static void ready_and_wait(void) {
+  say("READY pid=%d\n", (int)getpid());
+  char c;
+  for (;;) {
+    ssize_t n = read(0, &c, 1);
+    if (n <= 0 || c == '\n') break;
+  }
+}
+
 /* Prints the oracle, then dumps core (abort) or exits 0. */
 __attribute__((unused)) static void oracle_finish(int exit_normally) {
   oracle_print();

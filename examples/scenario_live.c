@@ -11,12 +11,7 @@ int main(void) {
   oracle_init();
   build_single_heap();
   oracle_print();
-  say("READY pid=%d\n", (int)getpid());
-  char c;
-  for (;;) {
-    ssize_t n = read(0, &c, 1);
-    if (n <= 0 || c == '\n') break;
-  }
+  ready_and_wait();
   say("BYE\n");
   return 0;
 }

@@ -33,8 +33,9 @@ inline uint64_t next_scan_address(const Target& t, uint64_t a) {
 // has; missing pages and the gaps between regions are skipped (a corrupt
 // size can make the range span most of the address space), and so are the
 // stretches the target knows to be zeros (Target::next_populated): a zero
-// word points nowhere. Polls the token every 64 Ki words and every 256
-// stretches.
+// word points nowhere. Polls the token every 64 Ki words and every 256 stretches.
+inline constexpr size_t kReleaseWords = size_t{2} << 20;  // 16 MiB
+
 template <typename F>
 void for_each_word(const Target& t, AddressRange range, const CancelToken& cancel, F&& f) {
   uint64_t a = (range.begin.value + 7) & ~7ull;
@@ -65,10 +66,16 @@ void for_each_word(const Target& t, AddressRange range, const CancelToken& cance
       const std::byte* p = v.data();
       for (size_t i = 0; i < n; ++i) {
         if ((i & 0xffff) == 0xffff) check_cancel(cancel);
+        // Each 16 MiB scanned is dropped again (a mapped core's pages count in
+        // our RSS): memory follows what is kept, not what was looked at.
+        if (i != 0 && i % kReleaseWords == 0)
+          t.done_reading({Address(a + 8 * (i - kReleaseWords)), Address(a + 8 * i)});
         uint64_t w;
         std::memcpy(&w, p + 8 * i, 8);
         f(a + 8 * i, w);
       }
+      if (n > kReleaseWords)
+        t.done_reading({Address(a + 8 * ((n - 1) / kReleaseWords * kReleaseWords)), Address(a + 8 * n)});
       a += 8 * n;
     }
   }

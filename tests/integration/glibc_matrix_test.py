@@ -46,7 +46,8 @@ from leaks_test import parse_record  # noqa: E402
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _EXAMPLES_SRC = os.path.join(os.path.dirname(os.path.dirname(_HERE)), "examples")
-ORACLE_SCENARIOS = ("scenario_single", "scenario_threads", "scenario_mmap")
+ORACLE_SCENARIOS = ("scenario_single", "scenario_threads", "scenario_mmap", "scenario_thread_waves",
+                    "scenario_anon_maps")
 LEAK_SCENARIOS = ("leaks_basic",)
 ARCHES = ("x86-64", "aarch64")
 

@@ -129,6 +129,59 @@ TEST_P(TcacheTls, WithoutThreadPointersTcachesAreKnownByShape) {
   EXPECT_EQ(tcache_at(known, second.data), nullptr);
 }
 
+// Issue 22: the tcache_perthread_struct of an exited thread, freed into a
+// bin or (taken and freed again) into a live thread's tcache, with a stale
+// pointer to it left in that thread's stack just below its TLS. It is a free
+// chunk, not a second tcache of that thread.
+TEST_P(TcacheTls, AFreedStructPointedAtFromTheTlsAreaIsNotATcache) {
+  for (bool in_tcache : {true, false}) {
+    SCOPED_TRACE(in_tcache ? "freed into a tcache bin" : "freed into the unsorted bin");
+    SyntheticHeap s(GetParam());
+    const uint64_t size = (s.l.tcache_struct_size + 8 + 15) & ~15ull;
+    const int bin = static_cast<int>((size - s.l.min_chunk) / s.l.malloc_alignment);
+    s.chunk(0x30);
+    const uint64_t freed = s.chunk(size);
+    s.chunk(0x30);  // keeps it off the top
+    s.finish();
+    // Its old contents: entries that pointed at chunks since reused.
+    for (int i = 0; i < s.l.tcache_bins; ++i)
+      s.w(freed + 16 + s.l.tcache_bins * s.l.tcache_counts_width + 8 * i, 0);
+    if (in_tcache) {
+      if (bin >= s.l.tcache_bins) GTEST_SKIP() << "no tcache bin of that size";
+      s.tcache_push(bin, freed);
+    } else {
+      s.bin_push(1, freed);
+    }
+    s.w(SyntheticHeap::kThreadPointer - 0x700, freed + 16);  // a stale word in the stack
+    glibc::Heap h = build(s.target);
+    EXPECT_TRUE(h.findings.empty()) << h.findings.front().kind << ": " << h.findings.front().detail;
+    ASSERT_EQ(h.tcaches.size(), 1u);
+    EXPECT_EQ(h.tcaches[0].address.value, s.tcache);
+    EXPECT_EQ(h.tcaches[0].tid, 42);
+    EXPECT_EQ(h.chunk_at(Address(freed))->state, in_tcache ? ChunkState::kTcache : ChunkState::kUnsorted);
+  }
+}
+
+// Every thread's `tcache` is at the same distance from its thread pointer;
+// another thread's tcache-sized chunk in a stack is not that thread's.
+TEST_P(TcacheTls, EveryThreadAtTheSameSlot) {
+  SyntheticHeap s(GetParam());
+  SecondTcache second(s);
+  s.finish();
+  second.fill(s);
+  const uint64_t tls2 = SyntheticHeap::kTls + 0x10000, tp2 = tls2 + 0x1000;
+  s.target.add_region(Address(tls2), std::vector<std::byte>(0x2000), kPermRead | kPermWrite, "");
+  s.w(tp2 - 0x48, second.data);
+  s.w(tp2 - 0x600, s.tcache);  // thread 43's stack holds thread 42's tcache
+  std::vector<Thread> threads = {thread(42, SyntheticHeap::kThreadPointer), thread(43, tp2)};
+  glibc::Heap h = build(Relabelled(s.target, Arch::kX86_64, threads));
+  EXPECT_TRUE(h.findings.empty()) << h.findings.front().detail;
+  ASSERT_EQ(h.tcaches.size(), 2u);
+  EXPECT_EQ(tcache_at(h, s.tcache)->tid, 42);
+  EXPECT_EQ(tcache_at(h, second.data)->tid, 43);
+  EXPECT_EQ(h.chunk_at(Address(second.held))->state, ChunkState::kTcache);
+}
+
 INSTANTIATE_TEST_SUITE_P(Glibc, TcacheTls, ::testing::Values(31, 36, 42, 43, 44));
 
 }  // namespace

@@ -74,6 +74,11 @@ class Target {
   // A hint that [range] is about to be read from start to end: a backend may
   // map or fetch it ahead. Only speed depends on it.
   virtual void will_read(AddressRange /*range*/) const {}
+  // A hint that [range] was only skimmed and will not be read again soon: a
+  // backend may drop what it mapped or cached for it, so that memory follows
+  // what is kept (the heap), not what was looked at (the whole core). Views
+  // of it stay valid. Only memory use depends on it.
+  virtual void done_reading(AddressRange /*range*/) const {}
 
   // The first stretch of `range` that may hold a byte other than zero, or an
   // empty range when none does. The rest reads as zeros (pages a live

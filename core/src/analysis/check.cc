@@ -660,14 +660,19 @@ class Checker {
       if (!r.writable() || !(r.perms & kPermRead) || !r.path.empty() || !r.readable) continue;
       if (std::find(stacks.begin(), stacks.end(), r.range) != stacks.end() || in_some_heap(r.range.begin)) continue;
       check_cancel(cancel_);
-      for (Address p = r.range.begin; r.range.end - p >= kPage && missing > 0; p = p + kPage) {
+      // Offsets within the region: no address wraps at the top of the space.
+      const uint64_t span = r.range.size();
+      size_t probes = 0;
+      for (uint64_t off = 0; span - off >= kPage && missing > 0; off += kPage) {
+        if ((++probes & 0xfff) == 0) check_cancel(cancel_);
+        const Address p = r.range.begin + off;
         if (const Chunk* c = h_.chunk_containing(p); c && c->state == ChunkState::kMmapped) continue;
         auto prev = t_.read_u64(p);
         auto raw = t_.read_u64(p + l_.size_sz);
         if (!prev || !raw) continue;
         const uint64_t size = *raw & ~uint64_t{7}, flags = *raw & 7;
         const uint64_t extent = size > UINT64_MAX - kPage ? 0 : (size + kPage - 1) / kPage * kPage;
-        if (size < kPage || size % l_.malloc_alignment || extent == 0 || extent > r.range.end - p) continue;
+        if (size < kPage || size % l_.malloc_alignment || extent == 0 || extent > span - off) continue;
         if (*prev == 0 && flags == kIsMmapped) continue;  // intact (the walk's own test)
         if (*prev != 0 && flags != kIsMmapped) continue;  // two words smashed: too little to go by
         --missing;
@@ -690,7 +695,7 @@ class Checker {
                         "one, and mp_ counts {} mmapped chunks where {} were found",
                         to_hex(p), extent, what, h_.mp.n_mmaps, found),
             "its header was overwritten (an underflow from its own data, or a stray write)");
-        p = p + (extent - kPage);  // past the rest of its mapping
+        off += extent - kPage;  // past the rest of its mapping
       }
     }
   }

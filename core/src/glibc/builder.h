@@ -15,6 +15,9 @@ struct Builder {
   Heap& heap;
   // Pointer mangling (safe-linking, 2.32+): confirmed from the data.
   bool mangled = true;
+  // Tcaches known only by where they lie or by their shape (some thread's
+  // TLS unread): walk_lists keeps those that no free list holds.
+  std::vector<Tcache> provisional;
 
   void finding(std::string kind, Address at, int arena, std::string detail) {
     heap.findings.push_back({std::move(kind), at, arena, std::move(detail)});
@@ -37,6 +40,9 @@ struct Builder {
     return i == ChunkIndex::kNone ? nullptr : &heap.chunks[i];
   }
   bool in_some_heap(Address a) const;
+  // Counts within mp_.tcache_count and every entry null or a chunk's data.
+  bool plausible_tcache(Address data) const;
+  void walk_tcache(const Tcache& t, std::vector<Finding>& double_listed);
   uint64_t demangle(Address pos, uint64_t stored) const {
     return mangled ? stored ^ (pos.value >> 12) : stored;
   }

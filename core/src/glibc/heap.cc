@@ -17,6 +17,8 @@ namespace heapscope::glibc {
 namespace {
 constexpr uint64_t kIsMmapped = 2, kFlagMask = 7;  // the size field's flag bits we test
 constexpr int kMaxHeapsPerArena = 1 << 16;
+// The page size mmapped chunks are made of (x86-64 and aarch64 with 4 KiB pages).
+constexpr uint64_t kMmapPage = 4096;
 }  // namespace
 
 std::string_view state_name(ChunkState s) {
@@ -160,7 +162,8 @@ class SegmentBytes {
 // matching when PREV_INUSE is clear), or whose chain ends exactly at the
 // limit. `limit` when there is none. The scan is capped so a heap of garbage
 // costs at most kResyncCandidates * kResyncChain reads.
-Address resync(const SegmentBytes& bytes, Address bad, Address limit, bool non_main, const Layout& l) {
+Address resync(const SegmentBytes& bytes, Address bad, Address limit, bool non_main, const Layout& l,
+               const CancelToken& cancel) {
   constexpr int kResyncChain = 4;
   constexpr uint64_t kResyncCandidates = 1u << 22;
   auto sane = [&](Address c, uint64_t& size) {
@@ -174,6 +177,7 @@ Address resync(const SegmentBytes& bytes, Address bad, Address limit, bool non_m
   uint64_t tries = 0;
   for (Address c = bad + l.malloc_alignment; c < limit && limit - c >= l.min_chunk && tries < kResyncCandidates;
        c += l.malloc_alignment, ++tries) {
+    if ((tries & 0xffff) == 0xffff) check_cancel(cancel);
     Address q = c;
     int ok = 0;
     uint64_t size = 0;
@@ -308,7 +312,7 @@ void Builder::walk_heaps() {
                               *raw, limit.value));
           // Resynchronise: the next address from which a plausible chain of
           // chunks runs on; the bytes in between are unknown.
-          Address r = resync(bytes, p, limit, !ar.main, l);
+          Address r = resync(bytes, p, limit, !ar.main, l, cancel);
           emit(p, r - p, ChunkState::kUnknown, *raw);
           if (r < limit)
             finding("resync", r, ar.index,
@@ -345,53 +349,113 @@ bool Builder::in_some_heap(Address a) const {
   return false;
 }
 
+namespace {
+
+// The mapping an mmapped chunk's size field says it owns, when the field
+// has glibc's form: up to 2.42 the whole mapping (whole pages); from 2.43
+// the mapping less the chunk header (sysmalloc_mmap keeps CHUNK_HDR_SZ out
+// of the size). Both forms are accepted whatever the version says
+// (distributions back-port); the data decides. 0 when it has neither form.
+uint64_t mmapped_extent(uint64_t size, uint64_t header) {
+  constexpr uint64_t page = kMmapPage;
+  if (size < page || size > kMaxChunkSize) return 0;
+  if (size % page == 0) return size;
+  if ((size + header) % page == 0) return size + header;
+  return 0;
+}
+
+// Indices of k candidates whose extents sum to `excess`, for k up to 2: the
+// ones mp_'s count says are not chunks. Empty when none or several fit.
+std::vector<size_t> surplus(const std::vector<Chunk>& cands, size_t k, uint64_t excess) {
+  std::vector<std::vector<size_t>> fits;
+  for (size_t i = 0; i < cands.size() && fits.size() < 2; ++i) {
+    if (k == 1 && cands[i].size == excess) fits.push_back({i});
+    for (size_t j = i + 1; k == 2 && j < cands.size() && fits.size() < 2; ++j)
+      if (cands[i].size + cands[j].size == excess) fits.push_back({i, j});
+  }
+  return fits.size() == 1 ? fits.front() : std::vector<size_t>{};
+}
+
+}  // namespace
+
 void Builder::scan_mmapped() {
   // Candidates: anonymous writable mappings that hold no heap and no stack.
   std::vector<AddressRange> stacks;
   for (const auto& t : target.threads())
     if (auto* r = target.find_region(t.sp)) stacks.push_back(r->range);
-  const uint64_t page = 4096;
+  std::vector<const Region*> regions;
   for (const auto& r : target.regions()) {
     if (!r.writable() || !(r.perms & kPermRead) || !r.path.empty() || !r.readable) continue;
     if (std::find(stacks.begin(), stacks.end(), r.range) != stacks.end()) continue;
-    if (in_some_heap(r.range.begin)) continue;
+    if (!in_some_heap(r.range.begin)) regions.push_back(&r);
+  }
+  // Smallest first, and no further once mp_'s count and bytes are found: a
+  // program's big buffers (a JIT's, a collector's) are looked at only when
+  // some chunk is still missing, and then dropped again (done_reading).
+  std::stable_sort(regions.begin(), regions.end(),
+                   [](const Region* a, const Region* b) { return a->range.size() < b->range.size(); });
+  constexpr uint64_t page = kMmapPage;
+  std::vector<Chunk> cands;
+  uint64_t bytes = 0;
+  auto all_found = [&] { return cands.size() == heap.mp.n_mmaps && bytes == heap.mp.mmapped_mem; };
+  for (const Region* rp : regions) {
+    const Region& r = *rp;
+    if (all_found()) break;
     check_cancel(cancel);
-    Address p = r.range.begin;
-    while (p + page <= r.range.end) {
+    // Offsets within the region, so that no address wraps (a region may end
+    // at the top of the address space). An mmapped chunk starts a mapping:
+    // prev_size 0, IS_MMAPPED alone among the flags.
+    const uint64_t span = r.range.size();
+    uint64_t off = r.range.begin.value % page ? page - r.range.begin.value % page : 0;
+    // Every 16 MiB skimmed is dropped again: memory stays flat however big
+    // the program's own mappings are.
+    constexpr uint64_t kReleaseEvery = 16u << 20;
+    uint64_t released = 0;
+    size_t probes = 0;
+    while (off < span && span - off >= page) {
+      if ((++probes & 0xfff) == 0) check_cancel(cancel);
+      if (off - released >= kReleaseEvery) {
+        target.done_reading({r.range.begin + released, r.range.begin + off});
+        released = off;
+      }
+      const Address p = r.range.begin + off;
       // Pages the process never touched hold no header: skip them whole (a
       // reserved but untouched mapping costs nothing, however large).
       const AddressRange held = target.next_populated({p, r.range.end});
       if (held.empty()) break;
       if (held.begin.align_down(page) > p) {
-        p = held.begin.align_down(page);
+        off = held.begin.align_down(page).value - r.range.begin.value;
         continue;
       }
-      auto prev = target.read_u64(p);
-      auto raw = target.read_u64(p + 8);
-      if (prev && raw && *prev == 0 && (*raw & kFlagMask) == kIsMmapped) {
-        // Up to 2.42 the size field is the whole mapping (a page multiple);
-        // 2.43 keeps the request's chunk size there and maps it rounded up to
-        // pages. Either way the chunk owns the mapping, which is what
-        // mp_.mmapped_mem (mallinfo2's hblkhd) counts. Both forms are accepted
-        // whatever the version says: the data decides.
-        uint64_t size = *raw & ~kFlagMask;
-        uint64_t extent = (size + page - 1) / page * page;
-        if (size >= page && size % l.malloc_alignment == 0 &&
-            extent <= r.range.end - p && extent <= kMaxChunkSize) {
-          heap.chunks.push_back({p, extent, kMmappedArena, ChunkState::kMmapped, kIsMmapped});
-          p = p + extent;
+      uint64_t words[2];
+      if (target.read_exact(p, words, sizeof words) && words[0] == 0 && (words[1] & kFlagMask) == kIsMmapped) {
+        const uint64_t extent = mmapped_extent(words[1] & ~kFlagMask, 2 * l.size_sz);
+        if (extent && extent <= span - off) {
+          cands.push_back({p, extent, kMmappedArena, ChunkState::kMmapped, kIsMmapped});
+          bytes += extent;
+          off += extent;
+          if (all_found()) break;
           continue;
         }
       }
-      p = p + page;
+      off += page;
+    }
+    target.done_reading({r.range.begin + released, r.range.end});
+  }
+  // More candidates than mp_ counts: the ones whose extents make up the
+  // surplus bytes are some other code's data of the same shape.
+  if (cands.size() > heap.mp.n_mmaps && bytes > heap.mp.mmapped_mem && cands.size() - heap.mp.n_mmaps <= 2) {
+    auto drop = surplus(cands, cands.size() - heap.mp.n_mmaps, bytes - heap.mp.mmapped_mem);
+    for (auto it = drop.rbegin(); it != drop.rend(); ++it) {
+      bytes -= cands[*it].size;
+      cands.erase(cands.begin() + static_cast<long>(*it));
     }
   }
-  uint64_t n = 0, bytes = 0;
-  for (const auto& c : heap.chunks)
-    if (c.state == ChunkState::kMmapped) ++n, bytes += c.size;
-  if (n != heap.mp.n_mmaps || bytes != heap.mp.mmapped_mem)
+  std::sort(cands.begin(), cands.end(), [](const Chunk& a, const Chunk& b) { return a.address < b.address; });
+  heap.chunks.insert(heap.chunks.end(), cands.begin(), cands.end());
+  if (cands.size() != heap.mp.n_mmaps || bytes != heap.mp.mmapped_mem)
     finding("mmapped-count", heap.mp.address, -1,
-            fmt::format("found {} mmapped chunks ({} bytes) but mp_ records {} ({} bytes)", n, bytes,
+            fmt::format("found {} mmapped chunks ({} bytes) but mp_ records {} ({} bytes)", cands.size(), bytes,
                         heap.mp.n_mmaps, heap.mp.mmapped_mem));
 }
 

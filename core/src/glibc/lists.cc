@@ -44,99 +44,6 @@ std::pair<uint64_t, uint64_t> bin_size_range(int bin) {
   return {bounds[bin], hi};
 }
 
-void Builder::find_tcaches() {
-  if (!l.has_tcache) return;
-  const uint64_t want = (l.tcache_struct_size + l.size_sz + l.malloc_alignment - 1) &
-                        ~(l.malloc_alignment - 1);
-  auto is_candidate = [&](Address chunk) {
-    Chunk* c = chunk_at(chunk);
-    return c && c->state == ChunkState::kInUse && c->size == want;
-  };
-  std::unordered_set<uint64_t> found;
-  auto add = [&](Address chunk, int tid) {
-    if (!found.insert(chunk.value).second) return;
-    Chunk* c = chunk_at(chunk);
-    heap.tcaches.push_back({chunk + 2 * l.size_sz, tid, c->arena});
-  };
-  // Each thread's `tcache` TLS variable lies in the static TLS block: just
-  // below the thread pointer on x86-64 (TLS variant II), just above it
-  // (after the 16-byte TCB) on aarch64 (variant I).
-  constexpr uint64_t kTlsScan = 16384;
-  const bool tls_above = target.arch() == Arch::kAArch64;
-  bool some_tp_unknown = target.threads().empty();
-  for (const auto& t : target.threads()) {
-    some_tp_unknown = some_tp_unknown || t.thread_pointer.is_null();
-    if (t.thread_pointer.is_null()) continue;
-    const Region* r = target.find_region(tls_above ? t.thread_pointer : t.thread_pointer - 8);
-    if (!r) continue;
-    Address lo = tls_above ? t.thread_pointer
-                           : t.thread_pointer - std::min<uint64_t>(kTlsScan, t.thread_pointer - r->range.begin);
-    Address hi = tls_above ? t.thread_pointer + std::min<uint64_t>(kTlsScan, r->range.end - t.thread_pointer)
-                           : t.thread_pointer;
-    std::vector<uint64_t> words((hi - lo) / 8);
-    size_t n = target.read(lo, {reinterpret_cast<std::byte*>(words.data()), words.size() * 8}) / 8;
-    for (size_t i = 0; i < n; ++i) {
-      uint64_t w = words[i];
-      if (w & (l.malloc_alignment - 1) || w < 2 * l.size_sz) continue;
-      if (is_candidate(Address(w - 2 * l.size_sz))) add(Address(w - 2 * l.size_sz), t.tid);
-    }
-  }
-  // Without threads (or for a thread whose TLS was not found), the first
-  // chunk of an arena's first heap is the tcache of the thread that made it.
-  for (const auto& ar : heap.arenas) {
-    if (ar.heaps.empty()) continue;
-    const Address hb = ar.heaps.front().range.begin;
-    auto it = std::lower_bound(heap.chunks.begin(), heap.chunks.end(), hb,
-                               [](const Chunk& c, Address x) { return c.address < x; });
-    while (it != heap.chunks.end() && it->state == ChunkState::kMetadata && it->arena == ar.index) ++it;
-    if (it == heap.chunks.end() || !is_candidate(it->address)) continue;
-    if (found.count(it->address.value)) continue;
-    // Confirm its shape: every entry null or a 16-aligned heap address.
-    bool ok = true;
-    for (int i = 0; i < l.tcache_bins && ok; ++i) {
-      auto e = target.read_u64(it->address + 2 * l.size_sz + l.tcache_bins * l.tcache_counts_width + 8 * i);
-      ok = e && (*e == 0 || ((*e & (l.malloc_alignment - 1)) == 0 && in_some_heap(Address(*e))));
-    }
-    if (ok) add(it->address, 0);
-  }
-  // A thread pointer unknown (qemu-user's cores have no NT_ARM_TLS) and the
-  // tcache allocated lazily (2.43+: not its arena's first chunk): know a
-  // tcache by its shape, a chunk of its size whose every non-empty bin
-  // points at the data of an in-use-looking chunk of that bin's size, with a
-  // count that says it holds some.
-  if (some_tp_unknown) {
-    std::vector<uint16_t> counts(static_cast<size_t>(l.tcache_bins));
-    std::vector<uint64_t> entries(static_cast<size_t>(l.tcache_bins));
-    for (size_t k = 0; k < heap.chunks.size(); ++k) {
-      const Chunk& c = heap.chunks[k];
-      if (c.state != ChunkState::kInUse || c.size != want || found.count(c.address.value)) continue;
-      const Address base = c.address + 2 * l.size_sz;
-      if (l.tcache_counts_width != 2 || !target.read_exact(base, counts.data(), counts.size() * 2) ||
-          !target.read_exact(base + l.tcache_bins * 2, entries.data(), entries.size() * 8))
-        continue;
-      int held = 0;
-      bool ok = true;
-      for (int i = 0; i < l.tcache_bins && ok; ++i) {
-        uint64_t e = entries[static_cast<size_t>(i)];
-        if (e == 0) continue;
-        Chunk* t = (e & (l.malloc_alignment - 1)) || e < 2 * l.size_sz ? nullptr : chunk_at(Address(e - 2 * l.size_sz));
-        uint64_t small = l.min_chunk + static_cast<uint64_t>(i) * l.malloc_alignment;
-        uint64_t large_min = l.min_chunk + static_cast<uint64_t>(l.tcache_small_bins) * l.malloc_alignment;
-        uint16_t n = counts[static_cast<size_t>(i)];
-        ok = t && t->state == ChunkState::kInUse &&
-             (i < l.tcache_small_bins ? t->size == small : t->size >= large_min) &&
-             (l.tcache_counts_free_slots ? n < heap.mp.tcache_count : n > 0);
-        ++held;
-      }
-      if (ok && held > 0) add(c.address, 0);
-    }
-  }
-  for (const auto& t : heap.tcaches) chunk_at(t.address - 2 * l.size_sz)->state = ChunkState::kMetadata;
-  std::sort(heap.tcaches.begin(), heap.tcaches.end(), [](const Tcache& a, const Tcache& b) {
-    return a.arena != b.arena ? a.arena < b.arena : a.address < b.address;
-  });
-}
-
 void Builder::decide_mangling() {
   mangled = l.safe_linking;
   // Distributions back-port safe-linking (into releases before 2.32) and a
@@ -151,11 +58,13 @@ void Builder::decide_mangling() {
     as_mangled += valid(demangled);
     as_plain += valid(stored);
   };
-  for (const auto& t : heap.tcaches) {
-    for (int i = 0; i < l.tcache_bins; ++i) {
-      auto e = target.read_u64(t.address + l.tcache_bins * l.tcache_counts_width + 8 * i);
-      if (!e || *e == 0) continue;
-      if (auto next = target.read_u64(Address(*e))) score(Address(*e), *next, 2 * l.size_sz);
+  for (const auto* set : {&heap.tcaches, &provisional}) {
+    for (const auto& t : *set) {
+      for (int i = 0; i < l.tcache_bins; ++i) {
+        auto e = target.read_u64(t.address + l.tcache_bins * l.tcache_counts_width + 8 * i);
+        if (!e || *e == 0) continue;
+        if (auto next = target.read_u64(Address(*e))) score(Address(*e), *next, 2 * l.size_sz);
+      }
     }
   }
   for (const auto& ar : heap.arenas) {
@@ -189,8 +98,8 @@ ChunkState state_of(ListKind k) {
 // this list's nodes needed, so a sound heap never builds one.
 class ListWalk {
  public:
-  ListWalk(FreeList& fl, std::vector<Finding>& double_listed)
-      : fl_(fl), state_(state_of(fl.kind)), double_listed_(double_listed) {}
+  ListWalk(FreeList& fl, std::vector<Finding>& double_listed, const CancelToken& cancel)
+      : fl_(fl), state_(state_of(fl.kind)), double_listed_(double_listed), cancel_(cancel) {}
 
   // False when c is already on this list: the walk must stop.
   bool enter(Chunk& c) {
@@ -210,6 +119,8 @@ class ListWalk {
     return true;
   }
   void append(const Chunk& c) {
+    // A list of millions of chunks is a long loop: Ctrl-C must reach it.
+    if ((fl_.chunks.size() & 0xffff) == 0xffff) check_cancel(cancel_);
     fl_.chunks.push_back(c.address);
     if (tracking_) members_.insert(c.address);
   }
@@ -218,80 +129,88 @@ class ListWalk {
   FreeList& fl_;
   ChunkState state_;
   std::vector<Finding>& double_listed_;
+  const CancelToken& cancel_;
   bool tracking_ = false;
   std::unordered_set<Address> members_;
 };
 
 }  // namespace
 
+// tcache: entries point at user data; `next` is mangled with its own address.
+void Builder::walk_tcache(const Tcache& t, std::vector<Finding>& double_listed) {
+  check_cancel(cancel);
+  const uint64_t align_mask = l.malloc_alignment - 1;
+  const Address counts = t.address, entries = t.address + l.tcache_bins * l.tcache_counts_width;
+  for (int i = 0; i < l.tcache_bins; ++i) {
+    FreeList fl{ListKind::kTcache, t.arena, i, t.tid, entries + 8 * i};
+    if (i < l.tcache_small_bins) {
+      fl.min_size = fl.max_size = l.min_chunk + i * l.malloc_alignment;
+    } else {
+      // 2.42+ large tcache bins: each holds a range of sizes above the small ones.
+      fl.min_size = l.min_chunk + l.tcache_small_bins * l.malloc_alignment;
+      fl.max_size = UINT64_MAX;
+    }
+    const uint16_t slot_value = target.read_value<uint16_t>(counts + 2 * i).value_or(0);
+    fl.expected_count = slot_value;
+    if (l.tcache_counts_free_slots) {
+      // num_slots[i] is the room left: chunks held = mp_.tcache_count - num_slots[i].
+      if (slot_value > heap.mp.tcache_count) {
+        fl.findings.push_back({"tcache-count", counts + 2 * i, t.arena,
+                               fmt::format("tcache bin {} has {} free slots, more than mp_.tcache_count {}", i,
+                                           slot_value, heap.mp.tcache_count)});
+        fl.expected_count = 0;
+      } else {
+        fl.expected_count = heap.mp.tcache_count - slot_value;
+      }
+    }
+    uint64_t e = target.read_u64(entries + 8 * i).value_or(0);
+    ListWalk walk(fl, double_listed, cancel);
+    while (e != 0) {
+      Address entry(e);
+      auto bad = [&](std::string kind, std::string detail) {
+        fl.findings.push_back({std::move(kind), entry, t.arena, std::move(detail)});
+      };
+      if (e & align_mask) {
+        bad("tcache-unaligned", fmt::format("tcache entry {} is not aligned (malloc(): unaligned tcache chunk detected)", to_hex(entry)));
+        break;
+      }
+      Chunk* c = chunk_at(entry - 2 * l.size_sz);
+      if (!c) {
+        bad("tcache-stray", fmt::format("tcache entry {} is not the data of any chunk", to_hex(entry)));
+        break;
+      }
+      if (!walk.enter(*c)) {
+        bad("tcache-cycle", fmt::format("tcache list {} loops back to {}", i, to_hex(entry)));
+        break;
+      }
+      if (c->size < fl.min_size || c->size > fl.max_size)
+        bad("tcache-size", fmt::format("chunk {} of size {:#x} is in tcache bin {} (size {:#x})", to_hex(c->address), uint64_t{c->size}, i, fl.min_size));
+      walk.append(*c);
+      auto stored = target.read_u64(entry);
+      if (!stored) {
+        bad("unreadable", fmt::format("tcache entry {} cannot be read", to_hex(entry)));
+        break;
+      }
+      e = demangle(entry, *stored);
+    }
+    if (fl.chunks.size() != fl.expected_count)
+      fl.findings.push_back({"tcache-count", entries + 8 * i, t.arena,
+                             fmt::format("tcache bin {} holds {} chunks but counts[{}] is {}", i,
+                                         fl.chunks.size(), i, fl.expected_count)});
+    if (!fl.chunks.empty() || !fl.findings.empty()) heap.lists.push_back(std::move(fl));
+  }
+}
+
 void Builder::walk_lists() {
   // Each node takes its list's state as it is met (the first list to hold a
   // chunk names it); a chunk met twice in one list is a cycle.
   std::vector<Finding> double_listed;
   const uint64_t align_mask = l.malloc_alignment - 1;
-  // tcache: entries point at user data; `next` is mangled with its own address.
-  for (const auto& t : heap.tcaches) {
-    check_cancel(cancel);
-    const Address counts = t.address, entries = t.address + l.tcache_bins * l.tcache_counts_width;
-    for (int i = 0; i < l.tcache_bins; ++i) {
-      FreeList fl{ListKind::kTcache, t.arena, i, t.tid, entries + 8 * i};
-      if (i < l.tcache_small_bins) {
-        fl.min_size = fl.max_size = l.min_chunk + i * l.malloc_alignment;
-      } else {
-        // 2.42+ large tcache bins: each holds a range of sizes above the small ones.
-        fl.min_size = l.min_chunk + l.tcache_small_bins * l.malloc_alignment;
-        fl.max_size = UINT64_MAX;
-      }
-      const uint16_t slot_value = target.read_value<uint16_t>(counts + 2 * i).value_or(0);
-      fl.expected_count = slot_value;
-      if (l.tcache_counts_free_slots) {
-        // num_slots[i] is the room left: chunks held = mp_.tcache_count - num_slots[i].
-        if (slot_value > heap.mp.tcache_count) {
-          fl.findings.push_back({"tcache-count", counts + 2 * i, t.arena,
-                                 fmt::format("tcache bin {} has {} free slots, more than mp_.tcache_count {}", i,
-                                             slot_value, heap.mp.tcache_count)});
-          fl.expected_count = 0;
-        } else {
-          fl.expected_count = heap.mp.tcache_count - slot_value;
-        }
-      }
-      uint64_t e = target.read_u64(entries + 8 * i).value_or(0);
-      ListWalk walk(fl, double_listed);
-      while (e != 0) {
-        Address entry(e);
-        auto bad = [&](std::string kind, std::string detail) {
-          fl.findings.push_back({std::move(kind), entry, t.arena, std::move(detail)});
-        };
-        if (e & align_mask) {
-          bad("tcache-unaligned", fmt::format("tcache entry {} is not aligned (malloc(): unaligned tcache chunk detected)", to_hex(entry)));
-          break;
-        }
-        Chunk* c = chunk_at(entry - 2 * l.size_sz);
-        if (!c) {
-          bad("tcache-stray", fmt::format("tcache entry {} is not the data of any chunk", to_hex(entry)));
-          break;
-        }
-        if (!walk.enter(*c)) {
-          bad("tcache-cycle", fmt::format("tcache list {} loops back to {}", i, to_hex(entry)));
-          break;
-        }
-        if (c->size < fl.min_size || c->size > fl.max_size)
-          bad("tcache-size", fmt::format("chunk {} of size {:#x} is in tcache bin {} (size {:#x})", to_hex(c->address), uint64_t{c->size}, i, fl.min_size));
-        walk.append(*c);
-        auto stored = target.read_u64(entry);
-        if (!stored) {
-          bad("unreadable", fmt::format("tcache entry {} cannot be read", to_hex(entry)));
-          break;
-        }
-        e = demangle(entry, *stored);
-      }
-      if (fl.chunks.size() != fl.expected_count)
-        fl.findings.push_back({"tcache-count", entries + 8 * i, t.arena,
-                               fmt::format("tcache bin {} holds {} chunks but counts[{}] is {}", i,
-                                           fl.chunks.size(), i, fl.expected_count)});
-      if (!fl.chunks.empty() || !fl.findings.empty()) heap.lists.push_back(std::move(fl));
-    }
-  }
+  auto by_arena = [](const Tcache& a, const Tcache& b) {
+    return a.arena != b.arena ? a.arena < b.arena : a.address < b.address;
+  };
+  std::sort(heap.tcaches.begin(), heap.tcaches.end(), by_arena);
+  for (const auto& t : heap.tcaches) walk_tcache(t, double_listed);
   for (const auto& ar : heap.arenas) {
     check_cancel(cancel);
     // fastbins: chunk pointers; fd mangled with the address of the fd field.
@@ -300,7 +219,7 @@ void Builder::walk_lists() {
       FreeList fl{ListKind::kFast, ar.index, i, 0, slot};
       fl.min_size = fl.max_size = l.min_chunk + i * l.malloc_alignment;
       uint64_t p = target.read_u64(slot).value_or(0);
-      ListWalk walk(fl, double_listed);
+      ListWalk walk(fl, double_listed, cancel);
       while (p != 0) {
         Address at(p);
         auto bad = [&](std::string kind, std::string detail) {
@@ -341,7 +260,7 @@ void Builder::walk_lists() {
       auto bk = target.read_u64(bin + 3 * l.size_sz);
       if (!fd || !bk) continue;
       Address prev = bin, cur(*fd);
-      ListWalk walk(fl, double_listed);
+      ListWalk walk(fl, double_listed, cancel);
       while (cur != bin) {
         auto bad = [&](std::string k, std::string detail) {
           fl.findings.push_back({std::move(k), cur, ar.index, std::move(detail)});
@@ -374,6 +293,23 @@ void Builder::walk_lists() {
       if (!fl.chunks.empty() || !fl.findings.empty()) heap.lists.push_back(std::move(fl));
     }
   }
+  // A candidate that some list holds is a freed chunk, never a live tcache
+  // (the tcache_perthread_struct of an exited thread, freed by
+  // tcache_thread_shutdown, then perhaps reused and freed again).
+  for (const auto& t : provisional) {
+    Chunk* c = chunk_at(t.address - 2 * l.size_sz);
+    if (!c || c->state != ChunkState::kInUse) continue;
+    c->state = ChunkState::kMetadata;
+    heap.tcaches.push_back(t);
+    walk_tcache(t, double_listed);
+  }
+  std::sort(heap.tcaches.begin(), heap.tcaches.end(), by_arena);
+  // Tcache lists first, in the tcaches' order; the arenas' lists as walked.
+  std::stable_sort(heap.lists.begin(), heap.lists.end(), [](const FreeList& a, const FreeList& b) {
+    const bool ta = a.kind == ListKind::kTcache, tb = b.kind == ListKind::kTcache;
+    if (ta != tb) return ta;
+    return ta && (a.arena != b.arena ? a.arena < b.arena : a.head < b.head);
+  });
   for (const auto& fl : heap.lists)
     heap.findings.insert(heap.findings.end(), fl.findings.begin(), fl.findings.end());
   heap.findings.insert(heap.findings.end(), double_listed.begin(), double_listed.end());

@@ -84,13 +84,15 @@ class CoreFile final : public Target, public HasAuxv {
   }
 
   void will_read(AddressRange range) const override {
-    auto it = std::upper_bound(pieces_.begin(), pieces_.end(), range.begin.value,
-                               [](uint64_t x, const Piece& p) { return x < p.begin; });
-    if (it != pieces_.begin()) --it;
-    for (; it != pieces_.end() && it->begin < range.end.value; ++it) {
-      uint64_t b = std::max(it->begin, range.begin.value), e = std::min(it->end, range.end.value);
-      if (b < e) util::populate_for_read(it->data + (b - it->begin), e - b);
-    }
+    for_each_piece(range, [](const Piece&, const std::byte* p, uint64_t n) { util::populate_for_read(p, n); });
+  }
+
+  // Only pages of the files we mapped read-only (the core, mapped ELF
+  // files) are dropped: never zero-filled or copied buffers.
+  void done_reading(AddressRange range) const override {
+    for_each_piece(range, [this](const Piece& piece, const std::byte* p, uint64_t n) {
+      if (is_file_page(piece.data)) util::release_file_pages(p, n);
+    });
   }
 
   const std::vector<Region>& regions() const override { return regions_; }
@@ -116,6 +118,24 @@ class CoreFile final : public Target, public HasAuxv {
   void mappings_from_link_map(const std::vector<LoadSegment>& loads, uint16_t machine);
   void find_header_build_ids(const std::vector<LoadSegment>& loads);
   const MappedFile* mapped(const std::string& path);
+  // f(piece, bytes, length) for the part of each piece inside range.
+  template <typename F>
+  void for_each_piece(AddressRange range, F&& f) const {
+    auto it = std::upper_bound(pieces_.begin(), pieces_.end(), range.begin.value,
+                               [](uint64_t x, const Piece& p) { return x < p.begin; });
+    if (it != pieces_.begin()) --it;
+    for (; it != pieces_.end() && it->begin < range.end.value; ++it) {
+      uint64_t b = std::max(it->begin, range.begin.value), e = std::min(it->end, range.end.value);
+      if (b < e) f(*it, it->data + (b - it->begin), e - b);
+    }
+  }
+  bool is_file_page(const std::byte* p) const {
+    auto in = [p](std::span<const std::byte> b) { return !b.empty() && p >= b.data() && p < b.data() + b.size(); };
+    if (in(core_.bytes())) return true;
+    for (const auto& [path, f] : files_)
+      if (f && in(f->bytes())) return true;
+    return false;
+  }
 
   std::string path_;
   std::string sysroot_;

@@ -40,4 +40,10 @@ void populate_for_read(const void* p, size_t bytes) {
   madvise(reinterpret_cast<void*>(b), e - b, MADV_POPULATE_READ);
 }
 
+void release_file_pages(const void* p, size_t bytes) {
+  uintptr_t b, e;
+  if (bytes < kMinHintBytes || !inner_pages(p, bytes, b, e)) return;
+  madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
+}
+
 }  // namespace heapscope::util

@@ -17,6 +17,11 @@ void advise_huge_pages(const void* p, size_t bytes);
 // (MADV_POPULATE_READ, Linux 5.14+) rather than one fault per few pages.
 void populate_for_read(const void* p, size_t bytes);
 
+// Drop our page-table entries for the whole pages inside [p, p + bytes) of
+// a read-only file mapping: they count in our RSS until then, and come back
+// from the file if read again. Never for anonymous memory, which it would zero.
+void release_file_pages(const void* p, size_t bytes);
+
 template <typename T>
 void advise_huge_pages(const std::vector<T>& v) {
   advise_huge_pages(v.data(), v.capacity() * sizeof(T));
