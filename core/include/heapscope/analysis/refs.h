@@ -42,9 +42,21 @@ struct RegisterRoot {
   uint64_t value = 0;
 };
 
+// A pointer glibc itself keeps into a chunk it allocated, at an offset the
+// leak marking would take for a "possible" reference: each live thread's
+// DTV (dynamic TLS vector), held by tcbhead_t.dtv one dtv_t (16 bytes) into
+// its calloc'ed array, whose slot -1 is the length. Taken as a start pointer.
+struct InternalRoot {
+  int tid = 0;
+  Address where;      // the word glibc keeps (tcbhead_t.dtv)
+  Address chunk_data; // the chunk's data(): what the word points into
+  std::string what;   // "dtv"
+};
+
 struct Roots {
   std::vector<RegisterRoot> registers;
   std::vector<RootRange> ranges;  // sorted by address, disjoint
+  std::vector<InternalRoot> internal;
 };
 
 // The x86-64 SysV red zone: a leaf function may keep data below sp.
