@@ -48,6 +48,7 @@ constexpr uint64_t kDtvEntry = 16;
 void add_thread_dtvs(const Target& target, const glibc::Heap& heap, Roots& roots) {
   const uint64_t dtv_slot = target.arch() == Arch::kAArch64 ? 0 : 8;
   for (const auto& t : target.threads()) {
+    roots.thread_pointers_known = roots.thread_pointers_known && !t.thread_pointer.is_null();
     if (t.thread_pointer.is_null()) continue;
     auto dtv = target.read_u64(t.thread_pointer + dtv_slot);
     if (!dtv || *dtv < kDtvEntry + 16) continue;
@@ -59,6 +60,15 @@ void add_thread_dtvs(const Target& target, const glibc::Heap& heap, Roots& roots
 }
 
 }  // namespace
+
+bool dtv_shaped(const Target& target, const glibc::Chunk& chunk, uint64_t where) {
+  if (where != chunk.data().value + kDtvEntry) return false;
+  auto n = target.read_u64(chunk.data());
+  if (!n || *n == 0 || *n > (1u << 20)) return false;
+  // calloc(n + 2, 16): the chunk holds that plus its size field, rounded up.
+  const uint64_t want = ((*n + 2) * kDtvEntry + 8 + 15) & ~uint64_t{15};
+  return chunk.size == want;
+}
 
 Roots find_roots(const Target& target, const glibc::Heap& heap) {
   std::vector<AddressRange> mmapped;

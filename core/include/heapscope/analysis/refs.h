@@ -57,7 +57,14 @@ struct Roots {
   std::vector<RegisterRoot> registers;
   std::vector<RootRange> ranges;  // sorted by address, disjoint
   std::vector<InternalRoot> internal;
+  // False when a thread's pointer is unknown (qemu-user's aarch64 cores):
+  // its DTV must then be known by its shape (dtv_shaped).
+  bool thread_pointers_known = true;
 };
+
+// A DTV as glibc allocates it: `where` points one dtv_t (16 bytes) into the
+// chunk, whose first word (dtv[-1]) is the length n of a calloc(n + 2, 16).
+bool dtv_shaped(const Target& target, const glibc::Chunk& chunk, uint64_t where);
 
 // The x86-64 SysV red zone: a leaf function may keep data below sp.
 inline constexpr uint64_t kRedZone = 128;
