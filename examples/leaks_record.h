@@ -41,6 +41,16 @@ __attribute__((noinline, unused)) static void leak_internal(const void *p) {
   say("INTERNAL %#llx\n", masked(p));
 }
 
+/* The calling thread's DTV as glibc keeps it, one element in, in the TCB:
+ * tcbhead_t.dtv is at tp + 8 on x86-64, at tp + 0 on aarch64. */
+__attribute__((unused)) static void *thread_dtv(void) {
+#if defined(__aarch64__)
+  return *(void **)__builtin_thread_pointer();
+#else
+  return *(void **)((char *)__builtin_thread_pointer() + 8);
+#endif
+}
+
 /* Overwrites the stack below the caller, where the frames of the functions
  * that made the leaks were, and the scratch registers. */
 __attribute__((noinline)) static void wipe_stack(void) {

@@ -22,14 +22,6 @@ static touch_fn touch;
 static void *g_kept[NTHREADS];
 static pthread_barrier_t g_ready;
 
-static void *thread_dtv(void) {
-#if defined(__aarch64__)
-  return *(void **)__builtin_thread_pointer();
-#else
-  return *(void **)((char *)__builtin_thread_pointer() + 8);
-#endif
-}
-
 __attribute__((noinline)) static void thread_work(long i) {
   char *leak = malloc(72 + 16 * (size_t)i);
   memset(leak, 'L', 16);
