@@ -48,10 +48,13 @@ bool holds_code(const Target& target, std::string_view path) {
 // A glibc linked statically: the tunables' environment variable name is in
 // every glibc since 2.26, static or not (__libc_start_main reads it).
 std::optional<LibcImage> static_glibc(const Target& target) {
+  // A budget: a program with no libc.so may map many large files.
+  uint64_t budget = 256ull << 20;
   for (const Module& m : target.modules()) {
     if (m.path.empty() || m.path[0] != '/' || !holds_code(target, m.path)) continue;
     for (const auto& r : target.regions()) {
-      if (r.path != m.path) continue;
+      if (r.path != m.path || r.range.size() > budget) continue;
+      budget -= r.range.size();
       std::vector<std::byte> text = read_text(target, r);
       if (as_text(text).find("GLIBC_TUNABLES") == std::string_view::npos) continue;
       LibcImage image{std::string(base_name(m.path)), true, {}};
@@ -340,9 +343,16 @@ Located locate_glibc(const Target& target, const SymbolResolver& symbols) {
                               "program may not have used malloc yet)");
   }
   // A root found by symbol is trusted; only an arena malloc never set up
-  // is no heap at all (its top is null until the first malloc).
-  auto top = target.read_u64(out.roots.main_arena + out.layout.layout->ms_top);
-  if (top && *top == 0)
+  // is no heap at all: its top is null until malloc's first call, and its
+  // system_mem 0 until the first allocation (malloc_info or mallopt set it
+  // up without allocating), unless only other arenas or mmap were used.
+  const Layout& l = *out.layout.layout;
+  const Address arena = out.roots.main_arena;
+  auto top = target.read_u64(arena + l.ms_top);
+  auto system_mem = target.read_u64(arena + l.ms_system_mem);
+  auto next = target.read_pointer(arena + l.ms_next);
+  auto n_mmaps = target.read_value<int32_t>(out.roots.mp + l.mp_n_mmaps);
+  if ((top && *top == 0) || (system_mem && *system_mem == 0 && next && *next == arena && n_mmaps && *n_mmaps == 0))
     throw_heap_unused(target, symbols, "glibc's malloc was never used in this process (main_arena is not initialised)");
   return out;
 }

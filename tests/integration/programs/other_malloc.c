@@ -4,6 +4,8 @@
  *   ./other_malloc              malloc only
  *   ./other_malloc glibc-too    also allocates from glibc's own heap
  *                               (__libc_malloc) and prints glibc's figures
+ *   ./other_malloc info         prints malloc_info, which sets glibc's
+ *                               main arena up without allocating from it
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -35,6 +37,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 16; i += 3) __libc_free(g[i]);
     oracle_print();
   }
+  if (argc > 1 && strcmp(argv[1], "info") == 0) malloc_info(0, stdout);
 #endif
   (void)glibc_too;
   write(1, "ABORT\n", 6);
