@@ -55,7 +55,7 @@ void add_thread_dtvs(const Target& target, const glibc::Heap& heap, Roots& roots
     Address data(*dtv - kDtvEntry);
     const glibc::Chunk* c = heap.chunk_at(data - 16);
     if (!c || !is_node(*c) || c->data() != data) continue;
-    roots.internal.push_back({t.tid, t.thread_pointer + dtv_slot, data, "dtv"});
+    roots.internal.push_back({t.tid, t.thread_pointer + dtv_slot, data});
   }
 }
 

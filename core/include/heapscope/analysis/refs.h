@@ -50,7 +50,6 @@ struct InternalRoot {
   int tid = 0;
   Address where;      // the word glibc keeps (tcbhead_t.dtv)
   Address chunk_data; // the chunk's data(): what the word points into
-  std::string what;   // "dtv"
 };
 
 struct Roots {
