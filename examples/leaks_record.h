@@ -7,6 +7,8 @@
  *   LEAK <class> 0x<data address ^ mask> [type]     class: direct, indirect, possible
  *   CONTAINS <class> 0x<address ^ mask>             the chunk holding this address
  *   HOLD <global|stack> <name> 0x<data address ^ mask>   a reachable object and its root
+ *   INTERNAL 0x<address ^ mask>                     the chunk holding this address is glibc's own
+ *                                                   (a DTV, a TLS block): reachable, never listed
  * Output goes through write(2) (oracle.h's say): stdio allocates nothing.
  */
 #ifndef HEAPSCOPE_EXAMPLES_LEAKS_RECORD_H
@@ -33,6 +35,20 @@ __attribute__((noinline, unused)) static void leak_contains(const char *cls, con
 
 __attribute__((noinline, unused)) static void leak_hold(const char *root, const char *name, const void *p) {
   say("HOLD %s %s %#llx\n", root, name, masked(p));
+}
+
+__attribute__((noinline, unused)) static void leak_internal(const void *p) {
+  say("INTERNAL %#llx\n", masked(p));
+}
+
+/* The calling thread's DTV as glibc keeps it, one element in, in the TCB:
+ * tcbhead_t.dtv is at tp + 8 on x86-64, at tp + 0 on aarch64. */
+__attribute__((unused)) static void *thread_dtv(void) {
+#if defined(__aarch64__)
+  return *(void **)__builtin_thread_pointer();
+#else
+  return *(void **)((char *)__builtin_thread_pointer() + 8);
+#endif
 }
 
 /* Overwrites the stack below the caller, where the frames of the functions

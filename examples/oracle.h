@@ -36,8 +36,13 @@ static oracle_mallinfo2_fn oracle_mallinfo2_ptr;
 
 static void oracle_init(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
+#ifdef ORACLE_STATIC
+  /* Linked statically (gcc -static): there is no dynamic symbol to look up. */
+  oracle_mallinfo2_ptr = mallinfo2;
+#else
   /* Resolved now, before the heap is built (dlsym may allocate). */
   oracle_mallinfo2_ptr = (oracle_mallinfo2_fn)dlsym(RTLD_DEFAULT, "mallinfo2");
+#endif
 }
 
 /* printf-like, without malloc: snprintf into a static buffer, then write(2).

@@ -7,6 +7,7 @@ packages=(
   libdw-dev libelf-dev elfutils libdebuginfod-dev debuginfod
   pybind11-dev python3 python3-dev python3.11-dev
   gdb gdbserver libc6-dbg
+  libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev musl-tools
   liblldb-19-dev lldb-19
   time chromium patchelf
   clang-14 libclang-rt-14-dev

@@ -40,7 +40,8 @@ CheckOptions Session::check_options() {
   CheckOptions opt;
   // glibc 2.34+ keeps the key in a static; with libc's symbols we read it
   // rather than infer it from the entries.
-  if (auto a = symbols().find("libc.so", "tcache_key"))
+  std::string libc = glibc_heap_ ? glibc_heap_->libc_module : "libc.so";
+  if (auto a = symbols().find(libc, "tcache_key"))
     if (auto v = target_->read_u64(*a); v && *v) opt.tcache_key = *v;
   return opt;
 }

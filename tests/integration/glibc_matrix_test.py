@@ -267,7 +267,7 @@ class _LeakCase(_MatrixCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.leaks, cls.contains, _ = parse_record(cls.stdout)
+        cls.leaks, cls.contains, _, _ = parse_record(cls.stdout)
 
     def check(self, *options):
         label = self.label_for(options)

@@ -165,6 +165,41 @@ TEST(GlibcHeap, LibcWithoutArenaIsAUserError) {
   EXPECT_THROW(build(s), UserError);
 }
 
+// A long-running program's main arena: nearly every bin holds a chunk. The
+// structural search (no symbols) must find it whatever its bins hold.
+TEST(GlibcHeap, MainArenaWithMostBinsInUseIsFoundByStructure) {
+  SyntheticHeap s;
+  std::vector<std::pair<int, uint64_t>> binned;
+  for (int bin = 2; bin <= 100; ++bin) {
+    binned.push_back({bin, s.chunk(glibc::bin_size_range(bin).first)});
+    s.chunk(0x20);  // guard: no two free chunks touch
+  }
+  s.finish();
+  for (auto [bin, c] : binned) s.bin_push(bin, c);
+  glibc::Heap h = build(s);
+  EXPECT_FALSE(h.found_by_symbols);
+  EXPECT_EQ(h.arenas.front().address, Address(SyntheticHeap::kMainArena));
+  EXPECT_TRUE(h.findings.empty()) << h.findings.front().detail;
+  size_t small = 0, large = 0;
+  for (const auto& c : h.chunks) small += c.state == ChunkState::kSmall, large += c.state == ChunkState::kLarge;
+  EXPECT_EQ(small, 62u);
+  EXPECT_EQ(large, 37u);
+}
+
+// Random words in libc's data are no arena: bins that link chunks whose sizes
+// fit no bin are refused.
+TEST(GlibcHeap, BinsLinkingMisfitChunksAreNoArena) {
+  SyntheticHeap s;
+  std::vector<std::pair<int, uint64_t>> binned;
+  for (int bin = 2; bin <= 40; ++bin) {
+    binned.push_back({bin, s.chunk(0x20 + glibc::bin_size_range(bin).first)});  // one step too big
+    s.chunk(0x20);
+  }
+  s.finish();
+  for (auto [bin, c] : binned) s.bin_push(bin, c);
+  EXPECT_THROW(build(s), UserError);
+}
+
 TEST(GlibcBins, SizeRangesAgreeWithTheIndex) {
   for (int bin = 2; bin < 126; ++bin) {
     auto [lo, hi] = glibc::bin_size_range(bin);

@@ -132,9 +132,26 @@ LeakAnalysis analyze_leaks(const Target& target, const glibc::Heap& heap, const 
       ++seeds;
     }
   };
+  // glibc over-allocates to align some of its objects and keeps the
+  // malloc'ed start in the object's second word (`to_free`: ld.so's
+  // dl_find_object segments, held by _dlfo_loaded_mappings): a root's
+  // pointer to such an object is glibc's own start pointer. So is a
+  // thread's pointer into its DTV when the thread pointer that would name
+  // it exactly is unknown.
   Roots roots = find_roots(target, heap, index.mmapped());
+  auto from_root = [&](uint64_t where, uint64_t v) {
+    bool start;
+    uint32_t n = index.find(v, &start);
+    if (n != kNoNode && !start) {
+      const uint64_t data = cs[n].data().value;
+      if (auto to_free = target.read_u64(Address(v + 8)); to_free && *to_free == data) v = data;
+      else if (!roots.thread_pointers_known && dtv_shaped(target, cs[n], v)) v = data;
+    }
+    definite(where, v);
+  };
   for (const auto& r : roots.registers) definite(0, r.value);
-  for (const auto& r : roots.ranges) for_each_word(target, r.range, cancel, definite);
+  for (const auto& r : roots.internal) definite(0, r.chunk_data.value);
+  for (const auto& r : roots.ranges) for_each_word(target, r.range, cancel, from_root);
   m.drain(kReachPending, kReach, definite, out.reachable);
 
   // Phase 2: from the seeds, any pointer reaches: all of it is possible.

@@ -29,7 +29,46 @@ void subtract(AddressRange r, const std::vector<AddressRange>& holes, std::vecto
   if (cur < r.end) out.push_back({cur, r.end});
 }
 
+// A module's RELRO: data the dynamic linker (or a static program's startup)
+// wrote, then made read-only; glibc keeps heap pointers there (a static
+// program's __rtld_search_dirs and _dlfo_nodelete_mappings). It is the
+// read-only mapping just before the module's writable one.
+bool is_relro(const Region& r, const Region& next) {
+  return !r.writable() && !r.executable() && !r.path.empty() && r.path[0] == '/' && next.path == r.path &&
+         next.writable() && next.range.begin == r.range.end;
+}
+
+// dtv_t is a union of a counter and a {val, to_free} pair of pointers.
+constexpr uint64_t kDtvEntry = 16;
+
+// Every live thread's DTV, when malloc'ed (a non-main thread's always is;
+// the main thread's once dlopen has grown it). tcbhead_t.dtv is the TCB's
+// second word on x86-64 (tcb, dtv, self, ...), its first on aarch64
+// (TLS variant I: the thread pointer points at {dtv, private}).
+void add_thread_dtvs(const Target& target, const glibc::Heap& heap, Roots& roots) {
+  const uint64_t dtv_slot = target.arch() == Arch::kAArch64 ? 0 : 8;
+  for (const auto& t : target.threads()) {
+    roots.thread_pointers_known = roots.thread_pointers_known && !t.thread_pointer.is_null();
+    if (t.thread_pointer.is_null()) continue;
+    auto dtv = target.read_u64(t.thread_pointer + dtv_slot);
+    if (!dtv || *dtv < kDtvEntry + 16) continue;
+    Address data(*dtv - kDtvEntry);
+    const glibc::Chunk* c = heap.chunk_at(data - 16);
+    if (!c || !is_node(*c) || c->data() != data) continue;
+    roots.internal.push_back({t.tid, t.thread_pointer + dtv_slot, data});
+  }
+}
+
 }  // namespace
+
+bool dtv_shaped(const Target& target, const glibc::Chunk& chunk, uint64_t where) {
+  if (where != chunk.data().value + kDtvEntry) return false;
+  auto n = target.read_u64(chunk.data());
+  if (!n || *n == 0 || *n > (1u << 20)) return false;
+  // calloc(n + 2, 16): the chunk holds that plus its size field, rounded up.
+  const uint64_t want = ((*n + 2) * kDtvEntry + 8 + 15) & ~uint64_t{15};
+  return chunk.size == want;
+}
 
 Roots find_roots(const Target& target, const glibc::Heap& heap) {
   std::vector<AddressRange> mmapped;
@@ -60,8 +99,11 @@ Roots find_roots(const Target& target, const glibc::Heap& heap, const std::vecto
     for (auto p : pieces) roots.ranges.push_back({RootKind::kStack, p, t.tid, {}});
   }
 
-  for (const auto& r : target.regions()) {
-    if (!r.writable() || !(r.perms & kPermRead) || !r.readable) continue;
+  const auto& regions = target.regions();
+  for (size_t i = 0; i < regions.size(); ++i) {
+    const Region& r = regions[i];
+    bool relro = i + 1 < regions.size() && is_relro(r, regions[i + 1]);
+    if ((!r.writable() && !relro) || !(r.perms & kPermRead) || !r.readable) continue;
     if (std::find(stack_regions.begin(), stack_regions.end(), &r) != stack_regions.end()) continue;
     bool file = !r.path.empty() && r.path[0] == '/';
     std::vector<AddressRange> pieces;
@@ -70,6 +112,7 @@ Roots find_roots(const Target& target, const glibc::Heap& heap, const std::vecto
       roots.ranges.push_back({file ? RootKind::kModule : RootKind::kAnonymous, p, 0,
                               file ? r.path : std::string()});
   }
+  add_thread_dtvs(target, heap, roots);
   std::sort(roots.ranges.begin(), roots.ranges.end(),
             [](const RootRange& a, const RootRange& b) { return a.range.begin < b.range.begin; });
   return roots;

@@ -491,15 +491,15 @@ void sort_runs(std::vector<Chunk>& cs) {
 }  // namespace
 
 Heap Heap::build(const Target& target, const SymbolResolver& symbols, const CancelToken& cancel) {
-  auto version = read_libc_version(target);
-  if (!version) throw UserError{"no glibc found in the target (no libc version string in its memory)"};
+  Located glibc = locate_glibc(target, symbols);
   Heap heap;
-  auto match = layout_for_version(version->major, version->minor);
-  heap.version = version->text;
+  const LayoutMatch& match = glibc.layout;
+  heap.version = glibc.version.text;
+  heap.libc_module = glibc.image.module;
   heap.layout = match.layout;
   heap.layout_exact = match.exact;
   const Layout& l = *match.layout;
-  Roots roots = locate_roots(target, symbols, l);
+  const Roots& roots = glibc.roots;
   heap.found_by_symbols = roots.by_symbols;
 
   Builder b{target, l, cancel, heap};

@@ -42,10 +42,28 @@ struct RegisterRoot {
   uint64_t value = 0;
 };
 
+// A pointer glibc itself keeps into a chunk it allocated, at an offset the
+// leak marking would take for a "possible" reference: each live thread's
+// DTV (dynamic TLS vector), held by tcbhead_t.dtv one dtv_t (16 bytes) into
+// its calloc'ed array, whose slot -1 is the length. Taken as a start pointer.
+struct InternalRoot {
+  int tid = 0;
+  Address where;      // the word glibc keeps (tcbhead_t.dtv)
+  Address chunk_data; // the chunk's data(): what the word points into
+};
+
 struct Roots {
   std::vector<RegisterRoot> registers;
   std::vector<RootRange> ranges;  // sorted by address, disjoint
+  std::vector<InternalRoot> internal;
+  // False when a thread's pointer is unknown (qemu-user's aarch64 cores):
+  // its DTV must then be known by its shape (dtv_shaped).
+  bool thread_pointers_known = true;
 };
+
+// A DTV as glibc allocates it: `where` points one dtv_t (16 bytes) into the
+// chunk, whose first word (dtv[-1]) is the length n of a calloc(n + 2, 16).
+bool dtv_shaped(const Target& target, const glibc::Chunk& chunk, uint64_t where);
 
 // The x86-64 SysV red zone: a leaf function may keep data below sp.
 inline constexpr uint64_t kRedZone = 128;

@@ -126,7 +126,8 @@ class Heap {
   static Heap build(const Target& target, const SymbolResolver& symbols,
                     const CancelToken& cancel = CancelToken());
 
-  std::string version;          // "2.36" as read from the target
+  std::string version;          // "2.36" as read from the target ("2.35-2.41": told from the layout)
+  std::string libc_module;      // file-name part of the module glibc is in ("libc.so", or a static program)
   bool layout_exact = true;     // false: nearest row used for an unknown version
   const Layout* layout = nullptr;
   bool found_by_symbols = true; // main_arena/mp_ from symbols, else by structure
