@@ -247,6 +247,9 @@ class Corpus(unittest.TestCase):
     def test_python_threads(self):
         self.check_program("python3-threads", self.python_stop(workloads.PYTHON_THREADS))
 
+    def test_python_thread_waves(self):
+        self.check_program("python3-waves", self.python_stop(workloads.PYTHON_THREAD_WAVES))
+
     def test_perl(self):
         exe = require(self, "/usr/bin/perl", "perl")
         script = workloads.write(self.work, "work.pl", workloads.PERL)

@@ -51,6 +51,42 @@ for t in threads:
     t.join()
 """
 
+# Issue 22's pattern: threads started and joined in waves (their stacks,
+# TLS blocks and arenas reused, their freed tcaches left in the bins), then
+# two live threads waiting while the main thread stops.
+PYTHON_THREAD_WAVES = r"""
+import os, random, threading
+def churn(k):
+    rng = random.Random(k)
+    cache = {}
+    for step in range(3000):
+        cache[rng.randrange(1000)] = ("w" * rng.randrange(1, 700), bytearray(rng.randrange(1, 1200)))
+        if step % 3 == 0:
+            cache.pop(rng.randrange(1000), None)
+    return cache
+for wave in range(6):
+    threads = [threading.Thread(target=churn, args=(wave * 10 + k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+built = threading.Barrier(3)
+go = threading.Event()
+def last(k):
+    cache = churn(100 + k)
+    built.wait()
+    go.wait()
+    return len(cache)
+threads = [threading.Thread(target=last, args=(k,)) for k in range(2)]
+for t in threads:
+    t.start()
+built.wait()
+os.getppid()  # the stop
+go.set()
+for t in threads:
+    t.join()
+"""
+
 PERL = r"""
 my %h;
 $h{"k$_"} = "v" x ($_ % 200) for 1 .. 50000;
