@@ -51,21 +51,28 @@ for t in threads:
     t.join()
 """
 
-# Issue 22's pattern: threads started and joined in waves (their stacks,
-# TLS blocks and arenas reused, their freed tcaches left in the bins), then
-# two live threads waiting while the main thread stops.
+# Issue 22's pattern: four waves of six threads alive at once (six arenas),
+# started and joined (their stacks, TLS blocks and arenas reused, their
+# freed tcaches left in the bins), then two live threads waiting while the
+# main thread stops: four arenas have no thread. Where the first chunk of
+# such an arena is the freed tcache of its last thread (about half the
+# runs: it depends on what was freed next to it), that chunk must not be
+# taken for a live tcache.
 PYTHON_THREAD_WAVES = r"""
 import os, random, threading
-def churn(k):
+def churn(k, together=None):
     rng = random.Random(k)
     cache = {}
-    for step in range(3000):
-        cache[rng.randrange(1000)] = ("w" * rng.randrange(1, 700), bytearray(rng.randrange(1, 1200)))
+    for step in range(1000):
+        cache[rng.randrange(500)] = ("w" * rng.randrange(1, 700), bytearray(rng.randrange(1, 1200)))
         if step % 3 == 0:
-            cache.pop(rng.randrange(1000), None)
+            cache.pop(rng.randrange(500), None)
+    if together:
+        together.wait()  # all alive at once: one arena each
     return cache
-for wave in range(6):
-    threads = [threading.Thread(target=churn, args=(wave * 10 + k,)) for k in range(3)]
+for wave in range(3):
+    together = threading.Barrier(12)
+    threads = [threading.Thread(target=churn, args=(wave * 100 + k, together)) for k in range(12)]
     for t in threads:
         t.start()
     for t in threads:
