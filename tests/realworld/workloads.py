@@ -8,90 +8,71 @@ import socket
 import subprocess
 import threading
 
-# A cache with random keys, sizes (log-uniform up to 64 KB) and evictions,
-# like a long-running service: most of the main arena's bins end up holding
-# free chunks (issue 15: such a main arena was refused).
-PYTHON_ONE_THREAD = r"""
-import os, random
-random.seed(15)
-cache = {}
-for step in range(60000):
-    cache[random.randrange(20000)] = ("x" * random.randrange(1, 1500),
-                                      bytearray(int(2 ** random.uniform(0, 16))))
-    if step % 3 == 0:
-        cache.pop(random.randrange(20000), None)
+# The Python programs' parts: a cache with random keys, sizes and
+# evictions, like a long-running service; threads that build one and wait
+# (the GIL released) while the main thread stops in os.getppid().
+_PYTHON_CACHE = r"""
+import os, random, threading
+def churn(seed, steps, keys, text_max, blob_size):
+    rng = random.Random(seed)
+    cache = {}
+    for step in range(steps):
+        cache[rng.randrange(keys)] = ("c" * rng.randrange(1, text_max), bytearray(blob_size(rng)))
+        if step % 3 == 0:
+            cache.pop(rng.randrange(keys), None)
+    return cache
+def stop_while_threads_wait(n, work):
+    built = threading.Barrier(n + 1)
+    go = threading.Event()
+    def run(k):
+        kept = work(k)
+        built.wait()
+        go.wait()
+        return kept
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    built.wait()
+    os.getppid()  # the stop
+    go.set()
+    for t in threads:
+        t.join()
+"""
+
+# Blobs log-uniform up to 64 KB: most of the main arena's bins end up
+# holding free chunks (issue 15: such a main arena was refused).
+PYTHON_ONE_THREAD = _PYTHON_CACHE + r"""
+cache = churn(15, 60000, 20000, 1500, lambda rng: int(2 ** rng.uniform(0, 16)))
 os.getppid()  # the stop
 print(len(cache))
 """
 
-# The same in four threads, each with its own cache (and arena); they wait,
-# the GIL released, while the main thread stops.
-PYTHON_THREADS = r"""
-import os, random, threading
-N = 4
-built = threading.Barrier(N + 1)
-go = threading.Event()
-def work(k):
-    rng = random.Random(k)
-    cache = {}
-    for step in range(15000):
-        cache[rng.randrange(5000)] = ("t" * rng.randrange(1, 1500), bytearray(rng.randrange(1, 3000)))
-        if step % 3 == 0:
-            cache.pop(rng.randrange(5000), None)
-    built.wait()
-    go.wait()
-    return len(cache)
-threads = [threading.Thread(target=work, args=(k,)) for k in range(N)]
-for t in threads:
-    t.start()
-built.wait()
-os.getppid()  # the stop
-go.set()
-for t in threads:
-    t.join()
+# Four threads, each with its own cache (and arena).
+PYTHON_THREADS = _PYTHON_CACHE + r"""
+stop_while_threads_wait(4, lambda k: churn(k, 15000, 5000, 1500, lambda rng: rng.randrange(1, 3000)))
 """
 
-# Issue 22's pattern: four waves of six threads alive at once (six arenas),
-# started and joined (their stacks, TLS blocks and arenas reused, their
-# freed tcaches left in the bins), then two live threads waiting while the
-# main thread stops: four arenas have no thread. Where the first chunk of
+# Issue 22's pattern: three waves of twelve threads alive at once (twelve
+# arenas), started and joined (their stacks, TLS blocks and arenas reused,
+# their freed tcaches left in the bins), then two live threads waiting while
+# the main thread stops: ten arenas have no thread. Where the first chunk of
 # such an arena is the freed tcache of its last thread (about half the
-# runs: it depends on what was freed next to it), that chunk must not be
-# taken for a live tcache.
-PYTHON_THREAD_WAVES = r"""
-import os, random, threading
-def churn(k, together=None):
-    rng = random.Random(k)
-    cache = {}
-    for step in range(1000):
-        cache[rng.randrange(500)] = ("w" * rng.randrange(1, 700), bytearray(rng.randrange(1, 1200)))
-        if step % 3 == 0:
-            cache.pop(rng.randrange(500), None)
-    if together:
-        together.wait()  # all alive at once: one arena each
-    return cache
+# runs: it depends on what was freed next to it), that free chunk must not be taken
+# for a live tcache.
+PYTHON_THREAD_WAVES = _PYTHON_CACHE + r"""
+def small(seed):
+    return churn(seed, 1000, 500, 700, lambda rng: rng.randrange(1, 1200))
+def together(seed, barrier):
+    small(seed)
+    barrier.wait()  # all alive at once: one arena each
 for wave in range(3):
-    together = threading.Barrier(12)
-    threads = [threading.Thread(target=churn, args=(wave * 100 + k, together)) for k in range(12)]
+    barrier = threading.Barrier(12)
+    threads = [threading.Thread(target=together, args=(wave * 100 + k, barrier)) for k in range(12)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-built = threading.Barrier(3)
-go = threading.Event()
-def last(k):
-    cache = churn(100 + k)
-    built.wait()
-    go.wait()
-    return len(cache)
-threads = [threading.Thread(target=last, args=(k,)) for k in range(2)]
-for t in threads:
-    t.start()
-built.wait()
-os.getppid()  # the stop
-go.set()
-for t in threads:
-    t.join()
+stop_while_threads_wait(2, lambda k: small(100 + k))
 """
 
 PERL = r"""
