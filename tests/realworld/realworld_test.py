@@ -66,7 +66,8 @@ def require(test, path, package):
 
 def run_to_stop(stop, work, core):
     """gdb -batch: the program to its stop, the heapscope commands, glibc's
-    oracle, gcore, kill. Returns (stop report, runner results, gdb stderr)."""
+    oracle, gcore, kill. Returns (gdb_stop.py's report, the runner's results,
+    gdb's output, the file that has the program's stderr)."""
     err_file = os.path.join(work, "stderr.txt")
     stop_out, spec, out = (os.path.join(work, n) for n in ("stop.json", "in.json", "out.json"))
     steps = [["cmd", c] for c in COMMANDS]
@@ -99,7 +100,7 @@ def run_to_stop(stop, work, core):
     argv.append(stop.argv[0])
     env = lib.debugger_env(dict(HEAPSCOPE_GDB_RUNNER_IN=spec, HEAPSCOPE_GDB_RUNNER_OUT=out,
                                 HEAPSCOPE_RW_STOP_OUT=stop_out))
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=env,
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=240, env=env,
                        stdin=subprocess.DEVNULL, cwd=work)
     report = results = None
     if os.path.exists(stop_out):
