@@ -1,13 +1,13 @@
-// MappedFile: read-only whole-file mmap with one-line errors.
+// MappedFile: read-only whole-file mmap with one-line errors; the file is
+// opened with util::open_regular_file (never blocks, regular files only).
 #include "targets/mapped_file.h"
 
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include "util/regular_file.h"
 
 namespace heapscope::targets {
 
@@ -16,34 +16,21 @@ MappedFile::~MappedFile() {
 }
 
 Result<MappedFile> MappedFile::open(const std::string& path, bool allow_empty) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Error{path + ": " + std::strerror(errno)};
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int e = errno;
-    close(fd);
-    return Error{path + ": " + std::strerror(e)};
-  }
-  if (S_ISDIR(st.st_mode)) {
-    close(fd);
-    return Error{path + ": is a directory"};
-  }
-  if (!S_ISREG(st.st_mode)) {
-    close(fd);
-    return Error{path + ": not a regular file"};
-  }
+  auto file = util::open_regular_file(path);
+  if (!file) return file.error();
+  return map(*file, path, allow_empty);
+}
+
+Result<MappedFile> MappedFile::map(const util::RegularFile& file, const std::string& path, bool allow_empty) {
   MappedFile f;
-  if (st.st_size == 0) {
-    close(fd);
+  if (file.size == 0) {
     if (!allow_empty) return Error{path + ": empty file"};
     return f;
   }
-  void* p = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
-  int e = errno;
-  close(fd);
-  if (p == MAP_FAILED) return Error{path + ": cannot map: " + std::strerror(e)};
+  void* p = mmap(nullptr, static_cast<size_t>(file.size), PROT_READ, MAP_PRIVATE, file.fd.get(), 0);
+  if (p == MAP_FAILED) return Error{path + ": cannot map: " + std::strerror(errno)};
   f.data_ = static_cast<const std::byte*>(p);
-  f.size_ = static_cast<size_t>(st.st_size);
+  f.size_ = static_cast<size_t>(file.size);
   return f;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "heapscope/error.h"
+#include "util/regular_file.h"
 
 namespace heapscope::targets {
 
@@ -23,8 +24,13 @@ class MappedFile {
   ~MappedFile();
 
   // Errors are one line: "PATH: No such file or directory", "PATH: is a
-  // directory", "PATH: empty file" (only when allow_empty is false).
+  // directory", "PATH: not a regular file (a FIFO)", "PATH: empty file"
+  // (only when allow_empty is false).
   static Result<MappedFile> open(const std::string& path, bool allow_empty = false);
+  // Maps an already opened file (a decompressed core in a memfd); PATH names
+  // it in errors.
+  static Result<MappedFile> map(const util::RegularFile& file, const std::string& path,
+                                bool allow_empty = false);
 
   std::span<const std::byte> bytes() const { return {data_, size_}; }
   size_t size() const { return size_; }
