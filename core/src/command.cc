@@ -8,6 +8,7 @@
 
 #include "commands/registry.h"
 #include "heapscope/error.h"
+#include "targets/target_warnings.h"
 
 namespace heapscope {
 
@@ -199,9 +200,30 @@ static ParsedArgs parse_args(const CommandSpec& spec, const std::vector<std::str
   return args;
 }
 
+// The target's warnings (a truncated core) qualify every answer: text says
+// them first, one "warning: " line each; JSON carries them as "warnings"; an
+// error is explained by them ("the core is truncated: ...; <error>").
+static void add_target_warnings(const Target& target, bool json, CommandOutput& result) {
+  std::vector<std::string> warnings = targets::target_warnings(target);
+  if (warnings.empty()) return;
+  if (result.status != 0) {
+    std::string why;
+    for (const auto& w : warnings) why += w + "; ";
+    result.error = why + result.error;
+  } else if (json && result.out.starts_with("{")) {
+    nlohmann::json list = warnings;
+    result.out.insert(1, "\"warnings\":" + list.dump() + (result.out.starts_with("{}") ? "" : ","));
+  } else if (!json) {
+    std::string lines;
+    for (const auto& w : warnings) lines += "warning: " + w + "\n";
+    result.out.insert(0, lines);
+  }
+}
+
 CommandOutput run_command(Session& session, std::string_view group,
                           const std::vector<std::string>& argv, const CancelToken& cancel) {
   CommandOutput result;
+  bool json = false;
   try {
     if (argv.empty() || argv[0] == "help" || argv[0] == "--help") {
       result.out = group_help(group);
@@ -217,6 +239,7 @@ CommandOutput run_command(Session& session, std::string_view group,
       result.out = command_help(*spec);
       return result;
     }
+    json = std::find(argv.begin() + 1, argv.end(), "--json") != argv.end();
     ParsedArgs args = parse_args(*spec, argv);
     CommandContext ctx{session, args, cancel};
     result.out = spec->run(ctx);
@@ -233,6 +256,7 @@ CommandOutput run_command(Session& session, std::string_view group,
     result.status = 2;
     result.error = fmt::format("internal error: {}", e.what());
   }
+  if (result.status != 130) add_target_warnings(session.target(), json, result);
   return result;
 }
 

@@ -9,6 +9,7 @@
 #include "heapscope/core_file.h"
 
 #include <elf.h>
+#include <unistd.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -18,10 +19,12 @@
 #include "targets/arch_regs.h"
 #include "targets/auxv.h"
 #include "targets/checked.h"
+#include "targets/compressed_core.h"
 #include "targets/elf_image.h"
 #include "targets/link_map.h"
 #include "targets/mapped_file.h"
 #include "targets/modules.h"
+#include "targets/target_warnings.h"
 #include "util/memory_hints.h"
 
 namespace heapscope {
@@ -35,6 +38,16 @@ constexpr uint64_t kPrstatusPid = 32;
 constexpr uint64_t kPrstatusRegs = 112;
 constexpr uint64_t kPrpsinfoPid = 24;
 constexpr uint64_t kMaxNoteSegment = uint64_t{1} << 30;
+// What a core's NT_FILE note may make us hold. The kernel writes one entry
+// per file mapping and one PT_LOAD per mapping, and a process has at most
+// vm.max_map_count (65530 by default) mappings; gdb's gcore may leave
+// PT_LOADs out, so the bound is the larger of the two. A path is at most
+// PATH_MAX, and all paths together at most kMaxFilePathBytes.
+constexpr uint64_t kMinFileMappingBound = 65536;
+constexpr size_t kMaxFilePath = 4096;
+constexpr uint64_t kMaxFilePathBytes = uint64_t{32} << 20;
+// "not on this machine" notes: the first few name the files, one more counts the rest.
+constexpr size_t kMaxMissingFileNotes = 16;
 
 // A run of target addresses whose bytes live at `data` in our address space.
 struct Piece {
@@ -63,7 +76,7 @@ std::string type_name(uint16_t t) {
   }
 }
 
-class CoreFile final : public Target, public HasAuxv {
+class CoreFile final : public Target, public HasAuxv, public HasWarnings {
  public:
   std::span<const std::byte> view(Address addr, uint64_t max_size) const override {
     const uint64_t a = addr.value;
@@ -102,6 +115,7 @@ class CoreFile final : public Target, public HasAuxv {
                        threads_.size(), threads_.size() == 1 ? "" : "s");
   }
   std::vector<std::string> notes() const override { return notes_; }
+  std::vector<std::string> warnings() const override { return warnings_; }
   std::optional<std::string> core_path() const override { return path_; }
   const std::vector<AuxvEntry>& auxv() const override { return auxv_; }
 
@@ -110,6 +124,8 @@ class CoreFile final : public Target, public HasAuxv {
  private:
   Error fail(const std::string& what) const { return Error{path_ + ": " + what}; }
   std::optional<Error> parse_notes(std::span<const std::byte> seg, const ArchRegs& arch);
+  void parse_file_note(std::span<const std::byte> desc);
+  void note_missing_file(const std::string& path);
   void add_load(const LoadSegment& seg);
   void lay_out(std::vector<LoadSegment> loads);
   void mappings_from_link_map(const std::vector<LoadSegment>& loads, uint16_t machine);
@@ -129,10 +145,15 @@ class CoreFile final : public Target, public HasAuxv {
   std::vector<Module> modules_;
   std::vector<AuxvEntry> auxv_;
   std::vector<std::string> notes_;
+  std::vector<std::string> warnings_;
+  size_t missing_files_ = 0;
+  uint64_t file_mapping_bound_ = kMinFileMappingBound;
   std::optional<int> pid_;
   Arch arch_ = Arch::kX86_64;
+  // A core cut short: bytes its PT_LOADs promise that the file lacks.
+  uint64_t segment_bytes_ = 0;
   uint64_t truncated_bytes_ = 0;
-  uint64_t needed_size_ = 0;
+  uint64_t first_missing_ = UINT64_MAX;
 };
 
 const MappedFile* CoreFile::mapped(const std::string& path) {
@@ -144,8 +165,7 @@ const MappedFile* CoreFile::mapped(const std::string& path) {
     if (r) f = std::make_unique<MappedFile>(std::move(*r));
   }
   if (!f) {
-    notes_.push_back(fmt::format("note: {} is not on this machine; its unmodified pages cannot be read",
-                                 path));
+    note_missing_file(path);
   } else if (auto id = header_build_ids_.find(path); id != header_build_ids_.end()) {
     // Another build of the file than the process mapped: its pages would lie.
     std::string disk = read_build_id(span_reader(f->bytes()), ImageLayout::kFile);
@@ -158,6 +178,48 @@ const MappedFile* CoreFile::mapped(const std::string& path) {
     }
   }
   return files_.emplace(path, std::move(f)).first->second.get();
+}
+
+void CoreFile::note_missing_file(const std::string& path) {
+  if (++missing_files_ <= kMaxMissingFileNotes)
+    notes_.push_back(fmt::format("note: {} is not on this machine; its unmodified pages cannot be read", path));
+  else if (missing_files_ == kMaxMissingFileNotes + 1)
+    notes_.push_back("note: more mapped files are not on this machine either");
+}
+
+// NT_FILE: count, page size, count x {start, end, page offset}, then the
+// paths. Entries past the bounds above are dropped, and said so once.
+void CoreFile::parse_file_note(std::span<const std::byte> desc) {
+  auto count = load<uint64_t>(desc, 0);
+  auto page = load<uint64_t>(desc, 8);
+  if (!count || !page) return;
+  auto table = checked_mul(*count, 24);
+  if (!table || !in_bounds(desc.size(), 16, *table)) return;
+  uint64_t str = 16 + *table;
+  uint64_t path_bytes = 0, dropped = 0;
+  for (uint64_t k = 0; k < *count && str < desc.size(); ++k) {
+    const char* s = reinterpret_cast<const char*>(desc.data() + str);
+    size_t len = strnlen(s, desc.size() - str);
+    str += len + 1;
+    FileMapping m;
+    m.start = *load<uint64_t>(desc, 16 + k * 24);
+    m.end = *load<uint64_t>(desc, 16 + k * 24 + 8);
+    m.offset = checked_mul(*load<uint64_t>(desc, 16 + k * 24 + 16), *page).value_or(0);
+    if (m.end <= m.start) continue;
+    if (file_mappings_.size() >= file_mapping_bound_ || len > kMaxFilePath ||
+        path_bytes + len > kMaxFilePathBytes) {
+      ++dropped;
+      continue;
+    }
+    path_bytes += len;
+    m.path.assign(s, len);
+    file_mappings_[m.start] = std::move(m);
+  }
+  if (dropped)
+    notes_.push_back(fmt::format(
+        "note: {} of the core's {} mapped-file entries (NT_FILE) were ignored: more than {} entries, a "
+        "path longer than {} bytes, or more than {} bytes of paths",
+        dropped, *count, file_mapping_bound_, kMaxFilePath, kMaxFilePathBytes));
 }
 
 std::optional<Error> CoreFile::parse_notes(std::span<const std::byte> seg, const ArchRegs& arch) {
@@ -200,27 +262,9 @@ std::optional<Error> CoreFile::parse_notes(std::span<const std::byte> seg, const
         case NT_AUXV:
           auxv_ = parse_auxv(desc.data(), desc.size());
           break;
-        case NT_FILE: {
-          auto count = load<uint64_t>(desc, 0);
-          auto page = load<uint64_t>(desc, 8);
-          if (!count || !page) break;
-          auto table = checked_mul(*count, 24);
-          if (!table || !in_bounds(desc.size(), 16, *table)) break;
-          uint64_t str = 16 + *table;
-          for (uint64_t k = 0; k < *count; ++k) {
-            FileMapping m;
-            m.start = *load<uint64_t>(desc, 16 + k * 24);
-            m.end = *load<uint64_t>(desc, 16 + k * 24 + 8);
-            m.offset = checked_mul(*load<uint64_t>(desc, 16 + k * 24 + 16), *page).value_or(0);
-            if (str >= desc.size()) break;
-            const char* s = reinterpret_cast<const char*>(desc.data() + str);
-            size_t len = strnlen(s, desc.size() - str);
-            m.path.assign(s, len);
-            str += len + 1;
-            if (m.end > m.start) file_mappings_[m.start] = std::move(m);
-          }
+        case NT_FILE:
+          parse_file_note(desc);
           break;
-        }
         default:
           break;
       }
@@ -268,8 +312,11 @@ void CoreFile::add_load(const LoadSegment& seg) {
   uint64_t filesz = std::min(seg.filesz, seg.memsz);
   uint64_t in_core = 0;
   if (seg.offset < core_.size()) in_core = std::min<uint64_t>(filesz, core_.size() - seg.offset);
-  if (in_core < filesz) truncated_bytes_ += filesz - in_core;
-  if (filesz) needed_size_ = std::max(needed_size_, checked_add(seg.offset, filesz).value_or(UINT64_MAX));
+  segment_bytes_ += filesz;
+  if (in_core < filesz) {
+    truncated_bytes_ += filesz - in_core;
+    first_missing_ = std::min(first_missing_, begin + in_core);
+  }
 
   // Sub-runs of the segment, each readable or not.
   struct Run {
@@ -313,8 +360,9 @@ void CoreFile::add_load(const LoadSegment& seg) {
 void CoreFile::lay_out(std::vector<LoadSegment> loads) {
   pieces_.clear();
   regions_.clear();
+  segment_bytes_ = 0;
   truncated_bytes_ = 0;
-  needed_size_ = 0;
+  first_missing_ = UINT64_MAX;
   last_.store(0, std::memory_order_relaxed);
   // gdb's gcore writes no PT_LOAD at all for file mappings it did not dump
   // (read-only text and data); the kernel writes one with p_filesz 0. Give
@@ -423,8 +471,7 @@ void CoreFile::mappings_from_link_map(const std::vector<LoadSegment>& loads, uin
       if (o.name[0] != '/') continue;  // linux-vdso.so.1: no file
       auto phdrs = open_elf(o.name, nullptr);
       if (phdrs.empty()) {
-        notes_.push_back(fmt::format("note: {} is not on this machine; its unmodified pages cannot be read",
-                                     o.name));
+        note_missing_file(o.name);
         continue;
       }
       bool dyn_ok = true;
@@ -451,11 +498,27 @@ void CoreFile::mappings_from_link_map(const std::vector<LoadSegment>& loads, uin
   lay_out(loads);
 }
 
+// The core's bytes: the file itself, or, when it is compressed (told by its
+// magic bytes), its decompressed copy in an unlinked file.
+Result<MappedFile> map_core(const std::string& path) {
+  auto file = util::open_regular_file(path);
+  if (!file) return file.error();
+  std::byte head[8] = {};
+  ssize_t n = pread(file->fd.get(), head, sizeof head, 0);
+  Compression kind = detect_compression({head, n > 0 ? static_cast<size_t>(n) : 0});
+  if (kind == Compression::kNone) return MappedFile::map(*file, path);
+  auto compressed = MappedFile::map(*file, path);
+  if (!compressed) return compressed.error();
+  auto plain = decompress_core(compressed->bytes(), kind, path, default_decompress_limits());
+  if (!plain) return plain.error();
+  return MappedFile::map(*plain, path);
+}
+
 Result<std::unique_ptr<Target>> CoreFile::open(const std::string& path, const CoreFileOptions& opt) {
   auto core = std::make_unique<CoreFile>();
   core->path_ = path;
   core->sysroot_ = opt.sysroot;
-  auto mf = MappedFile::open(path);
+  auto mf = map_core(path);
   if (!mf) return mf.error();
   core->core_ = std::move(*mf);
   auto bytes = core->core_.bytes();
@@ -510,16 +573,16 @@ Result<std::unique_ptr<Target>> CoreFile::open(const std::string& path, const Co
       loads.push_back({p.p_vaddr, memsz, p.p_offset, p.p_filesz, p.p_flags});
     }
   }
+  core->file_mapping_bound_ = std::max<uint64_t>(kMinFileMappingBound, loads.size());
   for (auto seg : note_segs)
     if (auto err = core->parse_notes(seg, *arch)) return *err;
 
   core->lay_out(loads);
   if (core->file_mappings_.empty()) core->mappings_from_link_map(loads, eh->e_machine);
   if (core->truncated_bytes_)
-    core->notes_.push_back(fmt::format(
-        "note: core file is truncated: {} bytes of memory are missing (file is {} bytes, its headers "
-        "describe {}); those regions are marked unreadable",
-        core->truncated_bytes_, bytes.size(), core->needed_size_));
+    core->warnings_.push_back(fmt::format(
+        "the core is truncated: {} of {} bytes of its segments are missing (first missing at {:#x})",
+        core->truncated_bytes_, core->segment_bytes_, core->first_missing_));
 
   for (auto& t : core->threads_) t.stack = stack_range_for(*core, t.sp);
   core->modules_ = build_modules(*core, core->regions_, core->sysroot_, auxv_value(*core, AT_ENTRY));
@@ -529,7 +592,13 @@ Result<std::unique_ptr<Target>> CoreFile::open(const std::string& path, const Co
 }  // namespace
 
 Result<std::unique_ptr<Target>> open_core_file(const std::string& path, const CoreFileOptions& options) {
-  return CoreFile::open(path, options);
+  // What a hostile core makes us allocate is bounded, but the bounds may
+  // still exceed what this machine has: one line, as in commands.
+  try {
+    return CoreFile::open(path, options);
+  } catch (const std::bad_alloc&) {
+    return Error{path + ": out of memory while opening the core"};
+  }
 }
 
 }  // namespace heapscope
