@@ -12,10 +12,11 @@ hang, an abort, an exit status other than 0 or 2, or an error that is not
 one line fails the campaign, and the mutant is kept in ARTIFACTS.
 
   mutate_cores.py --cli build/bin/heapscope --examples build/examples \
-      --work DIR [--seconds 60 | --mutants 200] [--seed N] [--asan]
+      --work DIR [--seconds 60 | --mutants 200] [--seed N] [--asan] [--jobs N]
 """
 
 import argparse
+import concurrent.futures
 import glob
 import json
 import os
@@ -333,6 +334,7 @@ def main():
     ap.add_argument("--mutants", type=int, default=0)
     ap.add_argument("--seed", type=int, default=int(time.time()))
     ap.add_argument("--asan", action="store_true")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="commands run at once")
     args = ap.parse_args()
     args.cli, args.examples = os.path.abspath(args.cli), os.path.abspath(args.examples)
     if not args.seconds and not args.mutants:
@@ -353,6 +355,7 @@ def main():
     mutants = runs = failures = 0
     by_kind = {}
     mutant_path = os.path.join(args.work, "mutant")
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs)
     while True:
         if args.mutants and mutants >= args.mutants:
             break
@@ -370,18 +373,24 @@ def main():
         for _i, p_type, off, vaddr, filesz, _m in core.phdrs:
             if chunk_word and p_type == PT_LOAD and off <= chunk_word < off + filesz:
                 address = vaddr + chunk_word - off + 8
-        for argv in command_lines(names, address):
-            runs += 1
-            why = run_one(args.cli, mutant_path, argv, args.asan)
-            if why:
-                failures += 1
-                keep = os.path.join(artifacts, "mutant-%d-%d" % (args.seed, mutants))
-                with open(keep, "wb") as f:
-                    f.write(data)
+        lines = command_lines(names, address)
+        # The first command alone: a mutant that hangs it would hang them all.
+        verdicts = [run_one(args.cli, mutant_path, lines[0], args.asan)]
+        if not verdicts[0]:
+            verdicts += pool.map(lambda argv: run_one(args.cli, mutant_path, argv, args.asan), lines[1:])
+        runs += len(verdicts)
+        bad = [(argv, why) for argv, why in zip(lines, verdicts) if why]
+        if bad:
+            failures += 1
+            keep = os.path.join(artifacts, "mutant-%d-%d" % (args.seed, mutants))
+            with open(keep, "wb") as f:
+                f.write(data)
+            for argv, why in bad:
                 print("FAILED: heap %s on %s (%s): %s" % (" ".join(argv), keep, "+".join(kinds), why))
-                break
     elapsed = time.monotonic() - start
-    print("mutate_cores: %d mutants, %d command runs, %d failures in %.0fs" % (mutants, runs, failures, elapsed))
+    pool.shutdown()
+    print("mutate_cores: %d mutants, %d command runs, %d failing mutants in %.0fs"
+          % (mutants, runs, failures, elapsed))
     print("mutate_cores: mutations: " + ", ".join("%s %d" % kv for kv in sorted(by_kind.items())))
     return 1 if failures else 0
 
