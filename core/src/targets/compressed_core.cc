@@ -89,7 +89,8 @@ class Sink {
 
   Result<util::RegularFile> finish() {
     if (auto e = flush()) return *e;
-    if (total_ == 0) return Error{fmt::format("{}: the {} data holds no bytes", path_, format_)};
+    if (total_ == 0)
+      return Error{fmt::format("{}: the {} data holds no whole block (the file is cut short)", path_, format_)};
     return util::RegularFile{std::move(fd_), total_};
   }
 
