@@ -130,6 +130,9 @@ class TruncatedCoreTest(_CoreCase):
         self.assertEqual(stats.pop("warnings"), [want])
         self.assertEqual(stats, self.whole_stats)
         self.assert_stats_exact(stats, "cut in the stack")
+        structural = lib.run_cli_json(["--no-debuginfo", path, "heap", "stats"])
+        self.assertEqual(structural.pop("warnings"), [want])
+        self.assert_stats_exact(structural, "cut in the stack, no debug info")
         # Every heap command runs and says it first.
         for cmd in (["heap", "check"], ["heap", "leaks"], ["heap", "frag"]):
             status, out, err = lib.run_cli([path] + cmd)
