@@ -38,14 +38,17 @@ constexpr uint64_t kPrstatusPid = 32;
 constexpr uint64_t kPrstatusRegs = 112;
 constexpr uint64_t kPrpsinfoPid = 24;
 constexpr uint64_t kMaxNoteSegment = uint64_t{1} << 30;
-// What a core's NT_FILE note may make us hold. The kernel writes one entry
+// What a core's notes may make us hold. The kernel writes one NT_FILE entry
 // per file mapping and one PT_LOAD per mapping, and a process has at most
-// vm.max_map_count (65530 by default) mappings; gdb's gcore may leave
-// PT_LOADs out, so the bound is the larger of the two. A path is at most
-// PATH_MAX, and all paths together at most kMaxFilePathBytes.
-constexpr uint64_t kMinFileMappingBound = 65536;
+// vm.max_map_count (65530 by default) mappings, so at most half as many
+// threads (a stack and its guard each); gdb's gcore may leave PT_LOADs out,
+// so the bound on entries and threads is the larger of the two. A path is
+// at most PATH_MAX, all paths together at most kMaxFilePathBytes, and the
+// auxiliary vector (about 30 entries on Linux) at most kMaxAuxvEntries.
+constexpr uint64_t kMinNoteEntryBound = 65536;
 constexpr size_t kMaxFilePath = 4096;
 constexpr uint64_t kMaxFilePathBytes = uint64_t{32} << 20;
+constexpr uint64_t kMaxAuxvEntries = 4096;
 // "not on this machine" notes: the first few name the files, one more counts the rest.
 constexpr size_t kMaxMissingFileNotes = 16;
 
@@ -147,7 +150,10 @@ class CoreFile final : public Target, public HasAuxv, public HasWarnings {
   std::vector<std::string> notes_;
   std::vector<std::string> warnings_;
   size_t missing_files_ = 0;
-  uint64_t file_mapping_bound_ = kMinFileMappingBound;
+  uint64_t note_entry_bound_ = kMinNoteEntryBound;
+  uint64_t file_path_bytes_ = 0;
+  uint64_t dropped_file_entries_ = 0;
+  uint64_t dropped_threads_ = 0;
   std::optional<int> pid_;
   Arch arch_ = Arch::kX86_64;
   // A core cut short: bytes its PT_LOADs promise that the file lacks.
@@ -188,7 +194,8 @@ void CoreFile::note_missing_file(const std::string& path) {
 }
 
 // NT_FILE: count, page size, count x {start, end, page offset}, then the
-// paths. Entries past the bounds above are dropped, and said so once.
+// paths. Entries past the bounds above are dropped (and said so once, after
+// all notes).
 void CoreFile::parse_file_note(std::span<const std::byte> desc) {
   auto count = load<uint64_t>(desc, 0);
   auto page = load<uint64_t>(desc, 8);
@@ -196,7 +203,6 @@ void CoreFile::parse_file_note(std::span<const std::byte> desc) {
   auto table = checked_mul(*count, 24);
   if (!table || !in_bounds(desc.size(), 16, *table)) return;
   uint64_t str = 16 + *table;
-  uint64_t path_bytes = 0, dropped = 0;
   for (uint64_t k = 0; k < *count && str < desc.size(); ++k) {
     const char* s = reinterpret_cast<const char*>(desc.data() + str);
     size_t len = strnlen(s, desc.size() - str);
@@ -206,20 +212,15 @@ void CoreFile::parse_file_note(std::span<const std::byte> desc) {
     m.end = *load<uint64_t>(desc, 16 + k * 24 + 8);
     m.offset = checked_mul(*load<uint64_t>(desc, 16 + k * 24 + 16), *page).value_or(0);
     if (m.end <= m.start) continue;
-    if (file_mappings_.size() >= file_mapping_bound_ || len > kMaxFilePath ||
-        path_bytes + len > kMaxFilePathBytes) {
-      ++dropped;
+    if (file_mappings_.size() >= note_entry_bound_ || len > kMaxFilePath ||
+        file_path_bytes_ + len > kMaxFilePathBytes) {
+      ++dropped_file_entries_;
       continue;
     }
-    path_bytes += len;
+    file_path_bytes_ += len;
     m.path.assign(s, len);
     file_mappings_[m.start] = std::move(m);
   }
-  if (dropped)
-    notes_.push_back(fmt::format(
-        "note: {} of the core's {} mapped-file entries (NT_FILE) were ignored: more than {} entries, a "
-        "path longer than {} bytes, or more than {} bytes of paths",
-        dropped, *count, file_mapping_bound_, kMaxFilePath, kMaxFilePathBytes));
 }
 
 std::optional<Error> CoreFile::parse_notes(std::span<const std::byte> seg, const ArchRegs& arch) {
@@ -248,7 +249,9 @@ std::optional<Error> CoreFile::parse_notes(std::span<const std::byte> seg, const
         case NT_PRSTATUS: {
           auto tid = load<int32_t>(desc, kPrstatusPid);
           size_t nregs = arch.regs.size();
-          if (tid && desc.size() >= kPrstatusRegs + nregs * 8) {
+          if (tid && threads_.size() >= note_entry_bound_) {
+            ++dropped_threads_;
+          } else if (tid && desc.size() >= kPrstatusRegs + nregs * 8) {
             std::vector<uint64_t> vals(nregs);
             std::memcpy(vals.data(), desc.data() + kPrstatusRegs, nregs * 8);
             threads_.push_back(make_thread(*tid, arch, vals.data(), nregs));
@@ -260,7 +263,7 @@ std::optional<Error> CoreFile::parse_notes(std::span<const std::byte> seg, const
           if (auto p = load<int32_t>(desc, kPrpsinfoPid)) pid_ = *p;
           break;
         case NT_AUXV:
-          auxv_ = parse_auxv(desc.data(), desc.size());
+          auxv_ = parse_auxv(desc.data(), std::min<uint64_t>(desc.size(), kMaxAuxvEntries * 16));
           break;
         case NT_FILE:
           parse_file_note(desc);
@@ -573,9 +576,17 @@ Result<std::unique_ptr<Target>> CoreFile::open(const std::string& path, const Co
       loads.push_back({p.p_vaddr, memsz, p.p_offset, p.p_filesz, p.p_flags});
     }
   }
-  core->file_mapping_bound_ = std::max<uint64_t>(kMinFileMappingBound, loads.size());
+  core->note_entry_bound_ = std::max<uint64_t>(kMinNoteEntryBound, loads.size());
   for (auto seg : note_segs)
     if (auto err = core->parse_notes(seg, *arch)) return *err;
+  if (core->dropped_file_entries_)
+    core->notes_.push_back(fmt::format(
+        "note: {} mapped-file entries (NT_FILE) of the core were ignored: more than {} entries, a path "
+        "longer than {} bytes, or more than {} bytes of paths",
+        core->dropped_file_entries_, core->note_entry_bound_, kMaxFilePath, kMaxFilePathBytes));
+  if (core->dropped_threads_)
+    core->notes_.push_back(fmt::format("note: {} threads (NT_PRSTATUS) of the core were ignored: more than {}",
+                                       core->dropped_threads_, core->note_entry_bound_));
 
   core->lay_out(loads);
   if (core->file_mappings_.empty()) core->mappings_from_link_map(loads, eh->e_machine);
