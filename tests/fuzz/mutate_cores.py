@@ -43,7 +43,9 @@ def u64(data, off):
 
 
 def put64(data, off, value):
-    struct.pack_into("<Q", data, off, value & ((1 << 64) - 1))
+    """Writes a word; an offset an earlier mutation made meaningless is skipped."""
+    if 0 <= off <= len(data) - 8:
+        struct.pack_into("<Q", data, off, value & ((1 << 64) - 1))
 
 
 class Core:
@@ -176,7 +178,7 @@ def mutate_note(core, data, rng):
         elif what == "page":
             put64(data, d + 8, rng.choice([0, 1, 3, (1 << 64) - 1, 1 << 40]))
         elif what == "entry" and count:
-            e = d + 16 + 24 * rng.randrange(count)
+            e = d + 16 + 24 * rng.randrange(min(count, max(size // 24, 1)))
             put64(data, e + rng.choice([0, 8, 16]), rng.choice(INTERESTING))
         else:  # paths lose their terminators, or become "/dev/zero" and "/proc/self/mem"
             strings = d + 16 + 24 * count
