@@ -14,6 +14,7 @@
 #include "heapscope/command.h"
 #include "heapscope/core_file.h"
 #include "heapscope/live_process.h"
+#include "heapscope/process_id.h"
 #include "heapscope/version.h"
 
 namespace {
@@ -99,12 +100,9 @@ int main(int argc, char** argv) {
         options.debug_dirs.push_back(*dir);
     } else if (a == "--pid") {
       if (i + 1 >= args.size()) return usage_error("--pid needs a process id");
-      try {
-        pid = static_cast<int>(parse_uint(args[++i], "--pid"));
-      } catch (const UserError& e) {
-        return usage_error(e.message);
-      }
-      if (pid <= 0) return usage_error("invalid process id");
+      auto parsed = parse_process_id(args[++i]);
+      if (!parsed) return usage_error(parsed.error().message);
+      pid = *parsed;
     } else if (a.starts_with("-")) {
       return usage_error("unknown option '" + a + "' (try --help)");
     } else {

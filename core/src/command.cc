@@ -8,6 +8,7 @@
 
 #include "commands/registry.h"
 #include "heapscope/error.h"
+#include "targets/target_warnings.h"
 
 namespace heapscope {
 
@@ -216,6 +217,45 @@ class CancellableSink final : public OutputSink {
   const CancelToken& cancel_;
 };
 
+// The target's warnings (a truncated core) qualify every answer: text says
+// them first, one "warning: " line each; JSON carries them as "warnings" in
+// its top-level object. Both go out with the first piece of output, before
+// anything the command streams.
+class WarningSink final : public OutputSink {
+ public:
+  WarningSink(OutputSink& sink, std::vector<std::string> warnings, bool json)
+      : sink_(sink), warnings_(std::move(warnings)), json_(json), pending_(!warnings_.empty()) {}
+  void write(std::string_view text) override {
+    if (pending_ && !text.empty()) {
+      pending_ = false;
+      if (json_ && text.starts_with("{")) {
+        nlohmann::json list = warnings_;
+        sink_.write("{\"warnings\":" + list.dump() + (text.starts_with("{}") ? "" : ","));
+        text.remove_prefix(1);
+      } else if (!json_) {
+        sink_.write(lines());
+      }
+    }
+    sink_.write(text);
+  }
+  // A text answer with no output still carries its warnings.
+  void finish() {
+    if (pending_ && !json_) sink_.write(lines());
+    pending_ = false;
+  }
+
+ private:
+  std::string lines() const {
+    std::string out;
+    for (const auto& w : warnings_) out += "warning: " + w + "\n";
+    return out;
+  }
+  OutputSink& sink_;
+  std::vector<std::string> warnings_;
+  bool json_;
+  bool pending_;
+};
+
 }  // namespace
 
 CommandOutput run_command(Session& session, std::string_view group,
@@ -223,7 +263,7 @@ CommandOutput run_command(Session& session, std::string_view group,
                           OutputSink& front_end_sink) {
   CommandOutput result;
   CancellableSink sink(front_end_sink, cancel);
-  OutputWriter out(sink);
+  const std::vector<std::string> warnings = targets::target_warnings(session.target());
   try {
     if (argv.empty() || argv[0] == "help" || argv[0] == "--help") {
       sink.write(group_help(group));
@@ -239,10 +279,14 @@ CommandOutput run_command(Session& session, std::string_view group,
       sink.write(command_help(*spec));
       return result;
     }
+    const bool json = std::find(argv.begin() + 1, argv.end(), "--json") != argv.end();
+    WarningSink warned(sink, warnings, json);
+    OutputWriter out(warned);
     ParsedArgs args = parse_args(*spec, argv);
     CommandContext ctx{session, args, cancel, out};
     spec->run(ctx);
     out.flush();
+    warned.finish();
   } catch (const UserError& e) {
     result.status = 2;
     result.error = e.message;
@@ -256,6 +300,9 @@ CommandOutput run_command(Session& session, std::string_view group,
     result.status = 2;
     result.error = fmt::format("internal error: {}", e.what());
   }
+  // An error is explained by them ("the core is truncated: ...; <error>").
+  if (result.status != 0 && result.status != 130)
+    for (auto w = warnings.rbegin(); w != warnings.rend(); ++w) result.error = *w + "; " + result.error;
   return result;
 }
 

@@ -1,10 +1,15 @@
 #include "heapscope/session.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <string_view>
 
 #include "heapscope/analysis/check.h"
+#include "heapscope/error.h"
 #include "heapscope/glibc/heap.h"
 #include "heapscope/mems/heap.h"
+#include "targets/target_warnings.h"
 
 namespace heapscope {
 
@@ -29,9 +34,30 @@ const SymbolResolver& Session::symbols() {
   return *symbols_;
 }
 
+// On a truncated core the usual reason glibc's heap cannot be found is that
+// libc's writable data (main_arena and mp_ live there) is in the missing
+// part: its first unreadable address, so the error can say so.
+static std::optional<Address> missing_libc_data(const Target& target) {
+  if (targets::target_warnings(target).empty()) return std::nullopt;
+  for (const Region& r : target.regions()) {
+    std::string_view name = r.path;
+    name.remove_prefix(std::min(name.size(), name.rfind('/') + 1));
+    bool libc = name.starts_with("libc.so") || name.starts_with("libc-");
+    if (libc && !r.readable && (r.perms & kPermWrite)) return r.range.begin;
+  }
+  return std::nullopt;
+}
+
 const glibc::Heap& Session::glibc_heap(const CancelToken& cancel) {
   if (!glibc_heap_) {
-    glibc_heap_ = std::make_unique<glibc::Heap>(glibc::Heap::build(*target_, symbols(), cancel));
+    try {
+      glibc_heap_ = std::make_unique<glibc::Heap>(glibc::Heap::build(*target_, symbols(), cancel));
+    } catch (const UserError& e) {
+      if (auto at = missing_libc_data(*target_))
+        throw UserError{fmt::format("glibc's main arena lies in the missing part (libc's data at {:#x})",
+                                    at->value)};
+      throw;
+    }
   }
   return *glibc_heap_;
 }

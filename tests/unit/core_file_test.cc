@@ -1,6 +1,8 @@
 // Tests for the ELF core file target, on real cores of target_helper and on
 // broken files made from them.
 #include "heapscope/core_file.h"
+#include "targets/auxv.h"
+#include "targets/target_warnings.h"
 
 #include <elf.h>
 #include <gtest/gtest.h>
@@ -363,9 +365,9 @@ TEST_F(CoreFileTest, TruncatedHeadersFailTruncatedDataOpens) {
   std::vector<char> part(core.begin(), core.begin() + static_cast<long>(cut));
   auto t = open_ok(write_variant("half", part));
   ASSERT_TRUE(t);
-  bool noted = false;
-  for (const auto& n : t->notes()) noted |= n.starts_with("note: core file is truncated: ");
-  EXPECT_TRUE(noted);
+  auto warnings = targets::target_warnings(*t);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_TRUE(warnings[0].starts_with("the core is truncated: ")) << warnings[0];
   size_t unreadable = 0;
   for (const auto& r : t->regions()) unreadable += !r.readable;
   EXPECT_GT(unreadable, 0u);
@@ -433,6 +435,55 @@ TEST_F(CoreFileTest, InconsistentHeadersAreOneLineErrors) {
   EXPECT_TRUE(t->view(Address(first_vaddr), 8).empty());
   for (size_t i = 1; i < t->regions().size(); ++i)
     EXPECT_LE(t->regions()[i - 1].range.end, t->regions()[i].range.begin);
+}
+
+// A core's notes bound what they can make us hold: 70,000 NT_PRSTATUS notes
+// give at most 65,536 threads (a process with the default vm.max_map_count
+// cannot have more), and an NT_AUXV of 100,000 entries at most 4096.
+TEST_F(CoreFileTest, NotesCannotMakeUsHoldWithoutBound) {
+  auto core = read_bytes(core_->core);
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, core.data(), sizeof eh);
+  auto note = [](std::vector<char>& out, uint32_t type, size_t descsz) {
+    Elf64_Nhdr nh{5, static_cast<Elf64_Word>(descsz), type};
+    out.insert(out.end(), reinterpret_cast<char*>(&nh), reinterpret_cast<char*>(&nh) + sizeof nh);
+    const char name[8] = "CORE";
+    out.insert(out.end(), name, name + 8);
+    size_t at = out.size();
+    out.resize(at + ((descsz + 3) & ~size_t{3}));
+    return at;
+  };
+  std::vector<char> notes;
+  for (int i = 0; i < 70000; ++i) {
+    size_t at = note(notes, NT_PRSTATUS, 336);
+    int32_t tid = 100000 + i;
+    std::memcpy(notes.data() + at + 32, &tid, sizeof tid);
+  }
+  size_t auxv = note(notes, NT_AUXV, 100000 * 16);
+  for (size_t k = 0; k < 100000; ++k) notes[auxv + k * 16] = 3;  // AT_PHDR, never AT_NULL
+  // The notes, then the old program headers plus one PT_NOTE for them, at the end.
+  uint64_t notes_off = core.size();
+  core.insert(core.end(), notes.begin(), notes.end());
+  core.resize((core.size() + 7) & ~size_t{7});
+  uint64_t table = core.size();
+  core.insert(core.end(), core.begin() + static_cast<long>(eh.e_phoff),
+              core.begin() + static_cast<long>(eh.e_phoff + eh.e_phnum * sizeof(Elf64_Phdr)));
+  Elf64_Phdr ph{};
+  ph.p_type = PT_NOTE;
+  ph.p_offset = notes_off;
+  ph.p_filesz = notes.size();
+  core.insert(core.end(), reinterpret_cast<char*>(&ph), reinterpret_cast<char*>(&ph) + sizeof ph);
+  eh.e_phoff = table;
+  eh.e_phnum += 1;
+  std::memcpy(core.data(), &eh, sizeof eh);
+
+  auto t = open_ok(write_variant("many-notes", core));
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->threads().size(), 65536u);
+  EXPECT_EQ(targets::target_auxv(*t).size(), 4096u);
+  bool said = false;
+  for (const auto& n : t->notes()) said |= n.find("threads (NT_PRSTATUS) of the core were ignored") != std::string::npos;
+  EXPECT_TRUE(said);
 }
 
 }  // namespace

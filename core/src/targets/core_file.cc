@@ -9,6 +9,7 @@
 #include "heapscope/core_file.h"
 
 #include <elf.h>
+#include <unistd.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -18,10 +19,12 @@
 #include "targets/arch_regs.h"
 #include "targets/auxv.h"
 #include "targets/checked.h"
+#include "targets/compressed_core.h"
 #include "targets/elf_image.h"
 #include "targets/link_map.h"
 #include "targets/mapped_file.h"
 #include "targets/modules.h"
+#include "targets/target_warnings.h"
 #include "util/memory_hints.h"
 #include "util/mapping_path.h"
 
@@ -36,6 +39,19 @@ constexpr uint64_t kPrstatusPid = 32;
 constexpr uint64_t kPrstatusRegs = 112;
 constexpr uint64_t kPrpsinfoPid = 24;
 constexpr uint64_t kMaxNoteSegment = uint64_t{1} << 30;
+// What a core's notes may make us hold. The kernel writes one NT_FILE entry
+// per file mapping and one PT_LOAD per mapping, and a process has at most
+// vm.max_map_count (65530 by default) mappings, so at most half as many
+// threads (a stack and its guard each); gdb's gcore may leave PT_LOADs out,
+// so the bound on entries and threads is the larger of the two. A path is
+// at most PATH_MAX, all paths together at most kMaxFilePathBytes, and the
+// auxiliary vector (about 30 entries on Linux) at most kMaxAuxvEntries.
+constexpr uint64_t kMinNoteEntryBound = 65536;
+constexpr size_t kMaxFilePath = 4096;
+constexpr uint64_t kMaxFilePathBytes = uint64_t{32} << 20;
+constexpr uint64_t kMaxAuxvEntries = 4096;
+// Notes on mapped files not read: the first few name the files, one more says there are more.
+constexpr size_t kMaxMissingFileNotes = 16;
 
 // A run of target addresses whose bytes live at `data` in our address space.
 struct Piece {
@@ -64,7 +80,7 @@ std::string type_name(uint16_t t) {
   }
 }
 
-class CoreFile final : public Target, public HasAuxv {
+class CoreFile final : public Target, public HasAuxv, public HasWarnings {
  public:
   std::span<const std::byte> view(Address addr, uint64_t max_size) const override {
     const uint64_t a = addr.value;
@@ -105,6 +121,7 @@ class CoreFile final : public Target, public HasAuxv {
                        threads_.size(), threads_.size() == 1 ? "" : "s");
   }
   std::vector<std::string> notes() const override { return notes_; }
+  std::vector<std::string> warnings() const override { return warnings_; }
   std::optional<std::string> core_path() const override { return path_; }
   const std::vector<AuxvEntry>& auxv() const override { return auxv_; }
 
@@ -113,6 +130,8 @@ class CoreFile final : public Target, public HasAuxv {
  private:
   Error fail(const std::string& what) const { return Error{path_ + ": " + what}; }
   std::optional<Error> parse_notes(std::span<const std::byte> seg, const ArchRegs& arch);
+  void parse_file_note(std::span<const std::byte> desc);
+  void note_unread_file(std::string note);
   void add_load(const LoadSegment& seg);
   void lay_out(std::vector<LoadSegment> loads);
   void mappings_from_link_map(const std::vector<LoadSegment>& loads, uint16_t machine);
@@ -151,10 +170,18 @@ class CoreFile final : public Target, public HasAuxv {
   std::vector<Module> modules_;
   std::vector<AuxvEntry> auxv_;
   std::vector<std::string> notes_;
+  std::vector<std::string> warnings_;
+  size_t missing_files_ = 0;
+  uint64_t note_entry_bound_ = kMinNoteEntryBound;
+  uint64_t file_path_bytes_ = 0;
+  uint64_t dropped_file_entries_ = 0;
+  uint64_t dropped_threads_ = 0;
   std::optional<int> pid_;
   Arch arch_ = Arch::kX86_64;
+  // A core cut short: bytes its PT_LOADs promise that the file lacks.
+  uint64_t segment_bytes_ = 0;
   uint64_t truncated_bytes_ = 0;
-  uint64_t needed_size_ = 0;
+  uint64_t first_missing_ = UINT64_MAX;
 };
 
 const MappedFile* CoreFile::mapped(const std::string& path) {
@@ -167,8 +194,45 @@ const MappedFile* CoreFile::mapped(const std::string& path) {
   if (auto r = open_file_a_core_maps(sysroot_, path, evidence))
     f = std::make_unique<MappedFile>(std::move(*r));
   else if (!r.error().message.empty())
-    notes_.push_back(r.error().message);
+    note_unread_file(r.error().message);
   return files_.emplace(path, std::move(f)).first->second.get();
+}
+
+void CoreFile::note_unread_file(std::string note) {
+  if (++missing_files_ <= kMaxMissingFileNotes)
+    notes_.push_back(std::move(note));
+  else if (missing_files_ == kMaxMissingFileNotes + 1)
+    notes_.push_back("note: more mapped files are not read either");
+}
+
+// NT_FILE: count, page size, count x {start, end, page offset}, then the
+// paths. Entries past the bounds above are dropped (and said so once, after
+// all notes).
+void CoreFile::parse_file_note(std::span<const std::byte> desc) {
+  auto count = load<uint64_t>(desc, 0);
+  auto page = load<uint64_t>(desc, 8);
+  if (!count || !page) return;
+  auto table = checked_mul(*count, 24);
+  if (!table || !in_bounds(desc.size(), 16, *table)) return;
+  uint64_t str = 16 + *table;
+  for (uint64_t k = 0; k < *count && str < desc.size(); ++k) {
+    const char* s = reinterpret_cast<const char*>(desc.data() + str);
+    size_t len = strnlen(s, desc.size() - str);
+    str += len + 1;
+    FileMapping m;
+    m.start = *load<uint64_t>(desc, 16 + k * 24);
+    m.end = *load<uint64_t>(desc, 16 + k * 24 + 8);
+    m.offset = checked_mul(*load<uint64_t>(desc, 16 + k * 24 + 16), *page).value_or(0);
+    if (m.end <= m.start) continue;
+    if (file_mappings_.size() >= note_entry_bound_ || len > kMaxFilePath ||
+        file_path_bytes_ + len > kMaxFilePathBytes) {
+      ++dropped_file_entries_;
+      continue;
+    }
+    file_path_bytes_ += len;
+    m.path.assign(s, len);
+    file_mappings_[m.start] = std::move(m);
+  }
 }
 
 std::optional<Error> CoreFile::parse_notes(std::span<const std::byte> seg, const ArchRegs& arch) {
@@ -197,7 +261,9 @@ std::optional<Error> CoreFile::parse_notes(std::span<const std::byte> seg, const
         case NT_PRSTATUS: {
           auto tid = load<int32_t>(desc, kPrstatusPid);
           size_t nregs = arch.regs.size();
-          if (tid && desc.size() >= kPrstatusRegs + nregs * 8) {
+          if (tid && threads_.size() >= note_entry_bound_) {
+            ++dropped_threads_;
+          } else if (tid && desc.size() >= kPrstatusRegs + nregs * 8) {
             std::vector<uint64_t> vals(nregs);
             std::memcpy(vals.data(), desc.data() + kPrstatusRegs, nregs * 8);
             threads_.push_back(make_thread(*tid, arch, vals.data(), nregs));
@@ -209,29 +275,11 @@ std::optional<Error> CoreFile::parse_notes(std::span<const std::byte> seg, const
           if (auto p = load<int32_t>(desc, kPrpsinfoPid)) pid_ = *p;
           break;
         case NT_AUXV:
-          auxv_ = parse_auxv(desc.data(), desc.size());
+          auxv_ = parse_auxv(desc.data(), std::min<uint64_t>(desc.size(), kMaxAuxvEntries * 16));
           break;
-        case NT_FILE: {
-          auto count = load<uint64_t>(desc, 0);
-          auto page = load<uint64_t>(desc, 8);
-          if (!count || !page) break;
-          auto table = checked_mul(*count, 24);
-          if (!table || !in_bounds(desc.size(), 16, *table)) break;
-          uint64_t str = 16 + *table;
-          for (uint64_t k = 0; k < *count; ++k) {
-            FileMapping m;
-            m.start = *load<uint64_t>(desc, 16 + k * 24);
-            m.end = *load<uint64_t>(desc, 16 + k * 24 + 8);
-            m.offset = checked_mul(*load<uint64_t>(desc, 16 + k * 24 + 16), *page).value_or(0);
-            if (str >= desc.size()) break;
-            const char* s = reinterpret_cast<const char*>(desc.data() + str);
-            size_t len = strnlen(s, desc.size() - str);
-            m.path.assign(s, len);
-            str += len + 1;
-            if (m.end > m.start) file_mappings_[m.start] = std::move(m);
-          }
+        case NT_FILE:
+          parse_file_note(desc);
           break;
-        }
         default:
           break;
       }
@@ -280,8 +328,11 @@ void CoreFile::add_load(const LoadSegment& seg) {
   uint64_t filesz = std::min(seg.filesz, seg.memsz);
   uint64_t in_core = 0;
   if (seg.offset < core_.size()) in_core = std::min<uint64_t>(filesz, core_.size() - seg.offset);
-  if (in_core < filesz) truncated_bytes_ += filesz - in_core;
-  if (filesz) needed_size_ = std::max(needed_size_, checked_add(seg.offset, filesz).value_or(UINT64_MAX));
+  segment_bytes_ += filesz;
+  if (in_core < filesz) {
+    truncated_bytes_ += filesz - in_core;
+    first_missing_ = std::min(first_missing_, begin + in_core);
+  }
 
   // Sub-runs of the segment, each readable or not.
   struct Run {
@@ -325,8 +376,9 @@ void CoreFile::add_load(const LoadSegment& seg) {
 void CoreFile::lay_out(std::vector<LoadSegment> loads) {
   pieces_.clear();
   regions_.clear();
+  segment_bytes_ = 0;
   truncated_bytes_ = 0;
-  needed_size_ = 0;
+  first_missing_ = UINT64_MAX;
   last_.store(0, std::memory_order_relaxed);
   // gdb's gcore writes no PT_LOAD at all for file mappings it did not dump
   // (read-only text and data); the kernel writes one with p_filesz 0. Give
@@ -446,8 +498,8 @@ void CoreFile::mappings_from_link_map(const std::vector<LoadSegment>& loads, uin
       if (o.name[0] != '/') continue;  // linux-vdso.so.1: no file
       auto phdrs = open_elf(o.name, nullptr);
       if (phdrs.empty()) {
-        notes_.push_back(fmt::format("note: {} is not on this machine; its unmodified pages cannot be read",
-                                     o.name));
+        note_unread_file(
+            fmt::format("note: {} is not on this machine; its unmodified pages cannot be read", o.name));
         continue;
       }
       bool dyn_ok = true;
@@ -474,11 +526,27 @@ void CoreFile::mappings_from_link_map(const std::vector<LoadSegment>& loads, uin
   lay_out(loads);
 }
 
+// The core's bytes: the file itself, or, when it is compressed (told by its
+// magic bytes), its decompressed copy in an unlinked file.
+Result<MappedFile> map_core(const std::string& path) {
+  auto file = util::open_regular_file(path);
+  if (!file) return file.error();
+  std::byte head[8] = {};
+  ssize_t n = pread(file->fd.get(), head, sizeof head, 0);
+  Compression kind = detect_compression({head, n > 0 ? static_cast<size_t>(n) : 0});
+  if (kind == Compression::kNone) return MappedFile::map(*file, path);
+  auto compressed = MappedFile::map(*file, path);
+  if (!compressed) return compressed.error();
+  auto plain = decompress_core(compressed->bytes(), kind, path, default_decompress_limits());
+  if (!plain) return plain.error();
+  return MappedFile::map(*plain, path);
+}
+
 Result<std::unique_ptr<Target>> CoreFile::open(const std::string& path, const CoreFileOptions& opt) {
   auto core = std::make_unique<CoreFile>();
   core->path_ = path;
   core->sysroot_ = opt.sysroot;
-  auto mf = MappedFile::open(path);
+  auto mf = map_core(path);
   if (!mf) return mf.error();
   core->core_ = std::move(*mf);
   auto bytes = core->core_.bytes();
@@ -533,16 +601,24 @@ Result<std::unique_ptr<Target>> CoreFile::open(const std::string& path, const Co
       loads.push_back({p.p_vaddr, memsz, p.p_offset, p.p_filesz, p.p_flags});
     }
   }
+  core->note_entry_bound_ = std::max<uint64_t>(kMinNoteEntryBound, loads.size());
   for (auto seg : note_segs)
     if (auto err = core->parse_notes(seg, *arch)) return *err;
+  if (core->dropped_file_entries_)
+    core->notes_.push_back(fmt::format(
+        "note: {} mapped-file entries (NT_FILE) of the core were ignored: more than {} entries, a path "
+        "longer than {} bytes, or more than {} bytes of paths",
+        core->dropped_file_entries_, core->note_entry_bound_, kMaxFilePath, kMaxFilePathBytes));
+  if (core->dropped_threads_)
+    core->notes_.push_back(fmt::format("note: {} threads (NT_PRSTATUS) of the core were ignored: more than {}",
+                                       core->dropped_threads_, core->note_entry_bound_));
 
   core->lay_out(loads);
   if (core->file_mappings_.empty()) core->mappings_from_link_map(loads, eh->e_machine);
   if (core->truncated_bytes_)
-    core->notes_.push_back(fmt::format(
-        "note: core file is truncated: {} bytes of memory are missing (file is {} bytes, its headers "
-        "describe {}); those regions are marked unreadable",
-        core->truncated_bytes_, bytes.size(), core->needed_size_));
+    core->warnings_.push_back(fmt::format(
+        "the core is truncated: {} of {} bytes of its segments are missing (first missing at {:#x})",
+        core->truncated_bytes_, core->segment_bytes_, core->first_missing_));
 
   for (auto& t : core->threads_) t.stack = stack_range_for(*core, t.sp);
   core->modules_ = build_modules(*core, core->regions_, core->sysroot_, auxv_value(*core, AT_ENTRY));
@@ -552,7 +628,13 @@ Result<std::unique_ptr<Target>> CoreFile::open(const std::string& path, const Co
 }  // namespace
 
 Result<std::unique_ptr<Target>> open_core_file(const std::string& path, const CoreFileOptions& options) {
-  return CoreFile::open(path, options);
+  // What a hostile core makes us allocate is bounded, but the bounds may
+  // still exceed what this machine has: one line, as in commands.
+  try {
+    return CoreFile::open(path, options);
+  } catch (const std::bad_alloc&) {
+    return Error{path + ": out of memory while opening the core"};
+  }
 }
 
 }  // namespace heapscope
