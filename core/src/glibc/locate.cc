@@ -114,7 +114,11 @@ std::optional<Roots> find_roots_with(const Target& target, const SymbolResolver&
                                      const Layout& l, const std::vector<AddressRange>& ranges) {
   auto arena = symbols.find(image.module, "main_arena");
   auto mp = symbols.find(image.module, "mp_");
-  if (arena && mp) return Roots{*arena, *mp, true};
+  // Trusted, when their bytes are there at all (a truncated core may lack
+  // them: then nothing found by symbol or by structure is the heap).
+  if (arena && mp && target.read_u64(*arena + l.ms_top) && target.read_u64(*arena + l.ms_system_mem) &&
+      target.read_u64(*mp))
+    return Roots{*arena, *mp, true};
   // An arena whose system_mem and top agree with each other first; else
   // (one of them smashed: the walk's finding) one that is right in the rest.
   std::optional<Address> found_arena;
