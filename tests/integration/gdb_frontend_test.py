@@ -50,6 +50,7 @@ EXTRA_LINES = {
     ("mems", "chain"): ["mems chain --json"],
     ("heap", "leaks"): ["heap leaks --list --limit 5", "heap leaks --summary --json",
                         "heap leaks --type Widget", "heap leaks --summary --list"],
+    ("heap", "stats"): ["heap stats --by-type", "heap stats --by-type --json"],
 }
 
 _tmp_dirs = []

@@ -4,8 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
 #include "heapscope/buffer_target.h"
 #include "heapscope/command.h"
+#include "render/leak_render.h"
 
 namespace heapscope {
 namespace {
@@ -68,6 +73,66 @@ TEST(RunCommand, StringFormKeepsTheWholeOutput) {
   ASSERT_EQ(whole.status, 0);
   ASSERT_EQ(sink.pieces.size(), 1u);
   EXPECT_EQ(whole.out, sink.pieces[0]);
+}
+
+// A chunk held from 20000 places (a table of pointers to one object): the
+// `heap refs` listing reaches the sink in pieces while it is rendered.
+struct ManyHolders {
+  glibc::Heap heap;
+  RefsReport report;
+  ManyHolders() {
+    heap.chunks.emplace_back(Address{0x1000}, 0x40010, 0, glibc::ChunkState::kInUse, 1);  // the table
+    heap.chunks.emplace_back(Address{0x41010}, 0x20, 0, glibc::ChunkState::kInUse, 1);    // the object
+    report.chunk = 1;
+    report.asked = heap.chunks[1].data();
+    for (uint64_t i = 0; i < 20000; ++i) {
+      Reference r;
+      r.where = heap.chunks[0].data() + 8 * i;
+      r.value = heap.chunks[1].data().value + (i % 2) * 8;
+      r.start = i % 2 == 0;
+      r.chunk = 0;
+      report.refs.push_back(r);
+    }
+  }
+};
+
+std::string joined(const PieceSink& sink) {
+  std::string all;
+  for (const auto& p : sink.pieces) all += p;
+  return all;
+}
+
+TEST(RefsListing, TextIsStreamedInPieces) {
+  ManyHolders m;
+  PieceSink sink;
+  OutputWriter out(sink);
+  refs_text(out, m.heap, m.report);
+  EXPECT_GT(sink.pieces.size(), 1u);  // pieces went out before the last row was made
+  out.flush();
+  std::string text = joined(sink);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 20001);
+  EXPECT_TRUE(text.starts_with("chunk 0x41010 (data 0x41020, 32 bytes, in_use): 20000 references\n"
+                               "  chunk 0x1000 (data 0x1010, 262160 bytes, in_use) at data -> data\n"
+                               "  chunk 0x1000 (data 0x1010, 262160 bytes, in_use) at data+0x8 -> data+0x8\n"))
+      << text.substr(0, 300);
+}
+
+TEST(RefsListing, JsonIsStreamedInPiecesAndParses) {
+  ManyHolders m;
+  m.report.path_asked = true;  // no path: null
+  PieceSink sink;
+  OutputWriter out(sink);
+  refs_json(out, m.heap, m.report);
+  EXPECT_GT(sink.pieces.size(), 1u);
+  out.flush();
+  auto j = nlohmann::json::parse(joined(sink));
+  EXPECT_EQ(j["chunk"]["address"], "0x41010");
+  EXPECT_EQ(j["asked"], "0x41020");
+  ASSERT_EQ(j["refs"].size(), 20000u);
+  EXPECT_EQ(j["refs"][1]["where"], "0x1018");
+  EXPECT_EQ(j["refs"][1]["offset"], 8);
+  EXPECT_EQ(j["refs"][19999]["chunk_offset"], 8 * 19999);
+  EXPECT_TRUE(j["path"].is_null());
 }
 
 }  // namespace

@@ -17,15 +17,22 @@ using glibc::ChunkState;
 
 namespace {
 
-std::string run_stats(CommandContext& ctx) {
+void run_stats(CommandContext& ctx) {
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   if (ctx.args.has("--by-type")) {
+    // One row per class: written as it is rendered.
     auto rows = stats_by_type(ctx.session.target(), ctx.session.symbols(), h, ctx.cancel);
-    return ctx.args.json() ? type_stats_json(rows) : with_findings_footer(ctx, type_stats_text(rows));
+    if (ctx.args.json()) {
+      type_stats_json(ctx.out, rows);
+    } else {
+      type_stats_text(ctx.out, rows);
+      write_findings_footer(ctx);
+    }
+    return;
   }
   HeapStats s = compute_stats(h);
   s.findings = heap_problems(ctx);
-  return ctx.args.json() ? stats_json(s) : with_findings_footer(ctx, stats_text(s));
+  ctx.out.write(ctx.args.json() ? stats_json(s) : with_findings_footer(ctx, stats_text(s)));
 }
 
 std::string run_arenas(CommandContext& ctx) {
@@ -134,7 +141,7 @@ void add_heap_commands(std::vector<CommandSpec>& t) {
                "Every byte an arena got from the system is counted in exactly one class:\n"
                "in_use + metadata + tcache + fast + unsorted + small + large + top = system bytes.\n"
                "Bytes are chunk sizes, headers included.",
-               {{"--by-type", "", "in-use chunks per C++ class (from vtables) instead"}}, 0, 0, rendered_whole(run_stats)});
+               {{"--by-type", "", "in-use chunks per C++ class (from vtables) instead"}}, 0, 0, run_stats});
   t.push_back({"heap", "arenas", "List the arenas with their heaps, threads and tcaches",
                "heap arenas [--json]", "", {}, 0, 0, rendered_whole(run_arenas)});
   t.push_back({"heap", "chunks", "List heap chunks in address order",

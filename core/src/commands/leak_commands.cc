@@ -70,16 +70,20 @@ void run_leaks(CommandContext& ctx) {
   }
 }
 
-std::string run_refs(CommandContext& ctx) {
+void run_refs(CommandContext& ctx) {
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   Address asked = parse_address(ctx.args.positional.at(0));
   RefsReport r = find_refs(ctx.session.target(), h, ctx.session.symbols(), asked, ctx.args.has("--path"),
                            ctx.cancel);
-  if (ctx.args.json()) return refs_json(h, r);
-  return with_findings_footer(ctx, refs_text(h, r));
+  if (ctx.args.json()) {
+    refs_json(ctx.out, h, r);
+  } else {
+    refs_text(ctx.out, h, r);
+    write_findings_footer(ctx);
+  }
 }
 
-std::string run_mems_leaks(CommandContext& ctx) {
+void run_mems_leaks(CommandContext& ctx) {
   const auto& h = ctx.session.mems_heap();
   const Target& t = ctx.session.target();
   const glibc::Heap* glibc = nullptr;
@@ -104,8 +108,12 @@ std::string run_mems_leaks(CommandContext& ctx) {
       if (auto sym = symbols.at(site)) l.sites.emplace(site.value, std::move(*sym));
     }
   }
-  if (ctx.args.json()) return mems_leaks_json(h, a, l);
-  return mems_leaks_text(h, a, l) + mems_footer(h);
+  if (ctx.args.json()) {
+    mems_leaks_json(ctx.out, h, a, l);
+  } else {
+    mems_leaks_text(ctx.out, h, a, l);
+    ctx.out.write(mems_footer(h));
+  }
 }
 
 }  // namespace
@@ -133,7 +141,7 @@ void add_leak_commands(std::vector<CommandSpec>& t) {
                "Holders: other in-use chunks (address and offset), thread registers and stack slots,\n"
                "module globals (symbol and offset) and other anonymous memory. With --path, the\n"
                "shortest chain of pointers from a root to the chunk: why it is still alive.",
-               {{"--path", "", "also print the shortest chain from a root"}}, 1, 1, rendered_whole(run_refs)});
+               {{"--path", "", "also print the shortest chain from a root"}}, 1, 1, run_refs});
   t.push_back({"mems", "leaks", "Find PROCESS segments and pool blocks that no root reaches",
                "mems leaks [--summary] [--json]",
                "Roots as for heap leaks (registers, stacks, module data, TLS, anonymous writable\n"
@@ -143,7 +151,7 @@ void add_leak_commands(std::vector<CommandSpec>& t) {
                "In-use malloc'ed chunks are followed too: a reachable struct keeps what it points\n"
                "to alive. Classes as in heap leaks (direct, indirect, possible). Segments are shown\n"
                "with their sequence number and allocation site.",
-               {{"--summary", "", "print only the totals per class"}}, 0, 0, rendered_whole(run_mems_leaks)});
+               {{"--summary", "", "print only the totals per class"}}, 0, 0, run_mems_leaks});
 }
 
 }  // namespace heapscope

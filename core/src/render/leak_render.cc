@@ -215,78 +215,84 @@ void leaks_json(OutputWriter& out, const glibc::Heap& h, const LeakAnalysis& a, 
   out.print(",\"findings\":{}}}\n", findings);
 }
 
-std::string refs_text(const glibc::Heap& h, const RefsReport& r) {
+void refs_text(OutputWriter& out, const glibc::Heap& h, const RefsReport& r) {
   const auto& c = h.chunks[static_cast<size_t>(r.chunk)];
-  std::string out = fmt::format("{}: {} reference{}\n", chunk_brief(h, r.chunk), r.refs.size(),
-                                r.refs.size() == 1 ? "" : "s");
+  out.print("{}: {} reference{}\n", chunk_brief(h, r.chunk), r.refs.size(), r.refs.size() == 1 ? "" : "s");
   for (const auto& ref : r.refs)
-    out += fmt::format("  {} -> {}\n", holder_text(h, ref), offset_text(ref.value - c.data().value));
-  if (r.path_asked) {
-    if (!is_node(c)) {
-      out += "\nno path: the chunk is not in use\n";
-    } else if (r.path.empty()) {
-      out += "\nno path from any root: the chunk is leaked\n";
-    } else {
-      out += "\nshortest path from a root:\n";
-      for (size_t i = 0; i < r.path.size(); ++i) {
-        const auto& s = r.path[i];
-        const auto& to = h.chunks[static_cast<size_t>(s.chunk)];
-        out += fmt::format("  {}{}\n", i ? "-> " : "", holder_text(h, s.via));
-        out += fmt::format("     holds {} -> {}{}\n", to_hex(s.via.value), chunk_brief(h, s.chunk),
-                           s.via.start ? "" : fmt::format(" at {}", offset_text(s.via.value - to.data().value)));
-      }
+    out.print("  {} -> {}\n", holder_text(h, ref), offset_text(ref.value - c.data().value));
+  if (!r.path_asked) return;
+  if (!is_node(c)) {
+    out.write("\nno path: the chunk is not in use\n");
+  } else if (r.path.empty()) {
+    out.write("\nno path from any root: the chunk is leaked\n");
+  } else {
+    out.write("\nshortest path from a root:\n");
+    for (size_t i = 0; i < r.path.size(); ++i) {
+      const auto& s = r.path[i];
+      const auto& to = h.chunks[static_cast<size_t>(s.chunk)];
+      out.print("  {}{}\n", i ? "-> " : "", holder_text(h, s.via));
+      out.print("     holds {} -> {}{}\n", to_hex(s.via.value), chunk_brief(h, s.chunk),
+                s.via.start ? "" : fmt::format(" at {}", offset_text(s.via.value - to.data().value)));
     }
   }
-  return out;
 }
 
-std::string refs_json(const glibc::Heap& h, const RefsReport& r) {
+void refs_json(OutputWriter& out, const glibc::Heap& h, const RefsReport& r) {
+  // Written member by member, the same bytes as one dump(): a chunk can have
+  // as many holders as the heap has words.
   const auto& c = h.chunks[static_cast<size_t>(r.chunk)];
-  json refs = json::array();
-  for (const auto& ref : r.refs) refs.push_back(reference_json(h, ref, c.data()));
-  json doc{{"chunk",
-            {{"address", to_hex(c.address)},
+  json chunk{{"address", to_hex(c.address)},
              {"data", to_hex(c.data())},
              {"size", c.size},
-             {"state", std::string(glibc::state_name(c.state))}}},
-           {"asked", to_hex(r.asked)},
-           {"refs", std::move(refs)}};
+             {"state", std::string(glibc::state_name(c.state))}};
+  out.print("{{\"chunk\":{},\"asked\":{},\"refs\":[", chunk.dump(), json(to_hex(r.asked)).dump());
+  for (size_t i = 0; i < r.refs.size(); ++i) {
+    if (i) out.write(",");
+    out.write(reference_json(h, r.refs[i], c.data()).dump());
+  }
+  out.write("]");
   if (r.path_asked) {
-    json path = json::array();
-    for (const auto& s : r.path) {
+    out.write(",\"path\":");
+    if (r.path.empty()) out.write("null");
+    for (size_t i = 0; i < r.path.size(); ++i) {
+      const auto& s = r.path[i];
       const auto& to = h.chunks[static_cast<size_t>(s.chunk)];
       json j = reference_json(h, s.via, to.data());
       j["to"] = to_hex(to.address);
       j["to_data"] = to_hex(to.data());
-      path.push_back(std::move(j));
+      out.write(i ? "," : "[");
+      out.write(j.dump());
     }
-    doc["path"] = path.empty() ? json(nullptr) : std::move(path);
+    if (!r.path.empty()) out.write("]");
   }
-  return doc.dump() + "\n";
+  out.write("}\n");
 }
 
-std::string type_stats_text(const std::vector<TypeRow>& rows) {
+void type_stats_text(OutputWriter& out, const std::vector<TypeRow>& rows) {
   size_t width = 9;  // "(unknown)"
   for (const auto& r : rows) width = std::max(width, r.type.size());
   width = std::min<size_t>(width, 60);
-  std::string out = fmt::format("{:<{}} {:>10} {:>14}\n", "type", width, "chunks", "bytes");
+  out.print("{:<{}} {:>10} {:>14}\n", "type", width, "chunks", "bytes");
   Tally total;
   for (const auto& r : rows) {
-    out += fmt::format("{:<{}} {:>10} {:>14}{}\n", r.type.empty() ? "(unknown)" : r.type, width, r.tally.chunks,
-                       r.tally.bytes, r.tally.bytes >= 1024 ? "  " + human_size(r.tally.bytes) : "");
+    out.print("{:<{}} {:>10} {:>14}{}\n", r.type.empty() ? "(unknown)" : r.type, width, r.tally.chunks,
+              r.tally.bytes, r.tally.bytes >= 1024 ? "  " + human_size(r.tally.bytes) : "");
     total.add(r.tally);
   }
-  out += fmt::format("{:<{}} {:>10} {:>14}\n", "in use", width, total.chunks, total.bytes);
-  return out;
+  out.print("{:<{}} {:>10} {:>14}\n", "in use", width, total.chunks, total.bytes);
 }
 
-std::string type_stats_json(const std::vector<TypeRow>& rows) {
-  json arr = json::array();
-  for (const auto& r : rows)
-    arr.push_back({{"type", r.type.empty() ? json(nullptr) : json(r.type)},
-                   {"chunks", r.tally.chunks},
-                   {"bytes", r.tally.bytes}});
-  return json{{"types", std::move(arr)}}.dump() + "\n";
+void type_stats_json(OutputWriter& out, const std::vector<TypeRow>& rows) {
+  out.write("{\"types\":[");
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    json row{{"type", r.type.empty() ? json(nullptr) : json(r.type)},
+             {"chunks", r.tally.chunks},
+             {"bytes", r.tally.bytes}};
+    if (i) out.write(",");
+    out.write(row.dump());
+  }
+  out.write("]}\n");
 }
 
 }  // namespace heapscope

@@ -37,10 +37,12 @@ void leaks_text(OutputWriter& out, const glibc::Heap& h, const LeakAnalysis& a, 
 void leaks_json(OutputWriter& out, const glibc::Heap& h, const LeakAnalysis& a, const LeakListing& l,
                 size_t findings);
 
-std::string refs_text(const glibc::Heap& h, const RefsReport& r);
-std::string refs_json(const glibc::Heap& h, const RefsReport& r);
+// Written to `out` row by row too: a chunk can have a holder in every heap
+// word, and a program as many classes as it likes.
+void refs_text(OutputWriter& out, const glibc::Heap& h, const RefsReport& r);
+void refs_json(OutputWriter& out, const glibc::Heap& h, const RefsReport& r);
 
-std::string type_stats_text(const std::vector<TypeRow>& rows);
-std::string type_stats_json(const std::vector<TypeRow>& rows);
+void type_stats_text(OutputWriter& out, const std::vector<TypeRow>& rows);
+void type_stats_json(OutputWriter& out, const std::vector<TypeRow>& rows);
 
 }  // namespace heapscope

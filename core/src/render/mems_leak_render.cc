@@ -49,87 +49,101 @@ json tally_json(const MemsTally& t) {
 
 }  // namespace
 
-std::string mems_leaks_text(const mems::Heap& h, const MemsLeakAnalysis& a, const MemsLeakListing& l) {
+void mems_leaks_text(OutputWriter& out, const mems::Heap& h, const MemsLeakAnalysis& a, const MemsLeakListing& l) {
   MemsTally leaked = a.leaked();
   uint64_t bytes = leaked.segment_bytes + leaked.block_bytes;
-  std::string out = fmt::format("leaked: {} segment{} and {} block{}, {} bytes{}\n", leaked.segments,
-                                plural(leaked.segments), leaked.blocks, plural(leaked.blocks), bytes,
-                                bytes >= 1024 ? " (" + human_size(bytes) + ")" : "");
-  out += tally_line("direct", a.direct);
-  out += tally_line("indirect", a.indirect);
-  out += tally_line("possible", a.possible);
-  out += tally_line("reachable", a.reachable);
-  if (!a.glibc_scanned) out += "note: no glibc heap found: malloc'ed memory was scanned as roots\n";
-  if (l.summary) return out;
-  std::string segs, blocks;
+  out.print("leaked: {} segment{} and {} block{}, {} bytes{}\n", leaked.segments, plural(leaked.segments),
+            leaked.blocks, plural(leaked.blocks), bytes, bytes >= 1024 ? " (" + human_size(bytes) + ")" : "");
+  out.write(tally_line("direct", a.direct));
+  out.write(tally_line("indirect", a.indirect));
+  out.write(tally_line("possible", a.possible));
+  out.write(tally_line("reachable", a.reachable));
+  if (!a.glibc_scanned) out.write("note: no glibc heap found: malloc'ed memory was scanned as roots\n");
+  if (l.summary) return;
+  // Segments, then blocks: one pass each, a table's header before its first row.
+  bool any = false;
   for (size_t k = 0; k < a.objects.size(); ++k) {
-    if (!listed(a.classes[k])) continue;
     const MemsObject& o = a.objects[k];
-    if (o.kind == MemsObject::Kind::kSegment) {
-      const mems::Segment& s = h.nodes[o.node].segments[o.segment];
-      segs += fmt::format("{:<9} {:<10} {:<18} {:>10} {:>10} {:>6}  {}\n", leak_class_name(a.classes[k]),
-                          to_hex(s.vstart), to_hex(s.pstart), s.size, s.requested, s.seq, site_text(s, l.sites));
-    } else {
-      const mems::Pool& p = h.arenas[o.arena].pools[o.pool];
-      blocks += fmt::format("{:<9} {:<18} {:>6} {:>6}  {:<18} {:>5}\n", leak_class_name(a.classes[k]),
-                            to_hex(o.begin), o.size, p.class_index, to_hex(p.address), o.block);
-    }
+    if (!listed(a.classes[k]) || o.kind != MemsObject::Kind::kSegment) continue;
+    if (!any)
+      out.print("\nsegments:\n{:<9} {:<10} {:<18} {:>10} {:>10} {:>6}  {}\n", "class", "virtual", "physical",
+                "size", "requested", "seq", "site");
+    any = true;
+    const mems::Segment& s = h.nodes[o.node].segments[o.segment];
+    out.print("{:<9} {:<10} {:<18} {:>10} {:>10} {:>6}  {}\n", leak_class_name(a.classes[k]), to_hex(s.vstart),
+              to_hex(s.pstart), s.size, s.requested, s.seq, site_text(s, l.sites));
   }
-  if (segs.empty() && blocks.empty()) return out + "\nno leaks\n";
-  if (!segs.empty())
-    out += fmt::format("\nsegments:\n{:<9} {:<10} {:<18} {:>10} {:>10} {:>6}  {}\n", "class", "virtual", "physical",
-                       "size", "requested", "seq", "site") + segs;
-  if (!blocks.empty())
-    out += fmt::format("\nblocks:\n{:<9} {:<18} {:>6} {:>6}  {:<18} {:>5}\n", "class", "address", "size", "class#",
-                       "pool", "index") + blocks;
-  return out;
+  bool any_block = false;
+  for (size_t k = 0; k < a.objects.size(); ++k) {
+    const MemsObject& o = a.objects[k];
+    if (!listed(a.classes[k]) || o.kind == MemsObject::Kind::kSegment) continue;
+    if (!any_block)
+      out.print("\nblocks:\n{:<9} {:<18} {:>6} {:>6}  {:<18} {:>5}\n", "class", "address", "size", "class#", "pool",
+                "index");
+    any_block = true;
+    const mems::Pool& p = h.arenas[o.arena].pools[o.pool];
+    out.print("{:<9} {:<18} {:>6} {:>6}  {:<18} {:>5}\n", leak_class_name(a.classes[k]), to_hex(o.begin), o.size,
+              p.class_index, to_hex(p.address), o.block);
+  }
+  if (!any && !any_block) out.write("\nno leaks\n");
 }
 
-std::string mems_leaks_json(const mems::Heap& h, const MemsLeakAnalysis& a, const MemsLeakListing& l) {
-  json doc{{"leaked", tally_json(a.leaked())},
-           {"direct", tally_json(a.direct)},
-           {"indirect", tally_json(a.indirect)},
-           {"possible", tally_json(a.possible)},
-           {"reachable", tally_json(a.reachable)},
-           {"glibc_scanned", a.glibc_scanned}};
+void mems_leaks_json(OutputWriter& out, const mems::Heap& h, const MemsLeakAnalysis& a, const MemsLeakListing& l) {
+  // Written member by member, the same bytes as one dump() of the document.
+  json head{{"leaked", tally_json(a.leaked())},
+            {"direct", tally_json(a.direct)},
+            {"indirect", tally_json(a.indirect)},
+            {"possible", tally_json(a.possible)},
+            {"reachable", tally_json(a.reachable)},
+            {"glibc_scanned", a.glibc_scanned}};
+  std::string head_text = head.dump();
+  head_text.pop_back();  // the closing brace: more members follow
+  out.write(head_text);
   if (!l.summary) {
-    json segs = json::array(), blocks = json::array();
+    out.write(",\"segments\":[");
+    bool first = true;
     for (size_t k = 0; k < a.objects.size(); ++k) {
-      if (!listed(a.classes[k])) continue;
       const MemsObject& o = a.objects[k];
-      std::string cls(leak_class_name(a.classes[k]));
-      if (o.kind == MemsObject::Kind::kSegment) {
-        const mems::Segment& s = h.nodes[o.node].segments[o.segment];
-        json site = nullptr, file = nullptr, line = nullptr;
-        if (auto it = l.sites.find(s.site.value); !s.site.is_null() && it != l.sites.end()) {
-          site = format_symbol(it->second);
-          if (!it->second.file.empty()) file = it->second.file, line = it->second.line;
-        }
-        segs.push_back({{"virtual", to_hex(s.vstart)},
-                        {"physical", to_hex(s.pstart)},
-                        {"size", s.size},
-                        {"requested", s.requested},
-                        {"sequence", s.seq},
-                        {"site_address", s.site.is_null() ? json(nullptr) : json(to_hex(s.site))},
-                        {"site", site},
-                        {"file", file},
-                        {"line", line},
-                        {"class", cls}});
-      } else {
-        const mems::Pool& p = h.arenas[o.arena].pools[o.pool];
-        blocks.push_back({{"address", to_hex(o.begin)},
-                          {"size", o.size},
-                          {"size_class", p.class_index},
-                          {"pool", to_hex(p.address)},
-                          {"index", o.block},
-                          {"class", cls}});
+      if (!listed(a.classes[k]) || o.kind != MemsObject::Kind::kSegment) continue;
+      const mems::Segment& s = h.nodes[o.node].segments[o.segment];
+      json site = nullptr, file = nullptr, line = nullptr;
+      if (auto it = l.sites.find(s.site.value); !s.site.is_null() && it != l.sites.end()) {
+        site = format_symbol(it->second);
+        if (!it->second.file.empty()) file = it->second.file, line = it->second.line;
       }
+      json row{{"virtual", to_hex(s.vstart)},
+               {"physical", to_hex(s.pstart)},
+               {"size", s.size},
+               {"requested", s.requested},
+               {"sequence", s.seq},
+               {"site_address", s.site.is_null() ? json(nullptr) : json(to_hex(s.site))},
+               {"site", site},
+               {"file", file},
+               {"line", line},
+               {"class", std::string(leak_class_name(a.classes[k]))}};
+      if (!first) out.write(",");
+      first = false;
+      out.write(row.dump());
     }
-    doc["segments"] = std::move(segs);
-    doc["blocks"] = std::move(blocks);
+    out.write("],\"blocks\":[");
+    first = true;
+    for (size_t k = 0; k < a.objects.size(); ++k) {
+      const MemsObject& o = a.objects[k];
+      if (!listed(a.classes[k]) || o.kind == MemsObject::Kind::kSegment) continue;
+      const mems::Pool& p = h.arenas[o.arena].pools[o.pool];
+      json row{{"address", to_hex(o.begin)},
+               {"size", o.size},
+               {"size_class", p.class_index},
+               {"pool", to_hex(p.address)},
+               {"index", o.block},
+               {"class", std::string(leak_class_name(a.classes[k]))}};
+      if (!first) out.write(",");
+      first = false;
+      out.write(row.dump());
+    }
+    out.write("]");
   }
-  doc["findings"] = h.findings.size();
-  return doc.dump() + "\n";
+  out.print(",\"findings\":{}}}\n", h.findings.size());
 }
 
 }  // namespace heapscope

@@ -6,6 +6,7 @@
 
 #include "heapscope/analysis/mems_leaks.h"
 #include "heapscope/mems/heap.h"
+#include "heapscope/output.h"
 #include "heapscope/symbols.h"
 
 namespace heapscope {
@@ -18,7 +19,8 @@ struct MemsLeakListing {
   SiteSymbols sites;
 };
 
-std::string mems_leaks_text(const mems::Heap& h, const MemsLeakAnalysis& a, const MemsLeakListing& l);
-std::string mems_leaks_json(const mems::Heap& h, const MemsLeakAnalysis& a, const MemsLeakListing& l);
+// Written to `out` as they are rendered: one row per leaked segment or block.
+void mems_leaks_text(OutputWriter& out, const mems::Heap& h, const MemsLeakAnalysis& a, const MemsLeakListing& l);
+void mems_leaks_json(OutputWriter& out, const mems::Heap& h, const MemsLeakAnalysis& a, const MemsLeakListing& l);
 
 }  // namespace heapscope
