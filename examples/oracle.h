@@ -28,7 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static char oracle_line[1024];
+static __thread char oracle_line[1024];  /* per thread: threads say() at once */
 
 /* Call first thing in main(), before anything is printed. */
 typedef struct mallinfo2 (*oracle_mallinfo2_fn)(void);
