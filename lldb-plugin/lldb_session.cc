@@ -14,9 +14,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 
 #include "heapscope/core_file.h"
@@ -83,23 +81,6 @@ bool is_local_process(lldb::SBTarget target, lldb::SBProcess process) {
   return true;
 }
 
-// A process that died while LLDB held it stopped: nothing can read it.
-bool is_zombie(lldb::pid_t pid) {
-  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r");
-  if (!f) return false;
-  char line[256];
-  bool zombie = false;
-  while (std::fgets(line, sizeof line, f))
-    if (std::strncmp(line, "State:", 6) == 0) {
-      const char* p = line + 6;
-      while (*p == ' ' || *p == '\t') ++p;
-      zombie = *p == 'Z' || *p == 'X';
-      break;
-    }
-  std::fclose(f);
-  return zombie;
-}
-
 // LLDB's settings for where a target's files are, as the core's options:
 // `platform select --sysroot DIR` (read from `platform status`, the SB API
 // has no getter), target.debug-file-search-paths and target.exec-search-paths.
@@ -155,7 +136,7 @@ Result<std::unique_ptr<Target>> open_target(lldb::SBTarget target, lldb::SBProce
       auto t = open_core_file(*core, o);
       if (t) return std::move(*t);
     }
-  } else if (is_local_process(target, process) || is_zombie(process.GetProcessID())) {
+  } else if (is_local_process(target, process) || is_zombie_process(static_cast<int>(process.GetProcessID()))) {
     // lldb-server traces the process, so the live target cannot ptrace it:
     // LLDB supplies the threads and their registers.
     auto t = open_live_process(static_cast<int>(process.GetProcessID()), StopMode::kAlreadyStopped,
@@ -163,7 +144,7 @@ Result<std::unique_ptr<Target>> open_target(lldb::SBTarget target, lldb::SBProce
     if (t) return std::move(*t);
     // A process that died while stopped: "pid N is a zombie" is the answer;
     // LLDB's reads would only fail later with a vaguer error.
-    if (is_zombie(process.GetProcessID())) return t.error();
+    if (is_zombie_process(static_cast<int>(process.GetProcessID()))) return t.error();
   }
   return make_sb_process_target(target, process, core);
 }

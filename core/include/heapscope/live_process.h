@@ -24,4 +24,8 @@ enum class StopMode {
 Result<std::unique_ptr<Target>> open_live_process(int pid, StopMode mode,
                                                   std::vector<Thread> threads = {});
 
+// True when pid has exited and only its zombie is left (its memory is gone):
+// front-ends whose debugger still holds it report open_live_process's error.
+bool is_zombie_process(int pid);
+
 }  // namespace heapscope

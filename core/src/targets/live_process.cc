@@ -261,16 +261,22 @@ void LiveProcess::detach() {
   attached_.clear();
 }
 
+}  // namespace
+
+bool is_zombie_process(int pid) {
+  std::string state = status_field(read_text_file(fmt::format("/proc/{}/status", pid)), "State");
+  return state.starts_with("Z") || state.starts_with("X");
+}
+
+namespace {
+
 std::optional<Error> LiveProcess::open(std::vector<Thread> supplied) {
   if (pid_ <= 0) return fail("no such process");
   if (pid_ == getpid()) return fail("cannot inspect heapscope's own process");
   struct stat st;
   if (stat(fmt::format("/proc/{}", pid_).c_str(), &st) != 0) return fail("no such process");
-  std::string status = read_text_file(fmt::format("/proc/{}/status", pid_));
-  std::string state = status_field(status, "State");
-  if (state.starts_with("Z") || state.starts_with("X"))
-    return fail(fmt::format("is a zombie (it has exited; its memory is gone)"));
-  comm_ = status_field(status, "Name");
+  if (is_zombie_process(pid_)) return fail(fmt::format("is a zombie (it has exited; its memory is gone)"));
+  comm_ = status_field(read_text_file(fmt::format("/proc/{}/status", pid_)), "Name");
 
   if (mode_ == StopMode::kStopAndDetach && supplied.empty())
     if (auto err = attach()) return err;
