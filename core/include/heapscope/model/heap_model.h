@@ -84,6 +84,15 @@ struct Finding {
 
 class HeapModel {
  public:
+  // Allocators extend the model with their own structures (glibc::Heap):
+  // owned through a HeapModel pointer, told apart with dynamic_cast.
+  HeapModel() = default;
+  virtual ~HeapModel() = default;
+  HeapModel(const HeapModel&) = default;
+  HeapModel(HeapModel&&) = default;
+  HeapModel& operator=(const HeapModel&) = default;
+  HeapModel& operator=(HeapModel&&) = default;
+
   std::string allocator;            // "glibc", "mems", "jemalloc"
   std::string version;              // as read from the target ("2.36", "5.3.0-0-g54eaed1d")
   std::span<const BlockKind> kinds; // the allocator's table (static storage), at most kMaxBlockKinds
