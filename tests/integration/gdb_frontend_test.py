@@ -46,7 +46,7 @@ EXTRA_LINES = {
     ("heap", "bins"): ["heap bins fast", "heap bins tcache --json", "heap bins nosuchkind"],
     ("heap", "chunks"): ["heap chunks --limit 5", "heap chunks --state tcache --json",
                          "heap chunks --arena 1 --limit 3", "heap chunks --limit x"],
-    ("heap", "chunk"): ["heap chunk 0x10", "heap chunk notanaddress"],
+    ("heap", "chunk"): ["heap chunk 0x10", "heap chunk 0x10+0x20"],
     ("mems", "chain"): ["mems chain --json"],
     ("heap", "leaks"): ["heap leaks --list --limit 5", "heap leaks --summary --json",
                         "heap leaks --type Widget", "heap leaks --summary --list"],
@@ -256,6 +256,43 @@ class CoreTest(Compare, unittest.TestCase):
         for name in found:
             with self.subTest(example=name):
                 self.check_program(os.path.join(BUILD, "examples", name), args=())
+
+
+class AddressExpressionTest(unittest.TestCase):
+    """ADDR arguments are gdb expressions (`heap chunk sink[1]`): the same
+    bytes as the CLI on the number they evaluate to; a bad one is one line."""
+
+    def test_expressions_equal_cli_numbers(self):
+        require_frontend(self)
+        exe = scenario()
+        core = make_core(exe, ["abort"])
+        lines = ["heap chunk sink[1]", "heap chunk sink[1] + 8", "heap chunk (char *)sink[1] + 24",
+                 "heap refs sink[1]", "heap chunk sink[1] --json", "heap chunk no_such_symbol",
+                 "heap chunk sink", "heap chunk main_arena"]
+        results, out, err = run_gdb([exe, core], chunk_address_steps() + [["cmd", l] for l in lines])
+        self.assertNotIn("Traceback", out + err)
+        data = int(results[0]["out"])
+        by_line = dict(zip(lines, results[1:]))
+        for line, cli_line in [("heap chunk sink[1]", "heap chunk %#x" % data),
+                               ("heap chunk sink[1] + 8", "heap chunk %#x+8" % data),
+                               ("heap chunk (char *)sink[1] + 24", "heap chunk %#x + 24" % data),
+                               ("heap refs sink[1]", "heap refs %d" % data),
+                               ("heap chunk sink[1] --json", "heap chunk %#x --json" % data)]:
+            rc, cli_out, cli_err = run_cli(core, cli_line)
+            self.assertEqual(rc, 0, cli_err)
+            self.assertTrue(by_line[line]["ok"], by_line[line].get("error"))
+            self.assertEqual(by_line[line]["out"], cli_out, line)
+        bad = by_line["heap chunk no_such_symbol"]
+        self.assertFalse(bad["ok"])
+        self.assertEqual(bad["error"], "heapscope: cannot evaluate 'no_such_symbol': "
+                                       "No symbol \"no_such_symbol\" in current context.")
+        # An array stands for its start (a global: not in the heap).
+        self.assertRegex(by_line["heap chunk sink"]["error"], r"^heapscope: 0x[0-9a-f]+ is not inside any heap chunk$")
+        self.assertRegex(by_line["heap chunk main_arena"]["error"],
+                         r"^heapscope: cannot evaluate 'main_arena': it is a .*, not an address$")
+        # The CLI keeps numbers: a symbol is one clear line there.
+        rc, _, cli_err = run_cli(core, "heap chunk sink")
+        self.assertEqual((rc, cli_err), (2, "heapscope: invalid address: 'sink'\n"))
 
 
 class LiveTest(Compare, unittest.TestCase):

@@ -227,6 +227,25 @@ class OnCoreFile(unittest.TestCase, CompareMixin):
                 self.assertIsNotNone(msg, err)
                 self.assertNotIn("internal error", msg)
 
+    def test_address_expressions(self):
+        """ADDR arguments are LLDB expressions (`heap chunk keep[3]`), evaluated
+        without running code: the same bytes as the CLI on the number; a bad
+        expression is one error line."""
+        lines = ["heap chunk keep[3] --json", "heap chunk keep[3]", "heap chunk (char *)keep[3] + 8",
+                 "heap refs keep[3]"]
+        status, outputs, out, err = ls.run_lldb(lines, exe=self.exe, core=self.core)
+        self.assertEqual(status, 0, err)
+        data = json.loads(outputs[0])["asked"]
+        for got, cli_line in zip(outputs, ["heap chunk %s --json" % data, "heap chunk %s" % data,
+                                           "heap chunk %s+8" % data, "heap refs %s" % data]):
+            cstatus, cout, cerr = ls.cli([self.core] + cli_line.split())
+            self.assertEqual(cstatus, 0, cerr)
+            self.assertEqual(got, cout, cli_line)
+        status, outputs, out, err = ls.run_lldb(["heap chunk no_such_symbol + 8"], exe=self.exe, core=self.core)
+        self.assertGreater(status, 0)
+        self.assertRegex(ls.lldb_error_line(err),
+                         r"^cannot evaluate 'no_such_symbol \+ 8': .*no_such_symbol.*$")
+
     def test_repeated_command_same_output(self):
         status, outputs, out, err = ls.run_lldb(["heap stats", "heap stats"],
                                                 exe=self.exe, core=self.core)

@@ -112,7 +112,7 @@ void add_frag_commands(std::vector<CommandSpec>& t) {
                "and how much of what malloc_trim(0) would release is still resident. With ADDR: that\n"
                "page's frame number and flags (frame numbers need CAP_SYS_ADMIN).\n"
                "Core file: pages the kernel left out of the dump (sparse holes) were not resident.",
-               {kArenaOption}, 0, 1, rendered_whole(run_pages)});
+               {kArenaOption}, 0, 1, rendered_whole(run_pages), {{"ADDR", ValueKind::kAddress}}});
   t.push_back({"heap", "map", "Draw the heap: a strip per heap, or an HTML map with --html FILE",
                "heap map [--arena I] [--width N] [--html FILE [--max-spans N]] [--json]",
                "Text: one character per span of each heap, in the state covering most of it.\n"

@@ -156,8 +156,9 @@ void add_heap_commands(std::vector<CommandSpec>& t) {
                0, 0, run_chunks});
   t.push_back({"heap", "chunk", "Describe the chunk that contains an address",
                "heap chunk ADDR [--json]",
-               "ADDR may be the chunk header, its user pointer, or any byte inside it.", {}, 1, 1,
-               rendered_whole(run_chunk)});
+               "ADDR may be the chunk header, its user pointer, or any byte inside it; in gdb and lldb\n"
+               "any expression (a variable, $rax, ptr->next, 0x...+8).", {}, 1, 1,
+               rendered_whole(run_chunk), {{"ADDR", ValueKind::kAddress}}});
   t.push_back({"heap", "bins", "Show the free lists (tcache, fastbins, unsorted, small, large bins)",
                "heap bins [tcache|fast|unsorted|small|large] [--arena I] [--json]",
                "Every non-empty list with its chunks in list order; anomalies (cycles, stray pointers,\n"

@@ -141,7 +141,8 @@ void add_leak_commands(std::vector<CommandSpec>& t) {
                "Holders: other in-use chunks (address and offset), thread registers and stack slots,\n"
                "module globals (symbol and offset) and other anonymous memory. With --path, the\n"
                "shortest chain of pointers from a root to the chunk: why it is still alive.",
-               {{"--path", "", "also print the shortest chain from a root"}}, 1, 1, run_refs});
+               {{"--path", "", "also print the shortest chain from a root"}}, 1, 1, run_refs,
+               {{"ADDR", ValueKind::kAddress}}});
   t.push_back({"mems", "leaks", "Find PROCESS segments and pool blocks that no root reaches",
                "mems leaks [--summary] [--json]",
                "Roots as for heap leaks (registers, stacks, module data, TLS, anonymous writable\n"

@@ -114,7 +114,7 @@ void add_mems_commands(std::vector<CommandSpec>& t) {
                "mems get VADDR [--json]",
                "VADDR is a MeMS virtual address (as mems_malloc returned it, from 1000 = 0x3e8), anywhere\n"
                "inside a PROCESS segment.",
-               {}, 1, 1, rendered_whole(run_get)});
+               {}, 1, 1, rendered_whole(run_get), {{"VADDR", ValueKind::kAddress}}});
   t.push_back({"mems", "map", "Show the whole virtual-to-physical table, one row per node and segment",
                "mems map [--json]", "", {}, 0, 0, run_map});
   t.push_back({"mems", "pools", "Show the pool allocator: arenas, pools and blocks per size class",
