@@ -91,7 +91,7 @@ Address parse_address(std::string_view text) {
   throw UserError{fmt::format("invalid address: '{}'", text)};
 }
 
-const OptionSpec kArenaOption{"--arena", "I", "only arena I (0 is the main arena; ring order)"};
+const OptionSpec kArenaOption{"--arena", "I", "only arena I (0 is the main arena; ring order)", ValueKind::kNumber};
 
 std::optional<int> arena_option(const CommandContext& ctx, const glibc::Heap& h) {
   auto v = ctx.args.get_uint("--arena");
@@ -216,7 +216,9 @@ std::string checked_value(ValueKind kind, const std::vector<std::string>& choice
       break;
     case ValueKind::kChoice:
       if (std::find(choices.begin(), choices.end(), value) == choices.end())
-        throw UserError{fmt::format("unknown {} '{}' (expected {})", what, value, fmt::join(choices, ", "))};
+        throw UserError{what.starts_with("--")
+                            ? fmt::format("invalid value '{}' for {} (expected {})", value, what, fmt::join(choices, ", "))
+                            : fmt::format("unknown {} '{}' (expected {})", what, value, fmt::join(choices, ", "))};
       break;
     case ValueKind::kText:
     case ValueKind::kFile:

@@ -431,6 +431,12 @@ PYBIND11_MODULE(_heapscope_gdb, m) {
       return py::str(command_help(*spec));
     return py::none();
   });
+  // Completion of `group name words... partial` from the table: whole words.
+  m.def("complete", [](const std::string& group, const std::string& name, const std::vector<std::string>& words,
+                       const std::string& partial) -> std::vector<std::string> {
+    const CommandSpec* spec = find_command(group, name);
+    return spec ? complete_arguments(*spec, words, partial) : std::vector<std::string>{};
+  });
   m.def("command_help", [](const std::string& g, const std::string& n) -> py::object {
     const CommandSpec* c = find_command(g, n);
     if (!c) return py::none();

@@ -484,6 +484,28 @@ class ErrorTest(unittest.TestCase):
                                                                       opt[:3])]])
         self.assertIn("%s %s %s" % (c["group"], c["name"], opt), results[0]["out"])
 
+    def test_completion_of_values(self):
+        """Option values and positionals complete from the table's choices."""
+        require_frontend(self)
+        # Typed as -ex lines: gdb.execute would drop the trailing space that
+        # asks for the next word.
+        lines = ["complete heap chunks --state t", "complete heap chunks --limit 3 --state ",
+                 "complete heap bins ", "complete heap bins fast --l", "complete heap chunks --state=sm"]
+        cmd = [GDB, "-batch", "-nx", "-ex", "source " + LOADER]
+        for l in lines:
+            cmd += ["-ex", l, "-ex", "echo --\\n"]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=lib.debugger_env())
+        self.assertEqual(p.stderr, "")
+        answers = [a.strip("\n").splitlines() for a in p.stdout.split("--\n")[:len(lines)]]
+        answers[0] = [l for l in answers[0] if l.startswith("heap ")]  # after the loader's line
+        self.assertEqual(answers[0], ["heap chunks --state tcache", "heap chunks --state top"])
+        self.assertEqual(sorted(l.split()[-1] for l in answers[1]),
+                         sorted(["in_use", "tcache", "fast", "unsorted", "small", "large", "top",
+                                 "mmapped", "metadata"]))
+        self.assertEqual(answers[2], ["heap bins %s" % k for k in ("fast", "large", "small", "tcache", "unsorted")])
+        self.assertEqual(answers[3], ["heap bins fast --limit"])
+        self.assertEqual(answers[4], ["heap chunks --state=small"])
+
     def test_loader_sourced_from_a_python_script(self):
         """The runner is a Python script gdb runs; it sources the loader
         itself (its __file__ is the runner's, not the loader's)."""

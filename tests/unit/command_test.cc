@@ -59,6 +59,46 @@ TEST(RunCommand, AddressArgumentsGoToTheEvaluator) {
   EXPECT_EQ(out.error, "invalid address: 'victim'");
 }
 
+// Values are checked from the table before any runner sees them (the
+// BufferTarget has no heap: an error that names the value came from the table).
+TEST(RunCommand, TypedOptionsAreCheckedByTheTable) {
+  Session s(std::make_unique<BufferTarget>());
+  auto error = [&](std::vector<std::string> argv) { return run_command(s, "heap", argv, CancelToken()).error; };
+  EXPECT_EQ(error({"chunks", "--state", "bogus"}),
+            "invalid value 'bogus' for --state (expected in_use, tcache, fast, unsorted, small, large, top, "
+            "mmapped, metadata)");
+  EXPECT_EQ(error({"bins", "fastt"}), "unknown kind 'fastt' (expected tcache, fast, unsorted, small, large)");
+  EXPECT_EQ(error({"chunks", "--limit", "ten"}), "invalid number for --limit: 'ten'");
+  EXPECT_EQ(error({"leaks", "--list", "--summary"}), "--summary and --list cannot be used together");
+  EXPECT_EQ(error({"pages", "0x1000", "--arena", "0"}), "ADDR and --arena cannot be used together");
+}
+
+TEST(CompleteArguments, OptionsValuesAndPositionals) {
+  const CommandSpec& chunks = *find_command("heap", "chunks");
+  EXPECT_EQ(complete_arguments(chunks, {"--state"}, "t"), (std::vector<std::string>{"tcache", "top"}));
+  EXPECT_EQ(complete_arguments(chunks, {}, "--state=sm"), (std::vector<std::string>{"--state=small"}));
+  EXPECT_EQ(complete_arguments(chunks, {"--limit", "5"}, "--m"),
+            (std::vector<std::string>{"--max-size", "--min-size"}));
+  EXPECT_TRUE(complete_arguments(chunks, {"--limit"}, "").empty());  // a number: nothing to offer
+  const CommandSpec& bins = *find_command("heap", "bins");
+  EXPECT_EQ(complete_arguments(bins, {}, ""),
+            (std::vector<std::string>{"fast", "large", "small", "tcache", "unsorted"}));
+  EXPECT_EQ(complete_arguments(bins, {"fast"}, ""), (std::vector<std::string>{"--arena", "--help", "--json", "--limit"}));
+  EXPECT_EQ(complete_arguments(bins, {"--json"}, "--"), (std::vector<std::string>{"--arena", "--help", "--limit"}));
+}
+
+// Every option of the table is in its command's usage line, and each
+// choice list is what the help shows.
+TEST(CommandTable, UsageListsEveryOption) {
+  for (const auto& c : command_table()) {
+    for (const auto& o : c.options) {
+      EXPECT_NE(c.usage.find(o.name), std::string::npos) << c.group << " " << c.name << ": " << o.name;
+      if (!o.choices.empty())
+        EXPECT_NE(command_help(c).find(o.choices.back()), std::string::npos) << o.name;
+    }
+  }
+}
+
 TEST(RunCommand, UnknownCommandIsOneLineUserError) {
   auto t = std::make_unique<BufferTarget>();
   Session s(std::move(t));

@@ -44,7 +44,8 @@ void add_check_commands(std::vector<CommandSpec>& t) {
                "Each problem is printed with its address, what is wrong, the message glibc would abort\n"
                "with when the program next touches it, and the likely cause (an overflow from the chunk\n"
                "before, a double free, a write after free).",
-               {{"--arena", "I", "only arena I (0 is the main arena; ring order) and its threads' tcaches"}}, 0,
+               {{"--arena", "I", "only arena I (0 is the main arena; ring order) and its threads' tcaches",
+                 ValueKind::kNumber}}, 0,
                0, run_check});
 }
 

@@ -44,11 +44,7 @@ void run_chunks(CommandContext& ctx) {
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   auto arena = arena_option(ctx, h);
   std::optional<ChunkState> state;
-  if (auto s = ctx.args.get("--state")) {
-    state = glibc::parse_state(*s);
-    if (!state)
-      throw UserError{fmt::format("unknown state '{}' (in_use, tcache, fast, unsorted, small, large, top, mmapped, metadata)", *s)};
-  }
+  if (auto s = ctx.args.get("--state")) state = glibc::parse_state(*s);  // the table checked the name
   uint64_t min_size = ctx.args.get_uint("--min-size").value_or(0);
   uint64_t max_size = ctx.args.get_uint("--max-size").value_or(UINT64_MAX);
   uint64_t limit = ctx.args.get_uint("--limit").value_or(UINT64_MAX);
@@ -114,8 +110,7 @@ void run_bins(CommandContext& ctx) {
     const std::string& k = ctx.args.positional[0];
     for (auto lk : {glibc::ListKind::kTcache, glibc::ListKind::kFast, glibc::ListKind::kUnsorted,
                     glibc::ListKind::kSmall, glibc::ListKind::kLarge})
-      if (glibc::list_kind_name(lk) == k) kind = lk;
-    if (!kind) throw UserError{fmt::format("unknown bin kind '{}' (tcache, fast, unsorted, small, large)", k)};
+      if (glibc::list_kind_name(lk) == k) kind = lk;  // the table checked the name
   }
   std::vector<const glibc::FreeList*> lists;
   for (const auto& l : h.lists) {
@@ -146,13 +141,14 @@ void add_heap_commands(std::vector<CommandSpec>& t) {
                "heap arenas [--json]", "", {}, 0, 0, rendered_whole(run_arenas)});
   t.push_back({"heap", "chunks", "List heap chunks in address order",
                "heap chunks [--arena I] [--state S] [--type NAME] [--min-size N] [--max-size N] [--limit N] [--json]",
-               "States: in_use, tcache, fast, unsorted, small, large, top, mmapped, metadata.",
+               "",
                {kArenaOption,
-                {"--state", "S", "only chunks in state S"},
+                {"--state", "S", "only chunks in state S", ValueKind::kChoice,
+                 {"in_use", "tcache", "fast", "unsorted", "small", "large", "top", "mmapped", "metadata"}},
                 {"--type", "NAME", "only in-use chunks of this C++ class (from vtables)"},
-                {"--min-size", "N", "only chunks of at least N bytes"},
-                {"--max-size", "N", "only chunks of at most N bytes"},
-                {"--limit", "N", "print at most N chunks"}},
+                {"--min-size", "N", "only chunks of at least N bytes", ValueKind::kNumber},
+                {"--max-size", "N", "only chunks of at most N bytes", ValueKind::kNumber},
+                {"--limit", "N", "print at most N chunks", ValueKind::kNumber}},
                0, 0, run_chunks});
   t.push_back({"heap", "chunk", "Describe the chunk that contains an address",
                "heap chunk ADDR [--json]",
@@ -160,11 +156,11 @@ void add_heap_commands(std::vector<CommandSpec>& t) {
                "any expression (a variable, $rax, ptr->next, 0x...+8).", {}, 1, 1,
                rendered_whole(run_chunk), {{"ADDR", ValueKind::kAddress}}});
   t.push_back({"heap", "bins", "Show the free lists (tcache, fastbins, unsorted, small, large bins)",
-               "heap bins [tcache|fast|unsorted|small|large] [--arena I] [--json]",
+               "heap bins [tcache|fast|unsorted|small|large] [--arena I] [--limit N] [--json]",
                "Every non-empty list with its chunks in list order; anomalies (cycles, stray pointers,\n"
                "wrong sizes, broken back links) are shown in place.",
-               {kArenaOption, {"--limit", "N", "print at most N chunks of each list (text: 20)"}}, 0, 1,
-               run_bins});
+               {kArenaOption, {"--limit", "N", "print at most N chunks of each list (text: 20)", ValueKind::kNumber}},
+               0, 1, run_bins, {{"KIND", ValueKind::kChoice, {"tcache", "fast", "unsorted", "small", "large"}}}});
 }
 
 }  // namespace heapscope

@@ -109,7 +109,7 @@ void add_mems_commands(std::vector<CommandSpec>& t) {
                "mems chain [--node I] [--json]",
                "Segments are HOLE (free) or PROCESS (allocated, with size, sequence number and the\n"
                "allocating call site).",
-               {{"--node", "I", "only node I (0 is the first node of the main chain)"}}, 0, 0, run_chain});
+               {{"--node", "I", "only node I (0 is the first node of the main chain)", ValueKind::kNumber}}, 0, 0, run_chain});
   t.push_back({"mems", "get", "Translate a MeMS virtual address to its physical address",
                "mems get VADDR [--json]",
                "VADDR is a MeMS virtual address (as mems_malloc returned it, from 1000 = 0x3e8), anywhere\n"
