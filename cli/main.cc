@@ -140,5 +140,5 @@ int main(int argc, char** argv) {
     usage_error(out.error);
     return out.status;
   }
-  return 0;
+  return out.found_problems ? 1 : 0;  // heap check / mems check found problems
 }

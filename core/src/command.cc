@@ -427,6 +427,7 @@ CommandOutput run_command(Session& session, std::string_view group,
     CommandContext ctx{session, args, cancel, out};
     spec->run(ctx);
     out.flush();
+    result.found_problems = ctx.found_problems;
     warned.finish();
   } catch (const UserError& e) {
     result.status = 2;

@@ -49,7 +49,8 @@ def summary(findings):
 class CliCorruptionTest(unittest.TestCase):
     def check_mode(self, mode):
         core, kind, address = corrupted_core(mode)
-        doc = lib.run_cli_json([core, "heap", "check"])
+        # Problems found: exit 1, so a script can gate on it (2 is for errors).
+        doc = lib.run_cli_json([core, "heap", "check"], statuses=(1,))
         self.assertGreater(doc["chunks_checked"], 0)
         found = matching(doc["findings"], kind, address)
         self.assertTrue(found, "%s: no %s finding at %#x; got:\n  %s"
@@ -59,7 +60,7 @@ class CliCorruptionTest(unittest.TestCase):
             self.assertTrue(f["cause"])
         # Text: one line per finding and a summary line.
         status, out, err = lib.run_cli([core, "heap", "check"])
-        self.assertEqual(status, 0, err)
+        self.assertEqual(status, 1, err)
         lines = out.rstrip("\n").split("\n")
         self.assertEqual(len(lines), len(doc["findings"]) + 1, out)
         self.assertRegex(lines[-1], r"^\d+ problems? found in %d chunks?$" % doc["chunks_checked"])
@@ -147,7 +148,7 @@ class CliCorruptionTest(unittest.TestCase):
 
     def test_arena_option(self):
         core, kind, address = corrupted_core("tcache_double")
-        doc = lib.run_cli_json([core, "heap", "check", "--arena", "0"])
+        doc = lib.run_cli_json([core, "heap", "check", "--arena", "0"], statuses=(1,))
         self.assertTrue(matching(doc["findings"], kind, address))
         status, _, err = lib.run_cli([core, "heap", "check", "--arena", "9"])
         self.assertEqual(status, 2)
@@ -167,6 +168,7 @@ class CleanExamplesTest(unittest.TestCase):
                 self.assertGreater(doc["chunks_checked"], 0)
                 status, out, _ = lib.run_cli([core, "heap", "check"])
                 self.assertEqual(out, "no problems found in %d chunks\n" % doc["chunks_checked"])
+                self.assertEqual(status, 0)
 
 
 class GdbCorruptionTest(unittest.TestCase):

@@ -76,6 +76,7 @@ struct CommandContext {
   const ParsedArgs& args;
   const CancelToken& cancel;
   OutputWriter& out;  // where the runner writes, as it renders
+  bool found_problems = false;  // set by a check that found some (the CLI exits 1)
 };
 
 struct CommandSpec {
@@ -118,6 +119,9 @@ struct CommandOutput {
   int status = 0;    // 0 ok; 2 user error; 130 interrupted
   std::string out;   // what to print on success (empty when a sink took it)
   std::string error; // one line, no newline, when status != 0
+  // A check (heap check, mems check) ran and found problems: the CLI exits
+  // 1 so a script can gate on it; the debuggers print the same as ever.
+  bool found_problems = false;
 };
 
 // argv[0] is the subcommand name ("stats"); the rest are its arguments.

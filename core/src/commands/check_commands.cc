@@ -10,6 +10,7 @@ namespace heapscope {
 namespace {
 
 void write_report(CommandContext& ctx, const CheckReport& r) {
+  ctx.found_problems = !r.findings.empty();
   if (ctx.args.json()) check_json(ctx.out, r);
   else check_text(ctx.out, r);
 }

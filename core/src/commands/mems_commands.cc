@@ -94,6 +94,7 @@ std::string run_pools(CommandContext& ctx) {
 
 std::string run_check(CommandContext& ctx) {
   const auto& h = ctx.session.mems_heap();
+  ctx.found_problems = !h.findings.empty();
   return ctx.args.json() ? mems_check_json(h) : mems_check_text(h);
 }
 
