@@ -30,8 +30,8 @@ void run_check(CommandContext& ctx) {
 
 size_t heap_problems(CommandContext& ctx) { return ctx.session.heap_check(ctx.cancel).findings.size(); }
 
-std::string with_findings_footer(CommandContext& ctx, std::string text) {
-  if (!ctx.args.json()) text += findings_footer(ctx.session.heap_check(ctx.cancel));
+std::string with_findings_footer(CommandContext& ctx, std::string text, AddressRange shown) {
+  if (!ctx.args.json()) text += findings_footer(ctx.session.heap_check(ctx.cancel), shown);
   return text;
 }
 

@@ -99,7 +99,8 @@ std::string run_chunk(CommandContext& ctx) {
   for (const auto& f : ctx.session.heap_check(ctx.cancel).findings)
     if (f.address >= c->address && f.address < c->end()) here.push_back(&f);
   return ctx.args.json() ? chunk_json(here, *c, asked, places, prev_size, size_field, fd, bk)
-                         : with_findings_footer(ctx, chunk_text(here, *c, asked, places, prev_size, size_field, fd, bk));
+                         : with_findings_footer(ctx, chunk_text(here, *c, asked, places, prev_size, size_field, fd, bk),
+                                                {c->address, c->end()});
 }
 
 void run_bins(CommandContext& ctx) {

@@ -25,7 +25,8 @@ extern const OptionSpec kArenaOption;
 // JSON says it), and a text answer with the warning line added when there
 // are any. Both run the session's cached heap check.
 size_t heap_problems(CommandContext& ctx);
-std::string with_findings_footer(CommandContext& ctx, std::string text);
+// `shown`: where the command listed the problems itself (heap chunk's chunk).
+std::string with_findings_footer(CommandContext& ctx, std::string text, AddressRange shown = {});
 // The warning line alone, written to ctx.out after a streamed text listing.
 void write_findings_footer(CommandContext& ctx);
 
