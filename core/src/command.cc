@@ -123,6 +123,35 @@ const CommandSpec* find_command(std::string_view group, std::string_view name) {
 
 std::vector<std::string> command_groups() { return {"heap", "mems"}; }
 
+// Edits (insert, delete, replace, swap two neighbours) from a to b.
+static size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i)
+    for (size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+std::optional<std::string> nearest_command(std::string_view group, std::string_view typed) {
+  if (typed.size() > 64) return std::nullopt;  // a pasted blob is no typo
+  std::optional<std::string> best;
+  size_t best_distance = 3;  // at most two edits: "stat", "chunsk", "bisn"
+  for (const auto& c : command_table()) {
+    if (c.group != group) continue;
+    size_t d = edit_distance(typed, c.name);
+    if (d < best_distance || (d == best_distance && best && c.name < *best)) {
+      best_distance = d;
+      best = c.name;
+    }
+  }
+  if (best && best_distance * 2 > best->size()) return std::nullopt;  // "ab" is not a typo of "map"
+  return best;
+}
+
 static const char* group_summary(std::string_view group) {
   return group == "heap" ? "Inspect the glibc malloc heap (arenas, chunks, bins, tcache)"
                          : "Inspect the MeMS segment and pool allocators";
@@ -413,7 +442,10 @@ CommandOutput run_command(Session& session, std::string_view group,
     const CommandSpec* spec = find_command(group, argv[0]);
     if (!spec) {
       result.status = 2;
-      result.error = fmt::format("unknown command '{} {}' (try '{} help')", group, argv[0], group);
+      auto near = nearest_command(group, argv[0]);
+      result.error = near ? fmt::format("unknown command '{} {}' (did you mean '{}'? try '{} help')", group,
+                                        argv[0], *near, group)
+                          : fmt::format("unknown command '{} {}' (try '{} help')", group, argv[0], group);
       return result;
     }
     if (std::find(argv.begin() + 1, argv.end(), "--help") != argv.end()) {

@@ -38,6 +38,7 @@ RUNNER = os.path.join(HERE, "gdb_runner.py")
 GDB = os.environ.get("HEAPSCOPE_GDB") or shutil.which("gdb")
 GDBSERVER = shutil.which("gdbserver")
 NO_TARGET = "heapscope: no process or core file; use run, attach or core-file"
+LOADED = re.compile(r"^heapscope \S+ loaded: 'heap help' and 'mems help' list the commands\n")
 EXAMPLES = ["demo", "scenario_single", "scenario_threads", "scenario_mmap", "mems_demo",
             "leaks_basic", "leaks_cxx"]
 # Argument forms worth comparing beyond the bare command (used when the
@@ -295,6 +296,51 @@ class AddressExpressionTest(unittest.TestCase):
         self.assertEqual((rc, cli_err), (2, "heapscope: invalid address: 'sink'\n"))
 
 
+class SmallFixesTest(unittest.TestCase):
+    """The rough edges a pwndbg/gef user meets first, in gdb and the CLI."""
+
+    def test_loader_says_it_loaded_in_one_line(self):
+        require_frontend(self)
+        p = subprocess.run([GDB, "-batch", "-nx", "-ex", "source " + LOADER], capture_output=True,
+                           text=True, timeout=120, env=lib.debugger_env())
+        self.assertEqual(p.stderr, "")
+        self.assertRegex(p.stdout, LOADED)
+        self.assertEqual(p.stdout.count("\n"), 1, p.stdout)
+
+    def test_help_names_the_command_table(self):
+        require_frontend(self)
+        results, out, err = run_gdb([], [["cmd", "help heap"]])
+        self.assertIn("\"heap help\" lists heapscope's command table", results[0]["out"])
+        self.assertNotIn("the core's list", results[0]["out"])
+
+    def test_misspelt_command_and_mmapped_chunk(self):
+        require_frontend(self)
+        exe = scenario()
+        core = make_core(exe, ["abort"])
+        lines = ["heap stast", "heap chunk sink[401]"]  # sink[401]: the mmapped chunk
+        results, out, err = run_gdb([exe, core], [["cmd", l] for l in lines])
+        self.assertEqual(results[0]["error"],
+                         "heapscope: unknown command 'heap stast' (did you mean 'stats'? try 'heap help')")
+        rc, cli_out, cli_err = run_cli(core, "heap stast")
+        self.assertEqual(cli_err, results[0]["error"] + "\n")
+        first = results[1]["out"].split("\n")[0]
+        self.assertRegex(first, r"^chunk 0x[0-9a-f]+ \(data 0x[0-9a-f]+\), size \d+ \(1\.0 MiB\), mmapped$")
+
+    def test_cli_help_needs_no_core(self):
+        core = make_core(scenario(), ["abort"])
+        for words in (["heap", "help"], ["mems", "help"], ["heap"], ["heap", "chunks", "--help"],
+                      ["heap", "bins", "--help"]):
+            with self.subTest(words=words):
+                p = subprocess.run([CLI] + words, capture_output=True, text=True, timeout=60)
+                rc, want, _ = run_cli(core, " ".join(words if len(words) > 1 else words + ["help"]))
+                self.assertEqual((p.returncode, p.stderr), (0, ""))
+                self.assertEqual(p.stdout, want)
+        p = subprocess.run([CLI, "heap", "bins", "--help"], capture_output=True, text=True, timeout=60)
+        self.assertIn("[--limit N]", p.stdout)
+        p = subprocess.run([CLI, "heap", "stats"], capture_output=True, text=True, timeout=60)
+        self.assertEqual((p.returncode, p.stderr), (2, "heapscope: no core file or --pid given (try --help)\n"))
+
+
 class LiveTest(Compare, unittest.TestCase):
     """gdb on a live process stopped at a breakpoint, natively and through
     gdbserver. The reference is the CLI on a gcore of that stop; when the
@@ -447,7 +493,8 @@ class ErrorTest(unittest.TestCase):
                             "-ex", "echo alive\\n"], capture_output=True, text=True, timeout=120,
                            env=lib.debugger_env())
         self.assertEqual(p.stderr, NO_TARGET + "\n")
-        self.assertEqual(p.stdout, "alive\n")
+        self.assertRegex(p.stdout, LOADED)
+        self.assertEqual(LOADED.sub("", p.stdout), "alive\n")
 
     def test_help_without_program(self):
         require_frontend(self)

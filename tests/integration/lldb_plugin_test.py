@@ -246,6 +246,17 @@ class OnCoreFile(unittest.TestCase, CompareMixin):
         self.assertRegex(ls.lldb_error_line(err),
                          r"^cannot evaluate 'no_such_symbol \+ 8': .*no_such_symbol.*$")
 
+    def test_arena_pointer_keeps_its_address(self):
+        """A malloc_state pointer (`av` in a backtrace) prints as its address,
+        as any pointer does; the arena itself still gets the summary."""
+        status, outputs, out, err = ls.run_lldb(["expression -- &main_arena", "expression -- main_arena"],
+                                                exe=self.exe, core=self.core)
+        if "main_arena" in err and "undeclared" in err:
+            self.skipTest("no libc debug info (libc6-dbg): LLDB has no malloc_state type")
+        self.assertEqual(status, 0, err)
+        self.assertRegex(outputs[0], r"^\(malloc_state \*\) \$0 = 0x[0-9a-f]+\n$")
+        self.assertRegex(outputs[1], r"^\(malloc_state\) \$1 = top=0x[0-9a-f]+ system_mem=")
+
     def test_repeated_command_same_output(self):
         status, outputs, out, err = ls.run_lldb(["heap stats", "heap stats"],
                                                 exe=self.exe, core=self.core)

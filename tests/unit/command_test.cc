@@ -99,6 +99,17 @@ TEST(CommandTable, UsageListsEveryOption) {
   }
 }
 
+TEST(RunCommand, MisspeltCommandGetsASuggestion) {
+  Session s(std::make_unique<BufferTarget>());
+  EXPECT_EQ(run_command(s, "heap", {"stat"}, CancelToken()).error,
+            "unknown command 'heap stat' (did you mean 'stats'? try 'heap help')");
+  EXPECT_EQ(run_command(s, "heap", {"chekc"}, CancelToken()).error,
+            "unknown command 'heap chekc' (did you mean 'check'? try 'heap help')");
+  EXPECT_EQ(run_command(s, "mems", {"chian"}, CancelToken()).error,
+            "unknown command 'mems chian' (did you mean 'chain'? try 'mems help')");
+  EXPECT_EQ(run_command(s, "heap", {"xyzzy"}, CancelToken()).error, "unknown command 'heap xyzzy' (try 'heap help')");
+}
+
 TEST(RunCommand, UnknownCommandIsOneLineUserError) {
   auto t = std::make_unique<BufferTarget>();
   Session s(std::move(t));

@@ -101,6 +101,8 @@ struct CommandSpec {
 const std::vector<CommandSpec>& command_table();
 const CommandSpec* find_command(std::string_view group, std::string_view name);
 std::vector<std::string> command_groups();  // {"heap", "mems"}
+// The command of `group` a typo most likely meant ("stat" -> "stats"), if any.
+std::optional<std::string> nearest_command(std::string_view group, std::string_view typed);
 
 // Help for a group ("heap": its summary and subcommands) or one command.
 std::string group_help(std::string_view group);

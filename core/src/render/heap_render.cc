@@ -213,8 +213,10 @@ std::string chunk_text(const std::vector<const CheckFinding*>& findings, const g
                        uint64_t size_field, std::optional<uint64_t> fd, std::optional<uint64_t> bk) {
   std::string out = fmt::format("chunk {} (data {}), size {}, {}{}\n", to_hex(c.address), to_hex(c.data()),
                                 bytes_with_human(c.size), glibc::state_name(c.state),
-                                c.arena == glibc::kMmappedArena ? std::string(", mmapped")
-                                                                : fmt::format(", arena {}", c.arena));
+                                // The state already says "mmapped": not twice.
+                                c.arena != glibc::kMmappedArena ? fmt::format(", arena {}", c.arena)
+                                : c.state == glibc::ChunkState::kMmapped ? std::string()
+                                                                         : std::string(", mmapped"));
   if (asked != c.address && asked != c.data())
     out += fmt::format("  {} is {} bytes into the chunk\n", to_hex(asked), asked - c.address);
   out += fmt::format("  prev_size {:#x}\n  size      {:#x} (PREV_INUSE={} IS_MMAPPED={} NON_MAIN_ARENA={})\n",

@@ -57,8 +57,10 @@ std::string holder_text(const glibc::Heap& h, const Reference& r) {
     case Reference::From::kRegister:
       return fmt::format("register {} of thread {}", r.name, r.tid);
     case Reference::From::kStack:
-      return fmt::format("stack of thread {} at {} (sp+{:#x})", r.tid, to_hex(r.where),
-                         r.where.value - r.thread_sp.value);
+      // Below sp is the red zone (x86-64: 128 bytes): sp-0x58, not a wrapped sp+0xff...a8.
+      return r.where >= r.thread_sp
+                 ? fmt::format("stack of thread {} at {} (sp+{:#x})", r.tid, to_hex(r.where), r.where - r.thread_sp)
+                 : fmt::format("stack of thread {} at {} (sp-{:#x})", r.tid, to_hex(r.where), r.thread_sp - r.where);
     case Reference::From::kModule:
       return fmt::format("global {} at {}", r.name.empty() ? "?" : r.name, to_hex(r.where));
     case Reference::From::kAnonymous:

@@ -79,7 +79,7 @@ def _group_doc(group):
     help_text = core.group_help(group)
     first = help_text.split("\n", 1)[0]
     return "%s\nUsage: %s SUBCOMMAND [OPTIONS] [--json]\n\n" \
-           "\"%s help\" prints the core's list; \"help %s SUBCOMMAND\" the options." % (
+           "\"%s help\" lists heapscope's command table; \"help %s SUBCOMMAND\" the options." % (
                first, group, group, group)
 
 
