@@ -95,10 +95,13 @@ const OptionSpec kArenaOption{"--arena", "I", "only arena I (0 is the main arena
 
 std::optional<int> arena_option(const CommandContext& ctx, const glibc::Heap& h) {
   auto v = ctx.args.get_uint("--arena");
+  const bool from_default = !v && default_arena();
+  if (from_default) v = default_arena();
   if (!v) return std::nullopt;
   if (*v >= h.arenas.size())
-    throw UserError{fmt::format("no arena {} (the heap has {} arena{}: 0..{})", *v, h.arenas.size(),
-                                h.arenas.size() == 1 ? "" : "s", h.arenas.size() - 1)};
+    throw UserError{fmt::format("no arena {} (the heap has {} arena{}: 0..{}){}", *v, h.arenas.size(),
+                                h.arenas.size() == 1 ? "" : "s", h.arenas.size() - 1,
+                                from_default ? "; it is the default arena: 'heap arena none' clears it" : "")};
   return static_cast<int>(*v);
 }
 
@@ -106,6 +109,7 @@ const std::vector<CommandSpec>& command_table() {
   static const std::vector<CommandSpec> table = [] {
     std::vector<CommandSpec> t;
     add_heap_commands(t);
+    add_arena_commands(t);
     add_frag_commands(t);
     add_leak_commands(t);
     add_check_commands(t);

@@ -341,6 +341,38 @@ class SmallFixesTest(unittest.TestCase):
         self.assertEqual((p.returncode, p.stderr), (2, "heapscope: no core file or --pid given (try --help)\n"))
 
 
+class DefaultArenaTest(unittest.TestCase):
+    """`heap arena 1` makes arena 1 the one every heap command looks at
+    without --arena (the thread's arena of gdb_scenario), until `heap arena
+    none`; `heap stats --arena I` is accepted."""
+
+    def test_default_arena_is_the_option(self):
+        require_frontend(self)
+        exe = scenario()
+        core = make_core(exe, ["abort"])
+        steps = [("heap arena 1", None), ("heap chunks --limit 3", "heap chunks --arena 1 --limit 3"),
+                 ("heap bins", "heap bins --arena 1"), ("heap stats", "heap stats --arena 1"),
+                 ("heap stats --json", "heap stats --arena 1 --json"),
+                 ("heap check --json", "heap check --arena 1 --json"),
+                 ("heap chunks --arena 0 --limit 2", "heap chunks --arena 0 --limit 2"),
+                 ("heap arena none", None), ("heap chunks --limit 3", "heap chunks --limit 3")]
+        results, out, err = run_gdb([exe, core], [["cmd", s[0]] for s in steps])
+        self.assertNotIn("Traceback", out + err)
+        self.assertEqual(results[0]["out"],
+                         "default arena: 1 (used when --arena is absent; 'heap arena none' clears it)\n")
+        for (line, cli_line), r in zip(steps, results):
+            if cli_line is None:
+                continue
+            rc, cli_out, cli_err = run_cli(core, cli_line)
+            self.assertEqual(rc, 0, cli_err)
+            self.assertTrue(r["ok"], r.get("error"))
+            self.assertEqual(r["out"], cli_out, line)
+        self.assertNotEqual(run_cli(core, "heap stats --arena 1")[1], run_cli(core, "heap stats")[1])
+        self.assertEqual(json.loads(run_cli(core, "heap stats --arena 1 --json")[1])["arenas"][0]["index"], 1)
+        rc, _, cli_err = run_cli(core, "heap stats --arena 7")
+        self.assertEqual((rc, cli_err), (2, "heapscope: no arena 7 (the heap has 2 arenas: 0..1)\n"))
+
+
 class LiveTest(Compare, unittest.TestCase):
     """gdb on a live process stopped at a breakpoint, natively and through
     gdbserver. The reference is the CLI on a gcore of that stop; when the

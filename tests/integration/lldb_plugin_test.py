@@ -246,6 +246,18 @@ class OnCoreFile(unittest.TestCase, CompareMixin):
         self.assertRegex(ls.lldb_error_line(err),
                          r"^cannot evaluate 'no_such_symbol \+ 8': .*no_such_symbol.*$")
 
+    def test_default_arena(self):
+        """`heap arena 0` leaves the mmapped chunk (in no arena) out of what
+        the commands see, as --arena 0 does, until `heap arena none`."""
+        lines = ["heap arena 0", "heap chunks --state mmapped", "heap stats", "heap arena none",
+                 "heap chunks --state mmapped"]
+        status, outputs, out, err = ls.run_lldb(lines, exe=self.exe, core=self.core)
+        self.assertEqual(status, 0, err)
+        want = [ls.cli([self.core] + l.split())[1] for l in
+                ["heap chunks --state mmapped --arena 0", "heap stats --arena 0", "heap chunks --state mmapped"]]
+        self.assertEqual([outputs[1], outputs[2], outputs[4]], want)
+        self.assertNotEqual(want[0], want[2])
+
     def test_arena_pointer_keeps_its_address(self):
         """A malloc_state pointer (`av` in a backtrace) prints as its address,
         as any pointer does; the arena itself still gets the summary."""

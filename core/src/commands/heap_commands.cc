@@ -31,6 +31,14 @@ void run_stats(CommandContext& ctx) {
     return;
   }
   HeapStats s = compute_stats(h);
+  if (auto arena = arena_option(ctx, h)) {
+    // One arena: its figures are the totals; mmapped chunks belong to none.
+    ArenaStats one = s.arenas.at(static_cast<size_t>(*arena));
+    s.arenas = {one};
+    s.total = one.states;
+    s.system_bytes = one.system_bytes;
+    s.mmapped = {};
+  }
   s.findings = heap_problems(ctx);
   ctx.out.write(ctx.args.json() ? stats_json(s) : with_findings_footer(ctx, stats_text(s)));
 }
@@ -133,11 +141,12 @@ void run_bins(CommandContext& ctx) {
 
 void add_heap_commands(std::vector<CommandSpec>& t) {
   t.push_back({"heap", "stats", "Show chunks and bytes per state, per arena and in total",
-               "heap stats [--by-type] [--json]",
+               "heap stats [--arena I] [--by-type] [--json]",
                "Every byte an arena got from the system is counted in exactly one class:\n"
                "in_use + metadata + tcache + fast + unsorted + small + large + top = system bytes.\n"
                "Bytes are chunk sizes, headers included.",
-               {{"--by-type", "", "in-use chunks per C++ class (from vtables) instead"}}, 0, 0, run_stats});
+               {kArenaOption, {"--by-type", "", "in-use chunks per C++ class (from vtables) instead"}}, 0, 0, run_stats,
+               {}, {{"--arena", "--by-type"}}});
   t.push_back({"heap", "arenas", "List the arenas with their heaps, threads and tcaches",
                "heap arenas [--json]", "", {}, 0, 0, rendered_whole(run_arenas)});
   t.push_back({"heap", "chunks", "List heap chunks in address order",

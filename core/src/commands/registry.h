@@ -14,9 +14,14 @@ void add_mems_commands(std::vector<CommandSpec>& table);
 void add_frag_commands(std::vector<CommandSpec>& table);
 void add_leak_commands(std::vector<CommandSpec>& table);  // heap leaks, heap refs
 void add_check_commands(std::vector<CommandSpec>& table);
+void add_arena_commands(std::vector<CommandSpec>& table);  // heap arena
 
-// The value of a command's --arena option, checked against the heap's
-// arenas; nullopt when the option is absent. Throws UserError.
+// The arena `heap arena I` chose (nullopt: every arena); arena_option falls
+// back to it when a command has no --arena.
+std::optional<uint64_t>& default_arena();
+
+// The value of a command's --arena option, or else the default arena,
+// checked against the heap's arenas; nullopt for every arena. Throws UserError.
 std::optional<int> arena_option(const CommandContext& ctx, const glibc::Heap& heap);
 // The --arena option as the heap commands describe it.
 extern const OptionSpec kArenaOption;
