@@ -373,6 +373,30 @@ class DefaultArenaTest(unittest.TestCase):
         self.assertEqual((rc, cli_err), (2, "heapscope: no arena 7 (the heap has 2 arenas: 0..1)\n"))
 
 
+class MallocParametersTest(unittest.TestCase):
+    """`heap mp` against gdb's own `p mp_` (libc6-dbg), and the CLI's bytes."""
+
+    FIELDS = ("trim_threshold", "top_pad", "mmap_threshold", "n_mmaps_max", "n_mmaps", "mmapped_mem",
+              "tcache_bins", "tcache_count")
+
+    def test_mp_equals_gdb_print(self):
+        require_frontend(self)
+        exe = scenario()
+        core = make_core(exe, ["abort"])
+        steps = [["cmd", "heap mp --json"], ["cmd", "heap mp"], ["py", "int(gdb.parse_and_eval('&mp_'))"]]
+        steps += [["py", "int(gdb.parse_and_eval('mp_.%s'))" % f] for f in self.FIELDS]
+        results, out, err = run_gdb([exe, core], steps)
+        if not results[2]["ok"]:
+            self.skipTest("gdb has no type for mp_ (no libc debug info)")
+        doc = json.loads(results[0]["out"])
+        self.assertEqual(int(doc["address"], 16), int(results[2]["out"]))
+        for f, r in zip(self.FIELDS, results[3:]):
+            self.assertEqual(doc[f], int(r["out"]), f)
+        self.assertEqual(doc["n_mmaps"], 1)  # sink[401], the 1 MiB chunk
+        self.assertEqual(results[1]["out"], run_cli(core, "heap mp")[1])
+        self.assertEqual(results[0]["out"], run_cli(core, "heap mp --json")[1])
+
+
 class LiveTest(Compare, unittest.TestCase):
     """gdb on a live process stopped at a breakpoint, natively and through
     gdbserver. The reference is the CLI on a gcore of that stop; when the

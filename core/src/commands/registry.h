@@ -15,6 +15,7 @@ void add_frag_commands(std::vector<CommandSpec>& table);
 void add_leak_commands(std::vector<CommandSpec>& table);  // heap leaks, heap refs
 void add_check_commands(std::vector<CommandSpec>& table);
 void add_arena_commands(std::vector<CommandSpec>& table);  // heap arena
+void add_mp_commands(std::vector<CommandSpec>& table);     // heap mp
 
 // The arena `heap arena I` chose (nullopt: every arena); arena_option falls
 // back to it when a command has no --arena.
