@@ -180,9 +180,11 @@ std::string command_help(const CommandSpec& spec) {
   s += "\nOptions:\n";
   size_t width = 6;
   for (const auto& o : spec.options)
-    width = std::max(width, o.name.size() + (o.value_name.empty() ? 0 : o.value_name.size() + 1));
+    width = std::max(width, o.name.size() + (o.value_name.empty() ? 0 : o.value_name.size() + 3));
   for (const auto& o : spec.options) {
-    std::string left = o.value_name.empty() ? o.name : o.name + " " + o.value_name;
+    std::string left = o.value_name.empty() ? o.name
+                       : o.value_optional   ? o.name + " [" + o.value_name + "]"
+                                            : o.name + " " + o.value_name;
     std::string help = o.help;
     if (!o.choices.empty()) help += fmt::format(" ({})", fmt::join(o.choices, ", "));
     s += fmt::format("  {:<{}}  {}\n", left, width, help);
@@ -292,6 +294,16 @@ ParsedArgs parse_args(const CommandSpec& spec, const std::vector<std::string>& a
         if (inline_value) throw UserError{fmt::format("option {} takes no value", name)};
         args.values[name] = "";
       } else {
+        if (!inline_value && o->value_optional) {
+          bool number = false;
+          if (i + 1 < argv.size()) try {
+              parse_uint(argv[i + 1], name);
+              number = true;
+            } catch (const UserError&) {
+            }
+          args.values[name] = number ? argv[++i] : "";
+          continue;
+        }
         if (!inline_value) {
           if (i + 1 >= argv.size())
             throw UserError{fmt::format("option {} needs a value ({})", name, o->value_name)};

@@ -397,6 +397,36 @@ class MallocParametersTest(unittest.TestCase):
         self.assertEqual(results[0]["out"], run_cli(core, "heap mp --json")[1])
 
 
+class ChunkDumpTest(unittest.TestCase):
+    """`heap chunk ADDR --dump [N]`: the chunk's data bytes, as gdb reads
+    them, in hex and ASCII; the CLI's bytes."""
+
+    def test_dump_equals_gdb_memory(self):
+        require_frontend(self)
+        exe = scenario()
+        core = make_core(exe, ["abort"])
+        read = "bytes(gdb.selected_inferior().read_memory(int(gdb.parse_and_eval('(unsigned long)sink[1]')), 64)).hex()"
+        lines = ["heap chunk sink[1] --dump --json", "heap chunk sink[1] --dump 8 --json",
+                 "heap chunk sink[1] --dump", "heap chunk sink[1] --dump 20", "heap chunk --dump 0x10 sink[1]"]
+        results, out, err = run_gdb([exe, core], chunk_address_steps() + [["py", read]] +
+                                    [["cmd", l] for l in lines])
+        self.assertNotIn("Traceback", out + err)
+        data = int(results[0]["out"])
+        memory = eval(results[1]["out"])
+        whole, eight = json.loads(results[2]["out"]), json.loads(results[3]["out"])
+        self.assertEqual(len(whole["dump"]), 2 * (whole["size"] - (data - int(whole["address"], 16))))
+        self.assertTrue(memory.startswith(whole["dump"][:128]) or whole["dump"].startswith(memory))
+        self.assertEqual(eight["dump"], memory[:16])
+        text = results[5]["out"].splitlines()
+        self.assertEqual(text[-3], "  data, 20 bytes:")
+        self.assertTrue(text[-2].startswith("    %#x  %s " % (data, " ".join(memory[i:i + 2] for i in range(0, 32, 2)))),
+                        text[-2])
+        self.assertTrue(text[-1].startswith("    %#x  " % (data + 16)), text[-1])
+        for line, r in zip(lines, results[2:]):
+            cli_line = line.replace("sink[1]", "%#x" % data)
+            self.assertEqual(r["out"], run_cli(core, cli_line)[1], line)
+
+
 class LiveTest(Compare, unittest.TestCase):
     """gdb on a live process stopped at a breakpoint, natively and through
     gdbserver. The reference is the CLI on a gcore of that stop; when the

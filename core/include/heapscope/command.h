@@ -35,6 +35,9 @@ struct OptionSpec {
   std::string help;
   ValueKind kind = ValueKind::kText;  // of the value; ignored for a flag
   std::vector<std::string> choices;   // kChoice: the accepted values
+  // The value may be left out (`--dump` or `--dump 64`): the next word is
+  // taken only when it is a number; absent, the option's value is "".
+  bool value_optional = false;
 };
 
 // A positional argument (`heap chunk ADDR`, `heap bins [KIND]`).

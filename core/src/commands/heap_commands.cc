@@ -2,12 +2,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
+#include <span>
 
 #include "commands/registry.h"
 #include "heapscope/analysis/check.h"
 #include "heapscope/analysis/stats.h"
 #include "heapscope/analysis/types.h"
 #include "heapscope/glibc/heap.h"
+#include "render/format.h"
 #include "render/heap_render.h"
 #include "render/leak_render.h"
 
@@ -106,9 +109,29 @@ std::string run_chunk(CommandContext& ctx) {
   std::vector<const CheckFinding*> here;
   for (const auto& f : ctx.session.heap_check(ctx.cancel).findings)
     if (f.address >= c->address && f.address < c->end()) here.push_back(&f);
-  return ctx.args.json() ? chunk_json(here, *c, asked, places, prev_size, size_field, fd, bk)
-                         : with_findings_footer(ctx, chunk_text(here, *c, asked, places, prev_size, size_field, fd, bk),
-                                                {c->address, c->end()});
+  // --dump [N]: the first N bytes of the chunk's data (default all, up to
+  // kDumpDefault), never past the chunk.
+  std::optional<std::vector<unsigned char>> dump;
+  if (auto n = ctx.args.get("--dump")) {
+    constexpr uint64_t kDumpDefault = 256;
+    const uint64_t room = c->end() > c->data() ? c->end() - c->data() : 0;
+    uint64_t want = n->empty() ? std::min(room, kDumpDefault) : std::min(room, parse_uint(*n, "--dump"));
+    dump.emplace(want);
+    dump->resize(t.read(c->data(), std::as_writable_bytes(std::span(*dump))));
+  }
+  if (ctx.args.json()) {
+    std::string doc = chunk_json(here, *c, asked, places, prev_size, size_field, fd, bk);
+    if (!dump) return doc;
+    auto j = nlohmann::ordered_json::parse(doc);
+    std::string hex;
+    for (unsigned char b : *dump) hex += fmt::format("{:02x}", b);
+    j["dump"] = hex;
+    return j.dump() + "\n";
+  }
+  std::string text = chunk_text(here, *c, asked, places, prev_size, size_field, fd, bk);
+  if (dump) text += fmt::format("  data, {} byte{}:\n", dump->size(), dump->size() == 1 ? "" : "s") +
+                    hex_dump(c->data(), *dump);
+  return with_findings_footer(ctx, std::move(text), {c->address, c->end()});
 }
 
 void run_bins(CommandContext& ctx) {
@@ -161,9 +184,12 @@ void add_heap_commands(std::vector<CommandSpec>& t) {
                 {"--limit", "N", "print at most N chunks", ValueKind::kNumber}},
                0, 0, run_chunks});
   t.push_back({"heap", "chunk", "Describe the chunk that contains an address",
-               "heap chunk ADDR [--json]",
+               "heap chunk ADDR [--dump [N]] [--json]",
                "ADDR may be the chunk header, its user pointer, or any byte inside it; in gdb and lldb\n"
-               "any expression (a variable, $rax, ptr->next, 0x...+8).", {}, 1, 1,
+               "any expression (a variable, $rax, ptr->next, 0x...+8).",
+               {{"--dump", "N", "also show the first N bytes of its data in hex and ASCII (default: all, up to 256)",
+                 ValueKind::kNumber, {}, true}},
+               1, 1,
                rendered_whole(run_chunk), {{"ADDR", ValueKind::kAddress}}});
   t.push_back({"heap", "bins", "Show the free lists (tcache, fastbins, unsorted, small, large bins)",
                "heap bins [tcache|fast|unsorted|small|large] [--arena I] [--limit N] [--json]",

@@ -26,23 +26,6 @@ const std::string& type_or_dash(const LeakListing& l, uint32_t id) {
   return id ? l.type_names[id - 1] : kDash;
 }
 
-std::string hex_dump(Address at, const std::vector<unsigned char>& b) {
-  std::string out;
-  for (size_t off = 0; off < b.size(); off += 16) {
-    std::string hex, ascii;
-    for (size_t i = off; i < off + 16; ++i) {
-      if (i < b.size()) {
-        hex += fmt::format("{:02x} ", b[i]);
-        ascii += (b[i] >= 0x20 && b[i] < 0x7f) ? static_cast<char>(b[i]) : '.';
-      } else {
-        hex += "   ";
-      }
-    }
-    out += fmt::format("    {:#x}  {} |{}|\n", at.value + off, hex, ascii);
-  }
-  return out;
-}
-
 std::string chunk_brief(const glibc::Heap& h, int64_t i) {
   const auto& c = h.chunks[static_cast<size_t>(i)];
   return fmt::format("chunk {} (data {}, {} bytes, {})", to_hex(c.address), to_hex(c.data()), c.size,
