@@ -93,15 +93,18 @@ Address parse_address(std::string_view text) {
 
 const OptionSpec kArenaOption{"--arena", "I", "only arena I (0 is the main arena; ring order)", ValueKind::kNumber};
 
+void check_arena_index(const glibc::Heap& h, uint64_t index, std::string_view why) {
+  if (index >= h.arenas.size())
+    throw UserError{fmt::format("no arena {} (the heap has {} arena{}: 0..{}){}", index, h.arenas.size(),
+                                h.arenas.size() == 1 ? "" : "s", h.arenas.size() - 1, why)};
+}
+
 std::optional<int> arena_option(const CommandContext& ctx, const glibc::Heap& h) {
   auto v = ctx.args.get_uint("--arena");
   const bool from_default = !v && default_arena();
   if (from_default) v = default_arena();
   if (!v) return std::nullopt;
-  if (*v >= h.arenas.size())
-    throw UserError{fmt::format("no arena {} (the heap has {} arena{}: 0..{}){}", *v, h.arenas.size(),
-                                h.arenas.size() == 1 ? "" : "s", h.arenas.size() - 1,
-                                from_default ? "; it is the default arena: 'heap arena none' clears it" : "")};
+  check_arena_index(h, *v, from_default ? "; it is the default arena: 'heap arena none' clears it" : "");
   return static_cast<int>(*v);
 }
 

@@ -25,10 +25,7 @@ std::string run_arena(CommandContext& ctx) {
       default_arena().reset();
     } else {
       uint64_t i = parse_uint(v, "ARENA");
-      const auto& h = ctx.session.glibc_heap(ctx.cancel);
-      if (i >= h.arenas.size())
-        throw UserError{fmt::format("no arena {} (the heap has {} arena{}: 0..{})", i, h.arenas.size(),
-                                    h.arenas.size() == 1 ? "" : "s", h.arenas.size() - 1)};
+      check_arena_index(ctx.session.glibc_heap(ctx.cancel), i);
       default_arena() = i;
     }
   }

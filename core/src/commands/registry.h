@@ -24,6 +24,9 @@ std::optional<uint64_t>& default_arena();
 // The value of a command's --arena option, or else the default arena,
 // checked against the heap's arenas; nullopt for every arena. Throws UserError.
 std::optional<int> arena_option(const CommandContext& ctx, const glibc::Heap& heap);
+// Throws "no arena I (the heap has N arenas: 0..N-1)" + `why` when the
+// heap has no arena `index`.
+void check_arena_index(const glibc::Heap& heap, uint64_t index, std::string_view why = "");
 // The --arena option as the heap commands describe it.
 extern const OptionSpec kArenaOption;
 
