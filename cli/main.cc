@@ -3,6 +3,7 @@
 //   heapscope [--no-debuginfo] --pid PID heap chunks --limit 10
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -43,7 +44,7 @@ int usage_error(const std::string& message) {
 const char kUsage[] =
     "Usage: heapscope [OPTIONS] CORE-FILE GROUP COMMAND [ARGS...]\n"
     "       heapscope [OPTIONS] --pid PID GROUP COMMAND [ARGS...]\n"
-    "GROUP is 'heap' or 'mems'; 'heapscope CORE heap help' lists the commands.\n"
+    "GROUP is 'heap' or 'mems'; 'heapscope heap help' lists the commands.\n"
     "Options:\n"
     "  --no-debuginfo   use no separate debug files (roots from the heap's structure)\n"
     "  --sysroot DIR    read the files the core names as DIR/PATH (a core from another machine)\n"
@@ -67,6 +68,27 @@ std::optional<std::string> directory_value(std::string dir, std::string& error, 
   }
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   return dir == "/" ? std::string() : dir;
+}
+
+// `heapscope heap help`, `heapscope heap chunks --help`: help needs no core
+// (a file named "heap" is still a core); any other command does. Returns
+// nullopt when `words` does not start with a group.
+std::optional<int> help_without_target(const std::vector<std::string>& words) {
+  using namespace heapscope;
+  if (words.empty() || (words[0] != "heap" && words[0] != "mems")) return std::nullopt;
+  struct stat st;
+  if (stat(words[0].c_str(), &st) == 0) return std::nullopt;
+  const std::string& group = words[0];
+  if (words.size() == 1 || words[1] == "help" || words[1] == "--help") {
+    std::fputs(group_help(group).c_str(), stdout);
+    return 0;
+  }
+  const CommandSpec* spec = find_command(group, words[1]);
+  if (spec && std::find(words.begin() + 2, words.end(), "--help") != words.end()) {
+    std::fputs(command_help(*spec).c_str(), stdout);
+    return 0;
+  }
+  return usage_error("no core file or --pid given (try --help)");
 }
 
 }  // namespace
@@ -110,6 +132,7 @@ int main(int argc, char** argv) {
     }
   }
   if (pid == 0) {
+    if (auto status = help_without_target({args.begin() + static_cast<long>(i), args.end()})) return *status;
     if (i >= args.size()) return usage_error("no core file or --pid given (try --help)");
     core = args[i++];
   }
@@ -140,5 +163,5 @@ int main(int argc, char** argv) {
     usage_error(out.error);
     return out.status;
   }
-  return 0;
+  return out.found_problems ? 1 : 0;  // heap check / mems check found problems
 }

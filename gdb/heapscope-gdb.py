@@ -33,6 +33,10 @@ def _heapscope_load():
         heapscope_formatters.register()
     except ImportError:
         pass
+    # One line, so a ~/.gdbinit user knows it is there and where to start.
+    import _heapscope_gdb
+    gdb.write("heapscope %s loaded: 'heap help' and 'mems help' list the commands\n"
+              % _heapscope_gdb.version)
 
 
 _heapscope_load()

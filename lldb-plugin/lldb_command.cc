@@ -1,7 +1,13 @@
 #include "lldb_command.h"
 
 #include <lldb/API/SBError.h>
+#include <lldb/API/SBExpressionOptions.h>
 #include <lldb/API/SBFile.h>
+#include <lldb/API/SBFrame.h>
+#include <lldb/API/SBProcess.h>
+#include <lldb/API/SBTarget.h>
+#include <lldb/API/SBThread.h>
+#include <lldb/API/SBValue.h>
 
 #include <algorithm>
 #include <exception>
@@ -54,6 +60,51 @@ class LldbSink final : public OutputSink {
   lldb::SBFile file_;
 };
 
+// The first line of LLDB's error, without its "error: " (an expression's
+// diagnostics run to several lines: the source line, a caret).
+std::string first_line(const char* text) {
+  std::string s = text ? text : "";
+  s = s.substr(0, s.find('\n'));
+  if (s.starts_with("error: ")) s.erase(0, 7);
+  // "<user expression 3>:1:9: arithmetic on a pointer to void": the place
+  // says nothing on one line.
+  if (s.starts_with("<user expression")) {
+    auto at = s.find(">:");
+    for (int colons = 0; at != std::string::npos && colons < 2; ++colons) at = s.find(':', at + 2);
+    if (at != std::string::npos && at + 2 <= s.size()) s.erase(0, at + 2);
+  }
+  return s.empty() ? "no value" : s;
+}
+
+// Address arguments as LLDB evaluates `expression` in the selected frame
+// (the target's globals when there is no frame). No JIT: heapscope never
+// runs code in the program; LLDB's IR interpreter still reads variables,
+// registers, members and does arithmetic.
+AddressEvaluator lldb_evaluator(lldb::SBDebugger debugger) {
+  return [debugger](const std::string& expression) mutable -> uint64_t {
+    lldb::SBTarget target = debugger.GetSelectedTarget();
+    lldb::SBFrame frame = target.GetProcess().GetSelectedThread().GetSelectedFrame();
+    lldb::SBExpressionOptions options;
+    options.SetAllowJIT(false);
+    options.SetIgnoreBreakpoints(true);
+    options.SetTryAllThreads(false);
+    lldb::SBValue value = frame.IsValid() ? frame.EvaluateExpression(expression.c_str(), options)
+                                          : target.EvaluateExpression(expression.c_str(), options);
+    lldb::SBError error = value.GetError();
+    if (!value.IsValid() || error.Fail())
+      throw UserError{"cannot evaluate '" + expression + "': " + first_line(error.GetCString())};
+    // An array stands for its start, as in C.
+    if (value.GetType().IsArrayType() && value.GetLoadAddress() != LLDB_INVALID_ADDRESS)
+      return value.GetLoadAddress();
+    if (!value.GetType().IsPointerType() && !(value.GetType().GetTypeFlags() & lldb::eTypeIsScalar))
+      throw UserError{"cannot evaluate '" + expression + "': it is a " +
+                      (value.GetTypeName() ? value.GetTypeName() : "value") + ", not an address"};
+    uint64_t address = value.GetValueAsUnsigned(error, 0);
+    if (error.Fail()) throw UserError{"cannot evaluate '" + expression + "': " + first_line(error.GetCString())};
+    return address;
+  };
+}
+
 // The one-line summary of a group: the first sentence of its help.
 std::string group_summary(const std::string& group) {
   std::string help = group_help(group);
@@ -87,7 +138,7 @@ bool HeapscopeCommand::DoExecute(lldb::SBDebugger debugger, char** command,
     lldb::SBCommandInterpreter interpreter = debugger.GetCommandInterpreter();
     CancelToken cancel([&interpreter] { return interpreter.WasInterrupted(); });
     LldbSink sink(debugger, result);
-    CommandOutput out = run_command(*session, group_, argv, cancel, sink);
+    CommandOutput out = run_command(*session, group_, argv, cancel, sink, lldb_evaluator(debugger));
     sink.flush();  // what was written comes before an error line
     // Notes go to the error stream ("warning: ..."), never into the output
     // that must equal the CLI's; an error stays one line.

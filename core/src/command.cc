@@ -1,6 +1,7 @@
 #include "heapscope/command.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <charconv>
@@ -49,8 +50,8 @@ uint64_t parse_uint(std::string_view text, std::string_view what) {
   return v * mult;
 }
 
-Address parse_address(std::string_view text) {
-  std::string_view s = text;
+// One number of an address sum: 0x... or decimal.
+static std::optional<uint64_t> address_term(std::string_view s) {
   int base = 10;
   if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
     s.remove_prefix(2);
@@ -58,19 +59,52 @@ Address parse_address(std::string_view text) {
   }
   uint64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
-  if (s.empty() || ec != std::errc() || p != s.data() + s.size())
-    throw UserError{fmt::format("invalid address: '{}'", text)};
-  return Address(v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
 }
 
-const OptionSpec kArenaOption{"--arena", "I", "only arena I (0 is the main arena; ring order)"};
+std::optional<Address> parse_address_sum(std::string_view text) {
+  uint64_t total = 0;
+  bool negative = false, first = true;
+  size_t i = 0;
+  while (true) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+    size_t end = i;
+    while (end < text.size() && text[end] != '+' && text[end] != '-' && text[end] != ' ' && text[end] != '\t') ++end;
+    auto term = address_term(text.substr(i, end - i));
+    if (!term) return std::nullopt;
+    // Checked: an address out of 64 bits is a typo, not a wrap-around.
+    if (first) total = *term;
+    else if (negative ? __builtin_sub_overflow(total, *term, &total) : __builtin_add_overflow(total, *term, &total))
+      return std::nullopt;
+    first = false;
+    i = end;
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+    if (i == text.size()) return Address(total);
+    if (text[i] != '+' && text[i] != '-') return std::nullopt;
+    negative = text[i++] == '-';
+  }
+}
+
+Address parse_address(std::string_view text) {
+  if (auto a = parse_address_sum(text)) return *a;
+  throw UserError{fmt::format("invalid address: '{}'", text)};
+}
+
+const OptionSpec kArenaOption{"--arena", "I", "only arena I (0 is the main arena; ring order)", ValueKind::kNumber};
+
+void check_arena_index(const glibc::Heap& h, uint64_t index, std::string_view why) {
+  if (index >= h.arenas.size())
+    throw UserError{fmt::format("no arena {} (the heap has {} arena{}: 0..{}){}", index, h.arenas.size(),
+                                h.arenas.size() == 1 ? "" : "s", h.arenas.size() - 1, why)};
+}
 
 std::optional<int> arena_option(const CommandContext& ctx, const glibc::Heap& h) {
   auto v = ctx.args.get_uint("--arena");
+  const bool from_default = !v && default_arena();
+  if (from_default) v = default_arena();
   if (!v) return std::nullopt;
-  if (*v >= h.arenas.size())
-    throw UserError{fmt::format("no arena {} (the heap has {} arena{}: 0..{})", *v, h.arenas.size(),
-                                h.arenas.size() == 1 ? "" : "s", h.arenas.size() - 1)};
+  check_arena_index(h, *v, from_default ? "; it is the default arena: 'heap arena none' clears it" : "");
   return static_cast<int>(*v);
 }
 
@@ -78,6 +112,8 @@ const std::vector<CommandSpec>& command_table() {
   static const std::vector<CommandSpec> table = [] {
     std::vector<CommandSpec> t;
     add_heap_commands(t);
+    add_arena_commands(t);
+    add_mp_commands(t);
     add_frag_commands(t);
     add_leak_commands(t);
     add_check_commands(t);
@@ -94,6 +130,35 @@ const CommandSpec* find_command(std::string_view group, std::string_view name) {
 }
 
 std::vector<std::string> command_groups() { return {"heap", "mems"}; }
+
+// Edits (insert, delete, replace, swap two neighbours) from a to b.
+static size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i)
+    for (size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+std::optional<std::string> nearest_command(std::string_view group, std::string_view typed) {
+  if (typed.size() > 64) return std::nullopt;  // a pasted blob is no typo
+  std::optional<std::string> best;
+  size_t best_distance = 3;  // at most two edits: "stat", "chunsk", "bisn"
+  for (const auto& c : command_table()) {
+    if (c.group != group) continue;
+    size_t d = edit_distance(typed, c.name);
+    if (d < best_distance || (d == best_distance && best && c.name < *best)) {
+      best_distance = d;
+      best = c.name;
+    }
+  }
+  if (best && best_distance * 2 > best->size()) return std::nullopt;  // "ab" is not a typo of "map"
+  return best;
+}
 
 static const char* group_summary(std::string_view group) {
   return group == "heap" ? "Inspect the glibc malloc heap (arenas, chunks, bins, tcache)"
@@ -118,10 +183,14 @@ std::string command_help(const CommandSpec& spec) {
   s += "\nOptions:\n";
   size_t width = 6;
   for (const auto& o : spec.options)
-    width = std::max(width, o.name.size() + (o.value_name.empty() ? 0 : o.value_name.size() + 1));
+    width = std::max(width, o.name.size() + (o.value_name.empty() ? 0 : o.value_name.size() + 3));
   for (const auto& o : spec.options) {
-    std::string left = o.value_name.empty() ? o.name : o.name + " " + o.value_name;
-    s += fmt::format("  {:<{}}  {}\n", left, width, o.help);
+    std::string left = o.value_name.empty() ? o.name
+                       : o.value_optional   ? o.name + " [" + o.value_name + "]"
+                                            : o.name + " " + o.value_name;
+    std::string help = o.help;
+    if (!o.choices.empty()) help += fmt::format(" ({})", fmt::join(o.choices, ", "));
+    s += fmt::format("  {:<{}}  {}\n", left, width, help);
   }
   s += fmt::format("  {:<{}}  {}\n", "--json", width, "print one line of JSON instead of text");
   return s;
@@ -158,11 +227,56 @@ std::vector<std::string> split_arguments(std::string_view raw) {
   return out;
 }
 
-static ParsedArgs parse_args(const CommandSpec& spec, const std::vector<std::string>& argv) {
+namespace {
+
+const OptionSpec* find_option(const CommandSpec& spec, std::string_view name) {
+  for (const auto& o : spec.options)
+    if (o.name == name) return &o;
+  return nullptr;
+}
+
+bool looks_like_option(const std::string& a) {
+  return a.size() > 1 && a[0] == '-' && !std::isdigit(static_cast<unsigned char>(a[1]));
+}
+
+// A value checked against its kind: numbers must parse, choices must be
+// listed, and an address that is not a number is the debugger's to evaluate.
+std::string checked_value(ValueKind kind, const std::vector<std::string>& choices, std::string_view what,
+                          std::string value, const AddressEvaluator& evaluate) {
+  switch (kind) {
+    case ValueKind::kNumber:
+      parse_uint(value, what);
+      break;
+    case ValueKind::kAddress:
+      if (!parse_address_sum(value)) {
+        if (!evaluate) parse_address(value);  // throws: the CLI takes numbers
+        value = to_hex(Address(evaluate(value)));
+      }
+      break;
+    case ValueKind::kChoice:
+      if (std::find(choices.begin(), choices.end(), value) == choices.end())
+        throw UserError{what.starts_with("--")
+                            ? fmt::format("invalid value '{}' for {} (expected {})", value, what, fmt::join(choices, ", "))
+                            : fmt::format("unknown {} '{}' (expected {})", what, value, fmt::join(choices, ", "))};
+      break;
+    case ValueKind::kText:
+    case ValueKind::kFile:
+      break;
+  }
+  return value;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+ParsedArgs parse_args(const CommandSpec& spec, const std::vector<std::string>& argv,
+                      const AddressEvaluator& evaluate) {
   ParsedArgs args;
   for (size_t i = 1; i < argv.size(); ++i) {
     const std::string& a = argv[i];
-    if (a.size() > 1 && a[0] == '-' && !(a.size() > 1 && std::isdigit(static_cast<unsigned char>(a[1])))) {
+    if (looks_like_option(a)) {
       std::string name = a, value;
       bool inline_value = false;
       if (auto eq = a.find('='); eq != std::string::npos) {
@@ -175,29 +289,105 @@ static ParsedArgs parse_args(const CommandSpec& spec, const std::vector<std::str
         args.values[name] = "";
         continue;
       }
-      auto it = std::find_if(spec.options.begin(), spec.options.end(),
-                             [&](const OptionSpec& o) { return o.name == name; });
-      if (it == spec.options.end())
+      const OptionSpec* o = find_option(spec, name);
+      if (!o)
         throw UserError{fmt::format("unknown option '{}' for '{} {}' (try --help)", name,
                                     spec.group, spec.name)};
-      if (it->value_name.empty()) {
+      if (o->value_name.empty()) {
         if (inline_value) throw UserError{fmt::format("option {} takes no value", name)};
         args.values[name] = "";
       } else {
+        if (!inline_value && o->value_optional) {
+          bool number = false;
+          if (i + 1 < argv.size()) try {
+              parse_uint(argv[i + 1], name);
+              number = true;
+            } catch (const UserError&) {
+            }
+          args.values[name] = number ? argv[++i] : "";
+          continue;
+        }
         if (!inline_value) {
           if (i + 1 >= argv.size())
-            throw UserError{fmt::format("option {} needs a value ({})", name, it->value_name)};
+            throw UserError{fmt::format("option {} needs a value ({})", name, o->value_name)};
           value = argv[++i];
         }
-        args.values[name] = value;
+        args.values[name] = checked_value(o->kind, o->choices, name, std::move(value), evaluate);
       }
     } else {
       args.positional.push_back(a);
     }
   }
+  // `heap chunk ptr + 8`: the words of one address expression.
+  if (spec.positionals.size() == 1 && spec.positionals[0].kind == ValueKind::kAddress &&
+      args.positional.size() > 1) {
+    std::string joined = fmt::format("{}", fmt::join(args.positional, " "));
+    args.positional = {std::move(joined)};
+  }
   if (args.positional.size() < spec.min_positional || args.positional.size() > spec.max_positional)
     throw UserError{fmt::format("wrong number of arguments; usage: {}", spec.usage)};
+  for (size_t k = 0; k < args.positional.size() && k < spec.positionals.size(); ++k) {
+    const PositionalSpec& p = spec.positionals[k];
+    args.positional[k] = checked_value(p.kind, p.choices, lower(p.name), std::move(args.positional[k]), evaluate);
+  }
+  for (const auto& set : spec.exclusive) {
+    std::vector<std::string> given;
+    for (const auto& name : set) {
+      auto p = std::find_if(spec.positionals.begin(), spec.positionals.end(),
+                            [&](const PositionalSpec& ps) { return ps.name == name; });
+      bool present = p != spec.positionals.end()
+                         ? static_cast<size_t>(p - spec.positionals.begin()) < args.positional.size()
+                         : args.has(name);
+      if (present) given.push_back(name);
+    }
+    if (given.size() > 1)
+      throw UserError{fmt::format("{} and {} cannot be used together", given[0], given[1])};
+  }
   return args;
+}
+
+}  // namespace
+
+std::vector<std::string> complete_arguments(const CommandSpec& spec, const std::vector<std::string>& words,
+                                            std::string_view partial) {
+  std::vector<std::string> out;
+  auto add_matching = [&](const std::vector<std::string>& candidates, std::string_view prefix) {
+    for (const auto& c : candidates)
+      if (std::string_view(c).starts_with(partial.substr(prefix.size()))) out.push_back(std::string(prefix) + c);
+  };
+  // Which word the partial one is: an option's value, or the next positional.
+  size_t positionals = 0;
+  const OptionSpec* value_of = nullptr;
+  std::vector<std::string> given;
+  for (const auto& w : words) {
+    if (value_of) {
+      value_of = nullptr;
+      continue;
+    }
+    if (looks_like_option(w)) {
+      given.push_back(w.substr(0, w.find('=')));
+      const OptionSpec* o = find_option(spec, w);
+      if (o && !o->value_name.empty()) value_of = o;
+    } else {
+      ++positionals;
+    }
+  }
+  if (value_of) {
+    add_matching(value_of->choices, "");
+  } else if (auto eq = partial.find('='); partial.starts_with("--") && eq != std::string_view::npos) {
+    if (const OptionSpec* o = find_option(spec, partial.substr(0, eq)))
+      add_matching(o->choices, partial.substr(0, eq + 1));
+  } else if (!partial.starts_with("-") && positionals < spec.positionals.size() &&
+             spec.positionals[positionals].kind == ValueKind::kChoice) {
+    add_matching(spec.positionals[positionals].choices, "");
+  } else if (partial.starts_with("-") || partial.empty()) {
+    std::vector<std::string> names{"--help", "--json"};
+    for (const auto& o : spec.options) names.push_back(o.name);
+    std::erase_if(names, [&](const std::string& n) { return std::find(given.begin(), given.end(), n) != given.end(); });
+    add_matching(names, "");
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 namespace {
@@ -260,7 +450,7 @@ class WarningSink final : public OutputSink {
 
 CommandOutput run_command(Session& session, std::string_view group,
                           const std::vector<std::string>& argv, const CancelToken& cancel,
-                          OutputSink& front_end_sink) {
+                          OutputSink& front_end_sink, const AddressEvaluator& evaluate) {
   CommandOutput result;
   CancellableSink sink(front_end_sink, cancel);
   const std::vector<std::string> warnings = targets::target_warnings(session.target());
@@ -272,7 +462,10 @@ CommandOutput run_command(Session& session, std::string_view group,
     const CommandSpec* spec = find_command(group, argv[0]);
     if (!spec) {
       result.status = 2;
-      result.error = fmt::format("unknown command '{} {}' (try '{} help')", group, argv[0], group);
+      auto near = nearest_command(group, argv[0]);
+      result.error = near ? fmt::format("unknown command '{} {}' (did you mean '{}'? try '{} help')", group,
+                                        argv[0], *near, group)
+                          : fmt::format("unknown command '{} {}' (try '{} help')", group, argv[0], group);
       return result;
     }
     if (std::find(argv.begin() + 1, argv.end(), "--help") != argv.end()) {
@@ -282,10 +475,11 @@ CommandOutput run_command(Session& session, std::string_view group,
     const bool json = std::find(argv.begin() + 1, argv.end(), "--json") != argv.end();
     WarningSink warned(sink, warnings, json);
     OutputWriter out(warned);
-    ParsedArgs args = parse_args(*spec, argv);
+    ParsedArgs args = parse_args(*spec, argv, evaluate);
     CommandContext ctx{session, args, cancel, out};
     spec->run(ctx);
     out.flush();
+    result.found_problems = ctx.found_problems;
     warned.finish();
   } catch (const UserError& e) {
     result.status = 2;
@@ -307,14 +501,14 @@ CommandOutput run_command(Session& session, std::string_view group,
 }
 
 CommandOutput run_command_line(Session& session, std::string_view group, std::string_view raw,
-                               const CancelToken& cancel, OutputSink& sink) {
+                               const CancelToken& cancel, OutputSink& sink, const AddressEvaluator& evaluate) {
   std::vector<std::string> argv;
   try {
     argv = split_arguments(raw);
   } catch (const UserError& e) {
     return {2, "", e.message};
   }
-  return run_command(session, group, argv, cancel, sink);
+  return run_command(session, group, argv, cancel, sink, evaluate);
 }
 
 CommandOutput run_command(Session& session, std::string_view group,

@@ -158,14 +158,16 @@ void register_malloc_summaries(lldb::SBDebugger debugger) {
     uint32_t options;
     const char* description;
   };
-  // malloc_chunk skips pointers: an arena's bins[] are mchunkptrs to fake
-  // chunks inside the arena, and a summary on each would bury the dump.
-  // `p *(mchunkptr)ADDR` shows it.
+  // Every summary skips pointers: a pointer shows its address, as anywhere
+  // else in LLDB. An arena's bins[] are mchunkptrs to fake chunks inside the
+  // arena, and a summary on each would bury the dump; in `bt`, `av=0x...`
+  // says which arena a frame works on, and a summary there hid it.
+  // `p *(mchunkptr)ADDR`, `p *av`, `p main_arena` show them.
   const Entry entries[] = {
       {"malloc_chunk", chunk_summary, lldb::eTypeOptionSkipPointers, "heapscope: glibc malloc_chunk"},
-      {"malloc_state", arena_summary, 0, "heapscope: glibc malloc_state (arena)"},
-      {"tcache_perthread_struct", tcache_summary, 0, "heapscope: glibc tcache"},
-      {"tcache_entry", tcache_entry_summary, 0, "heapscope: glibc tcache entry"},
+      {"malloc_state", arena_summary, lldb::eTypeOptionSkipPointers, "heapscope: glibc malloc_state (arena)"},
+      {"tcache_perthread_struct", tcache_summary, lldb::eTypeOptionSkipPointers, "heapscope: glibc tcache"},
+      {"tcache_entry", tcache_entry_summary, lldb::eTypeOptionSkipPointers, "heapscope: glibc tcache entry"},
   };
   for (const Entry& e : entries) {
     lldb::SBTypeSummary summary =

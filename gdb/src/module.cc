@@ -8,6 +8,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -170,6 +172,29 @@ std::function<std::optional<Address>(std::string_view)> symbol_fallback(py::obje
   };
 }
 
+// The Python package's evaluate(expression) -> int, or a str that is the
+// one-line error: gdb's own evaluation of an address argument.
+AddressEvaluator address_evaluator(py::object fn) {
+  if (fn.is_none()) return {};
+  auto holder = std::make_shared<py::object>(std::move(fn));
+  return [holder](const std::string& expression) -> uint64_t {
+    py::gil_scoped_acquire gil;
+    py::object r;
+    try {
+      r = (*holder)(py::str(expression));
+    } catch (py::error_already_set& e) {
+      if (e.matches(PyExc_KeyboardInterrupt)) throw Cancelled{};
+      throw UserError{fmt::format("cannot evaluate '{}': {}", expression, e.what())};
+    }
+    if (py::isinstance<py::str>(r)) throw UserError{r.cast<std::string>()};
+    try {
+      return r.cast<uint64_t>();
+    } catch (const py::cast_error&) {
+      throw UserError{fmt::format("cannot evaluate '{}': not an address", expression)};
+    }
+  };
+}
+
 class PySession {
  public:
   PySession(std::unique_ptr<Target> target, SessionOptions options,
@@ -178,7 +203,8 @@ class PySession {
 
   // Runs one command, handing its output to write(str) in pieces as it is
   // rendered; returns (status, error).
-  py::tuple run(const std::string& group, const std::string& raw, py::object write) {
+  py::tuple run(const std::string& group, const std::string& raw, py::object write, py::object evaluate) {
+    AddressEvaluator evaluator = address_evaluator(std::move(evaluate));
     interrupted_->set = false;
     auto flag = interrupted_;
     CancelToken cancel([flag] {
@@ -195,7 +221,7 @@ class PySession {
     CommandOutput out;
     {
       py::gil_scoped_release release;
-      out = run_command_line(session_, group, raw, cancel, sink);
+      out = run_command_line(session_, group, raw, cancel, sink, evaluator);
       if (out.status == 0) {
         try {
           sink.finish();
@@ -365,7 +391,9 @@ PYBIND11_MODULE(_heapscope_gdb, m) {
 
   py::class_<PySession>(m, "Session")
       .def("run", &PySession::run, py::arg("group"), py::arg("raw_args"), py::arg("write"),
-           "Runs one command, writing its output with write(str) in pieces; returns (status, error).")
+           py::arg("evaluate") = py::none(),
+           "Runs one command, writing its output with write(str) in pieces; evaluate(expr) -> int\n"
+           "or an error str resolves address arguments that are not numbers. Returns (status, error).")
       .def("chunk", &PySession::chunk, py::arg("address"))
       .def("description", &PySession::description)
       .def("notes", &PySession::notes)
@@ -402,6 +430,12 @@ PYBIND11_MODULE(_heapscope_gdb, m) {
     if (spec && std::find(argv.begin() + 1, argv.end(), "--help") != argv.end())
       return py::str(command_help(*spec));
     return py::none();
+  });
+  // Completion of `group name words... partial` from the table: whole words.
+  m.def("complete", [](const std::string& group, const std::string& name, const std::vector<std::string>& words,
+                       const std::string& partial) -> std::vector<std::string> {
+    const CommandSpec* spec = find_command(group, name);
+    return spec ? complete_arguments(*spec, words, partial) : std::vector<std::string>{};
   });
   m.def("command_help", [](const std::string& g, const std::string& n) -> py::object {
     const CommandSpec* c = find_command(g, n);

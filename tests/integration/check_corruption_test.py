@@ -49,7 +49,8 @@ def summary(findings):
 class CliCorruptionTest(unittest.TestCase):
     def check_mode(self, mode):
         core, kind, address = corrupted_core(mode)
-        doc = lib.run_cli_json([core, "heap", "check"])
+        # Problems found: exit 1, so a script can gate on it (2 is for errors).
+        doc = lib.run_cli_json([core, "heap", "check"], statuses=(1,))
         self.assertGreater(doc["chunks_checked"], 0)
         found = matching(doc["findings"], kind, address)
         self.assertTrue(found, "%s: no %s finding at %#x; got:\n  %s"
@@ -59,28 +60,41 @@ class CliCorruptionTest(unittest.TestCase):
             self.assertTrue(f["cause"])
         # Text: one line per finding and a summary line.
         status, out, err = lib.run_cli([core, "heap", "check"])
-        self.assertEqual(status, 0, err)
+        self.assertEqual(status, 1, err)
         lines = out.rstrip("\n").split("\n")
         self.assertEqual(len(lines), len(doc["findings"]) + 1, out)
         self.assertRegex(lines[-1], r"^\d+ problems? found in %d chunks?$" % doc["chunks_checked"])
         self.assertTrue(any(l.startswith("%#x " % address) and kind in l for l in lines[:-1]), out)
-        # Every other command still answers, ends with one warning line that
-        # counts heap check's problems, and says so in its JSON.
+        # Every other command still answers, ends with one short warning line
+        # that counts heap check's problems, and says so in its JSON.
         n = len(doc["findings"])
         first = doc["findings"][0]
-        warning = "warning: %d problem%s found in the heap; first at %s: %s: " % (
+        warning = "warning: %d heap problem%s (first at %s: %s); run 'heap check'" % (
             n, "" if n == 1 else "s", first["address"], first["kind"])
         for argv in (["heap", "stats"], ["heap", "bins"], ["heap", "leaks"], ["heap", "frag"]):
             status, out, err = lib.run_cli([core] + argv)
             self.assertEqual(status, 0, err)
-            last = out.rstrip("\n").split("\n")[-1]
-            self.assertTrue(last.startswith(warning) and last.endswith("; run 'heap check'"),
-                            "%s: %r" % (" ".join(argv), last))
+            self.assertEqual(out.rstrip("\n").split("\n")[-1], warning, " ".join(argv))
+            self.assertEqual(out.count("warning: "), 1, " ".join(argv))
             self.assertEqual(lib.run_cli_json([core] + argv + ["--json"])["findings"], n, argv)
-        # heap chunk shows the problems at that chunk (a fake chunk is in none).
+        # heap chunk shows the problems at that chunk (a fake chunk is in none),
+        # and its footer counts only the others: nothing said twice.
         status, out, _ = lib.run_cli([core, "heap", "chunk", "%#x" % address, "--json"])
         if status == 0 and int(json.loads(out)["address"], 16) == address:
-            self.assertIn(kind, [f["kind"] for f in json.loads(out)["findings"]])
+            chunk = json.loads(out)
+            self.assertIn(kind, [f["kind"] for f in chunk["findings"]])
+            _, text, _ = lib.run_cli([core, "heap", "chunk", "%#x" % address])
+            inside = [f for f in doc["findings"]
+                      if int(chunk["address"], 16) <= int(f["address"], 16) < int(chunk["address"], 16) + chunk["size"]]
+            others = [f for f in doc["findings"] if f not in inside]
+            self.assertEqual(text.count("  problem: "), len(inside), text)
+            if others:
+                self.assertEqual(text.rstrip("\n").split("\n")[-1],
+                                 "warning: %d other heap problem%s (first at %s: %s); run 'heap check'" % (
+                                     len(others), "" if len(others) == 1 else "s", others[0]["address"],
+                                     others[0]["kind"]))
+            else:
+                self.assertNotIn("warning:", text)
         return found[0]
 
     def test_overflow(self):
@@ -147,7 +161,7 @@ class CliCorruptionTest(unittest.TestCase):
 
     def test_arena_option(self):
         core, kind, address = corrupted_core("tcache_double")
-        doc = lib.run_cli_json([core, "heap", "check", "--arena", "0"])
+        doc = lib.run_cli_json([core, "heap", "check", "--arena", "0"], statuses=(1,))
         self.assertTrue(matching(doc["findings"], kind, address))
         status, _, err = lib.run_cli([core, "heap", "check", "--arena", "9"])
         self.assertEqual(status, 2)
@@ -167,6 +181,7 @@ class CleanExamplesTest(unittest.TestCase):
                 self.assertGreater(doc["chunks_checked"], 0)
                 status, out, _ = lib.run_cli([core, "heap", "check"])
                 self.assertEqual(out, "no problems found in %d chunks\n" % doc["chunks_checked"])
+                self.assertEqual(status, 0)
 
 
 class GdbCorruptionTest(unittest.TestCase):

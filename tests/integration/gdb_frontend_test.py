@@ -38,6 +38,7 @@ RUNNER = os.path.join(HERE, "gdb_runner.py")
 GDB = os.environ.get("HEAPSCOPE_GDB") or shutil.which("gdb")
 GDBSERVER = shutil.which("gdbserver")
 NO_TARGET = "heapscope: no process or core file; use run, attach or core-file"
+LOADED = re.compile(r"^heapscope \S+ loaded: 'heap help' and 'mems help' list the commands\n")
 EXAMPLES = ["demo", "scenario_single", "scenario_threads", "scenario_mmap", "mems_demo",
             "leaks_basic", "leaks_cxx"]
 # Argument forms worth comparing beyond the bare command (used when the
@@ -46,7 +47,7 @@ EXTRA_LINES = {
     ("heap", "bins"): ["heap bins fast", "heap bins tcache --json", "heap bins nosuchkind"],
     ("heap", "chunks"): ["heap chunks --limit 5", "heap chunks --state tcache --json",
                          "heap chunks --arena 1 --limit 3", "heap chunks --limit x"],
-    ("heap", "chunk"): ["heap chunk 0x10", "heap chunk notanaddress"],
+    ("heap", "chunk"): ["heap chunk 0x10", "heap chunk 0x10+0x20"],
     ("mems", "chain"): ["mems chain --json"],
     ("heap", "leaks"): ["heap leaks --list --limit 5", "heap leaks --summary --json",
                         "heap leaks --type Widget", "heap leaks --summary --list"],
@@ -258,6 +259,174 @@ class CoreTest(Compare, unittest.TestCase):
                 self.check_program(os.path.join(BUILD, "examples", name), args=())
 
 
+class AddressExpressionTest(unittest.TestCase):
+    """ADDR arguments are gdb expressions (`heap chunk sink[1]`): the same
+    bytes as the CLI on the number they evaluate to; a bad one is one line."""
+
+    def test_expressions_equal_cli_numbers(self):
+        require_frontend(self)
+        exe = scenario()
+        core = make_core(exe, ["abort"])
+        lines = ["heap chunk sink[1]", "heap chunk sink[1] + 8", "heap chunk (char *)sink[1] + 24",
+                 "heap refs sink[1]", "heap chunk sink[1] --json", "heap chunk no_such_symbol",
+                 "heap chunk sink", "heap chunk main_arena"]
+        results, out, err = run_gdb([exe, core], chunk_address_steps() + [["cmd", l] for l in lines])
+        self.assertNotIn("Traceback", out + err)
+        data = int(results[0]["out"])
+        by_line = dict(zip(lines, results[1:]))
+        for line, cli_line in [("heap chunk sink[1]", "heap chunk %#x" % data),
+                               ("heap chunk sink[1] + 8", "heap chunk %#x+8" % data),
+                               ("heap chunk (char *)sink[1] + 24", "heap chunk %#x + 24" % data),
+                               ("heap refs sink[1]", "heap refs %d" % data),
+                               ("heap chunk sink[1] --json", "heap chunk %#x --json" % data)]:
+            rc, cli_out, cli_err = run_cli(core, cli_line)
+            self.assertEqual(rc, 0, cli_err)
+            self.assertTrue(by_line[line]["ok"], by_line[line].get("error"))
+            self.assertEqual(by_line[line]["out"], cli_out, line)
+        bad = by_line["heap chunk no_such_symbol"]
+        self.assertFalse(bad["ok"])
+        self.assertEqual(bad["error"], "heapscope: cannot evaluate 'no_such_symbol': "
+                                       "No symbol \"no_such_symbol\" in current context.")
+        # An array stands for its start (a global: not in the heap).
+        self.assertRegex(by_line["heap chunk sink"]["error"], r"^heapscope: 0x[0-9a-f]+ is not inside any heap chunk$")
+        self.assertRegex(by_line["heap chunk main_arena"]["error"],
+                         r"^heapscope: cannot evaluate 'main_arena': it is a .*, not an address$")
+        # The CLI keeps numbers: a symbol is one clear line there.
+        rc, _, cli_err = run_cli(core, "heap chunk sink")
+        self.assertEqual((rc, cli_err), (2, "heapscope: invalid address: 'sink'\n"))
+
+
+class SmallFixesTest(unittest.TestCase):
+    """The rough edges a pwndbg/gef user meets first, in gdb and the CLI."""
+
+    def test_loader_says_it_loaded_in_one_line(self):
+        require_frontend(self)
+        p = subprocess.run([GDB, "-batch", "-nx", "-ex", "source " + LOADER], capture_output=True,
+                           text=True, timeout=120, env=lib.debugger_env())
+        self.assertEqual(p.stderr, "")
+        self.assertRegex(p.stdout, LOADED)
+        self.assertEqual(p.stdout.count("\n"), 1, p.stdout)
+
+    def test_help_names_the_command_table(self):
+        require_frontend(self)
+        results, out, err = run_gdb([], [["cmd", "help heap"]])
+        self.assertIn("\"heap help\" lists heapscope's command table", results[0]["out"])
+        self.assertNotIn("the core's list", results[0]["out"])
+
+    def test_misspelt_command_and_mmapped_chunk(self):
+        require_frontend(self)
+        exe = scenario()
+        core = make_core(exe, ["abort"])
+        lines = ["heap stast", "heap chunk sink[401]"]  # sink[401]: the mmapped chunk
+        results, out, err = run_gdb([exe, core], [["cmd", l] for l in lines])
+        self.assertEqual(results[0]["error"],
+                         "heapscope: unknown command 'heap stast' (did you mean 'stats'? try 'heap help')")
+        rc, cli_out, cli_err = run_cli(core, "heap stast")
+        self.assertEqual(cli_err, results[0]["error"] + "\n")
+        first = results[1]["out"].split("\n")[0]
+        self.assertRegex(first, r"^chunk 0x[0-9a-f]+ \(data 0x[0-9a-f]+\), size \d+ \(1\.0 MiB\), mmapped$")
+
+    def test_cli_help_needs_no_core(self):
+        core = make_core(scenario(), ["abort"])
+        for words in (["heap", "help"], ["mems", "help"], ["heap"], ["heap", "chunks", "--help"],
+                      ["heap", "bins", "--help"]):
+            with self.subTest(words=words):
+                p = subprocess.run([CLI] + words, capture_output=True, text=True, timeout=60)
+                rc, want, _ = run_cli(core, " ".join(words if len(words) > 1 else words + ["help"]))
+                self.assertEqual((p.returncode, p.stderr), (0, ""))
+                self.assertEqual(p.stdout, want)
+        p = subprocess.run([CLI, "heap", "bins", "--help"], capture_output=True, text=True, timeout=60)
+        self.assertIn("[--limit N]", p.stdout)
+        p = subprocess.run([CLI, "heap", "stats"], capture_output=True, text=True, timeout=60)
+        self.assertEqual((p.returncode, p.stderr), (2, "heapscope: no core file or --pid given (try --help)\n"))
+
+
+class DefaultArenaTest(unittest.TestCase):
+    """`heap arena 1` makes arena 1 the one every heap command looks at
+    without --arena (the thread's arena of gdb_scenario), until `heap arena
+    none`; `heap stats --arena I` is accepted."""
+
+    def test_default_arena_is_the_option(self):
+        require_frontend(self)
+        exe = scenario()
+        core = make_core(exe, ["abort"])
+        steps = [("heap arena 1", None), ("heap chunks --limit 3", "heap chunks --arena 1 --limit 3"),
+                 ("heap bins", "heap bins --arena 1"), ("heap stats", "heap stats --arena 1"),
+                 ("heap stats --json", "heap stats --arena 1 --json"),
+                 ("heap check --json", "heap check --arena 1 --json"),
+                 ("heap chunks --arena 0 --limit 2", "heap chunks --arena 0 --limit 2"),
+                 ("heap arena none", None), ("heap chunks --limit 3", "heap chunks --limit 3")]
+        results, out, err = run_gdb([exe, core], [["cmd", s[0]] for s in steps])
+        self.assertNotIn("Traceback", out + err)
+        self.assertEqual(results[0]["out"],
+                         "default arena: 1 (used when --arena is absent; 'heap arena none' clears it)\n")
+        for (line, cli_line), r in zip(steps, results):
+            if cli_line is None:
+                continue
+            rc, cli_out, cli_err = run_cli(core, cli_line)
+            self.assertEqual(rc, 0, cli_err)
+            self.assertTrue(r["ok"], r.get("error"))
+            self.assertEqual(r["out"], cli_out, line)
+        self.assertNotEqual(run_cli(core, "heap stats --arena 1")[1], run_cli(core, "heap stats")[1])
+        self.assertEqual(json.loads(run_cli(core, "heap stats --arena 1 --json")[1])["arenas"][0]["index"], 1)
+        rc, _, cli_err = run_cli(core, "heap stats --arena 7")
+        self.assertEqual((rc, cli_err), (2, "heapscope: no arena 7 (the heap has 2 arenas: 0..1)\n"))
+
+
+class MallocParametersTest(unittest.TestCase):
+    """`heap mp` against gdb's own `p mp_` (libc6-dbg), and the CLI's bytes."""
+
+    FIELDS = ("trim_threshold", "top_pad", "mmap_threshold", "n_mmaps_max", "n_mmaps", "mmapped_mem",
+              "tcache_bins", "tcache_count")
+
+    def test_mp_equals_gdb_print(self):
+        require_frontend(self)
+        exe = scenario()
+        core = make_core(exe, ["abort"])
+        steps = [["cmd", "heap mp --json"], ["cmd", "heap mp"], ["py", "int(gdb.parse_and_eval('&mp_'))"]]
+        steps += [["py", "int(gdb.parse_and_eval('mp_.%s'))" % f] for f in self.FIELDS]
+        results, out, err = run_gdb([exe, core], steps)
+        if not results[2]["ok"]:
+            self.skipTest("gdb has no type for mp_ (no libc debug info)")
+        doc = json.loads(results[0]["out"])
+        self.assertEqual(int(doc["address"], 16), int(results[2]["out"]))
+        for f, r in zip(self.FIELDS, results[3:]):
+            self.assertEqual(doc[f], int(r["out"]), f)
+        self.assertEqual(doc["n_mmaps"], 1)  # sink[401], the 1 MiB chunk
+        self.assertEqual(results[1]["out"], run_cli(core, "heap mp")[1])
+        self.assertEqual(results[0]["out"], run_cli(core, "heap mp --json")[1])
+
+
+class ChunkDumpTest(unittest.TestCase):
+    """`heap chunk ADDR --dump [N]`: the chunk's data bytes, as gdb reads
+    them, in hex and ASCII; the CLI's bytes."""
+
+    def test_dump_equals_gdb_memory(self):
+        require_frontend(self)
+        exe = scenario()
+        core = make_core(exe, ["abort"])
+        read = "bytes(gdb.selected_inferior().read_memory(int(gdb.parse_and_eval('(unsigned long)sink[1]')), 64)).hex()"
+        lines = ["heap chunk sink[1] --dump --json", "heap chunk sink[1] --dump 8 --json",
+                 "heap chunk sink[1] --dump", "heap chunk sink[1] --dump 20", "heap chunk --dump 0x10 sink[1]"]
+        results, out, err = run_gdb([exe, core], chunk_address_steps() + [["py", read]] +
+                                    [["cmd", l] for l in lines])
+        self.assertNotIn("Traceback", out + err)
+        data = int(results[0]["out"])
+        memory = eval(results[1]["out"])
+        whole, eight = json.loads(results[2]["out"]), json.loads(results[3]["out"])
+        self.assertEqual(len(whole["dump"]), 2 * (whole["size"] - (data - int(whole["address"], 16))))
+        self.assertTrue(memory.startswith(whole["dump"][:128]) or whole["dump"].startswith(memory))
+        self.assertEqual(eight["dump"], memory[:16])
+        text = results[5]["out"].splitlines()
+        self.assertEqual(text[-3], "  data, 20 bytes:")
+        self.assertTrue(text[-2].startswith("    %#x  %s " % (data, " ".join(memory[i:i + 2] for i in range(0, 32, 2)))),
+                        text[-2])
+        self.assertTrue(text[-1].startswith("    %#x  " % (data + 16)), text[-1])
+        for line, r in zip(lines, results[2:]):
+            cli_line = line.replace("sink[1]", "%#x" % data)
+            self.assertEqual(r["out"], run_cli(core, cli_line)[1], line)
+
+
 class LiveTest(Compare, unittest.TestCase):
     """gdb on a live process stopped at a breakpoint, natively and through
     gdbserver. The reference is the CLI on a gcore of that stop; when the
@@ -410,7 +579,8 @@ class ErrorTest(unittest.TestCase):
                             "-ex", "echo alive\\n"], capture_output=True, text=True, timeout=120,
                            env=lib.debugger_env())
         self.assertEqual(p.stderr, NO_TARGET + "\n")
-        self.assertEqual(p.stdout, "alive\n")
+        self.assertRegex(p.stdout, LOADED)
+        self.assertEqual(LOADED.sub("", p.stdout), "alive\n")
 
     def test_help_without_program(self):
         require_frontend(self)
@@ -446,6 +616,28 @@ class ErrorTest(unittest.TestCase):
         results, out, err = run_gdb([], [["cmd", "complete %s %s %s" % (c["group"], c["name"],
                                                                       opt[:3])]])
         self.assertIn("%s %s %s" % (c["group"], c["name"], opt), results[0]["out"])
+
+    def test_completion_of_values(self):
+        """Option values and positionals complete from the table's choices."""
+        require_frontend(self)
+        # Typed as -ex lines: gdb.execute would drop the trailing space that
+        # asks for the next word.
+        lines = ["complete heap chunks --state t", "complete heap chunks --limit 3 --state ",
+                 "complete heap bins ", "complete heap bins fast --l", "complete heap chunks --state=sm"]
+        cmd = [GDB, "-batch", "-nx", "-ex", "source " + LOADER]
+        for l in lines:
+            cmd += ["-ex", l, "-ex", "echo --\\n"]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=lib.debugger_env())
+        self.assertEqual(p.stderr, "")
+        answers = [a.strip("\n").splitlines() for a in p.stdout.split("--\n")[:len(lines)]]
+        answers[0] = [l for l in answers[0] if l.startswith("heap ")]  # after the loader's line
+        self.assertEqual(answers[0], ["heap chunks --state tcache", "heap chunks --state top"])
+        self.assertEqual(sorted(l.split()[-1] for l in answers[1]),
+                         sorted(["in_use", "tcache", "fast", "unsorted", "small", "large", "top",
+                                 "mmapped", "metadata"]))
+        self.assertEqual(answers[2], ["heap bins %s" % k for k in ("fast", "large", "small", "tcache", "unsorted")])
+        self.assertEqual(answers[3], ["heap bins fast --limit"])
+        self.assertEqual(answers[4], ["heap chunks --state=small"])
 
     def test_loader_sourced_from_a_python_script(self):
         """The runner is a Python script gdb runs; it sources the loader

@@ -32,7 +32,8 @@ set(_gdb_test_env
 foreach(_case
     CoreTest.test_gdb_scenario CoreTest.test_examples CoreTest.test_no_debuginfo_setting
     LiveTest.test_native LiveTest.test_gdbserver LiveTest.test_session_reused_per_stop
-    PrinterTest ErrorTest)
+    PrinterTest ErrorTest AddressExpressionTest SmallFixesTest
+    DefaultArenaTest MallocParametersTest ChunkDumpTest)
   add_test(NAME integration.gdb.${_case}
     COMMAND ${Python3_EXECUTABLE} -m unittest -v gdb_frontend_test.${_case}
     WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})

@@ -227,6 +227,48 @@ class OnCoreFile(unittest.TestCase, CompareMixin):
                 self.assertIsNotNone(msg, err)
                 self.assertNotIn("internal error", msg)
 
+    def test_address_expressions(self):
+        """ADDR arguments are LLDB expressions (`heap chunk keep[3]`), evaluated
+        without running code: the same bytes as the CLI on the number; a bad
+        expression is one error line."""
+        lines = ["heap chunk keep[3] --json", "heap chunk keep[3]", "heap chunk (char *)keep[3] + 8",
+                 "heap refs keep[3]"]
+        status, outputs, out, err = ls.run_lldb(lines, exe=self.exe, core=self.core)
+        self.assertEqual(status, 0, err)
+        data = json.loads(outputs[0])["asked"]
+        for got, cli_line in zip(outputs, ["heap chunk %s --json" % data, "heap chunk %s" % data,
+                                           "heap chunk %s+8" % data, "heap refs %s" % data]):
+            cstatus, cout, cerr = ls.cli([self.core] + cli_line.split())
+            self.assertEqual(cstatus, 0, cerr)
+            self.assertEqual(got, cout, cli_line)
+        status, outputs, out, err = ls.run_lldb(["heap chunk no_such_symbol + 8"], exe=self.exe, core=self.core)
+        self.assertGreater(status, 0)
+        self.assertRegex(ls.lldb_error_line(err),
+                         r"^cannot evaluate 'no_such_symbol \+ 8': .*no_such_symbol.*$")
+
+    def test_default_arena(self):
+        """`heap arena 0` leaves the mmapped chunk (in no arena) out of what
+        the commands see, as --arena 0 does, until `heap arena none`."""
+        lines = ["heap arena 0", "heap chunks --state mmapped", "heap stats", "heap arena none",
+                 "heap chunks --state mmapped"]
+        status, outputs, out, err = ls.run_lldb(lines, exe=self.exe, core=self.core)
+        self.assertEqual(status, 0, err)
+        want = [ls.cli([self.core] + l.split())[1] for l in
+                ["heap chunks --state mmapped --arena 0", "heap stats --arena 0", "heap chunks --state mmapped"]]
+        self.assertEqual([outputs[1], outputs[2], outputs[4]], want)
+        self.assertNotEqual(want[0], want[2])
+
+    def test_arena_pointer_keeps_its_address(self):
+        """A malloc_state pointer (`av` in a backtrace) prints as its address,
+        as any pointer does; the arena itself still gets the summary."""
+        status, outputs, out, err = ls.run_lldb(["expression -- &main_arena", "expression -- main_arena"],
+                                                exe=self.exe, core=self.core)
+        if "main_arena" in err and "undeclared" in err:
+            self.skipTest("no libc debug info (libc6-dbg): LLDB has no malloc_state type")
+        self.assertEqual(status, 0, err)
+        self.assertRegex(outputs[0], r"^\(malloc_state \*\) \$0 = 0x[0-9a-f]+\n$")
+        self.assertRegex(outputs[1], r"^\(malloc_state\) \$1 = top=0x[0-9a-f]+ system_mem=")
+
     def test_repeated_command_same_output(self):
         status, outputs, out, err = ls.run_lldb(["heap stats", "heap stats"],
                                                 exe=self.exe, core=self.core)

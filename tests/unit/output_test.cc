@@ -117,6 +117,29 @@ TEST(RefsListing, TextIsStreamedInPieces) {
       << text.substr(0, 300);
 }
 
+// A slot in the red zone below sp reads sp-0x58, not sp+0xffffffffffffffa8.
+TEST(RefsListing, StackOffsetsBelowSpAreNegative) {
+  ManyHolders m;
+  m.report.refs.resize(2);
+  for (uint64_t i = 0; i < 2; ++i) {
+    Reference& r = m.report.refs[i];
+    r = Reference{};
+    r.from = Reference::From::kStack;
+    r.tid = 7;
+    r.thread_sp = Address{0x7ffc0000};
+    r.where = i == 0 ? Address{0x7ffc0000 - 0x58} : Address{0x7ffc0010};
+    r.value = glibc::chunk_data(m.heap.blocks[1]).value;
+    r.start = true;
+  }
+  StringSink sink;
+  OutputWriter out(sink);
+  refs_text(out, m.heap, m.report);
+  out.flush();
+  std::string text = sink.take();
+  EXPECT_NE(text.find("stack of thread 7 at 0x7ffbffa8 (sp-0x58)"), std::string::npos) << text;
+  EXPECT_NE(text.find("stack of thread 7 at 0x7ffc0010 (sp+0x10)"), std::string::npos) << text;
+}
+
 TEST(RefsListing, JsonIsStreamedInPiecesAndParses) {
   ManyHolders m;
   m.report.path_asked = true;  // no path: null

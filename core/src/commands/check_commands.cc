@@ -10,6 +10,7 @@ namespace heapscope {
 namespace {
 
 void write_report(CommandContext& ctx, const CheckReport& r) {
+  ctx.found_problems = !r.findings.empty();
   if (ctx.args.json()) check_json(ctx.out, r);
   else check_text(ctx.out, r);
 }
@@ -29,8 +30,8 @@ void run_check(CommandContext& ctx) {
 
 size_t heap_problems(CommandContext& ctx) { return ctx.session.heap_check(ctx.cancel).findings.size(); }
 
-std::string with_findings_footer(CommandContext& ctx, std::string text) {
-  if (!ctx.args.json()) text += findings_footer(ctx.session.heap_check(ctx.cancel));
+std::string with_findings_footer(CommandContext& ctx, std::string text, AddressRange shown) {
+  if (!ctx.args.json()) text += findings_footer(ctx.session.heap_check(ctx.cancel), shown);
   return text;
 }
 
@@ -44,7 +45,8 @@ void add_check_commands(std::vector<CommandSpec>& t) {
                "Each problem is printed with its address, what is wrong, the message glibc would abort\n"
                "with when the program next touches it, and the likely cause (an overflow from the chunk\n"
                "before, a double free, a write after free).",
-               {{"--arena", "I", "only arena I (0 is the main arena; ring order) and its threads' tcaches"}}, 0,
+               {{"--arena", "I", "only arena I (0 is the main arena; ring order) and its threads' tcaches",
+                 ValueKind::kNumber}}, 0,
                0, run_check});
 }
 

@@ -42,8 +42,7 @@ std::string run_pages(CommandContext& ctx) {
   const Target& t = ctx.session.target();
   auto arena = arena_option(ctx, h);
   std::optional<Address> addr;
-  if (!ctx.args.positional.empty()) {
-    if (arena) throw UserError{"give either an address or --arena, not both"};
+  if (!ctx.args.positional.empty()) {  // not with --arena: the table
     addr = parse_address(ctx.args.positional[0]);
     if (!t.is_mapped(*addr)) throw UserError{fmt::format("{} is not mapped in the target", to_hex(*addr))};
   }
@@ -112,15 +111,16 @@ void add_frag_commands(std::vector<CommandSpec>& t) {
                "and how much of what malloc_trim(0) would release is still resident. With ADDR: that\n"
                "page's frame number and flags (frame numbers need CAP_SYS_ADMIN).\n"
                "Core file: pages the kernel left out of the dump (sparse holes) were not resident.",
-               {kArenaOption}, 0, 1, rendered_whole(run_pages)});
+               {kArenaOption}, 0, 1, rendered_whole(run_pages), {{"ADDR", ValueKind::kAddress}},
+               {{"ADDR", "--arena"}}});
   t.push_back({"heap", "map", "Draw the heap: a strip per heap, or an HTML map with --html FILE",
                "heap map [--arena I] [--width N] [--html FILE [--max-spans N]] [--json]",
                "Text: one character per span of each heap, in the state covering most of it.\n"
                "--html FILE writes one self-contained HTML page: every arena's heaps to scale, chunks\n"
                "coloured by state, zoom and pan, a tooltip per chunk, and the frag figures beside it.",
-               {kArenaOption, {"--width", "N", "characters per heap strip (text; default 64)"},
-                {"--html", "FILE", "write the HTML map to FILE"},
-                {"--max-spans", "N", "HTML: aggregate into cells past N spans (default 200000)"}},
+               {kArenaOption, {"--width", "N", "characters per heap strip (text; default 64)", ValueKind::kNumber},
+                {"--html", "FILE", "write the HTML map to FILE", ValueKind::kFile},
+                {"--max-spans", "N", "HTML: aggregate into cells past N spans (default 200000)", ValueKind::kNumber}},
                0, 0, rendered_whole(run_map)});
   t.push_back({"mems", "frag", "Show the free space of the segment and pool allocators",
                "mems frag [--json]",

@@ -2,12 +2,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
+#include <span>
 
 #include "commands/registry.h"
 #include "heapscope/analysis/check.h"
 #include "heapscope/analysis/stats.h"
 #include "heapscope/analysis/types.h"
 #include "heapscope/glibc/heap.h"
+#include "render/format.h"
 #include "render/heap_render.h"
 #include "render/leak_render.h"
 #include "render/model_render.h"
@@ -41,6 +44,14 @@ void run_stats(CommandContext& ctx) {
     return;
   }
   HeapStats s = compute_stats(h);
+  if (auto arena = arena_option(ctx, h)) {
+    // One arena: its figures are the totals; mmapped chunks belong to none.
+    ArenaStats one = s.arenas.at(static_cast<size_t>(*arena));
+    s.arenas = {one};
+    s.total = one.states;
+    s.system_bytes = one.system_bytes;
+    s.mmapped = {};
+  }
   s.findings = heap_problems(ctx);
   ctx.out.write(ctx.args.json() ? stats_json(s) : with_findings_footer(ctx, stats_text(s)));
 }
@@ -54,11 +65,7 @@ void run_chunks(CommandContext& ctx) {
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   auto arena = arena_option(ctx, h);
   std::optional<ChunkState> state;
-  if (auto s = ctx.args.get("--state")) {
-    state = glibc::parse_state(*s);
-    if (!state)
-      throw UserError{fmt::format("unknown state '{}' (in_use, tcache, fast, unsorted, small, large, top, mmapped, metadata)", *s)};
-  }
+  if (auto s = ctx.args.get("--state")) state = glibc::parse_state(*s);  // the table checked the name
   uint64_t min_size = ctx.args.get_uint("--min-size").value_or(0);
   uint64_t max_size = ctx.args.get_uint("--max-size").value_or(UINT64_MAX);
   uint64_t limit = ctx.args.get_uint("--limit").value_or(UINT64_MAX);
@@ -112,8 +119,29 @@ std::string run_chunk(CommandContext& ctx) {
   std::vector<const CheckFinding*> here;
   for (const auto& f : ctx.session.heap_check(ctx.cancel).findings)
     if (f.address >= c->address && f.address < c->end()) here.push_back(&f);
-  return ctx.args.json() ? chunk_json(here, *c, asked, places, prev_size, size_field, fd, bk)
-                         : with_findings_footer(ctx, chunk_text(here, *c, asked, places, prev_size, size_field, fd, bk));
+  // --dump [N]: the first N bytes of the chunk's data (default all, up to
+  // kDumpDefault), never past the chunk.
+  std::optional<std::vector<unsigned char>> dump;
+  if (auto n = ctx.args.get("--dump")) {
+    constexpr uint64_t kDumpDefault = 256;
+    const uint64_t room = c->end() > glibc::chunk_data(*c) ? c->end() - glibc::chunk_data(*c) : 0;
+    uint64_t want = n->empty() ? std::min(room, kDumpDefault) : std::min(room, parse_uint(*n, "--dump"));
+    dump.emplace(want);
+    dump->resize(t.read(glibc::chunk_data(*c), std::as_writable_bytes(std::span(*dump))));
+  }
+  if (ctx.args.json()) {
+    std::string doc = chunk_json(here, *c, asked, places, prev_size, size_field, fd, bk);
+    if (!dump) return doc;
+    auto j = nlohmann::ordered_json::parse(doc);
+    std::string hex;
+    for (unsigned char b : *dump) hex += fmt::format("{:02x}", b);
+    j["dump"] = hex;
+    return j.dump() + "\n";
+  }
+  std::string text = chunk_text(here, *c, asked, places, prev_size, size_field, fd, bk);
+  if (dump) text += fmt::format("  data, {} byte{}:\n", dump->size(), dump->size() == 1 ? "" : "s") +
+                    hex_dump(glibc::chunk_data(*c), *dump);
+  return with_findings_footer(ctx, std::move(text), {c->address, c->end()});
 }
 
 void run_bins(CommandContext& ctx) {
@@ -124,8 +152,7 @@ void run_bins(CommandContext& ctx) {
     const std::string& k = ctx.args.positional[0];
     for (auto lk : {glibc::ListKind::kTcache, glibc::ListKind::kFast, glibc::ListKind::kUnsorted,
                     glibc::ListKind::kSmall, glibc::ListKind::kLarge})
-      if (glibc::list_kind_name(lk) == k) kind = lk;
-    if (!kind) throw UserError{fmt::format("unknown bin kind '{}' (tcache, fast, unsorted, small, large)", k)};
+      if (glibc::list_kind_name(lk) == k) kind = lk;  // the table checked the name
   }
   std::vector<const glibc::FreeList*> lists;
   for (const auto& l : h.lists) {
@@ -147,33 +174,39 @@ void run_bins(CommandContext& ctx) {
 
 void add_heap_commands(std::vector<CommandSpec>& t) {
   t.push_back({"heap", "stats", "Show chunks and bytes per state, per arena and in total",
-               "heap stats [--by-type] [--json]",
+               "heap stats [--arena I] [--by-type] [--json]",
                "Every byte an arena got from the system is counted in exactly one class:\n"
                "in_use + metadata + tcache + fast + unsorted + small + large + top = system bytes.\n"
                "Bytes are chunk sizes, headers included.",
-               {{"--by-type", "", "in-use chunks per C++ class (from vtables) instead"}}, 0, 0, run_stats});
+               {kArenaOption, {"--by-type", "", "in-use chunks per C++ class (from vtables) instead"}}, 0, 0, run_stats,
+               {}, {{"--arena", "--by-type"}}});
   t.push_back({"heap", "arenas", "List the arenas with their heaps, threads and tcaches",
                "heap arenas [--json]", "", {}, 0, 0, rendered_whole(run_arenas)});
   t.push_back({"heap", "chunks", "List heap chunks in address order",
                "heap chunks [--arena I] [--state S] [--type NAME] [--min-size N] [--max-size N] [--limit N] [--json]",
-               "States: in_use, tcache, fast, unsorted, small, large, top, mmapped, metadata.",
+               "",
                {kArenaOption,
-                {"--state", "S", "only chunks in state S"},
+                {"--state", "S", "only chunks in state S", ValueKind::kChoice,
+                 {"in_use", "tcache", "fast", "unsorted", "small", "large", "top", "mmapped", "metadata"}},
                 {"--type", "NAME", "only in-use chunks of this C++ class (from vtables)"},
-                {"--min-size", "N", "only chunks of at least N bytes"},
-                {"--max-size", "N", "only chunks of at most N bytes"},
-                {"--limit", "N", "print at most N chunks"}},
+                {"--min-size", "N", "only chunks of at least N bytes", ValueKind::kNumber},
+                {"--max-size", "N", "only chunks of at most N bytes", ValueKind::kNumber},
+                {"--limit", "N", "print at most N chunks", ValueKind::kNumber}},
                0, 0, run_chunks});
   t.push_back({"heap", "chunk", "Describe the chunk that contains an address",
-               "heap chunk ADDR [--json]",
-               "ADDR may be the chunk header, its user pointer, or any byte inside it.", {}, 1, 1,
-               rendered_whole(run_chunk)});
+               "heap chunk ADDR [--dump [N]] [--json]",
+               "ADDR may be the chunk header, its user pointer, or any byte inside it; in gdb and lldb\n"
+               "any expression (a variable, $rax, ptr->next, 0x...+8).",
+               {{"--dump", "N", "also show the first N bytes of its data in hex and ASCII (default: all, up to 256)",
+                 ValueKind::kNumber, {}, true}},
+               1, 1,
+               rendered_whole(run_chunk), {{"ADDR", ValueKind::kAddress}}});
   t.push_back({"heap", "bins", "Show the free lists (tcache, fastbins, unsorted, small, large bins)",
-               "heap bins [tcache|fast|unsorted|small|large] [--arena I] [--json]",
+               "heap bins [tcache|fast|unsorted|small|large] [--arena I] [--limit N] [--json]",
                "Every non-empty list with its chunks in list order; anomalies (cycles, stray pointers,\n"
                "wrong sizes, broken back links) are shown in place.",
-               {kArenaOption, {"--limit", "N", "print at most N chunks of each list (text: 20)"}}, 0, 1,
-               run_bins});
+               {kArenaOption, {"--limit", "N", "print at most N chunks of each list (text: 20)", ValueKind::kNumber}},
+               0, 1, run_bins, {{"KIND", ValueKind::kChoice, {"tcache", "fast", "unsorted", "small", "large"}}}});
 }
 
 }  // namespace heapscope

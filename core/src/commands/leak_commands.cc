@@ -23,8 +23,7 @@ constexpr size_t kTextGroups = 20;  // default group rows in text
 void run_leaks(CommandContext& ctx) {
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   const Target& t = ctx.session.target();
-  const bool summary = ctx.args.has("--summary"), list = ctx.args.has("--list");
-  if (summary && list) throw UserError{"--summary and --list cannot be used together"};
+  const bool summary = ctx.args.has("--summary"), list = ctx.args.has("--list");  // not both: the table
   auto type_filter = ctx.args.get("--type");
   uint64_t min_size = ctx.args.get_uint("--min-size").value_or(0);
   LeakAnalysis a = analyze_leaks(t, h, ctx.cancel);
@@ -133,15 +132,16 @@ void add_leak_commands(std::vector<CommandSpec>& t) {
                {{"--summary", "", "print only the totals per class"},
                 {"--list", "", "list every leaked and possible chunk instead of groups"},
                 {"--type", "NAME", "only chunks of this C++ class"},
-                {"--min-size", "N", "only chunks of at least N bytes"},
-                {"--limit", "N", "print at most N groups (text: 20) or chunks (--list, JSON: all)"}},
-               0, 0, run_leaks});
+                {"--min-size", "N", "only chunks of at least N bytes", ValueKind::kNumber},
+                {"--limit", "N", "print at most N groups (text: 20) or chunks (--list, JSON: all)", ValueKind::kNumber}},
+               0, 0, run_leaks, {}, {{"--summary", "--list"}}});
   t.push_back({"heap", "refs", "Show every pointer into the chunk that contains an address",
                "heap refs ADDR [--path] [--json]",
                "Holders: other in-use chunks (address and offset), thread registers and stack slots,\n"
                "module globals (symbol and offset) and other anonymous memory. With --path, the\n"
                "shortest chain of pointers from a root to the chunk: why it is still alive.",
-               {{"--path", "", "also print the shortest chain from a root"}}, 1, 1, run_refs});
+               {{"--path", "", "also print the shortest chain from a root"}}, 1, 1, run_refs,
+               {{"ADDR", ValueKind::kAddress}}});
   t.push_back({"mems", "leaks", "Find PROCESS segments and pool blocks that no root reaches",
                "mems leaks [--summary] [--json]",
                "Roots as for heap leaks (registers, stacks, module data, TLS, anonymous writable\n"

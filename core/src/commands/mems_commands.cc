@@ -94,6 +94,7 @@ std::string run_pools(CommandContext& ctx) {
 
 std::string run_check(CommandContext& ctx) {
   const auto& h = ctx.session.mems_heap();
+  ctx.found_problems = !h.findings.empty();
   return ctx.args.json() ? mems_check_json(h) : mems_check_text(h);
 }
 
@@ -109,12 +110,12 @@ void add_mems_commands(std::vector<CommandSpec>& t) {
                "mems chain [--node I] [--json]",
                "Segments are HOLE (free) or PROCESS (allocated, with size, sequence number and the\n"
                "allocating call site).",
-               {{"--node", "I", "only node I (0 is the first node of the main chain)"}}, 0, 0, run_chain});
+               {{"--node", "I", "only node I (0 is the first node of the main chain)", ValueKind::kNumber}}, 0, 0, run_chain});
   t.push_back({"mems", "get", "Translate a MeMS virtual address to its physical address",
                "mems get VADDR [--json]",
                "VADDR is a MeMS virtual address (as mems_malloc returned it, from 1000 = 0x3e8), anywhere\n"
                "inside a PROCESS segment.",
-               {}, 1, 1, rendered_whole(run_get)});
+               {}, 1, 1, rendered_whole(run_get), {{"VADDR", ValueKind::kAddress}}});
   t.push_back({"mems", "map", "Show the whole virtual-to-physical table, one row per node and segment",
                "mems map [--json]", "", {}, 0, 0, run_map});
   t.push_back({"mems", "pools", "Show the pool allocator: arenas, pools and blocks per size class",

@@ -14,10 +14,19 @@ void add_mems_commands(std::vector<CommandSpec>& table);
 void add_frag_commands(std::vector<CommandSpec>& table);
 void add_leak_commands(std::vector<CommandSpec>& table);  // heap leaks, heap refs
 void add_check_commands(std::vector<CommandSpec>& table);
+void add_arena_commands(std::vector<CommandSpec>& table);  // heap arena
+void add_mp_commands(std::vector<CommandSpec>& table);     // heap mp
 
-// The value of a command's --arena option, checked against the heap's
-// arenas; nullopt when the option is absent. Throws UserError.
+// The arena `heap arena I` chose (nullopt: every arena); arena_option falls
+// back to it when a command has no --arena.
+std::optional<uint64_t>& default_arena();
+
+// The value of a command's --arena option, or else the default arena,
+// checked against the heap's arenas; nullopt for every arena. Throws UserError.
 std::optional<int> arena_option(const CommandContext& ctx, const glibc::Heap& heap);
+// Throws "no arena I (the heap has N arenas: 0..N-1)" + `why` when the
+// heap has no arena `index`.
+void check_arena_index(const glibc::Heap& heap, uint64_t index, std::string_view why = "");
 // The --arena option as the heap commands describe it.
 extern const OptionSpec kArenaOption;
 
@@ -25,7 +34,8 @@ extern const OptionSpec kArenaOption;
 // JSON says it), and a text answer with the warning line added when there
 // are any. Both run the session's cached heap check.
 size_t heap_problems(CommandContext& ctx);
-std::string with_findings_footer(CommandContext& ctx, std::string text);
+// `shown`: where the command listed the problems itself (heap chunk's chunk).
+std::string with_findings_footer(CommandContext& ctx, std::string text, AddressRange shown = {});
 // The warning line alone, written to ctx.out after a streamed text listing.
 void write_findings_footer(CommandContext& ctx);
 

@@ -47,11 +47,18 @@ void check_json(OutputWriter& out, const CheckReport& r) {
   out.write("}\n");
 }
 
-std::string findings_footer(const CheckReport& r) {
-  if (r.findings.empty()) return "";
-  const auto& f = r.findings.front();
-  return fmt::format("warning: {} problem{} found in the heap; first at {}: {}: {}; run 'heap check'\n",
-                     r.findings.size(), r.findings.size() == 1 ? "" : "s", to_hex(f.address), f.kind, f.detail);
+std::string findings_footer(const CheckReport& r, AddressRange shown) {
+  size_t count = 0;
+  const CheckFinding* first = nullptr;
+  for (const auto& f : r.findings) {
+    if (shown.contains(f.address)) continue;
+    if (!first) first = &f;
+    ++count;
+  }
+  if (!first) return "";
+  return fmt::format("warning: {} {}heap problem{} (first at {}: {}); run 'heap check'\n", count,
+                     count == r.findings.size() ? "" : "other ", count == 1 ? "" : "s", to_hex(first->address),
+                     first->kind);
 }
 
 }  // namespace heapscope

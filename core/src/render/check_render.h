@@ -21,7 +21,9 @@ void check_json(OutputWriter& out, const CheckReport& r);
 std::string check_finding_text(const CheckFinding& f);
 nlohmann::ordered_json check_finding_json(const CheckFinding& f);
 
-// The line every other heap command adds when heap check finds problems.
-std::string findings_footer(const CheckReport& r);
+// The one short line every other heap command adds when heap check finds
+// problems: how many, and the first one's address and kind. Problems inside
+// `shown` are left out (heap chunk lists its own already).
+std::string findings_footer(const CheckReport& r, AddressRange shown = {});
 
 }  // namespace heapscope

@@ -213,8 +213,10 @@ std::string chunk_text(const std::vector<const CheckFinding*>& findings, const g
                        uint64_t size_field, std::optional<uint64_t> fd, std::optional<uint64_t> bk) {
   std::string out = fmt::format("chunk {} (data {}), size {}, {}{}\n", to_hex(c.address), to_hex(glibc::chunk_data(c)),
                                 bytes_with_human(c.size), glibc::state_name(glibc::state_of(c)),
-                                c.owner == glibc::kMmappedArena ? std::string(", mmapped")
-                                                                : fmt::format(", arena {}", c.owner));
+                                // The state already says "mmapped": not twice.
+                                c.owner != glibc::kMmappedArena ? fmt::format(", arena {}", c.owner)
+                                : c.kind == glibc::ChunkState::kMmapped ? std::string()
+                                                                        : std::string(", mmapped"));
   if (asked != c.address && asked != glibc::chunk_data(c))
     out += fmt::format("  {} is {} bytes into the chunk\n", to_hex(asked), asked - c.address);
   out += fmt::format("  prev_size {:#x}\n  size      {:#x} (PREV_INUSE={} IS_MMAPPED={} NON_MAIN_ARENA={})\n",

@@ -26,23 +26,6 @@ const std::string& type_or_dash(const LeakListing& l, uint32_t id) {
   return id ? l.type_names[id - 1] : kDash;
 }
 
-std::string hex_dump(Address at, const std::vector<unsigned char>& b) {
-  std::string out;
-  for (size_t off = 0; off < b.size(); off += 16) {
-    std::string hex, ascii;
-    for (size_t i = off; i < off + 16; ++i) {
-      if (i < b.size()) {
-        hex += fmt::format("{:02x} ", b[i]);
-        ascii += (b[i] >= 0x20 && b[i] < 0x7f) ? static_cast<char>(b[i]) : '.';
-      } else {
-        hex += "   ";
-      }
-    }
-    out += fmt::format("    {:#x}  {} |{}|\n", at.value + off, hex, ascii);
-  }
-  return out;
-}
-
 std::string chunk_brief(const glibc::Heap& h, int64_t i) {
   const auto& c = h.blocks[static_cast<size_t>(i)];
   return fmt::format("chunk {} (data {}, {} bytes, {})", to_hex(c.address), to_hex(glibc::chunk_data(c)), c.size,
@@ -57,8 +40,10 @@ std::string holder_text(const glibc::Heap& h, const Reference& r) {
     case Reference::From::kRegister:
       return fmt::format("register {} of thread {}", r.name, r.tid);
     case Reference::From::kStack:
-      return fmt::format("stack of thread {} at {} (sp+{:#x})", r.tid, to_hex(r.where),
-                         r.where.value - r.thread_sp.value);
+      // Below sp is the red zone (x86-64: 128 bytes): sp-0x58, not a wrapped sp+0xff...a8.
+      return r.where >= r.thread_sp
+                 ? fmt::format("stack of thread {} at {} (sp+{:#x})", r.tid, to_hex(r.where), r.where - r.thread_sp)
+                 : fmt::format("stack of thread {} at {} (sp-{:#x})", r.tid, to_hex(r.where), r.thread_sp - r.where);
     case Reference::From::kModule:
       return fmt::format("global {} at {}", r.name.empty() ? "?" : r.name, to_hex(r.where));
     case Reference::From::kAnonymous:

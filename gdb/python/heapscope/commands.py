@@ -5,7 +5,7 @@ import gdb
 
 import _heapscope_gdb as core
 
-from . import session
+from . import gdbtarget, session
 
 _commands = []
 
@@ -18,7 +18,7 @@ def run(group, raw):
         s = session.current()
     except session.HeapscopeError as e:
         raise gdb.GdbError("heapscope: %s" % e)
-    status, error = s.run(group, raw, gdb.write)
+    status, error = s.run(group, raw, gdb.write, gdbtarget.evaluate_address)
     if status == 0:  # an error stays one line
         for note in s.take_new_notes():
             gdb.write(note + "\n", gdb.STDERR)
@@ -53,7 +53,6 @@ class _Subcommand(gdb.Command):
         self.__doc__ = spec["help"].rstrip("\n")
         self._group = spec["group"]
         self._name = spec["name"]
-        self._options = sorted([o["name"] for o in spec["options"]] + ["--json", "--help"])
         super().__init__("%s %s" % (self._group, self._name), gdb.COMMAND_DATA)
 
     def invoke(self, arg, from_tty):
@@ -61,14 +60,18 @@ class _Subcommand(gdb.Command):
         _run_or_help(self._group, "%s %s" % (self._name, arg))
 
     def complete(self, text, word):
-        # gdb breaks words at '-', so `word` may be only the tail of the
-        # option being typed: match on the whole token, answer with tails.
+        # The table answers (options, an option's values, a positional's
+        # values). gdb breaks words at '-' and '=', so `word` may be only the
+        # tail of the token being typed: match on the whole token, answer
+        # with tails.
         word = word or ""
-        token = text.split()[-1] if text and not text[-1].isspace() else ""
-        if token.startswith("-") or not token:
-            cut = len(token) - len(word)
-            return [o[cut:] for o in self._options if o.startswith(token)]
-        return gdb.COMPLETE_NONE
+        words = text.split()
+        token = words.pop() if words and not text[-1].isspace() else ""
+        found = core.complete(self._group, self._name, words, token)
+        if not found:
+            return gdb.COMPLETE_NONE
+        cut = max(0, len(token) - len(word))
+        return [c[cut:] for c in found]
 
 
 def _group_doc(group):
@@ -76,7 +79,7 @@ def _group_doc(group):
     help_text = core.group_help(group)
     first = help_text.split("\n", 1)[0]
     return "%s\nUsage: %s SUBCOMMAND [OPTIONS] [--json]\n\n" \
-           "\"%s help\" prints the core's list; \"help %s SUBCOMMAND\" the options." % (
+           "\"%s help\" lists heapscope's command table; \"help %s SUBCOMMAND\" the options." % (
                first, group, group, group)
 
 

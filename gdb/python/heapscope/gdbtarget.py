@@ -160,3 +160,33 @@ def lookup_symbol(name):
         return int(gdb.parse_and_eval("(unsigned long)&'%s'" % name.replace("'", "")))
     except (gdb.error, RuntimeError):
         return None
+
+
+_ADDRESS_TYPES = (gdb.TYPE_CODE_PTR, gdb.TYPE_CODE_INT, gdb.TYPE_CODE_ENUM, gdb.TYPE_CODE_CHAR,
+                  gdb.TYPE_CODE_BOOL)
+
+
+def evaluate_address(expression):
+    """An address argument as gdb evaluates it (`heap chunk victim`,
+    `$rax`, `ptr->next`): an int, or the one-line error as a str. Calls into
+    the inferior are refused: heapscope never runs code in the program."""
+    try:
+        previous = gdb.parameter("may-call-functions")
+    except (gdb.error, RuntimeError):
+        previous = None
+    try:
+        if previous:
+            gdb.execute("set may-call-functions off", to_string=True)
+        value = gdb.parse_and_eval(expression)
+        kind = value.type.strip_typedefs().code
+        if kind == gdb.TYPE_CODE_ARRAY and value.address is not None:
+            return int(value.address) & 0xFFFFFFFFFFFFFFFF  # an array stands for its start
+        if kind not in _ADDRESS_TYPES:
+            return "cannot evaluate '%s': it is a %s, not an address" % (expression, value.type)
+        return int(value) & 0xFFFFFFFFFFFFFFFF
+    except (gdb.error, gdb.MemoryError, RuntimeError, ValueError, OverflowError) as e:
+        reason = (str(e).strip().splitlines() or ["no value"])[0]
+        return "cannot evaluate '%s': %s" % (expression, reason)
+    finally:
+        if previous:
+            gdb.execute("set may-call-functions on", to_string=True)
