@@ -24,6 +24,6 @@ status=0
     HEAPSCOPE_EXAMPLES_DIR="$build/examples" PYTHONDONTWRITEBYTECODE=1 DEBUGINFOD_URLS= \
     python3 -m unittest -v install_tree_test) || status=$?
 if [[ $had_package == 0 && ${HEAPSCOPE_KEEP_PACKAGE:-0} != 1 ]]; then
-  $SUDO dpkg -r heapscope >/dev/null
+  $SUDO dpkg -P heapscope >/dev/null
 fi
 exit $status

@@ -23,9 +23,9 @@ std::string words_reply(const std::vector<std::string>& words) {
 }
 
 // The value of `option`, after `case_label` matched: its choices or a path.
-std::string value_case(const std::string& case_label, const DocOption& o) {
+std::string value_case(const std::string& case_label, const DocOption& o, int indent = 4) {
   std::string reply = o.choices.empty() ? reply_for(value_completion(o)) : words_reply(o.choices);
-  return reply.empty() ? "" : fmt::format("    {}) {} ;;\n", shell_quote(case_label), reply);
+  return reply.empty() ? "" : fmt::format("{:{}}{}) {} ;;\n", "", indent, shell_quote(case_label), reply);
 }
 
 }  // namespace
@@ -33,7 +33,7 @@ std::string value_case(const std::string& case_label, const DocOption& o) {
 std::string bash_completion(const DocTable& t) {
   std::string cli_values, target_options, groups, group_commands, command_options, option_values, positionals;
   for (const auto& o : t.cli_options) {
-    cli_values += value_case(o.name, o);
+    cli_values += value_case(o.name, o, 8);
     if (o.value_name == "PID") target_options += " " + o.name;
   }
   for (const auto& g : t.groups) {

@@ -41,9 +41,9 @@ std::string words_reply(const std::vector<std::string>& words) {
   return "compadd --" + quoted;
 }
 
-std::string value_case(const std::string& case_label, const DocOption& o) {
+std::string value_case(const std::string& case_label, const DocOption& o, int indent = 4) {
   std::string reply = o.choices.empty() ? reply_for(value_completion(o)) : words_reply(o.choices);
-  return reply.empty() ? "" : fmt::format("    {}) {} ;;\n", shell_quote(case_label), reply);
+  return reply.empty() ? "" : fmt::format("{:{}}{}) {} ;;\n", "", indent, shell_quote(case_label), reply);
 }
 
 }  // namespace
@@ -52,7 +52,7 @@ std::string zsh_completion(const DocTable& t) {
   std::string cli_values, target_options, group_commands, command_options, option_values, positionals;
   std::vector<std::pair<std::string, std::string>> groups;
   for (const auto& o : t.cli_options) {
-    cli_values += value_case(o.name, o);
+    cli_values += value_case(o.name, o, 8);
     if (o.value_name == "PID") target_options += " " + o.name;
   }
   for (const auto& g : t.groups) {
