@@ -25,36 +25,20 @@ std::string described_options(const std::vector<DocOption>& options) {
   return described(items);
 }
 
-std::string reply_for(ValueCompletion how) {
-  switch (how) {
-    case ValueCompletion::kFile: return "_files";
-    case ValueCompletion::kDirectory: return "_files -/";
-    case ValueCompletion::kPid: return "_pids";
-    case ValueCompletion::kNone: break;
-  }
-  return "";
-}
-
 std::string words_reply(const std::vector<std::string>& words) {
   std::string quoted;
   for (const auto& w : words) quoted += " " + shell_quote(w);
   return "compadd --" + quoted;
 }
 
-std::string value_case(const std::string& case_label, const DocOption& o, int indent = 4) {
-  std::string reply = o.choices.empty() ? reply_for(value_completion(o)) : words_reply(o.choices);
-  return reply.empty() ? "" : fmt::format("{:{}}{}) {} ;;\n", "", indent, shell_quote(case_label), reply);
-}
+const ShellReplies kZsh{"_files", "_files -/", "_pids", words_reply};
 
 }  // namespace
 
 std::string zsh_completion(const DocTable& t) {
-  std::string cli_values, target_options, group_commands, command_options, option_values, positionals;
+  ValueCases values = value_cases(t, kZsh);
+  std::string group_commands, command_options;
   std::vector<std::pair<std::string, std::string>> groups;
-  for (const auto& o : t.cli_options) {
-    cli_values += value_case(o.name, o, 8);
-    if (o.value_name == "PID") target_options += " " + o.name;
-  }
   for (const auto& g : t.groups) {
     groups.emplace_back(g.name, g.summary);
     std::vector<std::pair<std::string, std::string>> commands;
@@ -66,11 +50,6 @@ std::string zsh_completion(const DocTable& t) {
     std::string key = c.group + " " + c.name;
     command_options += fmt::format("    {}) opts={}; valued={} ;;\n", shell_quote(key), described_options(c.options),
                                    shell_quote(" " + joined(option_names(c.options, true)) + " "));
-    for (const auto& o : c.options) option_values += value_case(key + " " + o.name, o);
-    for (size_t i = 0; i < c.positional_choices.size(); ++i)
-      if (!c.positional_choices[i].empty())
-        positionals += fmt::format("    {}) {} ;;\n", shell_quote(key + " " + std::to_string(i)),
-                                   words_reply(c.positional_choices[i]));
   }
   return fmt::format(R"(#compdef heapscope
 # zsh completion for heapscope, generated from its command table by
@@ -88,29 +67,7 @@ _heapscope() {{
   local cli_valued={cli_valued} cli_target={cli_target}
   local i word target="" group="" command="" value_next="" positionals=0 valued=""
   local -a opts commands
-  # Where the word being completed stands: after the CLI's options and the
-  # core file (or --pid PID) come the group, the command and its arguments.
-  for ((i = 2; i < CURRENT; i++)); do
-    word=$words[i]
-    if [[ -n $value_next ]]; then
-      value_next=""
-    elif [[ -z $group ]]; then
-      if [[ $cli_valued == *" $word "* ]]; then
-        value_next=1
-        [[ $cli_target == *" $word "* ]] && target=$word
-      elif [[ $word != -* ]]; then
-        if [[ -z $target ]]; then target=$word; else group=$word; fi
-      fi
-    elif [[ -z $command ]]; then
-      command=$word
-      _heapscope_command_options "$group $command"
-    elif [[ $valued == *" $word "* ]]; then
-      value_next=1
-    elif [[ $word != -* ]]; then
-      (( positionals++ ))
-    fi
-  done
-  if [[ -z $group ]]; then
+{position_loop}  if [[ -z $group ]]; then
     if [[ -n $value_next ]]; then
       case "$prev" in
 {cli_values}      esac
@@ -141,11 +98,13 @@ _heapscope() {{
 _heapscope "$@"
 )",
                      fmt::arg("command_options", command_options),
+                     fmt::arg("position_loop", position_loop(2, "CURRENT", "$words[i]")),
                      fmt::arg("cli_valued", shell_quote(" " + joined(option_names(t.cli_options, true)) + " ")),
-                     fmt::arg("cli_target", shell_quote(target_options + " ")), fmt::arg("cli_values", cli_values),
+                     fmt::arg("cli_target", shell_quote(values.cli_targets + " ")),
+                     fmt::arg("cli_values", values.cli_values),
                      fmt::arg("cli_options", described_options(t.cli_options)), fmt::arg("groups", described(groups)),
-                     fmt::arg("group_commands", group_commands), fmt::arg("option_values", option_values),
-                     fmt::arg("positionals", positionals));
+                     fmt::arg("group_commands", group_commands), fmt::arg("option_values", values.option_values),
+                     fmt::arg("positionals", values.positionals));
 }
 
 }  // namespace heapscope::docgen
