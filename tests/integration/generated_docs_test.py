@@ -32,6 +32,13 @@ def option_names(help_text):
     return {m.group(1) for m in re.finditer(r"^  (--[a-z][a-z0-9-]*)", help_text, re.M)}
 
 
+def option_choices(help_text):
+    """{option: its values} for the options whose help ends with the list of
+    values the table accepts, as `--help` prints it: "(in_use, tcache, fast)"."""
+    found = re.finditer(r"^  (--[a-z][a-z0-9-]*) \S+ .*\(([a-z0-9_-]+(?:, [a-z0-9_-]+)+)\)$", help_text, re.M)
+    return {m.group(1): set(m.group(2).split(", ")) for m in found}
+
+
 def interface():
     """{"cli": options, "groups": {group: {command: options}}} from the CLI's help."""
     global _interface
@@ -41,7 +48,7 @@ def interface():
     status, cli_help, err = testlib.run_cli(["--help"])
     assert status == 0, err
     cli = option_names(cli_help) | set(re.findall(r"(--[a-z][a-z0-9-]*) [A-Z]+", cli_help))
-    groups = {}
+    groups, choices = {}, {}
     for group in ("heap", "mems"):
         status, out, err = testlib.run_cli([core, group, "help"])
         assert status == 0, err
@@ -52,8 +59,11 @@ def interface():
         for c in commands:
             status, out, err = testlib.run_cli([core, group, c, "--help"])
             assert status == 0, err
-            groups[group][c] = option_names(out.split("Options:\n", 1)[1])
-    _interface = {"core": core, "cli": cli, "groups": groups}
+            options = out.split("Options:\n", 1)[1]
+            groups[group][c] = option_names(options)
+            for option, values in option_choices(options).items():
+                choices[(group, c, option)] = values
+    _interface = {"core": core, "cli": cli, "groups": groups, "choices": choices}
     return _interface
 
 
@@ -101,6 +111,8 @@ class CompletionCases:
             for c, options in commands.items():
                 # --help: every command answers it, though its own list omits it.
                 cases.append((["heapscope", core, group, c, "--"], options, {"--help"}))
+        for (group, c, option), values in it["choices"].items():
+            cases.append((["heapscope", core, group, c, option, ""], values, set()))
         got = self.complete([words for words, _, _ in cases])
         for (words, want, extra), answer in zip(cases, got):
             self.assertTrue(want <= answer, "%r: missing %s" % (words, sorted(want - answer)))
