@@ -118,6 +118,30 @@ class InstalledTest(unittest.TestCase):
         for c, out in zip(COMMANDS, lldb_support.split_outputs(proc.stdout, COMMANDS)):
             self.assertEqual(out, self.expected[c], c)
 
+    def test_libmems_with_pkg_config(self):
+        """A program built against the installed mems.h and libmems.a, found
+        through the installed mems.pc, runs."""
+        cc, pkg_config = shutil.which("cc"), shutil.which("pkg-config")
+        if not cc or not pkg_config:
+            self.skipTest("cc or pkg-config is not installed")
+        libdir = os.path.dirname(os.path.dirname(readme_init_lines()[1]))
+        work = testlib.scratch_dir("heapscope-mems-user-")
+        with open(os.path.join(work, "user.c"), "w") as f:
+            f.write('#include <mems.h>\n#include <string.h>\n'
+                    'int main(void) {\n  if (mems_init() != 0) return 1;\n'
+                    '  void *v = mems_malloc(100);\n  char *p = mems_get(v);\n'
+                    '  if (!p) return 2;\n  memset(p, 1, 100);\n'
+                    '  return mems_free(v) == 0 && mems_finish() == 0 ? 0 : 3;\n}\n')
+        env = dict(os.environ, PKG_CONFIG_PATH=self.installed(libdir + "/pkgconfig"))
+        flags = subprocess.run([pkg_config, "--cflags", "--libs", "--static", "mems"], capture_output=True,
+                               text=True, env=env, timeout=60)
+        self.assertEqual(flags.returncode, 0, flags.stderr)
+        exe = os.path.join(work, "user")
+        build = subprocess.run([cc, "-o", exe, os.path.join(work, "user.c")] + flags.stdout.split(),
+                               capture_output=True, text=True, timeout=120)
+        self.assertEqual(build.returncode, 0, build.stderr)
+        self.assertEqual(subprocess.run([exe], timeout=60).returncode, 0)
+
     def test_man(self):
         man = shutil.which("man")
         if not man:
