@@ -1,7 +1,8 @@
 # heapscope for gdb: `source /PREFIX/share/heapscope/heapscope-gdb.py`
 # (or add that line to ~/.gdbinit). Finds the extension module in
-# ../../lib/heapscope and the Python packages in ./python, relative to this
-# file, so the build tree and an installed tree work alike.
+# @HEAPSCOPE_LOADER_TO_MODULE@ and the Python packages in ./python, relative to
+# this file, so the build tree and an installed tree work alike (CMake writes
+# the relative path of each tree's LIBDIR/heapscope into its copy).
 import os
 import sys
 
@@ -18,7 +19,7 @@ def _loader_path():
 def _heapscope_load():
     here = os.path.dirname(os.path.realpath(_loader_path()))
     paths = [os.path.join(here, "python"),
-             os.path.normpath(os.path.join(here, "..", "..", "lib", "heapscope"))]
+             os.path.normpath(os.path.join(here, "@HEAPSCOPE_LOADER_TO_MODULE@"))]
     for p in reversed(paths):
         if p not in sys.path:
             sys.path.insert(0, p)

@@ -18,7 +18,9 @@
 # Not run, and why: the speed, bench and memory tests (timing and peak RSS
 # under ASan say nothing); the realworld corpus (Debian's own programs: its
 # heapscope code paths run under ASan through the other tests, and it would
-# double its CI time). The preloaded debuggers get disable_coredump=0 in ASAN_OPTIONS:
+# double its CI time); the install label (the installed layout is the same
+# build's, and a program linked against an ASan libmems.a would need the
+# runtime). The preloaded debuggers get disable_coredump=0 in ASAN_OPTIONS:
 # ASan's default sets their RLIMIT_CORE to 0, which the programs they launch
 # inherit, and lldb_plugin's live cases need those programs' cores.
 #
@@ -44,6 +46,6 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_stri
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 cd "$BUILD"
 status=0
-ctest --output-on-failure -j 2 --timeout 900 -LE "speed|bench|memory|realworld" "$@" || status=$?
+ctest --output-on-failure -j 2 --timeout 900 -LE "speed|bench|memory|realworld|install" "$@" || status=$?
 echo "sanitize.sh: build $((built - start))s, tests $(( $(date +%s) - built ))s"
 exit $status

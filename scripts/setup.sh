@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# One command from a fresh Debian bookworm: install, build, and run the main
+# One command from a fresh Debian bookworm: install what building and running
+# need (the tests install their own: scripts/test.sh), build, and run the main
 # job on a real example (the demo program dumps core, heapscope reads it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh run
 scripts/build.sh
 work=$(mktemp -d /tmp/heapscope-demo.XXXXXX)
 echo "== running build/examples/demo in $work (it prints glibc's own figures, then dumps core)"
