@@ -5,6 +5,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libfmt-dev libgtest-dev libgmock-dev nlohmann-json3-dev
   libdw-dev libelf-dev elfutils libdebuginfod-dev debuginfod
+  libunwind-dev
   libzstd-dev liblz4-dev liblzma-dev zstd lz4 xz-utils
   pybind11-dev python3 python3-dev python3.11-dev
   gdb gdbserver libc6-dbg
