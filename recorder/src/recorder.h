@@ -30,8 +30,15 @@ HSR_HIDDEN void hsr_unmap(void *p, size_t bytes);
 /* Segmented arrays (records, stacks): element `index` of a directory whose
  * segment k holds seg0 << k elements. Returns NULL when the segment is not
  * mapped; hsr_segment_slot_grow maps it. */
-HSR_HIDDEN void *hsr_segment_slot(uint64_t *directory, uint64_t seg0, size_t elem_size,
-                                  uint64_t index);
+static inline void *hsr_segment_slot(uint64_t *directory, uint64_t seg0, size_t elem_size,
+                                     uint64_t index) {
+    /* seg0 is a power-of-two constant at every call: the divisions are shifts. */
+    uint64_t j = index / seg0 + 1;
+    int k = 63 - __builtin_clzll(j);
+    if (k >= (int)HSR_SEGMENTS || directory[k] == 0)
+        return 0;
+    return (char *)(uintptr_t)directory[k] + (index - ((1ull << k) - 1) * seg0) * elem_size;
+}
 HSR_HIDDEN void *hsr_segment_slot_grow(uint64_t *directory, uint64_t seg0, size_t elem_size,
                                        uint64_t index);
 

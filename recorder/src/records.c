@@ -69,6 +69,7 @@ static struct hsr_record *new_record(uint32_t *index_plus_1) {
     return r;
 }
 
+/* The newest record of address (the first in its chain), and the link to it. */
 static struct hsr_record *find(uint64_t address, uint32_t **link) {
     uint32_t *l = &buckets()[bucket_of(address, R.record_bucket_count)];
     while (*l) {
@@ -83,24 +84,24 @@ static struct hsr_record *find(uint64_t address, uint32_t **link) {
     return NULL;
 }
 
+/* A new record goes to the head of its chain without looking for an older
+ * record of the same address: one can exist only if that memory was freed
+ * by a path the recorder does not see (a direct __libc_free), and looking
+ * costs a cache miss per chained record on every allocation. take() removes
+ * the newest; readers keep the highest seq when an address repeats. */
 static int put(uint64_t address, uint64_t seq, uint32_t stack_id, uint32_t thread) {
-    uint32_t *link;
-    struct hsr_record *r = find(address, &link);
-    if (!r) {
-        /* An address freed behind our back (memory from before the preload,
-         * or released by a path we do not see) simply gets a new record. */
-        uint32_t id;
-        r = new_record(&id);
-        if (!r)
-            return 0;
-        r->next = 0;
-        *link = id;
-        R.live_records++;
-    }
+    uint32_t id;
+    struct hsr_record *r = new_record(&id);
+    if (!r)
+        return 0;
+    uint32_t *head = &buckets()[bucket_of(address, R.record_bucket_count)];
     r->address = address;
     r->seq = seq;
     r->stack_id = stack_id;
     r->thread = thread;
+    r->next = *head;
+    *head = id;
+    R.live_records++;
     if (R.live_records > 2 * R.record_bucket_count)
         grow_buckets(); /* after the fields: the new record is relinked too */
     return 1;

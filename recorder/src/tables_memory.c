@@ -27,14 +27,6 @@ static int segment_of(uint64_t seg0, uint64_t index, uint64_t *slot) {
     return k;
 }
 
-void *hsr_segment_slot(uint64_t *directory, uint64_t seg0, size_t elem_size, uint64_t index) {
-    uint64_t slot;
-    int k = segment_of(seg0, index, &slot);
-    if (k >= (int)HSR_SEGMENTS || directory[k] == 0)
-        return NULL;
-    return (char *)(uintptr_t)directory[k] + slot * elem_size;
-}
-
 void *hsr_segment_slot_grow(uint64_t *directory, uint64_t seg0, size_t elem_size,
                             uint64_t index) {
     uint64_t slot;
