@@ -14,6 +14,7 @@ void add_mems_commands(std::vector<CommandSpec>& table);
 void add_frag_commands(std::vector<CommandSpec>& table);
 void add_leak_commands(std::vector<CommandSpec>& table);  // heap leaks, heap refs
 void add_check_commands(std::vector<CommandSpec>& table);
+void add_sites_commands(std::vector<CommandSpec>& table);  // heap sites (libheapscope-record)
 
 // The value of a command's --arena option, checked against the heap's
 // arenas; nullopt when the option is absent. Throws UserError.
