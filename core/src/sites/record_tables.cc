@@ -18,28 +18,39 @@ namespace {
 constexpr uint64_t kMaxRecords = 1ull << 32;
 constexpr uint64_t kMaxStacks = 1ull << 28;
 
-// Reads elements [first, first + count) of a segmented array into out
-// (elem_size bytes each); returns how many whole elements the target had.
-uint64_t read_segmented(const Target& t, const uint64_t* directory, uint64_t seg0, size_t elem_size,
-                        uint64_t count, const CancelToken& cancel, std::vector<std::byte>& out,
-                        std::vector<std::string>& findings, const char* what) {
-  out.assign(count * elem_size, std::byte{0});
+// Visits elements [0, count) of a segmented array, elem_size bytes each, in
+// pieces of at most kPiece bytes: a corrupt count costs what the target
+// really holds, never an allocation of its size. Stops at a missing or
+// unreadable segment (a finding); returns how many elements it visited.
+constexpr size_t kPiece = 1 << 20;
+
+template <typename F>
+uint64_t visit_segmented(const Target& t, const uint64_t* directory, uint64_t seg0, size_t elem_size,
+                         uint64_t count, const CancelToken& cancel, std::vector<std::string>& findings,
+                         const char* what, F&& visit) {
+  std::vector<std::byte> piece;
   uint64_t done = 0;
   for (uint32_t k = 0; k < HSR_SEGMENTS && done < count; ++k) {
-    check_cancel(cancel);
     uint64_t in_segment = std::min<uint64_t>(seg0 << k, count - done);
     if (directory[k] == 0) {
       findings.push_back(fmt::format("{} segment {} is missing ({} entries expected in it)", what, k, in_segment));
       return done;
     }
-    size_t want = in_segment * elem_size;
-    size_t got = t.read(Address(directory[k]), std::span(out.data() + done * elem_size, want));
-    if (got < want) {
-      findings.push_back(fmt::format("{} segment {} at {}: only {} of {} bytes readable", what, k,
-                                     to_hex(directory[k]), got, want));
-      return done + got / elem_size;
+    for (uint64_t at = 0; at < in_segment;) {
+      check_cancel(cancel);
+      uint64_t n = std::min<uint64_t>(in_segment - at, kPiece / elem_size);
+      piece.resize(n * elem_size);
+      Address from(directory[k] + at * elem_size);
+      size_t got = t.read(from, std::span(piece));
+      for (uint64_t i = 0; i < got / elem_size; ++i) visit(piece.data() + i * elem_size);
+      done += got / elem_size;
+      if (got < piece.size()) {
+        findings.push_back(fmt::format("{} segment {} at {}: unreadable from {}", what, k, to_hex(directory[k]),
+                                       to_hex(from + got)));
+        return done;
+      }
+      at += n;
     }
-    done += in_segment;
   }
   return done;
 }
@@ -50,30 +61,27 @@ void read_stacks(const Target& t, const hsr_root& root, const CancelToken& cance
     out.findings.push_back(fmt::format("root says {} stacks; reading the first {}", count, kMaxStacks));
     count = kMaxStacks;
   }
-  std::vector<std::byte> raw;
-  count = read_segmented(t, root.stack_segments, HSR_STACK_SEGMENT0, sizeof(hsr_stack), count, cancel, raw,
-                         out.findings, "stack");
-  out.stacks.resize(count);
   std::vector<uint64_t> frames;
-  for (uint64_t i = 0; i < count; ++i) {
-    if ((i & 4095) == 0) check_cancel(cancel);
+  visit_segmented(t, root.stack_segments, HSR_STACK_SEGMENT0, sizeof(hsr_stack), count, cancel, out.findings,
+                  "stack", [&](const std::byte* raw) {
     hsr_stack s;
-    std::memcpy(&s, raw.data() + i * sizeof s, sizeof s);
+    std::memcpy(&s, raw, sizeof s);
+    const uint64_t id = out.stacks.size() + 1;
     uint32_t depth = s.depth;
     if (depth > HSR_MAX_DEPTH) {
-      out.findings.push_back(fmt::format("stack {} has depth {} (at most {})", i + 1, depth, HSR_MAX_DEPTH));
+      out.findings.push_back(fmt::format("stack {} has depth {} (at most {})", id, depth, HSR_MAX_DEPTH));
       depth = HSR_MAX_DEPTH;
     }
     frames.resize(depth);
     size_t got = t.read(Address(s.frames), std::as_writable_bytes(std::span(frames)));
     if (got < depth * sizeof(uint64_t)) {
-      out.findings.push_back(fmt::format("stack {}: frames at {} unreadable", i + 1, to_hex(s.frames)));
+      out.findings.push_back(fmt::format("stack {}: frames at {} unreadable", id, to_hex(s.frames)));
       depth = static_cast<uint32_t>(got / sizeof(uint64_t));
     }
-    auto& stack = out.stacks[i];
+    auto& stack = out.stacks.emplace_back();
     stack.reserve(depth);
     for (uint32_t f = 0; f < depth; ++f) stack.push_back(Address(frames[f]));
-  }
+  });
 }
 
 void read_records(const Target& t, const hsr_root& root, const CancelToken& cancel, RecordTables& out) {
@@ -82,18 +90,14 @@ void read_records(const Target& t, const hsr_root& root, const CancelToken& canc
     out.findings.push_back(fmt::format("root says {} records; reading the first {}", count, kMaxRecords));
     count = kMaxRecords;
   }
-  std::vector<std::byte> raw;
-  count = read_segmented(t, root.record_segments, HSR_RECORD_SEGMENT0, sizeof(hsr_record), count, cancel,
-                         raw, out.findings, "record");
-  out.records.reserve(std::min<uint64_t>(count, root.live_records));
   size_t bad_stacks = 0;
-  for (uint64_t i = 0; i < count; ++i) {
-    if ((i & 65535) == 0) check_cancel(cancel);
+  visit_segmented(t, root.record_segments, HSR_RECORD_SEGMENT0, sizeof(hsr_record), count, cancel, out.findings,
+                  "record", [&](const std::byte* raw) {
     hsr_record r;
-    std::memcpy(&r, raw.data() + i * sizeof r, sizeof r);
-    if (r.address == 0) continue;
+    std::memcpy(&r, raw, sizeof r);
     const uint64_t address = r.address;  // copies: the record is packed
     const uint32_t stack_id = r.stack_id;
+    if (address == 0) return;
     SiteRecord rec{Address(address), r.seq, r.thread, kNoStack};
     if (stack_id != 0 && stack_id <= out.stacks.size())
       rec.stack = stack_id - 1;
@@ -101,7 +105,7 @@ void read_records(const Target& t, const hsr_root& root, const CancelToken& canc
       out.findings.push_back(fmt::format("record of {} names stack {}, past the {} stacks",
                                          to_hex(address), stack_id, out.stacks.size()));
     out.records.push_back(rec);
-  }
+  });
   if (bad_stacks > 1)
     out.findings.push_back(fmt::format("{} records name a stack past the table", bad_stacks));
   // An address recorded twice (freed by a path the recorder did not see):
