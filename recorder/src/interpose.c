@@ -132,6 +132,7 @@ static void note_allocation(void *p) {
         if (!is_ready())
             return;
     }
+    hsr_record_prefetch((uint64_t)(uintptr_t)p);
     uint64_t frames[HSR_MAX_DEPTH];
     uint32_t depth = hsr_stack_capture(frames, max_depth);
     uint64_t hash = hsr_stack_hash(frames, depth);
@@ -178,6 +179,7 @@ static void forget(void *p, struct hsr_record *old, int *had) {
     *had = 0;
     if (!is_ready())
         return;
+    hsr_record_prefetch((uint64_t)(uintptr_t)p);
     hsr_lock();
     *had = hsr_record_take((uint64_t)(uintptr_t)p, old);
     hsr_unlock();

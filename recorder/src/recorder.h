@@ -48,6 +48,9 @@ HSR_HIDDEN int hsr_records_init(void);
 HSR_HIDDEN int hsr_record_put(uint64_t address, uint32_t stack_id, uint32_t thread);
 /* Removes address's record into *out (if out); returns 0 when there was none. */
 HSR_HIDDEN int hsr_record_take(uint64_t address, struct hsr_record *out);
+/* Starts loading what put/take of address will touch (without the lock:
+ * the cache misses overlap the stack capture or the lock). */
+HSR_HIDDEN void hsr_record_prefetch(uint64_t address);
 /* Puts back a record taken by hsr_record_take (realloc that failed). */
 HSR_HIDDEN void hsr_record_restore(const struct hsr_record *r);
 

@@ -107,6 +107,18 @@ static int put(uint64_t address, uint64_t seq, uint32_t stack_id, uint32_t threa
     return 1;
 }
 
+void hsr_record_prefetch(uint64_t address) {
+    /* Without the lock: the values may be stale, and a prefetch of a stale
+     * address is harmless (it never faults). */
+    uint32_t *b = buckets();
+    uint64_t count = __atomic_load_n(&R.record_bucket_count, __ATOMIC_RELAXED);
+    if (b && count)
+        __builtin_prefetch(&b[bucket_of(address, count)], 1);
+    uint64_t free_head = __atomic_load_n(&R.record_free, __ATOMIC_RELAXED);
+    if (free_head)
+        __builtin_prefetch(record_at(free_head - 1), 1);
+}
+
 int hsr_record_put(uint64_t address, uint32_t stack_id, uint32_t thread) {
     uint64_t seq = R.next_seq++;
     hsr_time_log_note(seq);
