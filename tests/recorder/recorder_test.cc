@@ -38,6 +38,17 @@ __attribute__((noinline)) void recorder_test_recurse(int depth, std::vector<void
 }
 }
 
+// Before main, as a library's constructor would: calloc, and dlsym (which
+// itself allocates with calloc in glibc: the classic bootstrap loop of
+// preloaded mallocs that find the real ones with dlsym).
+static void* early_block;
+static void* early_dlsym;
+extern "C" __attribute__((constructor(101), noinline)) void recorder_test_before_main() {
+  early_block = calloc(3, 7);
+  early_dlsym = dlsym(RTLD_NEXT, "calloc");
+  asm volatile("" ::: "memory");
+}
+
 namespace {
 
 std::string function_of(uint64_t return_address) {
@@ -65,6 +76,14 @@ TEST(Recorder, RootIsValid) {
   EXPECT_EQ(root.root_size, sizeof(hsr_root));
   EXPECT_EQ(root.initialized, 1u);
   EXPECT_EQ(root.pid, static_cast<uint64_t>(getpid()));
+}
+
+TEST(Recorder, CallocBeforeMainAndDlsym) {
+  ASSERT_NE(early_block, nullptr);
+  EXPECT_NE(early_dlsym, nullptr);
+  Record r = must_find(early_block);
+  ASSERT_GE(r.depth, 1u);
+  EXPECT_EQ(function_of(r.frames[0]), "recorder_test_before_main");
 }
 
 TEST(Recorder, MallocIsRecordedWithItsCallerFirst) {
