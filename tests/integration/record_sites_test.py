@@ -23,6 +23,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import heapscope_testlib as lib  # noqa: E402
+from frontend_parity import SameInEveryFrontEnd  # noqa: E402
 
 
 def record_lib():
@@ -51,7 +52,7 @@ def site_of(group):
     return f[0]["function"] if f else None
 
 
-class RecordSitesTest(unittest.TestCase):
+class RecordSitesTest(SameInEveryFrontEnd, unittest.TestCase):
     COMMANDS = ["heap sites", "heap sites --json", "heap sites --by count --limit 3"]
 
     @classmethod
@@ -130,27 +131,6 @@ class RecordSitesTest(unittest.TestCase):
         for site in ("site_alpha", "site_beta", "site_gamma", "site_thread", "site_recursive"):
             self.assertRegex(out, r"\b%s \(record_sites\.c:\d+\)" % site)
 
-    def test_gdb_prints_the_same(self):
-        if not lib.gdb_path():
-            self.skipTest("no gdb")
-        import gdb_frontend_test as g
-        results, out, err = g.run_gdb([self.exe, self.core], [["cmd", l] for l in self.COMMANDS])
-        self.assertIsNotNone(results, err[-2000:])
-        for line, r in zip(self.COMMANDS, results):
-            with self.subTest(command=line):
-                self.assertTrue(r["ok"], r.get("error"))
-                self.assertEqual(r["out"], self.cli(*line.split()))
-
-    def test_lldb_prints_the_same(self):
-        import lldb_support as ls
-        problem = ls.plugin_problem()
-        if problem:
-            self.skipTest(problem[1])
-        status, outputs, out, err = ls.run_lldb(self.COMMANDS, exe=self.exe, core=self.core)
-        self.assertEqual(status, 0, err)
-        for line, got in zip(self.COMMANDS, outputs):
-            with self.subTest(command=line):
-                self.assertEqual(got, self.cli(*line.split()))
 
     def test_without_the_recorder_one_line_says_how(self):
         core, _ = lib.run_scenario_to_core(self.exe)
