@@ -14,6 +14,8 @@ packages=(
   time chromium patchelf
   clang-14 libclang-rt-14-dev
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
+  # the recorder's overhead benchmark (recorder/bench/record_overhead.py)
+  heaptrack valgrind
   # the real-world corpus (tests/realworld), with python3, git and gdb above
   g++ nginx-light perl sqlite3 xz-utils
 )

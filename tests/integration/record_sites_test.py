@@ -141,6 +141,20 @@ class RecordSitesTest(SameInEveryFrontEnd, unittest.TestCase):
         status, _, err = lib.run_cli([core, "heap", "stats"])
         self.assertEqual(status, 0, err)
 
+    def test_root_found_by_magic_without_symbols(self):
+        # The library the process mapped is gone when heapscope reads the
+        # core: no symbol, so the root is found by its magic in module data.
+        work = lib.scratch_dir()
+        copy = os.path.join(work, "libheapscope-record.so")
+        shutil.copy(record_lib(), copy)
+        core, stdout = lib.run_scenario_to_core("/usr/bin/env", ["LD_PRELOAD=" + copy, self.exe], workdir=work)
+        os.remove(copy)
+        d = lib.run_cli_json([core, "heap", "sites"])
+        self.assertFalse(d["recorder"]["by_symbol"])
+        self.assertEqual(d["total"]["count"], self.doc["total"]["count"])
+        self.assertEqual(sorted(g["count"] for g in d["sites"]), sorted(g["count"] for g in self.doc["sites"]))
+        self.assertEqual(d["findings"], [])
+
     def test_corrupt_tables_become_findings(self):
         with open(self.core, "rb") as f:
             data = bytearray(f.read())

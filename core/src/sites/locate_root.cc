@@ -22,10 +22,10 @@ bool module_data(const std::vector<Region>& rs, size_t i) {
 
 }  // namespace
 
-std::optional<Address> locate_record_root(const Target& target, const SymbolResolver& symbols,
-                                          const CancelToken& cancel, std::vector<std::string>& notes) {
+std::optional<RootAt> locate_record_root(const Target& target, const SymbolResolver& symbols,
+                                         const CancelToken& cancel, std::vector<std::string>& notes) {
   if (auto a = symbols.find("", HSR_ROOT_SYMBOL)) {
-    if (target.read_u64(*a) == HSR_ROOT_MAGIC) return *a;
+    if (target.read_u64(*a) == HSR_ROOT_MAGIC) return RootAt{*a, true};
     notes.push_back(fmt::format("symbol {} at {} does not hold the recorder's magic; searched memory instead",
                                 HSR_ROOT_SYMBOL, to_hex(*a)));
   }
@@ -41,7 +41,8 @@ std::optional<Address> locate_record_root(const Target& target, const SymbolReso
       if (!found && v == HSR_ROOT_MAGIC) found = Address(a);
     });
   }
-  return found;
+  if (!found) return std::nullopt;
+  return RootAt{*found, false};
 }
 
 }  // namespace heapscope::sites

@@ -12,7 +12,13 @@
 
 namespace heapscope::sites {
 
-std::optional<Address> locate_record_root(const Target& target, const SymbolResolver& symbols,
-                                          const CancelToken& cancel, std::vector<std::string>& notes);
+struct RootAt {
+  Address address;
+  bool by_symbol = false;  // through heapscope_record_root, else by the magic
+};
+
+// Adds a line to notes when the symbol is there but does not hold the root.
+std::optional<RootAt> locate_record_root(const Target& target, const SymbolResolver& symbols,
+                                         const CancelToken& cancel, std::vector<std::string>& notes);
 
 }  // namespace heapscope::sites

@@ -128,15 +128,15 @@ std::optional<RecordTables> read_record_tables(const Target& target, const Symbo
   RecordTables out;
   auto at = locate_record_root(target, symbols, cancel, out.findings);
   if (!at) return std::nullopt;
-  auto root = target.read_value<hsr_root>(*at);
-  if (!root) throw UserError{fmt::format("the recorder's root at {} is unreadable", to_hex(*at))};
+  auto root = target.read_value<hsr_root>(at->address);
+  if (!root) throw UserError{fmt::format("the recorder's root at {} is unreadable", to_hex(at->address))};
   if (root->layout_version != HSR_LAYOUT_VERSION || root->root_size != sizeof(hsr_root) ||
       root->record_size != sizeof(hsr_record) || root->stack_size != sizeof(hsr_stack))
     throw UserError{fmt::format(
         "the recorder's root at {} has layout version {} (size {}); this heapscope reads version {}",
-        to_hex(*at), root->layout_version, root->root_size, HSR_LAYOUT_VERSION)};
-  out.root = *at;
-  out.by_symbol = !out.findings.empty() ? false : symbols.find("", HSR_ROOT_SYMBOL).has_value();
+        to_hex(at->address), root->layout_version, root->root_size, HSR_LAYOUT_VERSION)};
+  out.root = at->address;
+  out.by_symbol = at->by_symbol;
   out.busy = root->busy != 0;
   out.pid = root->pid;
   out.allocations = root->allocations;
