@@ -18,6 +18,7 @@ import collections
 import json
 import os
 import shutil
+import subprocess
 import sys
 import unittest
 
@@ -140,6 +141,29 @@ class RecordSitesTest(SameInEveryFrontEnd, unittest.TestCase):
         self.assertIn("LD_PRELOAD=libheapscope-record.so", err)
         status, _, err = lib.run_cli([core, "heap", "stats"])
         self.assertEqual(status, 0, err)
+
+    def test_live_process_gives_the_same_sites(self):
+        proc = subprocess.Popen([self.exe, "wait"], stdout=subprocess.PIPE, text=True,
+                                env=dict(os.environ, LD_PRELOAD=record_lib()))
+        try:
+            lines = []
+            for line in proc.stdout:
+                lines.append(line)
+                if line.startswith("READY"):
+                    break
+            live = parse_live("".join(lines))
+            d = lib.run_cli_json(["--pid", str(proc.pid), "heap", "sites"])
+        finally:
+            proc.kill()
+            proc.wait()
+        counts = collections.Counter(site for _, site, _ in live)
+        got = collections.Counter()
+        for g in d["sites"]:
+            if site_of(g) in counts:
+                got[site_of(g)] += g["count"]
+        self.assertEqual(got, counts)
+        self.assertEqual(d["recorder"]["pid"], proc.pid)
+        self.assertEqual(d["findings"], [])
 
     def test_root_found_by_magic_without_symbols(self):
         # The library the process mapped is gone when heapscope reads the

@@ -5,7 +5,9 @@
  * the core against these lines:
  *   LIVE <address> <site function> <thread id>   one per kept allocation
  *   FREED <address>                              one per freed site_alpha block
- *   EXPECT sites=<n> live=<n>                    totals of the LIVE lines */
+ *   EXPECT sites=<n> live=<n>                    totals of the LIVE lines
+ * With the argument `wait` it prints READY instead of aborting and waits to
+ * be read live (heapscope --pid). */
 #define _GNU_SOURCE
 #include <malloc.h>
 #include <pthread.h>
@@ -75,7 +77,8 @@ static void *thread_main(void *arg) {
     return NULL;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    int wait_live = argc > 1 && strcmp(argv[1], "wait") == 0;
     void *alpha[7];
     for (int i = 0; i < 7; i++)
         alpha[i] = site_alpha(24 + 16 * i);
@@ -113,6 +116,13 @@ int main(void) {
             seen[sites++] = live[i].site;
     }
     printf("EXPECT sites=%d live=%d\n", sites, live_count);
+    if (wait_live) {
+        /* For --pid: stay as we are until killed. */
+        printf("READY\n");
+        fflush(stdout);
+        for (;;)
+            pause();
+    }
     fflush(stdout);
     abort();
 }
