@@ -156,6 +156,7 @@ class RecordSitesTest(SameInEveryFrontEnd, unittest.TestCase):
         finally:
             proc.kill()
             proc.wait()
+            proc.stdout.close()
         counts = collections.Counter(site for _, site, _ in live)
         got = collections.Counter()
         for g in d["sites"]:
