@@ -10,6 +10,8 @@ run=(
   # what the core links: formatting, JSON, ELF/DWARF, debuginfod, compressed cores
   libfmt-dev nlohmann-json3-dev libdw-dev libelf-dev libdebuginfod-dev
   libzstd-dev liblz4-dev liblzma-dev
+  # the allocation recorder's unwinder (recorder/: libheapscope-record.so)
+  libunwind-dev
   # GoogleTest: CMake requires it (the unit tests build with the rest)
   libgtest-dev libgmock-dev
   # the debuggers, and what their front-ends build against (gdb embeds Python 3.11)
@@ -29,6 +31,8 @@ test=(
   clang-14 libclang-rt-14-dev
   # the glibc matrix on aarch64 (cross-built programs, cores from qemu-user)
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
+  # the recorder's overhead benchmark (recorder/bench/record_overhead.py)
+  heaptrack valgrind
   # the real-world corpus (tests/realworld), with python3, git and gdb above
   g++ nginx-light perl sqlite3
 )

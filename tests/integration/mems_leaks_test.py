@@ -21,6 +21,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import heapscope_testlib as lib  # noqa: E402
+from frontend_parity import SameInEveryFrontEnd  # noqa: E402
 
 
 def parse_record(stdout):
@@ -42,7 +43,7 @@ def parse_record(stdout):
     return segments, blocks
 
 
-class MemsLeaksTest(unittest.TestCase):
+class MemsLeaksTest(SameInEveryFrontEnd, unittest.TestCase):
     COMMANDS = ["mems leaks", "mems leaks --json", "mems leaks --summary", "mems leaks --summary --json"]
 
     @classmethod
@@ -130,30 +131,6 @@ class MemsLeaksTest(unittest.TestCase):
         self.assertTrue(out.startswith(summary))
         self.assertNotIn("segments:", summary)
 
-    def test_gdb_prints_the_same(self):
-        gdb = lib.gdb_path()
-        loader = os.path.join(lib.build_dir(), "share", "heapscope", "heapscope-gdb.py")
-        if not gdb:
-            self.skipTest("no gdb")
-        self.assertTrue(os.path.exists(loader), "gdb front-end not built: " + loader)
-        import gdb_frontend_test as g
-        results, out, err = g.run_gdb([self.exe, self.core], [["cmd", l] for l in self.COMMANDS])
-        self.assertIsNotNone(results, err[-2000:])
-        for line, r in zip(self.COMMANDS, results):
-            with self.subTest(command=line):
-                self.assertTrue(r["ok"], r.get("error"))
-                self.assertEqual(r["out"], self.cli(*line.split()))
-
-    def test_lldb_prints_the_same(self):
-        import lldb_support as ls
-        problem = ls.plugin_problem()
-        if problem:
-            self.skipTest(problem[1])
-        status, outputs, out, err = ls.run_lldb(self.COMMANDS, exe=self.exe, core=self.core)
-        self.assertEqual(status, 0, err)
-        for line, got in zip(self.COMMANDS, outputs):
-            with self.subTest(command=line):
-                self.assertEqual(got, self.cli(*line.split()))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ void add_leak_commands(std::vector<CommandSpec>& table);  // heap leaks, heap re
 void add_check_commands(std::vector<CommandSpec>& table);
 void add_arena_commands(std::vector<CommandSpec>& table);  // heap arena
 void add_mp_commands(std::vector<CommandSpec>& table);     // heap mp
+void add_sites_commands(std::vector<CommandSpec>& table);  // heap sites (libheapscope-record)
 
 // The arena `heap arena I` chose (nullopt: every arena); arena_option falls
 // back to it when a command has no --arena.
