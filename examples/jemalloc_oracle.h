@@ -1,0 +1,112 @@
+/* jemalloc_oracle.h: jemalloc's own view of its heap, printed just before a
+ * jemalloc program dumps core, so that tests can hold heapscope's figures
+ * against it.
+ *
+ * Output (on stdout, between two marker lines):
+ *   JEMALLOC-ORACLE-BEGIN
+ *   jemalloc version=5.3.0-0-g... allocated=N curregs=N curlextents=N
+ *   arena index=I small=N large=N           (per initialised arena)
+ *   JEMALLOC-ORACLE-END
+ * allocated is mallctl("stats.allocated"); curregs sums the bins' current
+ * regions and curlextents the large classes' current extents, over all
+ * arenas (MALLCTL_ARENAS_ALL), after mallctl("epoch") refreshed them. Every
+ * thread flushes its tcache (jemalloc_flush_tcache) before: a region in a
+ * thread cache is allocated for jemalloc's counters but free for the program.
+ * Lines go through a static buffer and write(2): nothing here allocates.
+ */
+#ifndef HEAPSCOPE_EXAMPLES_JEMALLOC_ORACLE_H
+#define HEAPSCOPE_EXAMPLES_JEMALLOC_ORACLE_H
+
+#include <jemalloc/jemalloc.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void je_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void je_say(const char *fmt, ...) {
+  static __thread char line[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if ((size_t)n >= sizeof line) n = sizeof line - 1;
+  for (const char *p = line; n > 0;) {
+    ssize_t w = write(1, p, (size_t)n);
+    if (w <= 0) return;
+    p += w;
+    n -= (int)w;
+  }
+}
+
+static void jemalloc_flush_tcache(void) {
+  if (mallctl("thread.tcache.flush", NULL, NULL, NULL, 0) != 0) je_say("JEMALLOC-ORACLE-ERROR tcache.flush\n");
+}
+
+static size_t je_read_size(const char *name) {
+  size_t v = 0, len = sizeof v;
+  if (mallctl(name, &v, &len, NULL, 0) != 0) je_say("JEMALLOC-ORACLE-ERROR %s\n", name);
+  return v;
+}
+
+static unsigned je_read_unsigned(const char *name) {
+  unsigned v = 0;
+  size_t len = sizeof v;
+  if (mallctl(name, &v, &len, NULL, 0) != 0) je_say("JEMALLOC-ORACLE-ERROR %s\n", name);
+  return v;
+}
+
+/* Sum of a per-class counter (curregs, curlextents) of one arena index. */
+static size_t je_sum_classes(unsigned arena, const char *what, unsigned nclasses, const char *family) {
+  char name[128];
+  size_t sum = 0;
+  for (unsigned i = 0; i < nclasses; i++) {
+    snprintf(name, sizeof name, "stats.arenas.%u.%s.%u.%s", arena, family, i, what);
+    sum += je_read_size(name);
+  }
+  return sum;
+}
+
+static void jemalloc_oracle_print(void) {
+  uint64_t epoch = 1;
+  size_t len = sizeof epoch;
+  mallctl("epoch", &epoch, &len, &epoch, len);
+  const char *version = NULL;
+  len = sizeof version;
+  mallctl("version", &version, &len, NULL, 0);
+  unsigned nbins = je_read_unsigned("arenas.nbins"), nlextents = je_read_unsigned("arenas.nlextents");
+  unsigned narenas = je_read_unsigned("arenas.narenas");
+  je_say("JEMALLOC-ORACLE-BEGIN\n");
+  je_say("jemalloc version=%s allocated=%zu curregs=%zu curlextents=%zu\n", version ? version : "?",
+         je_read_size("stats.allocated"), je_sum_classes(MALLCTL_ARENAS_ALL, "curregs", nbins, "bins"),
+         je_sum_classes(MALLCTL_ARENAS_ALL, "curlextents", nlextents, "lextents"));
+  for (unsigned a = 0; a < narenas; a++) {
+    char name[128];
+    bool initialized = false;
+    size_t blen = sizeof initialized;
+    snprintf(name, sizeof name, "arena.%u.initialized", a);
+    if (mallctl(name, &initialized, &blen, NULL, 0) != 0 || !initialized) continue;
+    snprintf(name, sizeof name, "stats.arenas.%u.small.allocated", a);
+    size_t small = je_read_size(name);
+    snprintf(name, sizeof name, "stats.arenas.%u.large.allocated", a);
+    je_say("arena index=%u small=%zu large=%zu\n", a, small, je_read_size(name));
+  }
+  je_say("JEMALLOC-ORACLE-END\n");
+}
+
+/* jemalloc's own per-arena report (it allocates its buffer and frees it:
+ * printed first), the calling thread's tcache flushed again, the oracle,
+ * then the core. Other threads must have flushed theirs and be parked. */
+static void jemalloc_oracle_and_abort(void) {
+  je_say("JEMALLOC-STATS-BEGIN\n");
+  malloc_stats_print(NULL, NULL, "gmdblxeh");
+  je_say("JEMALLOC-STATS-END\n");
+  jemalloc_flush_tcache();
+  jemalloc_oracle_print();
+  abort();
+}
+
+#endif
