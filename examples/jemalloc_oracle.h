@@ -13,6 +13,8 @@
  * thread flushes its tcache (jemalloc_flush_tcache) before: a region in a
  * thread cache is allocated for jemalloc's counters but free for the program.
  * Lines go through a static buffer and write(2): nothing here allocates.
+ * Built with JEMALLOC_ORACLE_PRELOADED, a program links no jemalloc and finds
+ * mallctl at run time: it runs with LD_PRELOAD=libjemalloc.so.2.
  */
 #ifndef HEAPSCOPE_EXAMPLES_JEMALLOC_ORACLE_H
 #define HEAPSCOPE_EXAMPLES_JEMALLOC_ORACLE_H
@@ -24,6 +26,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#ifdef JEMALLOC_ORACLE_PRELOADED
+#include <dlfcn.h>
+typedef int (*je_mallctl_fn)(const char *, void *, size_t *, void *, size_t);
+typedef void (*je_stats_print_fn)(void (*)(void *, const char *), void *, const char *);
+/* Looked up once, at the first call (a worker's tcache flush), not while measuring. */
+static int je_ctl(const char *name, void *old, size_t *oldlen, void *new_value, size_t newlen) {
+  static je_mallctl_fn fn;
+  if (!fn) fn = (je_mallctl_fn)dlsym(RTLD_DEFAULT, "mallctl");
+  return fn ? fn(name, old, oldlen, new_value, newlen) : -1;
+}
+static void je_stats_print(void (*write_cb)(void *, const char *), void *arg, const char *opts) {
+  je_stats_print_fn fn = (je_stats_print_fn)dlsym(RTLD_DEFAULT, "malloc_stats_print");
+  if (fn) fn(write_cb, arg, opts);
+}
+#else
+#define je_ctl mallctl
+#define je_stats_print malloc_stats_print
+#endif
 
 static void je_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void je_say(const char *fmt, ...) {
@@ -42,20 +63,31 @@ static void je_say(const char *fmt, ...) {
   }
 }
 
+/* malloc_stats_print writes to stderr by default: the report goes with the oracle. */
+static void je_write_stdout(void *unused, const char *s) {
+  (void)unused;
+  for (size_t n = strlen(s); n > 0;) {
+    ssize_t w = write(1, s, n);
+    if (w <= 0) return;
+    s += w;
+    n -= (size_t)w;
+  }
+}
+
 static void jemalloc_flush_tcache(void) {
-  if (mallctl("thread.tcache.flush", NULL, NULL, NULL, 0) != 0) je_say("JEMALLOC-ORACLE-ERROR tcache.flush\n");
+  if (je_ctl("thread.tcache.flush", NULL, NULL, NULL, 0) != 0) je_say("JEMALLOC-ORACLE-ERROR tcache.flush\n");
 }
 
 static size_t je_read_size(const char *name) {
   size_t v = 0, len = sizeof v;
-  if (mallctl(name, &v, &len, NULL, 0) != 0) je_say("JEMALLOC-ORACLE-ERROR %s\n", name);
+  if (je_ctl(name, &v, &len, NULL, 0) != 0) je_say("JEMALLOC-ORACLE-ERROR %s\n", name);
   return v;
 }
 
 static unsigned je_read_unsigned(const char *name) {
   unsigned v = 0;
   size_t len = sizeof v;
-  if (mallctl(name, &v, &len, NULL, 0) != 0) je_say("JEMALLOC-ORACLE-ERROR %s\n", name);
+  if (je_ctl(name, &v, &len, NULL, 0) != 0) je_say("JEMALLOC-ORACLE-ERROR %s\n", name);
   return v;
 }
 
@@ -73,10 +105,10 @@ static size_t je_sum_classes(unsigned arena, const char *what, unsigned nclasses
 static void jemalloc_oracle_print(void) {
   uint64_t epoch = 1;
   size_t len = sizeof epoch;
-  mallctl("epoch", &epoch, &len, &epoch, len);
+  je_ctl("epoch", &epoch, &len, &epoch, len);
   const char *version = NULL;
   len = sizeof version;
-  mallctl("version", &version, &len, NULL, 0);
+  je_ctl("version", &version, &len, NULL, 0);
   unsigned nbins = je_read_unsigned("arenas.nbins"), nlextents = je_read_unsigned("arenas.nlextents");
   unsigned narenas = je_read_unsigned("arenas.narenas");
   je_say("JEMALLOC-ORACLE-BEGIN\n");
@@ -88,7 +120,7 @@ static void jemalloc_oracle_print(void) {
     bool initialized = false;
     size_t blen = sizeof initialized;
     snprintf(name, sizeof name, "arena.%u.initialized", a);
-    if (mallctl(name, &initialized, &blen, NULL, 0) != 0 || !initialized) continue;
+    if (je_ctl(name, &initialized, &blen, NULL, 0) != 0 || !initialized) continue;
     snprintf(name, sizeof name, "stats.arenas.%u.small.allocated", a);
     size_t small = je_read_size(name);
     snprintf(name, sizeof name, "stats.arenas.%u.large.allocated", a);
@@ -101,8 +133,9 @@ static void jemalloc_oracle_print(void) {
  * printed first), the calling thread's tcache flushed again, the oracle,
  * then the core. Other threads must have flushed theirs and be parked. */
 static void jemalloc_oracle_and_abort(void) {
+  jemalloc_flush_tcache();
   je_say("JEMALLOC-STATS-BEGIN\n");
-  malloc_stats_print(NULL, NULL, "gmdblxeh");
+  je_stats_print(je_write_stdout, NULL, "gmdblxeh");
   je_say("JEMALLOC-STATS-END\n");
   jemalloc_flush_tcache();
   jemalloc_oracle_print();

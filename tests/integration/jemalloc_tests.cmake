@@ -1,5 +1,5 @@
-# jemalloc model tests (examples/jemalloc_*, linked with libjemalloc).
-# Included by CMakeLists.txt here. Label: jemalloc.
+# jemalloc model tests (examples/jemalloc_*, linked with libjemalloc or
+# preloaded). Included by CMakeLists.txt here. Labels: integration, jemalloc.
 if(NOT HEAPSCOPE_JEMALLOC_LIBRARY)
   message(STATUS "heapscope: no libjemalloc, jemalloc tests disabled")
   return()
@@ -7,5 +7,10 @@ endif()
 add_executable(jemalloc_model_dump ${CMAKE_CURRENT_SOURCE_DIR}/programs/jemalloc_model_dump.cc)
 target_link_libraries(jemalloc_model_dump PRIVATE heapscope::core)
 set_target_properties(jemalloc_model_dump PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests/programs)
-heapscope_integration_test(jemalloc.threads jemalloc_test.JemallocThreadsTest TIMEOUT 120)
-set_property(TEST integration.jemalloc.threads APPEND PROPERTY LABELS jemalloc)
+foreach(name threads preload cxx)
+  string(SUBSTRING ${name} 0 1 first)
+  string(TOUPPER ${first} first)
+  string(SUBSTRING ${name} 1 -1 rest)
+  heapscope_integration_test(jemalloc.${name} jemalloc_test.Jemalloc${first}${rest}Test TIMEOUT 120)
+  set_property(TEST integration.jemalloc.${name} APPEND PROPERTY LABELS jemalloc)
+endforeach()

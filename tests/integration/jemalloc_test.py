@@ -1,0 +1,123 @@
+"""jemalloc 5.3 (examples/jemalloc_*): the model's in-use figures equal
+jemalloc's own, printed by the program just before its core
+(examples/jemalloc_oracle.h): in-use bytes = stats.allocated, in-use blocks =
+the bins' curregs + the large classes' curlextents, and per arena the small
+and large bytes of malloc_stats_print's per-arena report. Linked with
+-ljemalloc (C and C++) and preloaded (LD_PRELOAD), with no jemalloc symbol
+beyond its API (Debian's libjemalloc.so.2): the roots are found by shape.
+Standard library only.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import heapscope_testlib as lib  # noqa: E402
+
+LIBJEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+
+
+def model_dump(core):
+    exe = os.path.join(lib.build_dir(), "tests", "programs", "jemalloc_model_dump")
+    proc = subprocess.run([exe, core], capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        raise AssertionError("jemalloc_model_dump failed: " + proc.stderr)
+    return json.loads(proc.stdout)
+
+
+def parse_oracle(stdout):
+    """The JEMALLOC-ORACLE block: totals, and per arena {index: (small, large)}."""
+    body = stdout.split("JEMALLOC-ORACLE-BEGIN\n", 1)[1].split("JEMALLOC-ORACLE-END", 1)[0]
+    if "JEMALLOC-ORACLE-ERROR" in stdout:
+        raise AssertionError("the oracle could not read a figure: " + stdout)
+    totals = dict(re.findall(r"(\w+)=(\S+)", body.splitlines()[0]))
+    arenas = {}
+    for m in re.finditer(r"arena index=(\d+) small=(\d+) large=(\d+)", body):
+        arenas[int(m.group(1))] = (int(m.group(2)), int(m.group(3)))
+    return totals, arenas
+
+
+def parse_stats_print(stdout):
+    """malloc_stats_print's per-arena report: {index: (small allocated, large allocated)}."""
+    body = stdout.split("JEMALLOC-STATS-BEGIN\n", 1)[1].split("JEMALLOC-STATS-END", 1)[0]
+    arenas = {}
+    for m in re.finditer(r"arenas\[(\d+)\]:.*?\nsmall:\s+(\d+).*?\nlarge:\s+(\d+)", body, re.S):
+        arenas[int(m.group(1))] = (int(m.group(2)), int(m.group(3)))
+    return arenas
+
+
+class _JemallocOracle:
+    program = None
+    env = None
+
+    @classmethod
+    def setUpClass(cls):
+        exe = lib.example_path(cls.program)
+        if cls.env:
+            os.environ.update(cls.env)
+        try:
+            cls.core, cls.stdout = lib.run_scenario_to_core(exe)
+        finally:
+            for k in cls.env or {}:
+                os.environ.pop(k, None)
+        cls.model = model_dump(cls.core)
+
+    def test_version_and_roots(self):
+        totals, _ = parse_oracle(self.stdout)
+        self.assertEqual(self.model["allocator"], "jemalloc")
+        self.assertEqual(self.model["version"], totals["version"])
+        self.assertTrue(self.model["version_known"])
+        self.assertTrue(self.model["by_structure"], "Debian's library has no internal symbol")
+        self.assertEqual(self.model["findings"], [])
+
+    def test_in_use_equals_jemalloc_figures(self):
+        totals, _ = parse_oracle(self.stdout)
+        self.assertEqual(self.model["in_use"]["bytes"], int(totals["allocated"]))
+        self.assertEqual(self.model["in_use"]["chunks"], int(totals["curregs"]) + int(totals["curlextents"]))
+
+    def test_per_arena_equals_jemalloc_figures(self):
+        _, oracle_arenas = parse_oracle(self.stdout)
+        got = {int(label.split()[1]): (v["small"], v["large"]) for label, v in self.model["arenas"].items()}
+        for index, figures in oracle_arenas.items():
+            self.assertEqual(got.get(index, (0, 0)), figures, "arena %d" % index)
+        # malloc_stats_print prints the same per-arena figures, taken while
+        # its own 64 KiB output buffer (STATS_PRINT_BUFSIZE) was a live large
+        # allocation of one arena.
+        printed = parse_stats_print(self.stdout)
+        self.assertEqual(set(printed), set(oracle_arenas))
+        extra = []
+        for index, (small, large) in printed.items():
+            self.assertEqual(small, oracle_arenas[index][0], "arena %d small" % index)
+            if large != oracle_arenas[index][1]:
+                extra.append(large - oracle_arenas[index][1])
+        self.assertIn(extra, ([], [65536]))
+
+    def test_blocks_tile_what_jemalloc_mapped(self):
+        kinds = self.model["kinds"]
+        self.assertEqual(sum(k["bytes"] for k in kinds.values()), self.model["system_bytes"])
+        self.assertGreater(kinds["base"]["bytes"], 0)
+
+
+class JemallocThreadsTest(_JemallocOracle, unittest.TestCase):
+    program = "jemalloc_threads"
+
+    def test_every_arena_seen(self):
+        self.assertGreaterEqual(len(self.model["arenas"]), 4)
+        self.assertGreater(self.model["kinds"]["dirty"]["blocks"], 0)
+
+
+class JemallocPreloadTest(_JemallocOracle, unittest.TestCase):
+    program = "jemalloc_threads_preload"
+    env = {"LD_PRELOAD": LIBJEMALLOC}
+
+
+class JemallocCxxTest(_JemallocOracle, unittest.TestCase):
+    program = "jemalloc_cxx"
+
+
+if __name__ == "__main__":
+    unittest.main()
