@@ -74,7 +74,12 @@ static void je_write_stdout(void *unused, const char *s) {
   }
 }
 
+/* Set by a program run with "keep-tcache": nobody flushes, so the thread
+ * caches hold what was freed last and jemalloc's allocated counts them. */
+static int jemalloc_keep_tcache;
+
 static void jemalloc_flush_tcache(void) {
+  if (jemalloc_keep_tcache) return;
   if (je_ctl("thread.tcache.flush", NULL, NULL, NULL, 0) != 0) je_say("JEMALLOC-ORACLE-ERROR tcache.flush\n");
 }
 

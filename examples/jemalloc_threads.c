@@ -3,6 +3,7 @@
  * small regions of many size classes, free every third, and keep a few large
  * allocations; each worker flushes its thread cache and parks, and the main
  * thread prints jemalloc's own figures (jemalloc_oracle.h) and dumps core.
+ * With the argument "keep-tcache" no thread flushes its cache.
  * Build: cc jemalloc_threads.c -ljemalloc -lpthread. */
 #include <pthread.h>
 #include <stdint.h>
@@ -44,7 +45,8 @@ static void *worker(void *arg) {
   return NULL;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  jemalloc_keep_tcache = argc > 1 && strcmp(argv[1], "keep-tcache") == 0;
   pthread_barrier_init(&parked, NULL, kWorkers + 1);
   pthread_t threads[kWorkers];
   for (int i = 0; i < kWorkers; i++) pthread_create(&threads[i], NULL, worker, (void *)(intptr_t)(i + 1));

@@ -110,6 +110,22 @@ class JemallocThreadsTest(_JemallocOracle, unittest.TestCase):
         self.assertGreater(self.model["kinds"]["dirty"]["blocks"], 0)
 
 
+class JemallocTcacheTest(unittest.TestCase):
+    """No thread flushed its cache: the regions and large allocations in the
+    caches are cached for the model and allocated for jemalloc's counters."""
+
+    def test_cached_plus_in_use_equals_allocated(self):
+        core, stdout = lib.run_scenario_to_core(lib.example_path("jemalloc_threads"), args=("keep-tcache",))
+        model = model_dump(core)
+        totals, _ = parse_oracle(stdout)
+        self.assertEqual(model["findings"], [])
+        cached = model["kinds"]["tcache"]
+        self.assertGreater(cached["blocks"], 0)
+        self.assertEqual(model["in_use"]["bytes"] + cached["bytes"], int(totals["allocated"]))
+        self.assertEqual(model["in_use"]["chunks"] + cached["blocks"],
+                         int(totals["curregs"]) + int(totals["curlextents"]))
+
+
 class JemallocPreloadTest(_JemallocOracle, unittest.TestCase):
     program = "jemalloc_threads_preload"
     env = {"LD_PRELOAD": LIBJEMALLOC}
