@@ -123,14 +123,19 @@ struct Finder {
     return {};
   }
 
-  std::optional<Address> emap_by_shape(const std::vector<AddressRange>& data) const {
+  // The emap, or nullopt; `candidates` says whether any word looked like a
+  // leaf pointer at all (none: jemalloc is mapped but was never initialised).
+  std::optional<Address> emap_by_shape(const std::vector<AddressRange>& data, bool& candidates) const {
     std::unordered_set<uint64_t> tried;
+    candidates = false;
     for (const auto& span : data) {
       for (Address a = span.begin; a + 8 <= span.end; a += 8) {
         if (((a - span.begin) & 0xffff) == 0) check_cancel(cancel);
         auto w = target.read_u64(a);
         if (!w || !level_readable(*w) || !tried.insert(*w).second) continue;
-        for (uint64_t i : root_slots_for_leaf(*w)) {
+        auto slots = root_slots_for_leaf(*w);
+        candidates = candidates || !slots.empty();
+        for (uint64_t i : slots) {
           if (a - span.begin < i * 8) continue;
           Address root = a - i * 8;
           if (root_plausible(root, span)) return root - l.rtree_root;
@@ -207,11 +212,14 @@ std::optional<Roots> find_roots(const Target& target, const SymbolResolver& symb
   Finder finder{target, l, cancel};
   std::vector<AddressRange> data = mod ? data_ranges(target, *mod) : std::vector<AddressRange>{};
 
+  bool candidates = false;
   if (emap_sym) {
     roots.emap = *emap_sym;
-  } else if (auto found = finder.emap_by_shape(data)) {
+  } else if (auto found = finder.emap_by_shape(data, candidates)) {
     roots.emap = *found;
     roots.by_structure = true;
+  } else if (!candidates) {
+    return std::nullopt;  // mapped, never initialised (no extent yet): no jemalloc heap
   } else {
     throw UserError{fmt::format(
         "jemalloc {} is mapped but its extent map was not found (its library has no symbol {}; "

@@ -27,8 +27,10 @@ struct Roots {
   std::vector<std::string> notes;  // what could not be found, one line each
 };
 
-// nullopt when no jemalloc is in the target. Throws UserError when it is
-// there but its emap cannot be found.
+// nullopt when no jemalloc is in the target, or when it is mapped but never
+// initialised (loaded beside another malloc that serves the program): no
+// word of its data points at an extent map leaf. Throws UserError when
+// such pointers exist but no extent map fits them.
 std::optional<Roots> find_roots(const Target& target, const SymbolResolver& symbols,
                                 const CancelToken& cancel);
 
