@@ -15,6 +15,7 @@ struct Node {
 };
 
 int main() {
+  oracle_init();
   std::vector<std::unique_ptr<Node>> nodes;
   std::map<int, std::string> names;
   for (int i = 0; i < 500; i++) {

@@ -12,7 +12,8 @@
  * arenas (MALLCTL_ARENAS_ALL), after mallctl("epoch") refreshed them. Every
  * thread flushes its tcache (jemalloc_flush_tcache) before: a region in a
  * thread cache is allocated for jemalloc's counters but free for the program.
- * Lines go through a static buffer and write(2): nothing here allocates.
+ * Lines go through oracle.h's say() (a static buffer and write(2)): nothing
+ * here allocates.
  * Built with JEMALLOC_ORACLE_PRELOADED, a program links no jemalloc and finds
  * mallctl at run time: it runs with LD_PRELOAD=libjemalloc.so.2.
  */
@@ -26,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "oracle.h"  /* say(): formats and writes without malloc */
 
 #ifdef JEMALLOC_ORACLE_PRELOADED
 #include <dlfcn.h>
@@ -46,31 +49,14 @@ static void je_stats_print(void (*write_cb)(void *, const char *), void *arg, co
 #define je_stats_print malloc_stats_print
 #endif
 
-static void je_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void je_say(const char *fmt, ...) {
-  static __thread char line[512];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  if (n < 0) return;
-  if ((size_t)n >= sizeof line) n = sizeof line - 1;
-  for (const char *p = line; n > 0;) {
-    ssize_t w = write(1, p, (size_t)n);
-    if (w <= 0) return;
-    p += w;
-    n -= (int)w;
-  }
-}
-
 /* malloc_stats_print writes to stderr by default: the report goes with the oracle. */
 static void je_write_stdout(void *unused, const char *s) {
   (void)unused;
-  for (size_t n = strlen(s); n > 0;) {
-    ssize_t w = write(1, s, n);
-    if (w <= 0) return;
-    s += w;
-    n -= (size_t)w;
+  for (size_t n = strlen(s); n > 0;) {  /* say()'s line holds 1 KiB: the report comes in pieces */
+    int piece = n > 512 ? 512 : (int)n;
+    say("%.*s", piece, s);
+    s += piece;
+    n -= (size_t)piece;
   }
 }
 
@@ -80,19 +66,19 @@ static int jemalloc_keep_tcache;
 
 static void jemalloc_flush_tcache(void) {
   if (jemalloc_keep_tcache) return;
-  if (je_ctl("thread.tcache.flush", NULL, NULL, NULL, 0) != 0) je_say("JEMALLOC-ORACLE-ERROR tcache.flush\n");
+  if (je_ctl("thread.tcache.flush", NULL, NULL, NULL, 0) != 0) say("JEMALLOC-ORACLE-ERROR tcache.flush\n");
 }
 
 static size_t je_read_size(const char *name) {
   size_t v = 0, len = sizeof v;
-  if (je_ctl(name, &v, &len, NULL, 0) != 0) je_say("JEMALLOC-ORACLE-ERROR %s\n", name);
+  if (je_ctl(name, &v, &len, NULL, 0) != 0) say("JEMALLOC-ORACLE-ERROR %s\n", name);
   return v;
 }
 
 static unsigned je_read_unsigned(const char *name) {
   unsigned v = 0;
   size_t len = sizeof v;
-  if (je_ctl(name, &v, &len, NULL, 0) != 0) je_say("JEMALLOC-ORACLE-ERROR %s\n", name);
+  if (je_ctl(name, &v, &len, NULL, 0) != 0) say("JEMALLOC-ORACLE-ERROR %s\n", name);
   return v;
 }
 
@@ -116,8 +102,8 @@ static void jemalloc_oracle_print(void) {
   je_ctl("version", &version, &len, NULL, 0);
   unsigned nbins = je_read_unsigned("arenas.nbins"), nlextents = je_read_unsigned("arenas.nlextents");
   unsigned narenas = je_read_unsigned("arenas.narenas");
-  je_say("JEMALLOC-ORACLE-BEGIN\n");
-  je_say("jemalloc version=%s allocated=%zu curregs=%zu curlextents=%zu\n", version ? version : "?",
+  say("JEMALLOC-ORACLE-BEGIN\n");
+  say("jemalloc version=%s allocated=%zu curregs=%zu curlextents=%zu\n", version ? version : "?",
          je_read_size("stats.allocated"), je_sum_classes(MALLCTL_ARENAS_ALL, "curregs", nbins, "bins"),
          je_sum_classes(MALLCTL_ARENAS_ALL, "curlextents", nlextents, "lextents"));
   for (unsigned a = 0; a < narenas; a++) {
@@ -129,9 +115,9 @@ static void jemalloc_oracle_print(void) {
     snprintf(name, sizeof name, "stats.arenas.%u.small.allocated", a);
     size_t small = je_read_size(name);
     snprintf(name, sizeof name, "stats.arenas.%u.large.allocated", a);
-    je_say("arena index=%u small=%zu large=%zu\n", a, small, je_read_size(name));
+    say("arena index=%u small=%zu large=%zu\n", a, small, je_read_size(name));
   }
-  je_say("JEMALLOC-ORACLE-END\n");
+  say("JEMALLOC-ORACLE-END\n");
 }
 
 /* jemalloc's own per-arena report (it allocates its buffer and frees it:
@@ -139,9 +125,9 @@ static void jemalloc_oracle_print(void) {
  * then the core. Other threads must have flushed theirs and be parked. */
 static void jemalloc_oracle_and_abort(void) {
   jemalloc_flush_tcache();
-  je_say("JEMALLOC-STATS-BEGIN\n");
+  say("JEMALLOC-STATS-BEGIN\n");
   je_stats_print(je_write_stdout, NULL, "gmdblxeh");
-  je_say("JEMALLOC-STATS-END\n");
+  say("JEMALLOC-STATS-END\n");
   jemalloc_flush_tcache();
   jemalloc_oracle_print();
   abort();

@@ -46,6 +46,7 @@ static void *worker(void *arg) {
 }
 
 int main(int argc, char **argv) {
+  oracle_init();
   jemalloc_keep_tcache = argc > 1 && strcmp(argv[1], "keep-tcache") == 0;
   pthread_barrier_init(&parked, NULL, kWorkers + 1);
   pthread_t threads[kWorkers];
