@@ -121,16 +121,31 @@ static void jemalloc_oracle_print(void) {
 }
 
 /* jemalloc's own per-arena report (it allocates its buffer and frees it:
- * printed first), the calling thread's tcache flushed again, the oracle,
- * then the core. Other threads must have flushed theirs and be parked. */
-static void jemalloc_oracle_and_abort(void) {
+ * printed first), the calling thread's tcache flushed again, then the
+ * oracle. Other threads must have flushed theirs and be parked. */
+static void jemalloc_oracle_report(void) {
   jemalloc_flush_tcache();
   say("JEMALLOC-STATS-BEGIN\n");
   je_stats_print(je_write_stdout, NULL, "gmdblxeh");
   say("JEMALLOC-STATS-END\n");
   jemalloc_flush_tcache();
   jemalloc_oracle_print();
+}
+
+/* The report, then a core. */
+static void jemalloc_oracle_and_abort(void) {
+  jemalloc_oracle_report();
   abort();
+}
+
+/* The report, then READY and a wait for a line on stdin (a live stop). */
+__attribute__((unused)) static void jemalloc_oracle_and_wait(void) {
+  jemalloc_oracle_report();
+  say("READY\n");
+  char c;
+  while (read(0, &c, 1) == 1 && c != '\n') {
+  }
+  _exit(0);
 }
 
 #endif

@@ -3,7 +3,8 @@
  * small regions of many size classes, free every third, and keep a few large
  * allocations; each worker flushes its thread cache and parks, and the main
  * thread prints jemalloc's own figures (jemalloc_oracle.h) and dumps core.
- * With the argument "keep-tcache" no thread flushes its cache.
+ * With the argument "keep-tcache" no thread flushes its cache; with "live"
+ * the program prints READY and waits for a line on stdin instead of dumping.
  * Build: cc jemalloc_threads.c -ljemalloc -lpthread. */
 #include <pthread.h>
 #include <stdint.h>
@@ -47,11 +48,16 @@ static void *worker(void *arg) {
 
 int main(int argc, char **argv) {
   oracle_init();
-  jemalloc_keep_tcache = argc > 1 && strcmp(argv[1], "keep-tcache") == 0;
+  int live = 0;
+  for (int i = 1; i < argc; i++) {
+    jemalloc_keep_tcache |= strcmp(argv[i], "keep-tcache") == 0;
+    live |= strcmp(argv[i], "live") == 0;
+  }
   pthread_barrier_init(&parked, NULL, kWorkers + 1);
   pthread_t threads[kWorkers];
   for (int i = 0; i < kWorkers; i++) pthread_create(&threads[i], NULL, worker, (void *)(intptr_t)(i + 1));
   build_heap(0);
   pthread_barrier_wait(&parked);
+  if (live) jemalloc_oracle_and_wait();
   jemalloc_oracle_and_abort();
 }

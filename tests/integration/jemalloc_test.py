@@ -21,9 +21,10 @@ import heapscope_testlib as lib  # noqa: E402
 LIBJEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
 
 
-def model_dump(core):
+def model_dump(core=None, pid=None):
     exe = os.path.join(lib.build_dir(), "tests", "programs", "jemalloc_model_dump")
-    proc = subprocess.run([exe, core], capture_output=True, text=True, timeout=120)
+    where = [core] if core else ["--pid", str(pid)]
+    proc = subprocess.run([exe] + where, capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         raise AssertionError("jemalloc_model_dump failed: " + proc.stderr)
     return json.loads(proc.stdout)
@@ -124,6 +125,18 @@ class JemallocTcacheTest(unittest.TestCase):
         self.assertEqual(model["in_use"]["bytes"] + cached["bytes"], int(totals["allocated"]))
         self.assertEqual(model["in_use"]["chunks"] + cached["blocks"],
                          int(totals["curregs"]) + int(totals["curlextents"]))
+
+
+class JemallocLiveTest(unittest.TestCase):
+    """The same figures on the live process, stopped at READY."""
+
+    def test_in_use_equals_jemalloc_figures(self):
+        with lib.LiveScenario(lib.example_path("jemalloc_threads"), args=("live",)) as live:
+            model = model_dump(pid=live.pid)
+            totals, _ = parse_oracle(live.stdout)
+        self.assertEqual(model["findings"], [])
+        self.assertEqual(model["in_use"]["bytes"], int(totals["allocated"]))
+        self.assertEqual(model["in_use"]["chunks"], int(totals["curregs"]) + int(totals["curlextents"]))
 
 
 class JemallocPreloadTest(_JemallocOracle, unittest.TestCase):

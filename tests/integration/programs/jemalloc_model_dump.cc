@@ -1,22 +1,26 @@
-// jemalloc_model_dump CORE: builds the jemalloc model of a core file and
+// jemalloc_model_dump CORE | --pid PID: builds the jemalloc model of a core file and
 // prints its figures as one JSON object, for jemalloc_test.py until the
 // session's `heap stats` runs every allocator model (then the CLI replaces it).
 #include <cstdio>
+#include <cstdlib>
+#include <string_view>
 #include <fmt/format.h>
 #include <map>
 
 #include "heapscope/core_file.h"
 #include "heapscope/error.h"
 #include "heapscope/jemalloc/heap.h"
+#include "heapscope/live_process.h"
 
 using namespace heapscope;
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: jemalloc_model_dump CORE\n");
+  bool live = argc == 3 && std::string_view(argv[1]) == "--pid";
+  if (argc != 2 && !live) {
+    std::fprintf(stderr, "usage: jemalloc_model_dump CORE | --pid PID\n");
     return 2;
   }
-  auto target = open_core_file(argv[1]);
+  auto target = live ? open_live_process(std::atoi(argv[2]), StopMode::kStopAndDetach) : open_core_file(argv[1]);
   if (!target) {
     std::fprintf(stderr, "%s\n", target.error().message.c_str());
     return 2;
