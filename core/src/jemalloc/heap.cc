@@ -197,9 +197,17 @@ class Walker {
     }
     std::sort(edatas.begin(), edatas.end());
     edatas.erase(std::unique(edatas.begin(), edatas.end()), edatas.end());
-    for (size_t k = 0; k < edatas.size(); ++k) {
+    // In address order, so that the blocks come out sorted.
+    std::vector<std::pair<uint64_t, uint64_t>> by_address;  // extent address, descriptor
+    by_address.reserve(edatas.size());
+    for (uint64_t e : edatas) {
+      auto addr = target_.read_u64(Address(e + l_.edata_addr));
+      by_address.emplace_back(addr ? *addr : 0, e);
+    }
+    std::sort(by_address.begin(), by_address.end());
+    for (size_t k = 0; k < by_address.size(); ++k) {
       if ((k & 1023) == 0) check_cancel(cancel_);
-      read_extent(Address(edatas[k]));
+      read_extent(Address(by_address[k].second));
     }
   }
 
@@ -325,18 +333,22 @@ class Walker {
     for (uint64_t p : cached_)
       finding("tcache-stray", Address(p), kNoOwner, "a cached pointer that is no region or large allocation");
     auto& blocks = heap_.blocks;
-    std::sort(blocks.begin(), blocks.end(), [](const Block& a, const Block& b) { return a.address < b.address; });
+    auto by_address = [](const Block& a, const Block& b) { return a.address < b.address; };
+    // Extents came in address order, then the base blocks: sort only what is not.
+    auto sorted_end = std::is_sorted_until(blocks.begin(), blocks.end(), by_address);
+    std::sort(sorted_end, blocks.end(), by_address);
+    std::inplace_merge(blocks.begin(), sorted_end, blocks.end(), by_address);
     // Overlaps mean a corrupt descriptor: keep the first, say so.
-    std::vector<Block> kept;
-    kept.reserve(blocks.size());
-    for (const Block& b : blocks) {
-      if (!kept.empty() && b.address < kept.back().end()) {
-        finding("overlap", b.address, b.owner, fmt::format("overlaps the block at {}", to_hex(kept.back().address)));
+    size_t kept = 0;
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      if (kept > 0 && blocks[i].address < blocks[kept - 1].end()) {
+        finding("overlap", blocks[i].address, blocks[i].owner,
+                fmt::format("overlaps the block at {}", to_hex(blocks[kept - 1].address)));
         continue;
       }
-      kept.push_back(b);
+      blocks[kept++] = blocks[i];
     }
-    blocks = std::move(kept);
+    blocks.resize(kept);
     for (const Block& b : blocks) {
       if (!heap_.system.empty() && heap_.system.back().end == b.address) heap_.system.back().end = b.end();
       else heap_.system.push_back({b.address, b.end()});

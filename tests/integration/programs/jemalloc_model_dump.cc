@@ -6,6 +6,7 @@
 #include <string_view>
 #include <fmt/format.h>
 #include <map>
+#include <vector>
 
 #include "heapscope/core_file.h"
 #include "heapscope/error.h"
@@ -35,18 +36,20 @@ int main(int argc, char** argv) {
     }
     auto& heap = static_cast<jemalloc::Heap&>(*model);
     uint64_t in_use_bytes = 0, in_use_blocks = 0, covered = 0;
+    std::vector<std::pair<uint64_t, uint64_t>> kind_tally(heap.kinds.size());
     std::map<std::string, std::pair<uint64_t, uint64_t>> by_kind;
     std::map<int, uint64_t> small_by_owner, large_by_owner;
     for (const auto& b : heap.blocks) {
-      auto& k = by_kind[std::string(heap.kind_of(b).name)];
-      ++k.first;
-      k.second += b.size;
+      ++kind_tally[b.kind].first;
+      kind_tally[b.kind].second += b.size;
       if (heap.state(b) == BlockState::kInUse) {
         ++in_use_blocks;
         in_use_bytes += b.size;
         (heap.kind_of(b).name == "large" ? large_by_owner : small_by_owner)[b.owner] += b.size;
       }
     }
+    for (size_t k = 0; k < kind_tally.size(); ++k)
+      if (kind_tally[k].first) by_kind[std::string(heap.kinds[k].name)] = kind_tally[k];
     for (const auto& r : heap.system) covered += r.size();
     std::string kinds, owners, findings;
     for (const auto& [name, v] : by_kind)
