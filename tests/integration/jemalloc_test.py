@@ -4,7 +4,8 @@ jemalloc's own, printed by the program just before its core
 the bins' curregs + the large classes' curlextents, and per arena the small
 and large bytes of malloc_stats_print's per-arena report. Linked with
 -ljemalloc (C and C++) and preloaded (LD_PRELOAD), with no jemalloc symbol
-beyond its API (Debian's libjemalloc.so.2): the roots are found by shape.
+beyond its API (Debian's libjemalloc.so.2): the roots are found by shape;
+linked statically (libjemalloc.a): by the program's symbols.
 Standard library only.
 """
 
@@ -54,6 +55,7 @@ def parse_stats_print(stdout):
 class _JemallocOracle:
     program = None
     env = None
+    by_structure = True  # Debian's shared library has no internal symbol
 
     @classmethod
     def setUpClass(cls):
@@ -72,7 +74,7 @@ class _JemallocOracle:
         self.assertEqual(self.model["allocator"], "jemalloc")
         self.assertEqual(self.model["version"], totals["version"])
         self.assertTrue(self.model["version_known"])
-        self.assertTrue(self.model["by_structure"], "Debian's library has no internal symbol")
+        self.assertEqual(self.model["by_structure"], self.by_structure)
         self.assertEqual(self.model["findings"], [])
 
     def test_in_use_equals_jemalloc_figures(self):
@@ -142,6 +144,12 @@ class JemallocLiveTest(unittest.TestCase):
 class JemallocPreloadTest(_JemallocOracle, unittest.TestCase):
     program = "jemalloc_threads_preload"
     env = {"LD_PRELOAD": LIBJEMALLOC}
+
+
+class JemallocStaticTest(_JemallocOracle, unittest.TestCase):
+    """libjemalloc.a linked in: the roots by the program's own symbols."""
+    program = "jemalloc_threads_static"
+    by_structure = False
 
 
 class JemallocCxxTest(_JemallocOracle, unittest.TestCase):

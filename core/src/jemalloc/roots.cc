@@ -190,9 +190,19 @@ struct Finder {
 std::optional<Roots> find_roots(const Target& target, const SymbolResolver& symbols,
                                 const CancelToken& cancel) {
   const Module* mod = target.find_module("libjemalloc");
-  std::optional<Address> emap_sym = symbols.find(mod ? "libjemalloc" : "", kEmapSymbol);
+  std::string_view symbol_module = mod ? "libjemalloc" : "";  // "": any module (a static link)
+  std::optional<Address> emap_sym = symbols.find(symbol_module, kEmapSymbol);
   if (!mod && !emap_sym) return std::nullopt;
 
+  // Linked statically (libjemalloc.a), jemalloc is part of the module whose
+  // symbol table named its extent map: the one mapped just below it (the
+  // map is in .bss, which may lie past the file's last mapping).
+  if (!mod) {
+    Address best;
+    for (const auto& m : target.modules())
+      for (const auto& r : m.ranges)
+        if (r.begin <= *emap_sym && r.begin >= best) best = r.begin, mod = &m;
+  }
   Roots roots;
   if (mod) roots.version = read_version(target, *mod, cancel);
   for (const auto& l : known_layouts()) {
@@ -229,7 +239,7 @@ std::optional<Roots> find_roots(const Target& target, const SymbolResolver& symb
   auto b0 = target.read_u64(roots.emap + l.rtree_base);
   if (b0) roots.b0 = Address(*b0);
 
-  if (auto sym = symbols.find(mod ? "libjemalloc" : "", kArenasSymbol)) {
+  if (auto sym = symbols.find(symbol_module, kArenasSymbol)) {
     roots.arenas = *sym;
   } else if (!roots.b0.is_null()) {
     if (auto found = finder.arenas_by_shape(data, roots.b0)) roots.arenas = *found;
