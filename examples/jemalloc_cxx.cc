@@ -1,7 +1,8 @@
 // jemalloc_cxx: a C++ heap on jemalloc (operator new and delete, sized
-// delete, containers of many sizes), then jemalloc's own figures
+// delete, aligned new, containers of many sizes), then jemalloc's own figures
 // (jemalloc_oracle.h) and a core. Build: c++ jemalloc_cxx.cc -ljemalloc.
 #include <map>
+#include <new>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,11 @@ int main() {
   for (size_t i = 0; i < nodes.size(); i += 4) nodes[i].reset();  // sized delete of Node and its members
   std::vector<char> big(300000, 'b');                              // one large extent
   auto* array = new double[5000];                                  // another
+  void* aligned = ::operator new(100000, std::align_val_t(65536));  // large, 64 KiB aligned: no offset
+  void* small_aligned = nullptr;                                   // a 128-byte region
+  if (posix_memalign(&small_aligned, 64, 100) != 0) return 1;
   jemalloc_oracle_and_abort();
   delete[] array;
+  ::operator delete(aligned, std::align_val_t(65536));
+  free(small_aligned);
 }
