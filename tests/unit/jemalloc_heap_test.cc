@@ -59,6 +59,10 @@ struct Synthetic {
     t.write_value(Address(kArena0 + L.arena_ind), uint32_t{0});
     put(kArena0 + L.arena_base, kB0);
     put(kArenas, kArena0);
+    // jemalloc's counters: ten 64-byte regions, one 16 KiB allocation.
+    put(kArena0 + L.arena_bins + 4 * L.bin_size + L.bin_curregs, 10);
+    put(kArena0 + L.arena_lstats + L.lstats_nmalloc, 3);
+    put(kArena0 + L.arena_lstats + L.lstats_ndalloc, 2);
     // A one-page slab of 64-byte regions, 0..9 allocated (jemalloc stores free as 1).
     put(kSlabEdata + L.edata_bits, edata_bits(0, true, 0, 4, 54));
     put(kSlabEdata + L.edata_addr, kSlab);
@@ -224,6 +228,13 @@ TEST(JemallocHeap, CorruptionBecomesFindings) {
     auto m = s.build();
     EXPECT_TRUE(has_finding(*m, "tcache-stray"));
     EXPECT_TRUE(has_finding(*m, "tcache-free-region"));
+  }
+  {
+    Synthetic s;  // jemalloc counts a region the bitmap does not have
+    s.put(kArena0 + L.arena_bins + 4 * L.bin_size + L.bin_curregs, 11);
+    auto m = s.build();
+    ASSERT_EQ(finding_kinds(*m), std::vector<std::string>{"counter-mismatch"});
+    EXPECT_NE(m->findings[0].detail.find("jemalloc counts 11 allocated, the walk found 10"), std::string::npos);
   }
   {
     Synthetic s;  // a slab whose size class is a large one

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <map>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -58,6 +59,7 @@ class Walker {
     read_tcaches();
     read_emap();
     read_bases();
+    check_counters();
     finish();
   }
 
@@ -239,8 +241,8 @@ class Walker {
               fmt::format("extent of {} bytes (descriptor {}) is not inside one mapping", size, to_hex(edata)));
     switch (state) {
       case kActive:
-        if (slab) read_slab(edata, raw, Address(base), size, szind, owner);
-        else read_large(edata, Address(base), size, Address(addr), szind, owner);
+        if (slab) read_slab(edata, raw, Address(base), size, ind, szind, owner);
+        else read_large(edata, Address(base), size, Address(addr), ind, szind, owner);
         return;
       case kStateDirty: add(Address(base), size, owner, kDirty); return;
       case kStateMuzzy: add(Address(base), size, owner, kMuzzy); return;
@@ -252,7 +254,8 @@ class Walker {
     }
   }
 
-  void read_slab(Address edata, const std::byte* raw, Address base, uint64_t size, unsigned szind, int owner) {
+  void read_slab(Address edata, const std::byte* raw, Address base, uint64_t size, unsigned ind, unsigned szind,
+                 int owner) {
     uint64_t reg = szind < unsigned(l_.nbins) ? size_class(l_, szind) : 0;
     uint64_t nregs = reg ? size / reg : 0;
     if (reg == 0 || nregs == 0 || nregs > uint64_t(l_.bitmap_words) * 64) {
@@ -263,6 +266,7 @@ class Walker {
     uint64_t bits;
     std::memcpy(&bits, raw + l_.edata_bits, 8);
     uint64_t nfree = bits_field(bits, l_.bits_nfree_shift, l_.bits_nfree_width), free_seen = 0;
+    sharded_bins_ |= bits_field(bits, l_.bits_binshard_shift, l_.bits_binshard_width) != 0;
     for (uint64_t r = 0; r < nregs; ++r) {
       uint64_t group;
       std::memcpy(&group, raw + l_.edata_slab_bitmap + (r / 64) * 8, 8);
@@ -275,6 +279,7 @@ class Walker {
         kind = kTcache;
       }
       add(at, reg, owner, kind);
+      if (kind != kFreeRegion) ++allocated_[{ind, szind}];
     }
     if (free_seen != nfree)
       finding("slab-nfree", edata, owner,
@@ -284,7 +289,8 @@ class Walker {
 
   // A large extent is one allocation; cache-oblivious builds start it at a
   // random cache line of its first page and add that page to the extent.
-  void read_large(Address edata, Address base, uint64_t size, Address user, unsigned szind, int owner) {
+  void read_large(Address edata, Address base, uint64_t size, Address user, unsigned ind, unsigned szind,
+                  int owner) {
     uint64_t usize = size_class(l_, szind);
     if (szind < unsigned(l_.nbins) || usize == 0 || user < base || user - base > size ||
         usize > size - (user - base)) {
@@ -295,6 +301,7 @@ class Walker {
     }
     add(base, user - base, owner, kLargePad);
     add(user, usize, owner, cached_.erase(user.value) ? kTcache : kLarge);
+    ++allocated_[{ind, szind}];
     add(user + usize, size - (user - base) - usize, owner, kLargePad);
   }
 
@@ -325,6 +332,34 @@ class Walker {
         }
         add(Address(block), *size, owner_of(ind), kBase);
         block = *next;
+      }
+    }
+  }
+
+  // jemalloc's own counters against the walk: per arena and size class,
+  // the bin's curregs (small) or the arena's large allocations less its
+  // large frees (large) count what the walk found allocated, cached
+  // included. Bins split in shards (opt.bin_shards) lie elsewhere: not read.
+  void check_counters() {
+    for (auto [ind, arena] : arena_addr_) {
+      check_cancel(cancel_);
+      for (unsigned szind = 0; szind < unsigned(l_.nsizes); ++szind) {
+        std::optional<uint64_t> theirs;
+        if (szind < unsigned(l_.nbins)) {
+          if (sharded_bins_) continue;
+          theirs = target_.read_u64(arena + l_.arena_bins + szind * l_.bin_size + l_.bin_curregs);
+        } else {
+          Address stats = arena + l_.arena_lstats + (szind - l_.nbins) * l_.lstats_size;
+          auto nmalloc = target_.read_u64(stats + l_.lstats_nmalloc);
+          auto ndalloc = target_.read_u64(stats + l_.lstats_ndalloc);
+          if (nmalloc && ndalloc) theirs = *nmalloc - *ndalloc;
+        }
+        auto it = allocated_.find({ind, szind});
+        uint64_t ours = it == allocated_.end() ? 0 : it->second;
+        if (theirs && *theirs != ours)
+          finding("counter-mismatch", arena, owner_of(ind),
+                  fmt::format("size class {} ({} bytes): jemalloc counts {} allocated, the walk found {}", szind,
+                              size_class(l_, szind), *theirs, ours));
       }
     }
   }
@@ -364,6 +399,8 @@ class Walker {
   std::unordered_map<unsigned, int> owner_index_;
   std::vector<std::pair<unsigned, Address>> bases_;
   std::unordered_set<uint64_t> cached_;
+  std::map<std::pair<unsigned, unsigned>, uint64_t> allocated_;  // (arena, size class): in use + cached
+  bool sharded_bins_ = false;
 };
 
 }  // namespace

@@ -21,6 +21,9 @@ constexpr Layout kLayouts[] = {{
     .tcache_slow_link = 0, .tcache_slow_arena = 40, .tcache_slow_tcache = 168,
     .tcache_bins = 8, .cache_bin_size = 24, .cache_bin_stack_head = 0, .cache_bin_low_bits_empty = 20,
     .tcache_nbins_max = 73,
+    .arena_bins = 78952, .bin_size = 224, .bin_curregs = 136,
+    .arena_lstats = 976, .lstats_size = 48, .lstats_nmalloc = 0, .lstats_ndalloc = 8,
+    .bits_binshard_shift = 38, .bits_binshard_width = 6,
     .nsizes = 232, .nbins = 36,
 }};
 

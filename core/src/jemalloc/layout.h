@@ -40,6 +40,12 @@ struct Layout {
   uint64_t tcache_bins, cache_bin_size, cache_bin_stack_head, cache_bin_low_bits_empty;
   int tcache_nbins_max;  // TCACHE_NBINS_MAX
 
+  // jemalloc's own counters (config stats): a bin's current regions, and
+  // per large class the extents allocated and freed by the arena.
+  uint64_t arena_bins, bin_size, bin_curregs;
+  uint64_t arena_lstats, lstats_size, lstats_nmalloc, lstats_ndalloc;
+  int bits_binshard_shift, bits_binshard_width;
+
   int nsizes, nbins;  // SC_NSIZES, SC_NBINS
 };
 
