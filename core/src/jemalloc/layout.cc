@@ -5,7 +5,8 @@ namespace heapscope::jemalloc {
 namespace {
 
 constexpr Layout kLayouts[] = {{
-    .version_prefix = "5.3.",
+    .name = "5.3.0",
+    .version_prefix = "5.3.0-",
     .page = 4096,
     .edata_size = 128, .edata_alignment = 128,
     .edata_bits = 0, .edata_addr = 8, .edata_size_esn = 16, .edata_slab_bitmap = 64,

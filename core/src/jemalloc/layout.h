@@ -13,7 +13,8 @@
 namespace heapscope::jemalloc {
 
 struct Layout {
-  std::string_view version_prefix;  // the JEMALLOC_VERSION strings this row reads ("5.3.0-")
+  std::string_view name;            // "5.3.0"
+  std::string_view version_prefix;  // the JEMALLOC_VERSION strings this row reads ("5.3.0-"; 5.3.1 moved fields)
   uint64_t page;                    // LG_PAGE 12
 
   // edata_t: one extent's descriptor (edata.h).

@@ -215,8 +215,8 @@ std::optional<Roots> find_roots(const Target& target, const SymbolResolver& symb
   if (!roots.layout) {
     roots.layout = &known_layouts().front();
     roots.notes.push_back(fmt::format(
-        "jemalloc version {} is not one heapscope knows: read with the layout of {}x",
-        roots.version.empty() ? "(not found)" : roots.version, roots.layout->version_prefix));
+        "jemalloc version {} is not one heapscope knows: read with the layout of {}",
+        roots.version.empty() ? "(not found)" : roots.version, roots.layout->name));
   }
   const Layout& l = *roots.layout;
   Finder finder{target, l, cancel};
