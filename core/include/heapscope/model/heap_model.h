@@ -82,6 +82,15 @@ struct Finding {
 
 class HeapModel {
  public:
+  // Allocators derive their own (glibc::Heap, jemalloc::Heap) and hand them
+  // out as unique_ptr<HeapModel>: deleting through the base needs this.
+  HeapModel() = default;
+  virtual ~HeapModel() = default;
+  HeapModel(const HeapModel&) = default;
+  HeapModel& operator=(const HeapModel&) = default;
+  HeapModel(HeapModel&&) = default;
+  HeapModel& operator=(HeapModel&&) = default;
+
   std::string allocator;            // "glibc", "mems", "jemalloc"
   std::string version;              // as read from the target ("2.36", "5.3.0-0-g54eaed1d")
   std::span<const BlockKind> kinds; // the allocator's table (static storage), at most kMaxBlockKinds
