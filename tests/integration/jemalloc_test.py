@@ -19,7 +19,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import heapscope_testlib as lib  # noqa: E402
 
-LIBJEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+LIBJEMALLOC = os.environ.get("HEAPSCOPE_LIBJEMALLOC", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
 
 
 def model_dump(core=None, pid=None):
