@@ -9,6 +9,7 @@
 #include "heapscope/error.h"
 #include "heapscope/glibc/heap.h"
 #include "heapscope/mems/heap.h"
+#include "heapscope/model/allocator_model.h"
 #include "targets/target_warnings.h"
 
 namespace heapscope {
@@ -49,17 +50,53 @@ static std::optional<Address> missing_libc_data(const Target& target) {
 }
 
 const glibc::Heap& Session::glibc_heap(const CancelToken& cancel) {
+  // A target without a glibc heap is asked again by every command (and
+  // twice by heap_model): the search runs once, its answer is kept.
+  if (glibc_error_) throw UserError{*glibc_error_};
   if (!glibc_heap_) {
     try {
       glibc_heap_ = std::make_unique<glibc::Heap>(glibc::Heap::build(*target_, symbols(), cancel));
     } catch (const UserError& e) {
       if (auto at = missing_libc_data(*target_))
-        throw UserError{fmt::format("glibc's main arena lies in the missing part (libc's data at {:#x})",
-                                    at->value)};
-      throw;
+        glibc_error_ = fmt::format("glibc's main arena lies in the missing part (libc's data at {:#x})", at->value);
+      else
+        glibc_error_ = e.message;
+      throw UserError{*glibc_error_};
     }
   }
   return *glibc_heap_;
+}
+
+std::vector<const HeapModel*> Session::heap_models(const CancelToken& cancel) {
+  std::vector<const HeapModel*> out;
+  try {
+    out.push_back(&glibc_heap(cancel));
+  } catch (const UserError&) {
+    // No glibc heap: the other allocators may still be there.
+  }
+  if (!other_models_built_) {
+    for (const AllocatorModel& m : allocator_models()) {
+      if (m.name == "glibc") continue;
+      try {
+        if (auto model = m.try_build(*target_, symbols(), cancel)) other_models_.push_back(std::move(model));
+      } catch (const UserError& e) {
+        model_notes_.push_back(fmt::format("note: {}'s heap could not be read: {}", m.name, e.message));
+      }
+    }
+    other_models_built_ = true;
+  }
+  for (const auto& m : other_models_) out.push_back(m.get());
+  return out;
+}
+
+const HeapModel& Session::heap_model(const CancelToken& cancel) {
+  try {
+    return glibc_heap(cancel);
+  } catch (const UserError&) {
+    auto models = heap_models(cancel);
+    if (models.empty()) throw;
+    return *models.front();
+  }
 }
 
 CheckOptions Session::check_options() {
@@ -93,13 +130,17 @@ std::vector<std::string> Session::take_new_notes() {
   };
   take(target_->notes(), target_notes_shown_);
   if (symbols_) take(symbols_->notes(), symbol_notes_shown_);
+  take(model_notes_, model_notes_shown_);
   return out;
 }
 
 void Session::invalidate() {
   heap_check_.reset();
   glibc_heap_.reset();
+  glibc_error_.reset();
   mems_heap_.reset();
+  other_models_.clear();
+  other_models_built_ = false;
 }
 
 }  // namespace heapscope

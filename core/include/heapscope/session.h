@@ -21,6 +21,7 @@ class Heap;
 namespace mems {
 class Heap;
 }
+class HeapModel;
 struct CheckReport;
 struct CheckOptions;
 
@@ -46,6 +47,16 @@ class Session {
   // The glibc heap model, built on first use. Throws UserError when the
   // target has no glibc heap that can be found, Cancelled when `cancel` fires.
   const glibc::Heap& glibc_heap(const CancelToken& cancel = CancelToken());
+
+  // Every allocator's model of this target that could be built, in
+  // allocator_models() order (glibc first), each built once. Allocators
+  // that are not in the target are left out; one that is there but cannot
+  // be read leaves a note.
+  std::vector<const HeapModel*> heap_models(const CancelToken& cancel = CancelToken());
+  // The model the heap commands answer from: glibc's when the target has
+  // one, else the first other allocator's. Throws glibc's UserError (which
+  // names the allocator in use when it is another) when there is none.
+  const HeapModel& heap_model(const CancelToken& cancel = CancelToken());
 
   // `heap check` over the whole glibc heap, run on first use: every heap
   // command reports how many problems it found, so its figures and heap
@@ -73,6 +84,12 @@ class Session {
   SessionOptions options_;
   std::unique_ptr<SymbolResolver> symbols_;
   std::unique_ptr<glibc::Heap> glibc_heap_;
+  std::optional<std::string> glibc_error_;  // why the target has no glibc heap
+  // Models of the allocators after glibc, built on first use of heap_models().
+  bool other_models_built_ = false;
+  std::vector<std::unique_ptr<HeapModel>> other_models_;
+  std::vector<std::string> model_notes_;
+  size_t model_notes_shown_ = 0;
   std::unique_ptr<CheckReport> heap_check_;
   std::unique_ptr<mems::Heap> mems_heap_;
   size_t target_notes_shown_ = 0;

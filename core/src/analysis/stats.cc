@@ -34,4 +34,28 @@ HeapStats compute_stats(const glibc::Heap& heap) {
   return s;
 }
 
+ModelStats compute_model_stats(const HeapModel& m) {
+  ModelStats s;
+  s.allocator = m.allocator;
+  s.version = m.version;
+  for (const BlockKind& k : m.kinds) s.kind_names.push_back(k.name);
+  for (const Owner& o : m.owners) {
+    s.owners.push_back({o.label, o.address, o.system_bytes, std::vector<Tally>(m.kinds.size())});
+    s.system_bytes += o.system_bytes;
+  }
+  s.unowned.label = "no owner";
+  s.unowned.by_kind.resize(m.kinds.size());
+  s.by_kind.resize(m.kinds.size());
+  for (const Block& b : m.blocks) {
+    if (b.kind >= m.kinds.size()) continue;
+    const int owner = b.owner;
+    OwnerStats& o = owner >= 0 && static_cast<size_t>(owner) < s.owners.size() ? s.owners[owner] : s.unowned;
+    o.by_kind[b.kind].add(b.size);
+    s.by_kind[b.kind].add(b.size);
+    s.by_state[static_cast<size_t>(m.kinds[b.kind].state)].add(b.size);
+  }
+  s.findings = m.findings.size();
+  return s;
+}
+
 }  // namespace heapscope

@@ -10,6 +10,7 @@
 #include "heapscope/glibc/heap.h"
 #include "render/heap_render.h"
 #include "render/leak_render.h"
+#include "render/model_render.h"
 
 namespace heapscope {
 
@@ -18,7 +19,16 @@ using glibc::ChunkState;
 namespace {
 
 void run_stats(CommandContext& ctx) {
-  const auto& h = ctx.session.glibc_heap(ctx.cancel);
+  const HeapModel& model = ctx.session.heap_model(ctx.cancel);
+  const auto* glibc = dynamic_cast<const glibc::Heap*>(&model);
+  if (!glibc) {
+    // Another allocator: the generic report; its own walk's findings are the problems.
+    if (ctx.args.has("--by-type")) throw UserError{fmt::format("--by-type is not available for {} yet", model.allocator)};
+    ModelStats s = compute_model_stats(model);
+    ctx.out.write(ctx.args.json() ? model_stats_json(s) : model_stats_text(s));
+    return;
+  }
+  const glibc::Heap& h = *glibc;
   if (ctx.args.has("--by-type")) {
     // One row per class: written as it is rendered.
     auto rows = stats_by_type(ctx.session.target(), ctx.session.symbols(), h, ctx.cancel);

@@ -81,7 +81,7 @@ std::string stats_json(const HeapStats& s) {
   json total{{"system_bytes", s.system_bytes}};
   total.update(states_json(s.total));
   total["top"] = tally_json(s.total[ChunkState::kTop]);
-  json doc{{"glibc_version", s.glibc_version}, {"arenas", std::move(arenas)},
+  json doc{{"allocator", "glibc"}, {"glibc_version", s.glibc_version}, {"arenas", std::move(arenas)},
            {"mmapped", tally_json(s.mmapped)}, {"total", std::move(total)},
            {"findings", s.findings}};
   return doc.dump() + "\n";

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "heapscope/glibc/heap.h"
+#include "heapscope/model/heap_model.h"
 
 namespace heapscope {
 
@@ -43,5 +44,28 @@ struct HeapStats {
 };
 
 HeapStats compute_stats(const glibc::Heap& heap);
+
+// The same for any allocator's model: per owner and in total, by the
+// allocator's kinds and by the generic states.
+struct OwnerStats {
+  std::string label;
+  Address address;
+  uint64_t system_bytes = 0;
+  std::vector<Tally> by_kind;  // indexed like HeapModel::kinds
+};
+
+struct ModelStats {
+  std::string allocator, version;
+  std::vector<std::string_view> kind_names;
+  std::vector<OwnerStats> owners;
+  OwnerStats unowned;            // blocks of no owner (glibc: mmapped chunks)
+  std::vector<Tally> by_kind;    // every block
+  std::array<Tally, kBlockStateCount> by_state{};
+  uint64_t system_bytes = 0;     // sum over owners
+  size_t findings = 0;           // the model's findings; set by the caller for glibc
+  const Tally& state(BlockState s) const { return by_state[static_cast<size_t>(s)]; }
+};
+
+ModelStats compute_model_stats(const HeapModel& model);
 
 }  // namespace heapscope

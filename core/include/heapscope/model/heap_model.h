@@ -84,13 +84,13 @@ struct Finding {
 
 class HeapModel {
  public:
-  // Allocators derive their own (glibc::Heap, jemalloc::Heap) and hand them
-  // out as unique_ptr<HeapModel>: deleting through the base needs this.
+  // Allocators extend the model with their own structures (glibc::Heap):
+  // owned through a HeapModel pointer, told apart with dynamic_cast.
   HeapModel() = default;
   virtual ~HeapModel() = default;
   HeapModel(const HeapModel&) = default;
-  HeapModel& operator=(const HeapModel&) = default;
   HeapModel(HeapModel&&) = default;
+  HeapModel& operator=(const HeapModel&) = default;
   HeapModel& operator=(HeapModel&&) = default;
 
   std::string allocator;            // "glibc", "mems", "jemalloc"
