@@ -99,6 +99,15 @@ class _JemallocOracle:
                 extra.append(large - oracle_arenas[index][1])
         self.assertIn(extra, ([], [65536]))
 
+    def test_cli_heap_stats_equals_jemalloc_figures(self):
+        totals, _ = parse_oracle(self.stdout)
+        stats = lib.run_cli_json([self.core, "heap", "stats"])
+        self.assertEqual(stats["allocator"], "jemalloc")
+        self.assertEqual(stats["version"], totals["version"])
+        self.assertEqual(stats["total"]["in_use"],
+                         {"chunks": int(totals["curregs"]) + int(totals["curlextents"]),
+                          "bytes": int(totals["allocated"])})
+
     def test_blocks_tile_what_jemalloc_mapped(self):
         kinds = self.model["kinds"]
         self.assertEqual(sum(k["bytes"] for k in kinds.values()), self.model["system_bytes"])
@@ -111,6 +120,44 @@ class JemallocThreadsTest(_JemallocOracle, unittest.TestCase):
     def test_every_arena_seen(self):
         self.assertGreaterEqual(len(self.model["arenas"]), 4)
         self.assertGreater(self.model["kinds"]["dirty"]["blocks"], 0)
+
+
+class JemallocFrontEndsTest(unittest.TestCase):
+    """gdb and lldb print the same bytes as the CLI on a jemalloc core."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.exe = lib.example_path("jemalloc_threads")
+        cls.core, cls.stdout = lib.run_scenario_to_core(cls.exe)
+        cls.lines = ["heap stats", "heap stats --json"]
+
+    def cli(self, line):
+        status, out, err = lib.run_cli([self.core] + line.split())
+        self.assertEqual(status, 0, err)
+        return out
+
+    def test_gdb_prints_the_same(self):
+        loader = os.path.join(lib.build_dir(), "share", "heapscope", "heapscope-gdb.py")
+        if not lib.gdb_path() or not os.path.exists(loader):
+            self.skipTest("no gdb or no GDB front-end")
+        for line in self.lines:
+            status, out, err = lib.run_gdb_batch(self.exe, core=self.core, commands=["source " + loader, line],
+                                                 init_commands=["set debuginfod enabled off"])
+            self.assertEqual(status, 0, err[-500:])
+            self.assertIn(self.cli(line), out, line)
+
+    def test_lldb_prints_the_same(self):
+        try:
+            import lldb_support as ls
+        except ImportError:
+            self.skipTest("no lldb_support")
+        problem = ls.plugin_problem()
+        if problem:
+            self.skipTest(problem[1])
+        status, outputs, out, err = ls.run_lldb(self.lines, exe=self.exe, core=self.core)
+        self.assertEqual(status, 0, err)
+        for line, got in zip(self.lines, outputs):
+            self.assertEqual(got, self.cli(line), line)
 
 
 class JemallocTcacheTest(unittest.TestCase):
