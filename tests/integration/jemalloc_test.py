@@ -18,6 +18,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import heapscope_testlib as lib  # noqa: E402
+import lldb_support as ls  # noqa: E402
 
 LIBJEMALLOC = os.environ.get("HEAPSCOPE_LIBJEMALLOC", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
 
@@ -147,10 +148,6 @@ class JemallocFrontEndsTest(unittest.TestCase):
             self.assertIn(self.cli(line), out, line)
 
     def test_lldb_prints_the_same(self):
-        try:
-            import lldb_support as ls
-        except ImportError:
-            self.skipTest("no lldb_support")
         problem = ls.plugin_problem()
         if problem:
             self.skipTest(problem[1])
