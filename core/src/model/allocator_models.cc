@@ -4,6 +4,7 @@
 #include "heapscope/model/allocator_model.h"
 
 #include "heapscope/glibc/heap.h"
+#include "heapscope/jemalloc/heap.h"
 
 namespace heapscope {
 
@@ -16,6 +17,7 @@ std::unique_ptr<HeapModel> build_glibc(const Target& target, const SymbolResolve
 
 constexpr AllocatorModel kModels[] = {
     {"glibc", build_glibc},
+    {"jemalloc", jemalloc::try_build},
 };
 
 }  // namespace
