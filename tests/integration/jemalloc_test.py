@@ -109,6 +109,20 @@ class _JemallocOracle:
                          {"chunks": int(totals["curregs"]) + int(totals["curlextents"]),
                           "bytes": int(totals["allocated"])})
 
+    def test_cli_heap_chunks_lists_the_in_use_blocks(self):
+        """heap chunks over the generic model: --state in_use lists exactly
+        the live regions and large allocations jemalloc counts, each at the
+        program's pointer (user offset 0)."""
+        totals, _ = parse_oracle(self.stdout)
+        listing = lib.run_cli_json([self.core, "heap", "chunks", "--state", "in_use"])
+        rows = listing["chunks"]
+        self.assertEqual(listing["matching"], len(rows))
+        self.assertEqual(len(rows), int(totals["curregs"]) + int(totals["curlextents"]))
+        self.assertEqual({r["state"] for r in rows} - {"region", "large"}, set())
+        self.assertTrue(all(r["data"] == r["address"] for r in rows))
+        everything = lib.run_cli_json([self.core, "heap", "chunks"])
+        self.assertEqual(sum(r["size"] for r in everything["chunks"]), self.model["system_bytes"])
+
     def test_blocks_tile_what_jemalloc_mapped(self):
         kinds = self.model["kinds"]
         self.assertEqual(sum(k["bytes"] for k in kinds.values()), self.model["system_bytes"])
@@ -130,7 +144,8 @@ class JemallocFrontEndsTest(unittest.TestCase):
     def setUpClass(cls):
         cls.exe = lib.example_path("jemalloc_threads")
         cls.core, cls.stdout = lib.run_scenario_to_core(cls.exe)
-        cls.lines = ["heap stats", "heap stats --json"]
+        cls.lines = ["heap stats", "heap stats --json", "heap chunks --state cached --limit 20",
+                     "heap chunks --min-size 4096 --json"]
 
     def cli(self, line):
         status, out, err = lib.run_cli([self.core] + line.split())

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <span>
 
@@ -61,26 +62,46 @@ std::string run_arenas(CommandContext& ctx) {
   return ctx.args.json() ? arenas_json(h) : with_findings_footer(ctx, arenas_text(h));
 }
 
+// --state S: one of the allocator's own kinds (glibc's states are its
+// kinds), else a state every allocator has ("free", "cached").
+std::function<bool(const HeapModel&, const Block&)> state_filter(const HeapModel& m, const std::string& name) {
+  for (size_t k = 0; k < m.kinds.size(); ++k)
+    if (m.kinds[k].name == name) return [k](const HeapModel&, const Block& b) { return b.kind == k; };
+  for (int i = 0; i < kBlockStateCount; ++i)
+    if (block_state_name(static_cast<BlockState>(i)) == name)
+      return [i](const HeapModel& m, const Block& b) { return m.state(b) == static_cast<BlockState>(i); };
+  throw UserError{fmt::format("{} has no chunks in state '{}'", m.allocator, name)};
+}
+
 void run_chunks(CommandContext& ctx) {
-  const auto& h = ctx.session.glibc_heap(ctx.cancel);
-  auto arena = arena_option(ctx, h);
-  std::optional<ChunkState> state;
-  if (auto s = ctx.args.get("--state")) state = glibc::parse_state(*s);  // the table checked the name
+  const HeapModel& m = ctx.session.heap_model(ctx.cancel);
+  const auto* h = dynamic_cast<const glibc::Heap*>(&m);
+  std::optional<int> arena = h ? arena_option(ctx, *h) : std::nullopt;
+  if (!h && ctx.args.get("--arena")) throw UserError{fmt::format("--arena is not available for {} yet", m.allocator)};
+  std::function<bool(const HeapModel&, const Block&)> state;
+  if (auto s = ctx.args.get("--state")) state = state_filter(m, *s);
   uint64_t min_size = ctx.args.get_uint("--min-size").value_or(0);
   uint64_t max_size = ctx.args.get_uint("--max-size").value_or(UINT64_MAX);
   uint64_t limit = ctx.args.get_uint("--limit").value_or(UINT64_MAX);
   auto type = ctx.args.get("--type");
+  if (type && !h) throw UserError{fmt::format("--type is not available for {} yet", m.allocator)};
   std::optional<TypeNamer> namer;
   if (type) namer.emplace(ctx.session.target(), ctx.session.symbols());
   // Each row is written as it is found: the listing never sits whole in memory.
-  ChunkListWriter list(ctx.out, ctx.args.json());
+  ChunkListWriter list(ctx.out, m, ctx.args.json());
   size_t matching = 0;
-  for (const auto& c : h.blocks) {
+  for (const auto& c : m.blocks) {
     if (arena && c.owner != *arena) continue;
-    if (state && c.kind != *state) continue;
+    if (state && !state(m, c)) continue;
     if (c.size < min_size || c.size > max_size) continue;
     if (type && namer->type_of(c).value_or("") != *type) continue;
     if (matching++ < limit) list.add(c);
+  }
+  if (!h) {
+    // Another allocator: its own walk's findings are the problems.
+    if (ctx.args.json()) list.finish_json(matching, m.findings.size());
+    else list.finish_text(matching);
+    return;
   }
   if (ctx.args.json()) {
     list.finish_json(matching, heap_problems(ctx));
@@ -187,7 +208,7 @@ void add_heap_commands(std::vector<CommandSpec>& t) {
                "",
                {kArenaOption,
                 {"--state", "S", "only chunks in state S", ValueKind::kChoice,
-                 {"in_use", "tcache", "fast", "unsorted", "small", "large", "top", "mmapped", "metadata"}},
+                 {"in_use", "tcache", "fast", "unsorted", "small", "large", "top", "mmapped", "metadata", "free", "cached"}},
                 {"--type", "NAME", "only in-use chunks of this C++ class (from vtables)"},
                 {"--min-size", "N", "only chunks of at least N bytes", ValueKind::kNumber},
                 {"--max-size", "N", "only chunks of at most N bytes", ValueKind::kNumber},

@@ -138,20 +138,22 @@ std::string arenas_json(const glibc::Heap& h) {
          "\n";
 }
 
-ChunkListWriter::ChunkListWriter(OutputWriter& out, bool json) : out_(out), json_(json) {
+ChunkListWriter::ChunkListWriter(OutputWriter& out, const HeapModel& model, bool json)
+    : out_(out), model_(model), json_(json) {
   if (json_) out_.write("{\"chunks\":[");
   else out_.print("{:<18} {:<18} {:>12}  {:<13} {}\n", "address", "data", "size", "state", "arena");
 }
 
-void ChunkListWriter::add(const glibc::Chunk& c) {
+void ChunkListWriter::add(const Block& c) {
   // Written directly: a million chunks would be slow through a DOM.
+  const std::string_view state = model_.kind_of(c).name;
+  const Address data = model_.user_begin(c);
   if (json_)
     out_.print("{}{{\"address\":\"{:#x}\",\"data\":\"{:#x}\",\"size\":{},\"state\":\"{}\",\"arena\":{}}}",
-               shown_ ? "," : "", c.address.value, glibc::chunk_data(c).value, c.size, glibc::state_name(glibc::state_of(c)), c.owner);
+               shown_ ? "," : "", c.address.value, data.value, uint64_t{c.size}, state, int{c.owner});
   else
-    out_.print("{:<18} {:<18} {:>12}  {:<13} {}\n", to_hex(c.address), to_hex(glibc::chunk_data(c)), c.size,
-               glibc::state_name(glibc::state_of(c)),
-               c.owner == glibc::kMmappedArena ? std::string("-") : std::to_string(c.owner));
+    out_.print("{:<18} {:<18} {:>12}  {:<13} {}\n", to_hex(c.address), to_hex(data), uint64_t{c.size}, state,
+               c.owner == kNoOwner ? std::string("-") : std::to_string(c.owner));
   ++shown_;
 }
 

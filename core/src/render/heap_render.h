@@ -23,8 +23,9 @@ std::string arenas_json(const glibc::Heap& h);
 // head now, add() per chunk shown, then the text or the JSON ending.
 class ChunkListWriter {
  public:
-  ChunkListWriter(OutputWriter& out, bool json);
-  void add(const glibc::Chunk& c);
+  // Rows name the model's kinds and its user pointers ("data").
+  ChunkListWriter(OutputWriter& out, const HeapModel& model, bool json);
+  void add(const Block& c);
   // "N chunks", or "... N of M matching chunks shown (--limit)".
   void finish_text(size_t total_matching);
   // `findings`: how many problems heap check finds in the whole heap.
@@ -32,6 +33,7 @@ class ChunkListWriter {
 
  private:
   OutputWriter& out_;
+  const HeapModel& model_;
   bool json_;
   size_t shown_ = 0;
 };
