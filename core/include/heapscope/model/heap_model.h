@@ -1,0 +1,110 @@
+// HeapModel: what one allocator holds in one target, in words every analysis
+// shares. An allocator model (glibc, mems, jemalloc, ...) finds its roots and
+// walks its structures once; the result is a vector of Blocks in address
+// order that tiles the memory the allocator got from the system (every byte
+// classified), the owners those blocks belong to (arenas, nodes, ...), and
+// every anomaly met on the way as a Finding. Stats, chunks, leaks, refs, map
+// and pages read HeapModels only; free-list views, integrity checks and trim
+// models stay with their allocator.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "heapscope/address.h"
+#include "heapscope/model/block_index.h"
+
+namespace heapscope {
+
+// What a block is to the program, whatever the allocator.
+enum class BlockState : uint8_t {
+  kInUse,     // handed out and not freed
+  kFree,      // on a free list, in a bin, or a free region of a slab
+  kCached,    // freed into a thread cache: free for the program, not for the allocator's counters
+  kTop,       // the wilderness: free bytes at the end of a heap, on no list
+  kMapped,    // a block with a mapping of its own (glibc's mmapped chunks, jemalloc's large extents are kInUse)
+  kMetadata,  // the allocator's own bookkeeping
+  kUnknown,   // bytes the walk could not parse (a finding says why)
+};
+inline constexpr int kBlockStateCount = 7;
+std::string_view block_state_name(BlockState s);  // "in_use", "free", "cached", "top", "mapped", "metadata", "unknown"
+
+// One kind of block in the allocator's own words ("tcache", "fast", "HOLE",
+// "slab region"): its generic state and where the user's bytes start.
+struct BlockKind {
+  std::string_view name;
+  BlockState state = BlockState::kUnknown;
+  uint32_t user_offset = 0;  // from the block's address to the first byte the program sees
+  bool in_use_counted = false;  // counted as in use by the allocator's own statistics (glibc: tcache)
+};
+inline constexpr int kMaxBlockKinds = 16;
+
+// Sixteen bytes: a heap of millions of blocks is mostly this vector, and
+// every whole-heap pass reads it. Bit-fields keep plain member syntax; a
+// value that does not fit is refused where blocks are made (kMaxBlockSize,
+// kMaxOwners), never truncated. Pass fields to templates by value
+// (`uint64_t{b.size}`): a bit-field does not bind to a reference.
+inline constexpr uint64_t kMaxBlockSize = (uint64_t{1} << 44) - 1;  // 16 TiB
+inline constexpr int kMaxOwners = 4096;
+inline constexpr int kNoOwner = -1;  // a block of no owner (glibc: an mmapped chunk)
+
+struct Block {
+  Address address;          // where the block starts (glibc: the chunk header)
+  uint64_t size : 44 = 0;   // bytes from address to the next block, headers included
+  int32_t owner : 13 = 0;   // index into HeapModel::owners, or kNoOwner
+  uint8_t kind : 4 = 0;     // index into HeapModel::kinds
+  uint8_t bits : 3 = 0;     // the allocator's own spare bits (glibc: the size field's P, M, A)
+
+  Block() = default;
+  Block(Address at, uint64_t block_size, int owner_index, uint8_t kind_index, uint8_t allocator_bits)
+      : address(at), size(block_size), owner(owner_index), kind(kind_index), bits(allocator_bits & 7) {}
+
+  Address end() const { return address + size; }
+};
+static_assert(sizeof(Block) == 16);
+
+// An arena, node, extent, ...: what holds blocks and got memory from the system.
+struct Owner {
+  std::string label;         // "arena 1", "node 3"
+  Address address;           // its descriptor in the target
+  uint64_t system_bytes = 0; // what it got from the system
+};
+
+struct Finding {
+  std::string kind;      // short identifier, e.g. "bin-cycle", "bad-size"
+  Address address;       // the block or list node concerned
+  int owner = kNoOwner;  // the owner it concerns, or kNoOwner
+  std::string detail;    // one line for people
+};
+
+class HeapModel {
+ public:
+  std::string allocator;            // "glibc", "mems", "jemalloc"
+  std::string version;              // as read from the target ("2.36", "5.3.0-0-g54eaed1d")
+  std::span<const BlockKind> kinds; // the allocator's table (static storage), at most kMaxBlockKinds
+  std::vector<Owner> owners;
+  std::vector<AddressRange> system; // what the allocator got from the system, address order
+  std::vector<Block> blocks;        // address order
+  BlockIndex index;                 // over `blocks`
+  std::vector<Finding> findings;    // every anomaly met on the way
+
+  const BlockKind& kind_of(const Block& b) const { return kinds[b.kind]; }
+  BlockState state(const Block& b) const { return kinds[b.kind].state; }
+  // The program's bytes of a block: [user_begin, end).
+  Address user_begin(const Block& b) const { return b.address + kinds[b.kind].user_offset; }
+
+  // The block whose [address, end) holds a, and the block that starts at a;
+  // nullptr when there is none.
+  const Block* block_containing(Address a) const;
+  const Block* block_at(Address a) const;
+  // The block whose user bytes [user_begin, end) start exactly at a, or nullptr.
+  const Block* block_with_user_begin(Address a) const;
+
+  // Sorts nothing: call after `blocks` is in address order.
+  void build_index() { index = BlockIndex(blocks); }
+};
+
+}  // namespace heapscope
