@@ -18,7 +18,9 @@ Rows that use threads (HEAPSCOPE_THREADS) run once per --threads value
 
 The runs are interleaved (run 1 of every row, then run 2, ...) so that a
 change of the machine's load hits every row alike, and each row reports its
-best (least) wall time of --runs and that as a multiple of the floor's best.
+best (least) wall time of --runs and that as a multiple of the floor's best,
+and the same for CPU time (user + system, from wait4): on a machine that
+other work shares, CPU time is the steadier measure.
 Then each heapscope row runs once more, watched: its peak anonymous memory
 (RssAnon in /proc/PID/status, polled every millisecond; the core's pages
 are file pages and do not count) divided by the number of chunks in the
@@ -184,7 +186,7 @@ def run_once(argv, row, env, watch=False):
         try:
             proc = subprocess.Popen(argv, stdout=devnull, stderr=err, stdin=stdin, env=env)
         except OSError as e:
-            return {"ok": False, "wall": 0.0, "rss_kib": 0, "anon_kib": 0, "err": str(e)}
+            return {"ok": False, "wall": 0.0, "cpu": 0.0, "rss_kib": 0, "anon_kib": 0, "err": str(e)}
         anon, stop = [0], threading.Event()
         watcher = threading.Thread(target=peak_anon_kib, args=(proc.pid, stop, anon)) if watch else None
         if watcher:
@@ -199,7 +201,8 @@ def run_once(argv, row, env, watch=False):
         err.seek(0)
         err_text = err.read().decode("utf-8", "replace").strip()
     first = err_text.splitlines()[0] if err_text else ""
-    res = {"ok": True, "wall": wall, "rss_kib": usage.ru_maxrss, "anon_kib": anon[0], "err": first}
+    res = {"ok": True, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_kib": usage.ru_maxrss,
+           "anon_kib": anon[0], "err": first}
     if proc.returncode != 0:
         res.update(ok=False, err="status %d: %s" % (proc.returncode, first))
     elif row.get("fail"):
@@ -232,10 +235,11 @@ def bench_core(rows, subst, core, runs, chunks):
             env = dict(os.environ, **row.get("env", {}))
             res = run_once(argv, row, env)
             prev = best.get(row["name"])
-            if prev is None or not res["ok"] or res["wall"] < prev["wall"]:
-                if prev is not None and res["ok"]:
-                    res["rss_kib"] = min(res["rss_kib"], prev["rss_kib"])
+            if prev is None or not res["ok"]:
                 best[row["name"]] = res
+            else:  # the least of each measure
+                for k in ("wall", "cpu", "rss_kib"):
+                    prev[k] = min(prev[k], res[k])
     for row in rows:  # memory: one more run each, watched
         res = best[row["name"]]
         if row.get("ours") and res["ok"]:
@@ -297,8 +301,8 @@ def main():
 
     cli = os.environ.get("HEAPSCOPE_CLI") or os.path.join(build, "bin", "heapscope")
     results, failed, table = [], 0, []
-    print("%-8s %-8s %-9s %-22s %8s %6s %10s %8s" %
-          ("shape", "chunks", "core", "row", "wall s", "x floor", "peak RSS", "B/chunk"))
+    print("%-8s %-8s %-9s %-22s %8s %6s %8s %6s %10s %8s" %
+          ("shape", "chunks", "core", "row", "wall s", "x floor", "cpu s", "x floor", "peak RSS", "B/chunk"))
     for n in [int(s) for s in a.sizes.split(",") if s.strip()]:
         for shape, gen_name in shapes:
             gen = os.path.join(bench_bin, gen_name)
@@ -321,12 +325,15 @@ def main():
                                 "mismatches": bad})
                 failed += 1 if bad else 0
             best = bench_core(rows, subst, core, a.runs, chunks)
-            floor = best[FLOOR["name"]]["wall"] if best[FLOOR["name"]]["ok"] else float("nan")
-            line = {"shape": shape, "n": n, "chunks": chunks, "core": size, "floor": floor}
+            floor_res = best[FLOOR["name"]]
+            floor = floor_res["wall"] if floor_res["ok"] else float("nan")
+            floor_cpu = floor_res["cpu"] if floor_res["ok"] else float("nan")
+            line = {"shape": shape, "n": n, "chunks": chunks, "core": size, "floor": floor, "floor_cpu": floor_cpu}
             for row in rows:
                 res = best[row["name"]]
                 rec = {"shape": shape, "n": n, "chunks": chunks, "core_bytes": os.path.getsize(core),
                        "row": row["name"], "ok": res["ok"], "wall_s": round(res["wall"], 4),
+                       "cpu_s": round(res["cpu"], 4),
                        "peak_rss_kib": res["rss_kib"]}
                 if not res["ok"]:
                     failed += 1
@@ -334,12 +341,15 @@ def main():
                     print("%s %-9s %-22s FAILED %s" % (lead, size, row["name"], res["err"][:120]))
                 else:
                     ratio = res["wall"] / floor if floor else float("nan")
+                    cpu_ratio = res["cpu"] / floor_cpu if floor_cpu else float("nan")
                     rec["x_floor"] = round(ratio, 2)
+                    rec["cpu_x_floor"] = round(cpu_ratio, 2)
                     per_chunk = res.get("bytes_per_chunk")
                     if per_chunk is not None:
                         rec["anon_bytes_per_chunk"] = round(per_chunk, 1)
-                    print("%s %-9s %-22s %8.3f %6.1fx %10s %8s" % (
-                        lead, size, row["name"], res["wall"], ratio, human_bytes(res["rss_kib"] * 1024),
+                    print("%s %-9s %-22s %8.3f %6.1fx %8.3f %6.1fx %10s %8s" % (
+                        lead, size, row["name"], res["wall"], ratio, res["cpu"], cpu_ratio,
+                        human_bytes(res["rss_kib"] * 1024),
                         "%.1f" % per_chunk if per_chunk is not None else ""))
                     line[row["name"]] = rec
                 results.append(rec)
@@ -354,7 +364,10 @@ def main():
 
 def print_markdown(table, names):
     """The README's table: per core, the floor, then each row's wall time and
-    multiple of the floor (and heapscope's B/chunk beyond the core's pages)."""
+    multiple of the floor, the same in CPU time, and heapscope's B/chunk
+    beyond the core's pages."""
+    print()
+    print("wall s (× floor) / CPU s (× floor's CPU), anonymous bytes per chunk")
     print()
     print("| shape | chunks | core | floor | " + " | ".join("`%s`" % n for n in names) + " |")
     print("|---" * (4 + len(names)) + "|")
@@ -365,12 +378,13 @@ def print_markdown(table, names):
             if not rec:
                 cells.append("FAILED")
                 continue
-            cell = "%.3f s (%.1f×)" % (rec["wall_s"], rec["x_floor"])
+            cell = "%.3f s (%.1f×) / %.3f s (%.1f×)" % (rec["wall_s"], rec["x_floor"], rec["cpu_s"],
+                                                          rec["cpu_x_floor"])
             if "anon_bytes_per_chunk" in rec:
                 cell += ", %.0f B/chunk" % rec["anon_bytes_per_chunk"]
             cells.append(cell)
-        print("| %s | %d | %s | %.3f s | %s |" % (line["shape"], line["chunks"], line["core"],
-                                                 line["floor"], " | ".join(cells)))
+        print("| %s | %d | %s | %.3f s / %.3f s | %s |" % (line["shape"], line["chunks"], line["core"],
+                                                          line["floor"], line["floor_cpu"], " | ".join(cells)))
 
 
 if __name__ == "__main__":

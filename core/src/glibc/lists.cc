@@ -229,6 +229,10 @@ void Builder::walk_lists() {
           bad("fast-unaligned", fmt::format("fastbin {} entry {} is not aligned (malloc(): unaligned fastbin chunk detected)", i, to_hex(at)));
           break;
         }
+        // The next node's address first, so its lines load meanwhile.
+        const Address pos = at + 2 * l.size_sz;
+        const auto stored = target.read_u64(pos);
+        if (stored) prefetch_node(Address(demangle(pos, *stored)));
         Chunk* c = chunk_at(at);
         if (!c) {
           bad("fast-stray", fmt::format("fastbin {} entry {} is not a chunk", i, to_hex(at)));
@@ -241,8 +245,6 @@ void Builder::walk_lists() {
         if (c->size != fl.min_size)
           bad("fast-size", fmt::format("chunk {} of size {:#x} is in fastbin {} (size {:#x}) (malloc(): memory corruption (fast))", to_hex(at), uint64_t{c->size}, i, fl.min_size));
         walk.append(*c);
-        Address pos = at + 2 * l.size_sz;
-        auto stored = target.read_u64(pos);
         if (!stored) break;
         p = demangle(pos, *stored);
       }
@@ -265,6 +267,9 @@ void Builder::walk_lists() {
         auto bad = [&](std::string k, std::string detail) {
           fl.findings.push_back({std::move(k), cur, ar.index, std::move(detail)});
         };
+        // The next node's address first, so its lines load meanwhile.
+        const auto next = target.read_u64(cur + 2 * l.size_sz);
+        if (next) prefetch_node(Address(*next));
         Chunk* c = chunk_at(cur);
         if (!c) {
           bad("bin-stray", fmt::format("bin {} points at {}, which is not a chunk", i, to_hex(cur)));
@@ -282,7 +287,6 @@ void Builder::walk_lists() {
         if (c->arena != ar.index)
           bad("bin-arena", fmt::format("chunk {} belongs to arena {} but is in a bin of arena {}", to_hex(cur), int{c->arena}, ar.index));
         walk.append(*c);
-        auto next = target.read_u64(cur + 2 * l.size_sz);
         if (!next) break;
         prev = cur;
         cur = Address(*next);
