@@ -127,7 +127,10 @@ def make_core(gen, scratch, shape, n, regen):
 
 
 def heap_stats_json(cli, core):
-    proc = subprocess.run([cli, core, "heap", "stats", "--json"], capture_output=True, text=True)
+    try:
+        proc = subprocess.run([cli, core, "heap", "stats", "--json"], capture_output=True, text=True)
+    except OSError as e:
+        raise RuntimeError("cannot run %s: %s" % (cli, e))
     if proc.returncode != 0:
         raise RuntimeError("heap stats --json failed: " + proc.stderr.strip()[:200])
     return json.loads(proc.stdout)
