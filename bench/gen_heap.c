@@ -18,32 +18,15 @@
  * "possibly leaked", which no real program's heap looks like). */
 void **chunks; /* itself one mmapped chunk when N is large */
 
-static size_t pick_size(void) {
-  uint64_t r = shape_rng() % 100;
-  if (r < 50) return 16 + shape_rng() % 49;   /* 16..64 */
-  if (r < 80) return 65 + shape_rng() % 64;   /* 65..128 */
-  return 129 + shape_rng() % 128;             /* 129..256 */
-}
-
 int main(int argc, char **argv) {
   int exit_normally;
   unsigned long long n = shape_args(argc, argv, "gen_heap", &exit_normally);
   chunks = malloc(n * sizeof *chunks);
   if (!chunks) return 1;
-  for (unsigned long long i = 0; i < n; ++i) {
-    size_t s = pick_size();
-    chunks[i] = malloc(s);
-    if (!chunks[i]) return 1;
-    memset(chunks[i], (int)(i & 0xFF), s < 16 ? s : 16);
-  }
+  for (unsigned long long i = 0; i < n; ++i) chunks[i] = shape_alloc(shape_small_size(&shape_rng_state), i);
   unsigned long long freed = 0;
-  for (unsigned long long i = 0; i < n; ++i) {
-    if (shape_rng() % 10 == 0) {
-      free(chunks[i]);
-      chunks[i] = NULL;
-      ++freed;
-    }
-  }
+  for (unsigned long long i = 0; i < n; ++i)
+    if (shape_rng() % 10 == 0) freed += shape_free(&chunks[i]);
   shape_sort_unsorted(freed / 10000 + 2, 1000);
   printf("gen_heap n=%llu freed=%llu\n", n, freed);
   return shape_finish(exit_normally);

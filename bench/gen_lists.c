@@ -41,10 +41,8 @@ int main(int argc, char **argv) {
   for (size_t l = 0; l < nlists; ++l) tails[l] = &lists[l];
   for (unsigned long long i = 0; i < n; ++i) {
     size_t len = pick_payload();
-    struct node *node = malloc(sizeof *node + len);
-    if (!node) return 1;
+    struct node *node = shape_alloc(sizeof *node + len, i);
     node->len = len;
-    memset(node->payload, (int)(i & 0xFF), len < 16 ? len : 16);
     node->next = NULL;
     *tails[i % nlists] = node;
     tails[i % nlists] = &node->next;

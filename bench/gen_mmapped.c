@@ -16,13 +16,6 @@ enum { HUGE_CHUNKS = 4 };
 
 uint64_t *huge[HUGE_CHUNKS]; /* not static, see gen_heap.c */
 
-static size_t pick_size(void) {
-  uint64_t r = shape_rng() % 100;
-  if (r < 50) return 16 + shape_rng() % 49;
-  if (r < 80) return 65 + shape_rng() % 64;
-  return 129 + shape_rng() % 128;
-}
-
 int main(int argc, char **argv) {
   int exit_normally;
   unsigned long long n = shape_args(argc, argv, "gen_mmapped", &exit_normally);
@@ -34,13 +27,8 @@ int main(int argc, char **argv) {
     if (!huge[h]) return 1;
     for (size_t w = quarter; w < words; ++w) huge[h][w] = shape_rng() | 1; /* odd: no pointer */
   }
-  for (unsigned long long i = 0; i < n; ++i) {
-    size_t s = pick_size();
-    void *p = malloc(s);
-    if (!p) return 1;
-    memset(p, (int)(i & 0xFF), s < 16 ? s : 16);
-    huge[i % HUGE_CHUNKS][i / HUGE_CHUNKS] = (uint64_t)(uintptr_t)p;
-  }
+  for (unsigned long long i = 0; i < n; ++i)
+    huge[i % HUGE_CHUNKS][i / HUGE_CHUNKS] = (uint64_t)(uintptr_t)shape_alloc(shape_small_size(&shape_rng_state), i);
   unsigned long long freed = 0;
   for (unsigned long long i = 0; i < n; ++i) {
     uint64_t *slot = &huge[i % HUGE_CHUNKS][i / HUGE_CHUNKS];

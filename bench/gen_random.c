@@ -25,22 +25,11 @@ int main(int argc, char **argv) {
   unsigned long long n = shape_args(argc, argv, "gen_random", &exit_normally);
   chunks = malloc(n * sizeof *chunks);
   if (!chunks) return 1;
-  for (unsigned long long i = 0; i < n; ++i) {
-    size_t s = pick_size();
-    chunks[i] = malloc(s);
-    if (!chunks[i]) return 1;
-    memset(chunks[i], (int)(i & 0xFF), s < 16 ? s : 16);
-  }
+  for (unsigned long long i = 0; i < n; ++i) chunks[i] = shape_alloc(pick_size(), i);
   /* A third of them, in random order (a random index each time; a freed
    * slot picked again is skipped). */
   unsigned long long freed = 0;
-  for (unsigned long long k = 0; k < n / 3; ++k) {
-    unsigned long long i = shape_rng() % n;
-    if (!chunks[i]) continue;
-    free(chunks[i]);
-    chunks[i] = NULL;
-    ++freed;
-  }
+  for (unsigned long long k = 0; k < n / 3; ++k) freed += shape_free(&chunks[shape_rng() % n]);
   shape_sort_unsorted(freed / 10000 + 2, 70000);
   printf("gen_random n=%llu freed=%llu\n", n, freed);
   return shape_finish(exit_normally);

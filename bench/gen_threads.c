@@ -22,24 +22,12 @@ static unsigned long long per_thread;
 static unsigned long long freed[THREADS];
 static pthread_barrier_t built, never;
 
-static size_t pick_size(uint64_t *rng) {
-  uint64_t r = shape_next(rng) % 100;
-  if (r < 50) return 16 + shape_next(rng) % 49;
-  if (r < 80) return 65 + shape_next(rng) % 64;
-  return 129 + shape_next(rng) % 128;
-}
-
 static void *build(void *arg) {
   size_t t = (size_t)arg;
   uint64_t rng = 0x9E3779B97F4A7C15ull + 0x1000193ull * (t + 1);
   void **table = malloc(per_thread * sizeof *table);
   if (!table) abort();
-  for (unsigned long long i = 0; i < per_thread; ++i) {
-    size_t s = pick_size(&rng);
-    table[i] = malloc(s);
-    if (!table[i]) abort();
-    memset(table[i], (int)(i & 0xFF), s < 16 ? s : 16);
-  }
+  for (unsigned long long i = 0; i < per_thread; ++i) table[i] = shape_alloc(shape_small_size(&rng), i);
   for (unsigned long long i = 0; i < per_thread; ++i) {
     if (shape_next(&rng) % 10 == 0) {
       free(table[i]);

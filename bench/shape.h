@@ -26,6 +26,32 @@ static inline uint64_t shape_next(uint64_t *state) {
 static uint64_t shape_rng_state = 0x9E3779B97F4A7C15ull;
 static inline uint64_t shape_rng(void) { return shape_next(&shape_rng_state); }
 
+/* 16..256 bytes, skewed to small sizes (as in programs full of strings and
+ * small structs): half 16..64, 30% 65..128, 20% 129..256. */
+static inline size_t shape_small_size(uint64_t *rng) {
+  uint64_t r = shape_next(rng) % 100;
+  if (r < 50) return 16 + shape_next(rng) % 49;
+  if (r < 80) return 65 + shape_next(rng) % 64;
+  return 129 + shape_next(rng) % 128;
+}
+
+/* malloc(size), its first bytes written (a touched chunk, as programs make);
+ * exits 1 when malloc fails. */
+static inline void *shape_alloc(size_t size, unsigned long long i) {
+  void *p = malloc(size);
+  if (!p) exit(1);
+  memset(p, (int)(i & 0xFF), size < 16 ? size : 16);
+  return p;
+}
+
+/* Frees *slot and clears it; 1 if there was a chunk to free. */
+static inline int shape_free(void **slot) {
+  if (!*slot) return 0;
+  free(*slot);
+  *slot = NULL;
+  return 1;
+}
+
 /* N from argv[1] (1 .. 2^32), --exit from argv[2]; exits 2 on a bad line. */
 static inline unsigned long long shape_args(int argc, char **argv, const char *name,
                                             int *exit_normally) {
