@@ -223,9 +223,9 @@ class PySession {
     py::dict d;
     d["address"] = c->address.value;
     d["size"] = c->size;
-    d["state"] = std::string(glibc::state_name(c->state));
-    d["arena"] = c->arena;
-    d["flags"] = c->flags;
+    d["state"] = std::string(glibc::state_name(glibc::state_of(*c)));
+    d["arena"] = c->owner;
+    d["flags"] = c->bits;
     return d;
   }
 

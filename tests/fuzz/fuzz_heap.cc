@@ -33,9 +33,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<uint64_t> addresses = {0, 1, UINT64_MAX, fuzz::kLibcText};
   try {
     const auto& h = session.glibc_heap();
-    for (size_t i = 0; i < h.chunks.size() && i < 8; ++i) {
-      addresses.push_back(h.chunks[i].address.value);
-      addresses.push_back(h.chunks[i].address.value + 16);
+    for (size_t i = 0; i < h.blocks.size() && i < 8; ++i) {
+      addresses.push_back(h.blocks[i].address.value);
+      addresses.push_back(h.blocks[i].address.value + 16);
     }
   } catch (const UserError&) {
     // No heap found: every command would search again and say so; one will do.

@@ -140,7 +140,7 @@ TEST(Check, LinearOverflowIntoNextSizeResynchronises) {
   auto syms = make_no_symbols();
   glibc::Heap h = glibc::Heap::build(s.target, *syms);
   ASSERT_NE(h.chunk_at(Address(c)), nullptr);
-  EXPECT_EQ(h.chunk_at(Address(c))->state, glibc::ChunkState::kInUse);
+  EXPECT_EQ(h.chunk_at(Address(c))->kind, glibc::ChunkState::kInUse);
 }
 
 TEST(Check, OffByOneNulByteNamesTheShrunkChunk) {

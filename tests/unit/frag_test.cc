@@ -31,7 +31,7 @@ struct ModelHeap {
   }
   Address add(uint64_t size, ChunkState s, int arena = 0) {
     Address at = cursor;
-    heap.chunks.push_back({at, size, arena, s, 1});
+    heap.blocks.push_back({at, size, arena, s, 1});
     cursor = cursor + size;
     return at;
   }
@@ -39,7 +39,7 @@ struct ModelHeap {
     auto& a = heap.arenas[0];
     a.top = cursor;
     a.top_size = a.heaps[0].range.end - cursor;
-    heap.chunks.push_back({cursor, a.top_size, 0, ChunkState::kTop, 1});
+    heap.blocks.push_back({cursor, a.top_size, 0, ChunkState::kTop, 1});
   }
 };
 

@@ -58,16 +58,16 @@ TEST(GlibcHeap, ClassifiesEveryListOfACleanHeap) {
   EXPECT_TRUE(h.findings.empty()) << h.findings.front().detail;
   ASSERT_EQ(h.tcaches.size(), 1u);
   EXPECT_EQ(h.tcaches[0].tid, 42);
-  EXPECT_EQ(h.chunk_at(Address(used))->state, ChunkState::kInUse);
-  EXPECT_EQ(h.chunk_at(Address(t1))->state, ChunkState::kTcache);
-  EXPECT_EQ(h.chunk_at(Address(t2))->state, ChunkState::kTcache);
-  EXPECT_EQ(h.chunk_at(Address(f1))->state, ChunkState::kFast);
-  EXPECT_EQ(h.chunk_at(Address(small))->state, ChunkState::kSmall);
-  EXPECT_EQ(h.chunk_at(Address(large))->state, ChunkState::kLarge);
-  EXPECT_EQ(h.chunk_at(Address(unsorted))->state, ChunkState::kUnsorted);
-  EXPECT_EQ(h.chunk_at(Address(SyntheticHeap::kHeap))->state, ChunkState::kMetadata);
+  EXPECT_EQ(h.chunk_at(Address(used))->kind, ChunkState::kInUse);
+  EXPECT_EQ(h.chunk_at(Address(t1))->kind, ChunkState::kTcache);
+  EXPECT_EQ(h.chunk_at(Address(t2))->kind, ChunkState::kTcache);
+  EXPECT_EQ(h.chunk_at(Address(f1))->kind, ChunkState::kFast);
+  EXPECT_EQ(h.chunk_at(Address(small))->kind, ChunkState::kSmall);
+  EXPECT_EQ(h.chunk_at(Address(large))->kind, ChunkState::kLarge);
+  EXPECT_EQ(h.chunk_at(Address(unsorted))->kind, ChunkState::kUnsorted);
+  EXPECT_EQ(h.chunk_at(Address(SyntheticHeap::kHeap))->kind, ChunkState::kMetadata);
   for (uint64_t g : {guard1, guard2, guard3, guard4})
-    EXPECT_EQ(h.chunk_at(Address(g))->state, ChunkState::kInUse);
+    EXPECT_EQ(h.chunk_at(Address(g))->kind, ChunkState::kInUse);
   EXPECT_EQ(h.chunk_containing(Address(small + 0x50))->address.value, small);
   EXPECT_EQ(h.chunk_containing(Address(0x1000)), nullptr);
   HeapStats st = compute_stats(h);
@@ -97,7 +97,7 @@ TEST(GlibcHeap, FastbinPointerToUnmappedMemoryIsAFinding) {
   s.w(a + 16, s.mangle(a + 16, 0x4141414141410));
   glibc::Heap h = build(s);
   EXPECT_TRUE(has_finding(h, "fast-stray"));
-  EXPECT_EQ(h.chunk_at(Address(a))->state, ChunkState::kFast);
+  EXPECT_EQ(h.chunk_at(Address(a))->kind, ChunkState::kFast);
 }
 
 TEST(GlibcHeap, SizeRunningPastTheHeapIsMarkedUnknown) {
@@ -108,7 +108,7 @@ TEST(GlibcHeap, SizeRunningPastTheHeapIsMarkedUnknown) {
   s.w(a + 8, 0x100000 | 1);  // an overflow smashed the size
   glibc::Heap h = build(s);
   EXPECT_TRUE(has_finding(h, "bad-size"));
-  EXPECT_EQ(h.chunk_at(Address(a))->state, ChunkState::kUnknown);
+  EXPECT_EQ(h.chunk_at(Address(a))->kind, ChunkState::kUnknown);
   expect_bytes_partition_system(h);
 }
 
@@ -136,7 +136,7 @@ TEST(GlibcHeap, FreeChunkOnNoListIsReported) {
   s.finish();
   s.w(b + 8, 0x20);  // PREV_INUSE cleared, yet a is on no list
   glibc::Heap h = build(s);
-  EXPECT_EQ(h.chunk_at(Address(a))->state, ChunkState::kFreeUnlisted);
+  EXPECT_EQ(h.chunk_at(Address(a))->kind, ChunkState::kFreeUnlisted);
   EXPECT_TRUE(has_finding(h, "free-unlisted"));
 }
 
@@ -181,7 +181,7 @@ TEST(GlibcHeap, MainArenaWithMostBinsInUseIsFoundByStructure) {
   EXPECT_EQ(h.arenas.front().address, Address(SyntheticHeap::kMainArena));
   EXPECT_TRUE(h.findings.empty()) << h.findings.front().detail;
   size_t small = 0, large = 0;
-  for (const auto& c : h.chunks) small += c.state == ChunkState::kSmall, large += c.state == ChunkState::kLarge;
+  for (const auto& c : h.blocks) small += c.kind == ChunkState::kSmall, large += c.kind == ChunkState::kLarge;
   EXPECT_EQ(small, 62u);
   EXPECT_EQ(large, 37u);
 }

@@ -31,8 +31,8 @@ glibc::Heap build(SyntheticHeap& s, const CancelToken& cancel = CancelToken()) {
 
 std::vector<std::pair<uint64_t, uint64_t>> mmapped(const glibc::Heap& h) {
   std::vector<std::pair<uint64_t, uint64_t>> out;
-  for (const auto& c : h.chunks)
-    if (c.state == ChunkState::kMmapped) out.push_back({c.address.value, c.size});
+  for (const auto& c : h.blocks)
+    if (c.kind == ChunkState::kMmapped) out.push_back({c.address.value, c.size});
   return out;
 }
 

@@ -91,13 +91,13 @@ TEST_P(TcacheTls, AArch64LooksAboveTheThreadPointer) {
   const glibc::Tcache* t = tcache_at(arm, second.data);
   ASSERT_NE(t, nullptr);
   EXPECT_EQ(t->tid, 7);
-  EXPECT_EQ(arm.chunk_at(Address(second.held))->state, ChunkState::kTcache);
-  EXPECT_EQ(arm.chunk_at(Address(second.chunk))->state, ChunkState::kMetadata);
+  EXPECT_EQ(arm.chunk_at(Address(second.held))->kind, ChunkState::kTcache);
+  EXPECT_EQ(arm.chunk_at(Address(second.chunk))->kind, ChunkState::kMetadata);
 
   // x86-64 (variant II) looks below the thread pointer only: not found.
   glibc::Heap x86 = build(Relabelled(s.target, Arch::kX86_64, threads));
   EXPECT_EQ(tcache_at(x86, second.data), nullptr);
-  EXPECT_EQ(x86.chunk_at(Address(second.held))->state, ChunkState::kInUse);
+  EXPECT_EQ(x86.chunk_at(Address(second.held))->kind, ChunkState::kInUse);
 }
 
 TEST_P(TcacheTls, WithoutThreadPointersTcachesAreKnownByShape) {
@@ -117,10 +117,10 @@ TEST_P(TcacheTls, WithoutThreadPointersTcachesAreKnownByShape) {
   const glibc::Tcache* t = tcache_at(h, second.data);
   ASSERT_NE(t, nullptr);
   EXPECT_EQ(t->tid, 0);
-  EXPECT_EQ(h.chunk_at(Address(second.held))->state, ChunkState::kTcache);
+  EXPECT_EQ(h.chunk_at(Address(second.held))->kind, ChunkState::kTcache);
   EXPECT_EQ(tcache_at(h, decoy + 16), nullptr);
-  EXPECT_EQ(h.chunk_at(Address(decoy))->state, ChunkState::kInUse);
-  EXPECT_EQ(h.chunk_at(Address(wrong))->state, ChunkState::kInUse);
+  EXPECT_EQ(h.chunk_at(Address(decoy))->kind, ChunkState::kInUse);
+  EXPECT_EQ(h.chunk_at(Address(wrong))->kind, ChunkState::kInUse);
   // The heap's first chunk (the synthetic heap's own tcache) is found too.
   EXPECT_NE(tcache_at(h, s.tcache), nullptr);
 
@@ -158,7 +158,7 @@ TEST_P(TcacheTls, AFreedStructPointedAtFromTheTlsAreaIsNotATcache) {
     ASSERT_EQ(h.tcaches.size(), 1u);
     EXPECT_EQ(h.tcaches[0].address.value, s.tcache);
     EXPECT_EQ(h.tcaches[0].tid, 42);
-    EXPECT_EQ(h.chunk_at(Address(freed))->state, in_tcache ? ChunkState::kTcache : ChunkState::kUnsorted);
+    EXPECT_EQ(h.chunk_at(Address(freed))->kind, in_tcache ? ChunkState::kTcache : ChunkState::kUnsorted);
   }
 }
 
@@ -179,7 +179,7 @@ TEST_P(TcacheTls, EveryThreadAtTheSameSlot) {
   ASSERT_EQ(h.tcaches.size(), 2u);
   EXPECT_EQ(tcache_at(h, s.tcache)->tid, 42);
   EXPECT_EQ(tcache_at(h, second.data)->tid, 43);
-  EXPECT_EQ(h.chunk_at(Address(second.held))->state, ChunkState::kTcache);
+  EXPECT_EQ(h.chunk_at(Address(second.held))->kind, ChunkState::kTcache);
 }
 
 INSTANTIATE_TEST_SUITE_P(Glibc, TcacheTls, ::testing::Values(31, 36, 42, 43, 44));

@@ -35,7 +35,7 @@ glibc::Heap build(SyntheticHeap& s) {
   return glibc::Heap::build(s.target, *syms);
 }
 
-const glibc::Finding* find(const glibc::Heap& h, std::string_view kind) {
+const Finding* find(const glibc::Heap& h, std::string_view kind) {
   for (const auto& f : h.findings)
     if (f.kind == kind) return &f;
   return nullptr;
@@ -76,17 +76,17 @@ TEST_P(EveryVersion, CleanHeapClassifiesEveryList) {
   EXPECT_EQ(h.mp.tcache_count, SyntheticHeap::kTcacheCount);
   for (const auto& f : h.findings) ADD_FAILURE() << f.kind << ": " << f.detail;
   ASSERT_EQ(h.tcaches.size(), 1u);
-  EXPECT_EQ(h.chunk_at(Address(used))->state, ChunkState::kInUse);
-  EXPECT_EQ(h.chunk_at(Address(t1))->state, ChunkState::kTcache);
-  EXPECT_EQ(h.chunk_at(Address(t2))->state, ChunkState::kTcache);
-  EXPECT_EQ(h.chunk_at(Address(t3))->state, ChunkState::kTcache);
-  EXPECT_EQ(h.chunk_at(Address(f1))->state, has_fastbins ? ChunkState::kFast : ChunkState::kInUse);
-  EXPECT_EQ(h.chunk_at(Address(small))->state, ChunkState::kSmall);
-  EXPECT_EQ(h.chunk_at(Address(large))->state, ChunkState::kLarge);
-  EXPECT_EQ(h.chunk_at(Address(unsorted))->state, ChunkState::kUnsorted);
-  for (uint64_t g : {guard1, guard2, guard3}) EXPECT_EQ(h.chunk_at(Address(g))->state, ChunkState::kInUse);
+  EXPECT_EQ(h.chunk_at(Address(used))->kind, ChunkState::kInUse);
+  EXPECT_EQ(h.chunk_at(Address(t1))->kind, ChunkState::kTcache);
+  EXPECT_EQ(h.chunk_at(Address(t2))->kind, ChunkState::kTcache);
+  EXPECT_EQ(h.chunk_at(Address(t3))->kind, ChunkState::kTcache);
+  EXPECT_EQ(h.chunk_at(Address(f1))->kind, has_fastbins ? ChunkState::kFast : ChunkState::kInUse);
+  EXPECT_EQ(h.chunk_at(Address(small))->kind, ChunkState::kSmall);
+  EXPECT_EQ(h.chunk_at(Address(large))->kind, ChunkState::kLarge);
+  EXPECT_EQ(h.chunk_at(Address(unsorted))->kind, ChunkState::kUnsorted);
+  for (uint64_t g : {guard1, guard2, guard3}) EXPECT_EQ(h.chunk_at(Address(g))->kind, ChunkState::kInUse);
   // The tcache_perthread_struct chunk has this release's size.
-  EXPECT_EQ(h.chunk_at(Address(SyntheticHeap::kHeap))->state, ChunkState::kMetadata);
+  EXPECT_EQ(h.chunk_at(Address(SyntheticHeap::kHeap))->kind, ChunkState::kMetadata);
   EXPECT_EQ(h.chunk_at(Address(SyntheticHeap::kHeap))->size, (s.l.tcache_struct_size + 8 + 15) & ~15ull);
   HeapStats st = compute_stats(h);
   EXPECT_EQ(st.arenas[0].states[ChunkState::kTcache].chunks, 3u);
@@ -105,7 +105,7 @@ TEST_P(EveryVersion, TcacheCountMismatchIsAFinding) {
   s.target.write_value(Address(s.tcache), v);
   glibc::Heap h = build(s);
   ASSERT_NE(find(h, "tcache-count"), nullptr);
-  EXPECT_EQ(h.chunk_at(Address(a))->state, ChunkState::kTcache);
+  EXPECT_EQ(h.chunk_at(Address(a))->kind, ChunkState::kTcache);
 }
 
 INSTANTIATE_TEST_SUITE_P(Glibc, EveryVersion, ::testing::Range(31, 45),
@@ -153,8 +153,8 @@ TEST(GlibcVersions, BackportedSafeLinkingIsFoundFromTheData) {
   push(b);
   glibc::Heap h = build(s);
   for (const auto& f : h.findings) ADD_FAILURE() << f.kind << ": " << f.detail;
-  EXPECT_EQ(h.chunk_at(Address(a))->state, ChunkState::kTcache);
-  EXPECT_EQ(h.chunk_at(Address(b))->state, ChunkState::kTcache);
+  EXPECT_EQ(h.chunk_at(Address(a))->kind, ChunkState::kTcache);
+  EXPECT_EQ(h.chunk_at(Address(b))->kind, ChunkState::kTcache);
 }
 
 TEST(GlibcVersions, UnknownNewerVersionUsesTheNearestRowAndSaysIfItHolds) {
@@ -169,7 +169,7 @@ TEST(GlibcVersions, UnknownNewerVersionUsesTheNearestRowAndSaysIfItHolds) {
     EXPECT_EQ(h.version, "2.47");
     EXPECT_FALSE(h.layout_exact);
     EXPECT_EQ(h.layout->name, "2.44");
-    const glibc::Finding* f = find(h, "unknown-version");
+    const Finding* f = find(h, "unknown-version");
     ASSERT_NE(f, nullptr);
     EXPECT_NE(f->detail.find("2.47"), std::string::npos) << f->detail;
     EXPECT_NE(f->detail.find("probably right"), std::string::npos) << f->detail;
@@ -185,7 +185,7 @@ TEST(GlibcVersions, UnknownNewerVersionUsesTheNearestRowAndSaysIfItHolds) {
     s.tcache_push(0, a);
     try {
       glibc::Heap h = build(s);
-      const glibc::Finding* f = find(h, "unknown-version");
+      const Finding* f = find(h, "unknown-version");
       ASSERT_NE(f, nullptr);
       EXPECT_NE(f->detail.find("do NOT trust"), std::string::npos) << f->detail;
     } catch (const UserError& e) {

@@ -24,13 +24,13 @@ glibc::Heap alternating() {
   a.heaps.push_back({{Address(0x10000), Address(0x10000 + 64 * 0x100)}, Address()});
   a.system_mem = 64 * 0x100;
   uint64_t at = 0x10000;
-  h.chunks.push_back({Address(at), 0x100, 0, ChunkState::kMetadata, 1});
+  h.blocks.push_back({Address(at), 0x100, 0, ChunkState::kMetadata, 1});
   at += 0x100;
   for (int i = 0; i < 62; ++i, at += 0x100)
-    h.chunks.push_back({Address(at), 0x100, 0, i % 2 ? ChunkState::kSmall : ChunkState::kInUse, 1});
+    h.blocks.push_back({Address(at), 0x100, 0, i % 2 ? ChunkState::kSmall : ChunkState::kInUse, 1});
   a.top = Address(at);
   a.top_size = 0x100;
-  h.chunks.push_back({Address(at), 0x100, 0, ChunkState::kTop, 1});
+  h.blocks.push_back({Address(at), 0x100, 0, ChunkState::kTop, 1});
   h.arenas.push_back(a);
   return h;
 }

@@ -20,7 +20,7 @@ glibc::Heap build(SyntheticHeap& s) {
 LeakClass class_of(const glibc::Heap& h, const LeakAnalysis& a, uint64_t chunk) {
   const glibc::Chunk* c = h.chunk_at(Address(chunk));
   EXPECT_NE(c, nullptr);
-  return c ? a.classes[static_cast<size_t>(c - h.chunks.data())] : LeakClass::kNotNode;
+  return c ? a.classes[static_cast<size_t>(c - h.blocks.data())] : LeakClass::kNotNode;
 }
 
 constexpr uint64_t kGlobal = SyntheticHeap::kLibcData + 0x1800;  // a module global
@@ -150,11 +150,11 @@ TEST(NodeIndex, AgreesWithChunkContainingOnEveryWord) {
     bool start = false;
     uint32_t n = index.find(v, &start);
     const glibc::Chunk* c = h.chunk_containing(Address(v));
-    bool want = c && is_node(*c) && v >= c->data().value;
+    bool want = c && is_node(*c) && v >= glibc::chunk_data(*c).value;
     ASSERT_EQ(n != analysis::kNoNode, want) << std::hex << v;
     if (want) {
-      ASSERT_EQ(&h.chunks[n], c);
-      ASSERT_EQ(start, v == c->data().value);
+      ASSERT_EQ(&h.blocks[n], c);
+      ASSERT_EQ(start, v == glibc::chunk_data(*c).value);
       starts += start;
     }
   }

@@ -81,14 +81,14 @@ struct ManyHolders {
   glibc::Heap heap;
   RefsReport report;
   ManyHolders() {
-    heap.chunks.emplace_back(Address{0x1000}, 0x40010, 0, glibc::ChunkState::kInUse, 1);  // the table
-    heap.chunks.emplace_back(Address{0x41010}, 0x20, 0, glibc::ChunkState::kInUse, 1);    // the object
+    heap.blocks.emplace_back(Address{0x1000}, 0x40010, 0, glibc::ChunkState::kInUse, 1);  // the table
+    heap.blocks.emplace_back(Address{0x41010}, 0x20, 0, glibc::ChunkState::kInUse, 1);    // the object
     report.chunk = 1;
-    report.asked = heap.chunks[1].data();
+    report.asked = glibc::chunk_data(heap.blocks[1]);
     for (uint64_t i = 0; i < 20000; ++i) {
       Reference r;
-      r.where = heap.chunks[0].data() + 8 * i;
-      r.value = heap.chunks[1].data().value + (i % 2) * 8;
+      r.where = glibc::chunk_data(heap.blocks[0]) + 8 * i;
+      r.value = glibc::chunk_data(heap.blocks[1]).value + (i % 2) * 8;
       r.start = i % 2 == 0;
       r.chunk = 0;
       report.refs.push_back(r);

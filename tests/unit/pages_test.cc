@@ -155,12 +155,12 @@ TEST(Pages, CountsRegionsAndTrimRanges) {
   glibc::Arena a;
   a.main = true;
   a.heaps.push_back({{Address(0x10000), Address(0x18000)}, Address()});
-  h.chunks.push_back({Address(0x10000), 0x1000, 0, ChunkState::kInUse, 1});
-  h.chunks.push_back({Address(0x11000), 0x3800, 0, ChunkState::kLarge, 1});
-  h.chunks.push_back({Address(0x14800), 0x800, 0, ChunkState::kInUse, 1});
+  h.blocks.push_back({Address(0x10000), 0x1000, 0, ChunkState::kInUse, 1});
+  h.blocks.push_back({Address(0x11000), 0x3800, 0, ChunkState::kLarge, 1});
+  h.blocks.push_back({Address(0x14800), 0x800, 0, ChunkState::kInUse, 1});
   a.top = Address(0x15000);
   a.top_size = 0x3000;
-  h.chunks.push_back({a.top, a.top_size, 0, ChunkState::kTop, 1});
+  h.blocks.push_back({a.top, a.top_size, 0, ChunkState::kTop, 1});
   h.arenas.push_back(a);
   FragReport f = compute_frag(h, 0x1000);
   // Interior: ALIGN_UP(0x11030) = 0x12000, 0x2800 left: 0x2000. Top: ALIGN_DOWN(0x3000 - 33) = 0x2000.

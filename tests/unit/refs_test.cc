@@ -45,12 +45,12 @@ struct Fixture {
 TEST(Refs, ListsEveryHolder) {
   Fixture f;
   RefsReport r = find_refs(f.s.target, f.h, f.syms, Address(f.b + 0x28), false, CancelToken());
-  EXPECT_EQ(f.h.chunks[static_cast<size_t>(r.chunk)].address.value, f.b);
+  EXPECT_EQ(f.h.blocks[static_cast<size_t>(r.chunk)].address.value, f.b);
   ASSERT_EQ(r.refs.size(), 3u);
   std::vector<uint64_t> holders;
   for (const auto& ref : r.refs) {
     ASSERT_EQ(ref.from, Reference::From::kChunk);
-    holders.push_back(f.h.chunks[static_cast<size_t>(ref.chunk)].address.value);
+    holders.push_back(f.h.blocks[static_cast<size_t>(ref.chunk)].address.value);
   }
   EXPECT_EQ(holders, (std::vector<uint64_t>{f.a, f.c, f.leaked}));
   EXPECT_FALSE(r.refs[0].start);
@@ -79,10 +79,10 @@ TEST(Refs, ShortestPathFromARoot) {
   // both are two hops, and stacks are searched first.
   ASSERT_EQ(r.path.size(), 2u);
   EXPECT_EQ(r.path[0].via.from, Reference::From::kStack);
-  EXPECT_EQ(f.h.chunks[static_cast<size_t>(r.path[0].chunk)].address.value, f.c);
+  EXPECT_EQ(f.h.blocks[static_cast<size_t>(r.path[0].chunk)].address.value, f.c);
   EXPECT_EQ(r.path[1].via.from, Reference::From::kChunk);
   EXPECT_EQ(r.path[1].via.where.value, f.c + 16);
-  EXPECT_EQ(f.h.chunks[static_cast<size_t>(r.path[1].chunk)].address.value, f.b);
+  EXPECT_EQ(f.h.blocks[static_cast<size_t>(r.path[1].chunk)].address.value, f.b);
   // A leaked chunk has no path.
   RefsReport rl = find_refs(f.s.target, f.h, f.syms, Address(f.leaked + 16), true, CancelToken());
   EXPECT_TRUE(rl.path.empty());

@@ -1,6 +1,6 @@
 // heap check: glibc's own consistency checks, applied ahead of time to every
 // chunk and list of the walked heap. The walker already met many anomalies on
-// its way (glibc::Finding); here each is named the way glibc 2.36 would name
+// its way (Finding); here each is named the way glibc 2.36 would name
 // it, given the chunk a person should look at and a likely cause, and the
 // invariants the walker does not test are checked too.
 #include "heapscope/analysis/check.h"
@@ -60,8 +60,8 @@ class Checker {
   CheckReport run() {
     find_tcache_key();
     report_.tcache_key = key_;
-    for (const auto& c : h_.chunks)
-      if (wanted(c.arena)) ++report_.chunks_checked;
+    for (const auto& c : h_.blocks)
+      if (wanted(c.owner)) ++report_.chunks_checked;
     translate_walker_findings();
     check_lists();
     check_chunks();
@@ -94,19 +94,19 @@ class Checker {
   uint64_t u64(Address a) const { return t_.read_u64(a).value_or(0); }
 
   const Chunk* before(const Chunk& c) const {
-    if (&c == h_.chunks.data()) return nullptr;
+    if (&c == h_.blocks.data()) return nullptr;
     const Chunk* p = &c - 1;
-    return (p->end() == c.address && p->arena == c.arena) ? p : nullptr;
+    return (p->end() == c.address && p->owner == c.owner) ? p : nullptr;
   }
   const Chunk* after(const Chunk& c) const {
     const Chunk* n = &c + 1;
-    if (n >= h_.chunks.data() + h_.chunks.size()) return nullptr;
-    return (n->address == c.end() && n->arena == c.arena) ? n : nullptr;
+    if (n >= h_.blocks.data() + h_.blocks.size()) return nullptr;
+    return (n->address == c.end() && n->owner == c.owner) ? n : nullptr;
   }
 
   // "in use chunk 0x... (size 0x..)" for causes and details.
   std::string describe(const Chunk& c) const {
-    return fmt::format("{} chunk {} (size {:#x})", glibc::state_name(c.state), to_hex(c.address), c.size);
+    return fmt::format("{} chunk {} (size {:#x})", glibc::state_name(glibc::state_of(c)), to_hex(c.address), c.size);
   }
 
   // Who wrote over a chunk's header: the chunk before it, in use or free.
@@ -115,9 +115,9 @@ class Checker {
     if (!p) return "its header was overwritten";
     // A free_unlisted chunk before is usually an artefact of the same
     // overwrite (its successor's PREV_INUSE went with the size).
-    if (p->state == ChunkState::kInUse || p->state == ChunkState::kFreeUnlisted)
+    if (p->kind == ChunkState::kInUse || p->kind == ChunkState::kFreeUnlisted)
       return fmt::format("overflow from the chunk before it ({})", describe(*p));
-    if (p->state == ChunkState::kUnknown) return "overflow from corrupted memory before it";
+    if (p->kind == ChunkState::kUnknown) return "overflow from corrupted memory before it";
     return fmt::format("write after free past the end of the chunk before it ({})", describe(*p));
   }
 
@@ -159,32 +159,32 @@ class Checker {
       if (k == "bad-size") {
         bad_size(f);
       } else if (k == "top-size") {
-        const glibc::Arena* ar = arena(f.arena);
+        const glibc::Arena* ar = arena(f.owner);
         const Chunk* top = h_.chunk_at(f.address);
-        add("top-size", f.address, f.arena, msg::kTopSize, f.detail,
+        add("top-size", f.address, f.owner, msg::kTopSize, f.detail,
             top ? header_cause(*top) + " (the top's size was overwritten)" : "the top's size was overwritten");
         if (ar) reported_top_.insert(ar->top.value);
       } else if (k == "double-listed") {
-        add("double-free", f.address, f.arena, double_free_message(f.address), f.detail,
+        add("double-free", f.address, f.owner, double_free_message(f.address), f.detail,
             "double free: the chunk was freed twice (or a list pointer was forged to reach it)");
       } else if (k == "free-unlisted") {
         free_unlisted(f);
       } else if (k == "prev-inuse") {
         const Chunk* n = h_.chunk_at(f.address);
         const Chunk* c = n ? before(*n) : nullptr;
-        bool unsorted = c && c->state == ChunkState::kUnsorted;
-        add("prev-inuse", c ? c->address : f.address, f.arena, unsorted ? msg::kUnsortedPrevInuse : "",
+        bool unsorted = c && c->kind == ChunkState::kUnsorted;
+        add("prev-inuse", c ? c->address : f.address, f.owner, unsorted ? msg::kUnsortedPrevInuse : "",
             f.detail,
             "the next chunk's header was rewritten (overflow from this chunk), or the chunk was reused "
             "while still in a bin (use after free)");
       } else if (k == "walk") {
-        add("walk-gap", f.address, f.arena, "", f.detail, "a corrupted size in the chunks before it");
+        add("walk-gap", f.address, f.owner, "", f.detail, "a corrupted size in the chunks before it");
       } else if (k == "mmapped-count") {
         add(k, f.address, -1, "", f.detail, "an mmapped chunk's header was overwritten, or mp_ was");
       } else if (k == "unknown-version") {
         add(k, f.address, -1, "", f.detail, "this glibc is newer or older than the layouts heapscope knows");
       } else {
-        add(k, f.address, f.arena, "", f.detail, "corrupted allocator metadata or an incomplete core");
+        add(k, f.address, f.owner, "", f.detail, "corrupted allocator metadata or an incomplete core");
       }
     }
   }
@@ -208,18 +208,18 @@ class Checker {
   // are too few to be a chunk, the chunk before has the wrong size (an
   // off-by-one NUL byte is the classic); otherwise this chunk's own header was
   // overwritten.
-  void bad_size(const glibc::Finding& f) {
+  void bad_size(const Finding& f) {
     const Chunk* u = h_.chunk_at(f.address);
     const Chunk* p = u ? before(*u) : nullptr;
     uint64_t raw = u64(f.address + l_.size_sz);
     uint64_t size = raw & ~uint64_t{7};
     const uint64_t span = u ? u->size : 0;  // to where the walk resumed
-    if (p && p->state != ChunkState::kMetadata && span < l_.min_chunk && span > 0) {
+    if (p && p->kind != ChunkState::kMetadata && span < l_.min_chunk && span > 0) {
       uint64_t true_size = p->size + span;
       uint64_t p_raw = u64(p->address + l_.size_sz);
       bool nul = (p_raw & 0xff) == 0 && (true_size & ~uint64_t{0xff}) == p->size;
       blamed_sizes_.insert(p->address.value);
-      add(nul ? "off-by-one-size" : "size-corrupt", p->address, p->arena, msg::kSizeVsPrevSize,
+      add(nul ? "off-by-one-size" : "size-corrupt", p->address, p->owner, msg::kSizeVsPrevSize,
           fmt::format("chunk {} has size field {:#x} but the chunk chain resumes at {}: its size should be "
                       "{:#x}",
                       to_hex(p->address), p_raw, to_hex(u->end()), true_size),
@@ -229,12 +229,12 @@ class Checker {
       return;
     }
     // A plausible size that runs into the top chunk: the chunks overlap.
-    const glibc::Arena* ar = arena(f.arena);
+    const glibc::Arena* ar = arena(f.owner);
     if (ar && size >= l_.min_chunk && !(size & (l_.malloc_alignment - 1)) && f.address < ar->top &&
         size <= UINT64_MAX - f.address.value && f.address + size > ar->top &&
         f.address + size <= ar->top + ar->top_size) {
       blamed_sizes_.insert(f.address.value);
-      add("overlaps-top", f.address, f.arena, "double free or corruption (!prev)",
+      add("overlaps-top", f.address, f.owner, "double free or corruption (!prev)",
           fmt::format("chunk {} has size {:#x}: it runs {:#x} bytes into the top chunk at {}", to_hex(f.address),
                       size, (f.address + size) - ar->top, to_hex(ar->top)),
           u ? header_cause(*u) : "its header was overwritten");
@@ -250,8 +250,8 @@ class Checker {
     }
     // malloc meets the unsorted chunk before it first, and checks the size
     // after it (glibc 2.29+): less than CHUNK_HDR_SZ or more than system_mem.
-    const glibc::Arena* owner = arena(f.arena);
-    if (p && p->state == ChunkState::kUnsorted && owner && (raw < 2 * l_.size_sz || raw > owner->system_mem))
+    const glibc::Arena* owner = arena(f.owner);
+    if (p && p->kind == ChunkState::kUnsorted && owner && (raw < 2 * l_.size_sz || raw > owner->system_mem))
       message = msg::kUnsortedNextSize;
     std::string detail = fmt::format("chunk {} has size field {:#x}", to_hex(f.address), raw);
     if (u && u->end() != f.address && h_.chunk_at(u->end()))
@@ -259,14 +259,14 @@ class Checker {
     else
       detail += "; the rest of its heap cannot be parsed";
     blamed_sizes_.insert(f.address.value);
-    add("invalid-size", f.address, f.arena, message, detail, u ? header_cause(*u) : "its header was overwritten");
+    add("invalid-size", f.address, f.owner, message, detail, u ? header_cause(*u) : "its header was overwritten");
   }
 
-  void free_unlisted(const glibc::Finding& f) {
+  void free_unlisted(const Finding& f) {
     const Chunk* c = h_.chunk_at(f.address);
     const Chunk* n = c ? after(*c) : nullptr;
     if (!c || !n) {
-      add("free-unlisted", f.address, f.arena, "", f.detail, "a header was overwritten");
+      add("free-unlisted", f.address, f.owner, "", f.detail, "a header was overwritten");
       return;
     }
     uint64_t prev_size = u64(n->address);
@@ -277,7 +277,7 @@ class Checker {
         to_hex(c->address), c->size, to_hex(n->address), prev_size);
     // Freeing the next chunk merges backward: glibc checks prev_size against
     // the size there, then unlinks the chunk from a list it is not on.
-    add("free-unlisted", c->address, c->arena,
+    add("free-unlisted", c->address, c->owner,
         matches ? msg::kDoubleLinked : msg::kSizeVsPrevSizeConsolidating, detail,
         fmt::format("the next chunk's PREV_INUSE bit was cleared: overflow from this chunk into {}'s header",
                     to_hex(n->address)));
@@ -319,7 +319,7 @@ class Checker {
     return "outside every heap";
   }
 
-  void list_finding(const FreeList& fl, const glibc::Finding& f) {
+  void list_finding(const FreeList& fl, const Finding& f) {
     const std::string& k = f.kind;
     const bool tc = fl.kind == ListKind::kTcache, fast = fl.kind == ListKind::kFast;
     const bool from_head = fl.chunks.empty();
@@ -400,7 +400,7 @@ class Checker {
 
   // A node whose bk does not lead back to the node before it. Which check
   // of glibc 2.36 meets it first depends on the bin and the node's place.
-  void bin_link(const FreeList& fl, const glibc::Finding& f) {
+  void bin_link(const FreeList& fl, const Finding& f) {
     const Address bin = fl.head - 2 * l_.size_sz;
     const bool at_bin = f.address == bin;
     const bool first = !at_bin && !fl.chunks.empty() && fl.chunks.front() == f.address;
@@ -438,7 +438,7 @@ class Checker {
 
   // Nothing of the list is missing: the walk came back to the bin.
   static bool list_complete(const FreeList& fl) {
-    return std::none_of(fl.findings.begin(), fl.findings.end(), [](const glibc::Finding& f) {
+    return std::none_of(fl.findings.begin(), fl.findings.end(), [](const Finding& f) {
       return f.kind.ends_with("-stray") || f.kind.ends_with("-cycle") || f.kind == "unreadable";
     });
   }
@@ -554,43 +554,43 @@ class Checker {
     WordReader words(t_);
     auto u64 = [&words](Address a) { return words.u64(a).value_or(0); };
     size_t i = 0;
-    for (const auto& c : h_.chunks) {
+    for (const auto& c : h_.blocks) {
       if ((++i & 0xffff) == 0) check_cancel(cancel_);
-      if (!wanted(c.arena)) continue;
-      if (c.state == ChunkState::kMmapped) {
+      if (!wanted(c.owner)) continue;
+      if (c.kind == ChunkState::kMmapped) {
         check_mmapped(c);
         continue;
       }
-      if (c.state == ChunkState::kUnknown || c.state == ChunkState::kMetadata) continue;
-      if (!c.data().aligned(l_.malloc_alignment))
-        add("unaligned-chunk", c.address, c.arena, msg::kInvalidPointer,
+      if (c.kind == ChunkState::kUnknown || c.kind == ChunkState::kMetadata) continue;
+      if (!glibc::chunk_data(c).aligned(l_.malloc_alignment))
+        add("unaligned-chunk", c.address, c.owner, msg::kInvalidPointer,
             fmt::format("chunk {} is not {}-byte aligned", to_hex(c.address), l_.malloc_alignment),
             "a forged chunk");
-      const glibc::Arena* ar = arena(c.arena);
+      const glibc::Arena* ar = arena(c.owner);
       const bool want_a = ar && !ar->main;
       // glibc sets NON_MAIN_ARENA on what it hands out (and keeps it through
       // tcache and fastbins); binned chunks and the top get plain heads.
-      const bool handed_out = c.state == ChunkState::kInUse || c.state == ChunkState::kTcache ||
-                              c.state == ChunkState::kFast;
-      if (handed_out && ar && ((c.flags & kNonMainArena) != 0) != want_a &&
+      const bool handed_out = c.kind == ChunkState::kInUse || c.kind == ChunkState::kTcache ||
+                              c.kind == ChunkState::kFast;
+      if (handed_out && ar && ((c.bits & kNonMainArena) != 0) != want_a &&
           !blamed_sizes_.count(c.address.value))
-        add("arena-bit", c.address, c.arena, "",
+        add("arena-bit", c.address, c.owner, "",
             fmt::format("chunk {} has NON_MAIN_ARENA {} in arena {}", to_hex(c.address),
-                        (c.flags & kNonMainArena) ? "set" : "clear", c.arena),
+                        (c.bits & kNonMainArena) ? "set" : "clear", c.owner),
             header_cause(c) + ": free() would hand it to the wrong arena");
-      const bool binned = c.state == ChunkState::kUnsorted || c.state == ChunkState::kSmall ||
-                          c.state == ChunkState::kLarge;
+      const bool binned = c.kind == ChunkState::kUnsorted || c.kind == ChunkState::kSmall ||
+                          c.kind == ChunkState::kLarge;
       const Chunk* n = after(c);
       if (binned && ar && c.size > ar->system_mem)
-        add("invalid-size", c.address, c.arena, msg::kUnsortedSize,
+        add("invalid-size", c.address, c.owner, msg::kUnsortedSize,
             fmt::format("free chunk {} has size {:#x}, more than its arena's system_mem {:#x}", to_hex(c.address),
                         c.size, ar->system_mem),
             header_cause(c));
-      if (binned && n && n->state != ChunkState::kUnknown) {
+      if (binned && n && n->kind != ChunkState::kUnknown) {
         uint64_t prev_size = u64(n->address);
         if (prev_size != c.size)
-          add("prev-size-mismatch", c.address, c.arena,
-              c.state == ChunkState::kUnsorted ? msg::kUnsortedPrevSize : msg::kSizeVsPrevSize,
+          add("prev-size-mismatch", c.address, c.owner,
+              c.kind == ChunkState::kUnsorted ? msg::kUnsortedPrevSize : msg::kSizeVsPrevSize,
               fmt::format("free chunk {} has size {:#x} but the next chunk {} has prev_size {:#x}",
                           to_hex(c.address), c.size, to_hex(n->address), prev_size),
               "the next chunk's prev_size was overwritten (overflow from this chunk, a write after free), or "
@@ -598,13 +598,13 @@ class Checker {
       }
       // A clear PREV_INUSE makes prev_size meaningful: it must lead back to
       // the chunk before (free() merges backward by it).
-      if (!(c.flags & kPrevInuse) && c.state != ChunkState::kFreeUnlisted) {
+      if (!(c.bits & kPrevInuse) && c.kind != ChunkState::kFreeUnlisted) {
         const Chunk* p = before(c);
         uint64_t prev_size = u64(c.address);
-        if (p && p->state != ChunkState::kMetadata && p->state != ChunkState::kUnknown && prev_size != p->size &&
-            !blamed_sizes_.count(c.address.value) && !binned_state(p->state)) {
+        if (p && p->kind != ChunkState::kMetadata && p->kind != ChunkState::kUnknown && prev_size != p->size &&
+            !blamed_sizes_.count(c.address.value) && !binned_state(glibc::state_of(*p))) {
           Address merged = c.address - prev_size;
-          add("forged-prev-size", c.address, c.arena, msg::kSizeVsPrevSizeConsolidating,
+          add("forged-prev-size", c.address, c.owner, msg::kSizeVsPrevSizeConsolidating,
               fmt::format("chunk {} has PREV_INUSE clear and prev_size {:#x}, but the chunk before it is {}; "
                           "freeing it would merge back to {} ({})",
                           to_hex(c.address), prev_size, describe(*p), to_hex(merged),
@@ -612,10 +612,10 @@ class Checker {
               "prev_size and PREV_INUSE overwritten: " + header_cause(c));
         }
       }
-      if (c.state == ChunkState::kInUse && (key_ || !tcache_keys_.empty()) && c.size >= 4 * l_.size_sz) {
+      if (c.kind == ChunkState::kInUse && (key_ || !tcache_keys_.empty()) && c.size >= 4 * l_.size_sz) {
         auto k = words.u64(c.address + 3 * l_.size_sz);
         if (k && (key_ ? *k == *key_ : tcache_keys_.count(*k) > 0))
-          add("tcache-key-in-use", c.address, c.arena, msg::kTcacheDoubleFree,
+          add("tcache-key-in-use", c.address, c.owner, msg::kTcacheDoubleFree,
               fmt::format("in-use chunk {} holds tcache key {:#x} in its second word", to_hex(c.address), *k),
               "it was freed into a tcache and is no longer on its list: a dangling pointer (double free or "
               "write after free)");
@@ -652,7 +652,7 @@ class Checker {
   // at again for page starts that keep a plausible size but lost the rest.
   void find_damaged_mmapped() {
     uint64_t found = 0;
-    for (const auto& c : h_.chunks) found += c.state == ChunkState::kMmapped;
+    for (const auto& c : h_.blocks) found += c.kind == ChunkState::kMmapped;
     if (h_.mp.n_mmaps <= found) return;
     uint64_t missing = h_.mp.n_mmaps - found;
     std::vector<AddressRange> stacks;
@@ -669,7 +669,7 @@ class Checker {
       for (uint64_t off = 0; span - off >= kPage && missing > 0; off += kPage) {
         if ((++probes & 0xfff) == 0) check_cancel(cancel_);
         const Address p = r.range.begin + off;
-        if (const Chunk* c = h_.chunk_containing(p); c && c->state == ChunkState::kMmapped) continue;
+        if (const Chunk* c = h_.chunk_containing(p); c && c->kind == ChunkState::kMmapped) continue;
         auto prev = t_.read_u64(p);
         auto raw = t_.read_u64(p + l_.size_sz);
         if (!prev || !raw) continue;
@@ -729,8 +729,8 @@ class Checker {
       if (!(raw & kPrevInuse)) {
         const Chunk* top = h_.chunk_at(ar.top);
         const Chunk* p = top ? before(*top) : nullptr;
-        if (p && (p->state == ChunkState::kInUse || p->state == ChunkState::kTcache ||
-                  p->state == ChunkState::kFast))
+        if (p && (p->kind == ChunkState::kInUse || p->kind == ChunkState::kTcache ||
+                  p->kind == ChunkState::kFast))
           add("prev-inuse", ar.top, ar.index, "",
               fmt::format("top chunk {} has PREV_INUSE clear but the chunk before it is {}", to_hex(ar.top),
                           describe(*p)),

@@ -77,23 +77,23 @@ FragReport compute_frag(const glibc::Heap& heap, uint64_t page_size, const Cance
   auto arena_ok = [&](int i) { return i >= 0 && static_cast<size_t>(i) < r.arenas.size(); };
 
   // Classes, largest free chunk, histograms.
-  for (const auto& c : heap.chunks) {
-    if (c.arena == glibc::kMmappedArena) {
+  for (const auto& c : heap.blocks) {
+    if (c.owner == glibc::kMmappedArena) {
       r.mmapped.add(c.size);
       continue;
     }
-    if (!arena_ok(c.arena)) continue;
-    FragFigures& f = r.arenas[static_cast<size_t>(c.arena)];
-    if (is_free_class(c.state)) {
-      f.free[c.state].add(c.size);
+    if (!arena_ok(c.owner)) continue;
+    FragFigures& f = r.arenas[static_cast<size_t>(c.owner)];
+    if (is_free_class(glibc::state_of(c))) {
+      f.free[glibc::state_of(c)].add(c.size);
       f.free_bytes += c.size;
       if (c.size > f.largest_free) {
         f.largest_free = c.size;
         f.largest_free_at = c.address;
-        f.largest_free_state = c.state;
+        f.largest_free_state = glibc::state_of(c);
       }
-      if (c.state != ChunkState::kTop) f.free_sizes.add(c.size);
-    } else if (c.state == ChunkState::kInUse) {
+      if (c.kind != ChunkState::kTop) f.free_sizes.add(c.size);
+    } else if (c.kind == ChunkState::kInUse) {
       f.in_use_sizes.add(c.size);
     }
   }
@@ -101,7 +101,7 @@ FragReport compute_frag(const glibc::Heap& heap, uint64_t page_size, const Cance
   // malloc_trim(0): consolidate runs of adjacent chunks joined by fast chunks.
   // Chunks are in address order; adjacency is c.end() == next.address within
   // one arena.
-  const auto& cs = heap.chunks;
+  const auto& cs = heap.blocks;
   std::vector<std::vector<TrimRange>> ranges(r.arenas.size());
   std::vector<uint64_t> top_grow(r.arenas.size(), 0);
   auto release_bin_chunk = [&](int arena, Address p, uint64_t size) {
@@ -114,7 +114,7 @@ FragReport compute_frag(const glibc::Heap& heap, uint64_t page_size, const Cance
   while (i < cs.size()) {
     if ((i & 0xffff) == 0) check_cancel(cancel);
     const Chunk& c = cs[i];
-    if (!arena_ok(c.arena) || !consolidatable(c.state)) {
+    if (!arena_ok(c.owner) || !consolidatable(glibc::state_of(c))) {
       ++i;
       continue;
     }
@@ -122,31 +122,31 @@ FragReport compute_frag(const glibc::Heap& heap, uint64_t page_size, const Cance
     // is adjacent, consolidatable, and either side of the joint is fast.
     Address begin = c.address;
     uint64_t size = c.size;
-    bool has_fast = c.state == ChunkState::kFast;
+    bool has_fast = c.kind == ChunkState::kFast;
     uint64_t fast_chunks = has_fast ? 1 : 0;
-    ChunkState last = c.state;
+    ChunkState last = glibc::state_of(c);
     size_t j = i + 1;
-    while (j < cs.size() && cs[j].arena == c.arena && cs[j].address == begin + size &&
-           consolidatable(cs[j].state) &&
-           (last == ChunkState::kFast || cs[j].state == ChunkState::kFast)) {
+    while (j < cs.size() && cs[j].owner == c.owner && cs[j].address == begin + size &&
+           consolidatable(glibc::state_of(cs[j])) &&
+           (last == ChunkState::kFast || cs[j].kind == ChunkState::kFast)) {
       size += cs[j].size;
-      if (cs[j].state == ChunkState::kFast) has_fast = true, ++fast_chunks;
-      last = cs[j].state;
+      if (cs[j].kind == ChunkState::kFast) has_fast = true, ++fast_chunks;
+      last = glibc::state_of(cs[j]);
       ++j;
     }
-    FragFigures& f = r.arenas[static_cast<size_t>(c.arena)];
+    FragFigures& f = r.arenas[static_cast<size_t>(c.owner)];
     if (has_fast) f.fast_consolidated += fast_chunks;
     // A fast chunk whose next chunk is top merges into top
     // (malloc_consolidate: nextchunk == av->top).
-    bool into_top = last == ChunkState::kFast && j < cs.size() && cs[j].arena == c.arena &&
-                    cs[j].state == ChunkState::kTop && cs[j].address == begin + size;
+    bool into_top = last == ChunkState::kFast && j < cs.size() && cs[j].owner == c.owner &&
+                    cs[j].kind == ChunkState::kTop && cs[j].address == begin + size;
     if (into_top) {
       f.fast_into_top += size;
-      top_grow[static_cast<size_t>(c.arena)] += size;
+      top_grow[static_cast<size_t>(c.owner)] += size;
     } else if (has_fast) {
-      release_bin_chunk(c.arena, begin, size);  // now one unsorted chunk
+      release_bin_chunk(c.owner, begin, size);  // now one unsorted chunk
     } else {
-      for (size_t k = i; k < j; ++k) release_bin_chunk(c.arena, cs[k].address, cs[k].size);
+      for (size_t k = i; k < j; ++k) release_bin_chunk(c.owner, cs[k].address, cs[k].size);
     }
     i = j;
   }

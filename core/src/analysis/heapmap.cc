@@ -51,7 +51,7 @@ struct HeapChunks {
 };
 
 HeapChunks chunks_in(const glibc::Heap& heap, AddressRange r) {
-  const auto& cs = heap.chunks;
+  const auto& cs = heap.blocks;
   auto lo = std::lower_bound(cs.begin(), cs.end(), r.begin,
                              [](const Chunk& c, Address a) { return c.address < a; });
   auto hi = std::lower_bound(lo, cs.end(), r.end,
@@ -79,7 +79,7 @@ std::vector<MapSpan> exact_spans(HeapChunks hc, AddressRange r) {
     if (off > at) push_span(out, at, off - at, static_cast<uint8_t>(ChunkState::kUnknown), 0);
     if (off < at) continue;  // overlapping chunk: a finding elsewhere
     uint64_t len = std::min(c->size, size - off);
-    push_span(out, off, len, static_cast<uint8_t>(c->state), 1);
+    push_span(out, off, len, static_cast<uint8_t>(c->kind), 1);
     at = off + len;
   }
   if (at < size) push_span(out, at, size - at, static_cast<uint8_t>(ChunkState::kUnknown), 0);
@@ -111,7 +111,7 @@ std::vector<MapSpan> cell_spans(HeapChunks hc, AddressRange r, uint64_t cell,
       uint64_t de = std::min(db + d->size, size);
       uint64_t ob = std::max(db, cb), oe = std::min(de, ce);
       if (oe > ob) {
-        bytes[static_cast<size_t>(d->state)] += oe - ob;
+        bytes[static_cast<size_t>(d->kind)] += oe - ob;
         covered += oe - ob;
       }
       if (db >= cb) ++starts;
@@ -155,8 +155,8 @@ HeapMap build_heap_map(const glibc::Heap& heap, std::optional<int> arena, size_t
     }
   }
   if (!arena)
-    for (const auto& c : heap.chunks)
-      if (c.state == ChunkState::kMmapped) m.mmapped.push_back(&c);
+    for (const auto& c : heap.blocks)
+      if (c.kind == ChunkState::kMmapped) m.mmapped.push_back(&c);
 
   // Exact runs when they fit, else the finest power-of-two cell that does.
   size_t runs = 0;

@@ -110,7 +110,7 @@ struct Marker {
 }  // namespace
 
 LeakAnalysis analyze_leaks(const Target& target, const glibc::Heap& heap, const CancelToken& cancel) {
-  const auto& cs = heap.chunks;
+  const auto& cs = heap.blocks;
   analysis::NodeIndex index(heap);
   analysis::ChunkWords words(target, heap, index);
   LeakAnalysis out;
@@ -154,7 +154,7 @@ LeakAnalysis analyze_leaks(const Target& target, const glibc::Heap& heap, const 
     bool start;
     uint32_t n = index.find(v, &start);
     if (n != kNoNode && !start) {
-      const uint64_t data = cs[n].data().value;
+      const uint64_t data = glibc::chunk_data(cs[n]).value;
       if (auto to_free = target.read_u64(Address(v + 8)); to_free && *to_free == data) v = data;
       else if (!roots.thread_pointers_known && dtv_shaped(target, cs[n], v)) v = data;
     }

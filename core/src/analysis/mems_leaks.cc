@@ -136,7 +136,7 @@ MemsLeakAnalysis analyze_mems_leaks(const Target& target, const mems::Heap& h, c
   out.glibc_scanned = glibc != nullptr;
   out.objects = collect_objects(h);
   const auto& objects = out.objects;
-  const auto& cs = gh.chunks;
+  const auto& cs = gh.blocks;
   const uint32_t g = static_cast<uint32_t>(cs.size());
   analysis::NodeIndex chunks(gh);
   ObjectIndex mems_index(h, objects);

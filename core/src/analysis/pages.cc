@@ -312,8 +312,8 @@ std::vector<Span> heap_regions(const glibc::Heap& heap, std::optional<int> arena
     for (const auto& h : a.heaps) out.push_back({a.index, page_range(h.range), a.main});
   }
   if (!arena)
-    for (const auto& c : heap.chunks)
-      if (c.state == glibc::ChunkState::kMmapped)
+    for (const auto& c : heap.blocks)
+      if (c.kind == glibc::ChunkState::kMmapped)
         out.push_back({glibc::kMmappedArena, page_range({c.address, c.end()}), false});
   std::sort(out.begin(), out.end(), [](const Span& x, const Span& y) { return x.range.begin < y.range.begin; });
   return out;

@@ -6,13 +6,13 @@
 
 namespace heapscope::analysis {
 
-NodeIndex::NodeIndex(const glibc::Heap& heap) : chunks_(heap.chunks), index_(heap.index) {
+NodeIndex::NodeIndex(const glibc::Heap& heap) : chunks_(heap.blocks), index_(heap.index) {
   uint64_t lo = UINT64_MAX, hi = 0;
-  for (const auto& c : heap.chunks) {
+  for (const auto& c : heap.blocks) {
     if (!heapscope::is_node(c)) continue;
     lo = std::min(lo, c.address.value);
     hi = std::max(hi, c.end().value);
-    if (c.arena == glibc::kMmappedArena) {
+    if (c.owner == glibc::kMmappedArena) {
       if (!mmapped_.empty() && mmapped_.back().end == c.address) mmapped_.back().end = c.end();
       else mmapped_.push_back({c.address, c.end()});
     }
@@ -21,7 +21,7 @@ NodeIndex::NodeIndex(const glibc::Heap& heap) : chunks_(heap.chunks), index_(hea
 }
 
 ChunkWords::ChunkWords(const Target& t, const glibc::Heap& heap, const NodeIndex& index)
-    : t_(t), chunks_(heap.chunks.data()), index_(index) {
+    : t_(t), chunks_(heap.blocks.data()), index_(index) {
   views_.reserve(index.spans().size());
   for (const auto& s : index.spans()) {
     View v;

@@ -1,7 +1,7 @@
 // Internal: the fast part of every reference analysis. NodeIndex maps a word
 // to the node (in-use or mmapped chunk) whose user area holds it: one range
 // check against [lowest, highest) node byte rejects most words inline, then
-// the heap's glibc::ChunkIndex finds the chunk. ChunkWords visits a chunk's
+// the heap's BlockIndex finds the chunk. ChunkWords visits a chunk's
 // words from a view of its whole span; for_each_word (target_words.h) visits
 // a range of target memory.
 #pragma once
@@ -33,7 +33,7 @@ class NodeIndex {
   uint32_t find(uint64_t v, bool* start) const {
     if (v - lo_ >= width_) [[likely]] return kNoNode;  // below lo_ wraps round
     const uint32_t i = index_.containing(chunks_, v);
-    if (i == glibc::ChunkIndex::kNone) return kNoNode;
+    if (i == BlockIndex::kNone) return kNoNode;
     const glibc::Chunk& c = chunks_[i];
     if (!heapscope::is_node(c) || v < c.address.value + 16) return kNoNode;
     *start = v == c.address.value + 16;
@@ -47,14 +47,14 @@ class NodeIndex {
   uint64_t lo() const { return lo_; }
   uint64_t width() const { return width_; }
 
-  // The heap's spans of touching chunks (see glibc::ChunkIndex).
-  using Span = glibc::ChunkIndex::Span;
+  // The heap's spans of touching chunks (see BlockIndex).
+  using Span = BlockIndex::Span;
   const std::vector<Span>& spans() const { return index_.spans(); }
-  const Span* span_of_chunk(uint32_t i) const { return index_.span_of_chunk(i); }
+  const Span* span_of_block(uint32_t i) const { return index_.span_of_block(i); }
 
  private:
   std::span<const glibc::Chunk> chunks_;
-  const glibc::ChunkIndex& index_;
+  const BlockIndex& index_;
   std::vector<AddressRange> mmapped_;
   uint64_t lo_ = 1, width_ = 0;
 };
@@ -73,7 +73,7 @@ std::vector<uint8_t> direct_members(const std::vector<uint32_t>& first, const st
 // in use (malloc_usable_size is size - 8); an mmapped chunk has no
 // neighbour, its usable bytes end at end().
 inline AddressRange user_area(const glibc::Chunk& c) {
-  return {c.data(), c.state == glibc::ChunkState::kMmapped ? c.end() : c.end() + 8};
+  return {glibc::chunk_data(c), c.kind == glibc::ChunkState::kMmapped ? c.end() : c.end() + 8};
 }
 
 // Calls f(address_of_word, value) for each word of node i's user area.
@@ -106,7 +106,7 @@ class ChunkWords {
   template <typename F>
   void scan_run(uint32_t first, uint32_t last, const CancelToken& cancel, F&& f) const {
     const glibc::Chunk& a = chunks_[first];
-    const AddressRange r{a.data(), user_area(chunks_[last]).end};
+    const AddressRange r{glibc::chunk_data(a), user_area(chunks_[last]).end};
     if (r.end.value <= r.begin.value) return;
     scan_range(first, r, cancel, f);
     probe_first_word(first, last);
@@ -116,7 +116,7 @@ class ChunkWords {
   // Starts loading chunk i's first bytes (it will be scanned soon).
   void prefetch(uint32_t i) const {
     const View* v = view_of(i);
-    const uint64_t at = chunks_[i].data().value;
+    const uint64_t at = glibc::chunk_data(chunks_[i]).value;
     if (v && v->bytes && at >= v->begin && at < v->end) __builtin_prefetch(v->bytes + (at - v->begin));
   }
 
@@ -136,9 +136,9 @@ class ChunkWords {
       if (c.size < 24) continue;
       uint64_t w = 0;
       const View* v = view_of(k);
-      const uint64_t at = c.data().value;
+      const uint64_t at = glibc::chunk_data(c).value;
       if (v && v->bytes && at >= v->begin && at + 8 <= v->end) std::memcpy(&w, v->bytes + (at - v->begin), 8);
-      else if (!t_.read_exact(c.data(), &w, 8)) continue;
+      else if (!t_.read_exact(glibc::chunk_data(c), &w, 8)) continue;
       if (w - probe_lo_ < probe_width_ && w - index_.lo() >= index_.width())
         (*probe_)[k >> 6] |= 1ull << (k & 63);
     }
@@ -169,7 +169,7 @@ class ChunkWords {
   const View* view_of(uint32_t i) const {
     const auto& spans = index_.spans();
     if (last_ < spans.size() && i >= spans[last_].first && i <= spans[last_].last) return &views_[last_];
-    const NodeIndex::Span* s = index_.span_of_chunk(i);
+    const NodeIndex::Span* s = index_.span_of_block(i);
     if (!s) return nullptr;
     last_ = static_cast<size_t>(s - spans.data());
     return &views_[last_];

@@ -82,7 +82,7 @@ Reference register_reference(const RegisterRoot& reg) {
 std::vector<PathStep> shortest_path(const Target& target, const glibc::Heap& heap,
                                     const SymbolResolver& symbols, const Roots& roots, uint32_t goal,
                                     const CancelToken& cancel) {
-  const auto& cs = heap.chunks;
+  const auto& cs = heap.blocks;
   analysis::NodeIndex index(heap);
   constexpr uint32_t kUnseen = UINT32_MAX, kFromRoot = UINT32_MAX - 1;
   std::vector<uint32_t> parent(cs.size(), kUnseen);
@@ -160,8 +160,8 @@ RefsReport find_refs(const Target& target, const glibc::Heap& heap, const Symbol
   if (!c) throw UserError{fmt::format("{} is not inside any heap chunk", to_hex(asked))};
   RefsReport rep;
   rep.asked = asked;
-  rep.chunk = c - heap.chunks.data();
-  const uint64_t lo = c->data().value, hi = c->end().value;
+  rep.chunk = c - heap.blocks.data();
+  const uint64_t lo = glibc::chunk_data(*c).value, hi = c->end().value;
   Roots roots = find_roots(target, heap);
   for_each_root_word(target, roots, cancel,
                      [&](const RootRange* r, const RegisterRoot* reg, uint64_t where, uint64_t v) {
@@ -171,8 +171,8 @@ RefsReport find_refs(const Target& target, const glibc::Heap& heap, const Symbol
                        ref.start = v == lo;
                        rep.refs.push_back(std::move(ref));
                      });
-  for (size_t i = 0; i < heap.chunks.size(); ++i) {
-    const auto& h = heap.chunks[i];
+  for (size_t i = 0; i < heap.blocks.size(); ++i) {
+    const auto& h = heap.blocks[i];
     if (!is_node(h) || static_cast<int64_t>(i) == rep.chunk) continue;
     analysis::for_each_chunk_word(target, h, cancel, [&](uint64_t where, uint64_t v) {
       if (v < lo || v >= hi) return;

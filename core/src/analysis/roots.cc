@@ -54,7 +54,7 @@ void add_thread_dtvs(const Target& target, const glibc::Heap& heap, Roots& roots
     if (!dtv || *dtv < kDtvEntry + 16) continue;
     Address data(*dtv - kDtvEntry);
     const glibc::Chunk* c = heap.chunk_at(data - 16);
-    if (!c || !is_node(*c) || c->data() != data) continue;
+    if (!c || !is_node(*c) || glibc::chunk_data(*c) != data) continue;
     roots.internal.push_back({t.tid, t.thread_pointer + dtv_slot, data});
   }
 }
@@ -62,8 +62,8 @@ void add_thread_dtvs(const Target& target, const glibc::Heap& heap, Roots& roots
 }  // namespace
 
 bool dtv_shaped(const Target& target, const glibc::Chunk& chunk, uint64_t where) {
-  if (where != chunk.data().value + kDtvEntry) return false;
-  auto n = target.read_u64(chunk.data());
+  if (where != glibc::chunk_data(chunk).value + kDtvEntry) return false;
+  auto n = target.read_u64(glibc::chunk_data(chunk));
   if (!n || *n == 0 || *n > (1u << 20)) return false;
   // calloc(n + 2, 16): the chunk holds that plus its size field, rounded up.
   const uint64_t want = ((*n + 2) * kDtvEntry + 8 + 15) & ~uint64_t{15};
@@ -72,8 +72,8 @@ bool dtv_shaped(const Target& target, const glibc::Chunk& chunk, uint64_t where)
 
 Roots find_roots(const Target& target, const glibc::Heap& heap) {
   std::vector<AddressRange> mmapped;
-  for (const auto& c : heap.chunks)
-    if (c.arena == glibc::kMmappedArena) mmapped.push_back({c.address, c.end()});
+  for (const auto& c : heap.blocks)
+    if (c.owner == glibc::kMmappedArena) mmapped.push_back({c.address, c.end()});
   return find_roots(target, heap, mmapped);
 }
 

@@ -22,14 +22,14 @@ HeapStats compute_stats(const glibc::Heap& heap) {
     s.system_bytes += a.system_mem;
     s.arenas.push_back(as);
   }
-  for (const auto& c : heap.chunks) {
-    if (c.arena == glibc::kMmappedArena) {
+  for (const auto& c : heap.blocks) {
+    if (c.owner == glibc::kMmappedArena) {
       s.mmapped.add(c.size);
       continue;
     }
-    if (c.arena < 0 || static_cast<size_t>(c.arena) >= s.arenas.size()) continue;
-    s.arenas[c.arena].states[c.state].add(c.size);
-    s.total[c.state].add(c.size);
+    if (c.owner < 0 || static_cast<size_t>(c.owner) >= s.arenas.size()) continue;
+    s.arenas[c.owner].states[glibc::state_of(c)].add(c.size);
+    s.total[glibc::state_of(c)].add(c.size);
   }
   return s;
 }

@@ -58,7 +58,7 @@ std::optional<uint64_t> TypeNamer::first_word(Address a) {
 
 uint32_t TypeNamer::type_id(const glibc::Chunk& c) {
   if (!is_node(c) || c.size < 24) return 0;
-  auto w = first_word(c.data());
+  auto w = first_word(glibc::chunk_data(c));
   if (!w || (*w & 7) || !in_module(*w)) return 0;
   auto it = by_vptr_.find(*w);
   if (it != by_vptr_.end()) return it->second;
@@ -77,7 +77,7 @@ void TypeNamer::type_ids(const std::vector<glibc::Chunk>& chunks, const std::vec
   }
   for (size_t k = 0; k < which.size(); ++k) {
     if (k + kAhead < which.size()) {
-      uint64_t off = chunks[which[k + kAhead]].data().value - view_begin_;
+      uint64_t off = glibc::chunk_data(chunks[which[k + kAhead]]).value - view_begin_;
       if (off < view_.size()) __builtin_prefetch(view_.data() + off);
     }
     out.push_back(type_id(chunks[which[k]]));
@@ -95,7 +95,7 @@ std::vector<TypeRow> stats_by_type(const Target& target, const SymbolResolver& s
   TypeNamer namer(target, symbols);
   std::vector<Tally> by_id(1);
   size_t n = 0;
-  for (const auto& c : heap.chunks) {
+  for (const auto& c : heap.blocks) {
     if (!is_node(c)) continue;
     if ((++n & 0xffff) == 0) check_cancel(cancel);
     uint32_t id = namer.type_id(c);

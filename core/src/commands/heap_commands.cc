@@ -58,9 +58,9 @@ void run_chunks(CommandContext& ctx) {
   // Each row is written as it is found: the listing never sits whole in memory.
   ChunkListWriter list(ctx.out, ctx.args.json());
   size_t matching = 0;
-  for (const auto& c : h.chunks) {
-    if (arena && c.arena != *arena) continue;
-    if (state && c.state != *state) continue;
+  for (const auto& c : h.blocks) {
+    if (arena && c.owner != *arena) continue;
+    if (state && c.kind != *state) continue;
     if (c.size < min_size || c.size > max_size) continue;
     if (type && namer->type_of(c).value_or("") != *type) continue;
     if (matching++ < limit) list.add(c);
@@ -86,17 +86,17 @@ std::string run_chunk(CommandContext& ctx) {
     for (size_t i = 0; i < l.chunks.size(); ++i)
       if (l.chunks[i] == c->address) places.push_back({&l, i});
   std::optional<uint64_t> fd, bk;
-  bool free_state = c->state == ChunkState::kTcache || c->state == ChunkState::kFast ||
-                    c->state == ChunkState::kUnsorted || c->state == ChunkState::kSmall ||
-                    c->state == ChunkState::kLarge || c->state == ChunkState::kFreeUnlisted;
+  bool free_state = c->kind == ChunkState::kTcache || c->kind == ChunkState::kFast ||
+                    c->kind == ChunkState::kUnsorted || c->kind == ChunkState::kSmall ||
+                    c->kind == ChunkState::kLarge || c->kind == ChunkState::kFreeUnlisted;
   if (free_state) {
-    fd = t.read_u64(c->data());
-    if (c->state == ChunkState::kTcache || c->state == ChunkState::kFast) {
+    fd = t.read_u64(glibc::chunk_data(*c));
+    if (c->kind == ChunkState::kTcache || c->kind == ChunkState::kFast) {
       // Safe-linking (glibc 2.32+): the stored pointer is mangled with its own address.
-      if (fd && h.safe_linking) *fd ^= c->data().value >> 12;
-      if (c->state == ChunkState::kTcache) bk.reset();
+      if (fd && h.safe_linking) *fd ^= glibc::chunk_data(*c).value >> 12;
+      if (c->kind == ChunkState::kTcache) bk.reset();
     } else {
-      bk = t.read_u64(c->data() + 8);
+      bk = t.read_u64(glibc::chunk_data(*c) + 8);
     }
   }
   std::vector<const CheckFinding*> here;

@@ -38,10 +38,10 @@ void run_leaks(CommandContext& ctx) {
     if (!type_filter && !min_size) {
       // Everything listed: no copy of the list (it can hold a million chunks).
       l.chunks = std::move(a.listed);
-      namer.type_ids(h.chunks, l.chunks, l.types, &a.maybe_typed);
+      namer.type_ids(h.blocks, l.chunks, l.types, &a.maybe_typed);
     } else {
       for (uint32_t i : a.listed) {
-        const auto& c = h.chunks[i];
+        const auto& c = h.blocks[i];
         if (c.size < min_size) continue;
         uint32_t type = namer.type_id(c);
         if (type_filter && (!type || namer.names()[type - 1] != *type_filter)) continue;
@@ -53,11 +53,11 @@ void run_leaks(CommandContext& ctx) {
     l.type_names = namer.names();
     if (!ctx.args.json() && !list) {
       for (size_t k = 0; k < l.chunks.size() && l.dumps.size() < kDumps; ++k) {
-        const auto& c = h.chunks[l.chunks[k]];
+        const auto& c = h.blocks[l.chunks[k]];
         if (a.classes[l.chunks[k]] != LeakClass::kDirect) continue;
         LeakListing::Dump d{l.chunks[k], l.types[k], {}};
         d.bytes.resize(std::min<uint64_t>(kDumpBytes, c.size - 16));
-        d.bytes.resize(t.read(c.data(), std::as_writable_bytes(std::span(d.bytes))));
+        d.bytes.resize(t.read(glibc::chunk_data(c), std::as_writable_bytes(std::span(d.bytes))));
         l.dumps.push_back(std::move(d));
       }
     }

@@ -36,8 +36,8 @@ struct Builder {
   // Helpers.
   // The chunk at a, once the chunks are sorted and indexed (heap.index).
   Chunk* chunk_at(Address a) {
-    uint32_t i = heap.index.at(heap.chunks, a.value);
-    return i == ChunkIndex::kNone ? nullptr : &heap.chunks[i];
+    uint32_t i = heap.index.at(heap.blocks, a.value);
+    return i == BlockIndex::kNone ? nullptr : &heap.blocks[i];
   }
   // Starts loading what checking the list node at a will read (its header
   // and links, its index word) while the current node is checked: a list

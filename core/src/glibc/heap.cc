@@ -38,6 +38,25 @@ std::string_view state_name(ChunkState s) {
   return "?";
 }
 
+std::span<const BlockKind> chunk_kinds() {
+  // Tcache chunks are free for the program but in use for glibc's own
+  // counters (mallinfo2, malloc_info): heap stats matches glibc.
+  static constexpr BlockKind kKinds[kChunkStateCount] = {
+      {"in_use", BlockState::kInUse, 16, true},
+      {"tcache", BlockState::kCached, 16, true},
+      {"fast", BlockState::kFree, 16},
+      {"unsorted", BlockState::kFree, 16},
+      {"small", BlockState::kFree, 16},
+      {"large", BlockState::kFree, 16},
+      {"top", BlockState::kTop, 16},
+      {"mmapped", BlockState::kMapped, 16, true},
+      {"metadata", BlockState::kMetadata, 16},
+      {"free_unlisted", BlockState::kFree, 16},
+      {"unknown", BlockState::kUnknown, 16},
+  };
+  return kKinds;
+}
+
 std::optional<ChunkState> parse_state(std::string_view name) {
   for (int i = 0; i < kChunkStateCount; ++i)
     if (state_name(static_cast<ChunkState>(i)) == name) return static_cast<ChunkState>(i);
@@ -215,8 +234,8 @@ void Builder::walk_heaps() {
   const uint64_t readable = readable_bytes(target);
   uint64_t system = 0;
   for (const auto& ar : heap.arenas) system = std::min(system + ar.system_mem, readable);
-  heap.chunks.reserve(static_cast<size_t>(std::min<uint64_t>(system / 64, 1ull << 26)));
-  util::advise_huge_pages(heap.chunks);
+  heap.blocks.reserve(static_cast<size_t>(std::min<uint64_t>(system / 64, 1ull << 26)));
+  util::advise_huge_pages(heap.blocks);
   for (auto& ar : heap.arenas) {
     check_cancel(cancel);
     // 1. The arena's heaps, oldest first.
@@ -274,7 +293,7 @@ void Builder::walk_heaps() {
         if (hi == 0 && ar.address == seg.range.begin + l.hi_size) start = ar.address + l.ms_size;
       }
       Address first = first_chunk_at(start, l);
-      std::vector<Chunk>& out = heap.chunks;
+      std::vector<Chunk>& out = heap.blocks;
       auto emit = [&](Address at, uint64_t size, ChunkState state, uint64_t raw) __attribute__((always_inline)) {
         if (size > kMaxChunkSize) {
           finding("bad-size", at, ar.index,
@@ -452,21 +471,11 @@ void Builder::scan_mmapped() {
     }
   }
   std::sort(cands.begin(), cands.end(), [](const Chunk& a, const Chunk& b) { return a.address < b.address; });
-  heap.chunks.insert(heap.chunks.end(), cands.begin(), cands.end());
+  heap.blocks.insert(heap.blocks.end(), cands.begin(), cands.end());
   if (cands.size() != heap.mp.n_mmaps || bytes != heap.mp.mmapped_mem)
     finding("mmapped-count", heap.mp.address, -1,
             fmt::format("found {} mmapped chunks ({} bytes) but mp_ records {} ({} bytes)", cands.size(), bytes,
                         heap.mp.n_mmaps, heap.mp.mmapped_mem));
-}
-
-const Chunk* Heap::chunk_at(Address a) const {
-  uint32_t i = index.at(chunks, a.value);
-  return i == ChunkIndex::kNone ? nullptr : &chunks[i];
-}
-
-const Chunk* Heap::chunk_containing(Address a) const {
-  uint32_t i = index.containing(chunks, a.value);
-  return i == ChunkIndex::kNone ? nullptr : &chunks[i];
 }
 
 namespace {
@@ -493,6 +502,8 @@ void sort_runs(std::vector<Chunk>& cs) {
 Heap Heap::build(const Target& target, const SymbolResolver& symbols, const CancelToken& cancel) {
   Located glibc = locate_glibc(target, symbols);
   Heap heap;
+  heap.allocator = "glibc";
+  heap.kinds = chunk_kinds();
   const LayoutMatch& match = glibc.layout;
   heap.version = glibc.version.text;
   heap.libc_module = glibc.image.module;
@@ -507,13 +518,20 @@ Heap Heap::build(const Target& target, const SymbolResolver& symbols, const Canc
   b.read_arenas(roots.main_arena);
   b.walk_heaps();
   b.scan_mmapped();
-  sort_runs(heap.chunks);
-  heap.index = ChunkIndex(heap.chunks);
+  sort_runs(heap.blocks);
+  heap.index = BlockIndex(heap.blocks);
   b.find_tcaches();
   b.decide_mangling();
   heap.safe_linking = b.mangled;
   b.walk_lists();
   b.classify();
+  for (const Arena& a : heap.arenas)
+    heap.owners.push_back({fmt::format("arena {}{}", a.index, a.main ? " (main)" : ""), a.address, a.system_mem});
+  for (const Arena& a : heap.arenas)
+    for (const HeapSegment& hs : a.heaps) heap.system.push_back(hs.range);
+  for (const Chunk& c : heap.blocks)
+    if (c.owner == kMmappedArena) heap.system.push_back({c.address, c.end()});
+  std::sort(heap.system.begin(), heap.system.end());
   if (!match.exact) {
     // The nearest row was validated by the walk itself: the arenas were
     // recognised with it, and every chunk header and list is checked. Say
@@ -523,7 +541,7 @@ Heap Heap::build(const Target& target, const SymbolResolver& symbols, const Canc
         problems == 0
             ? fmt::format("the walk is consistent with it ({} chunks, every list intact): the result "
                           "is probably right, but not verified for this version",
-                          heap.chunks.size())
+                          heap.blocks.size())
             : fmt::format("the walk found {} inconsistencies with it: do NOT trust this result", problems);
     heap.findings.insert(heap.findings.begin(),
                          {"unknown-version", Address(), -1,

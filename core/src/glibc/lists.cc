@@ -81,7 +81,7 @@ void Builder::decide_mangling() {
 
 namespace {
 
-ChunkState state_of(ListKind k) {
+ChunkState state_for_list(ListKind k) {
   switch (k) {
     case ListKind::kTcache: return ChunkState::kTcache;
     case ListKind::kFast: return ChunkState::kFast;
@@ -99,11 +99,11 @@ ChunkState state_of(ListKind k) {
 class ListWalk {
  public:
   ListWalk(FreeList& fl, std::vector<Finding>& double_listed, const CancelToken& cancel)
-      : fl_(fl), state_(state_of(fl.kind)), double_listed_(double_listed), cancel_(cancel) {}
+      : fl_(fl), state_(state_for_list(fl.kind)), double_listed_(double_listed), cancel_(cancel) {}
 
   // False when c is already on this list: the walk must stop.
   bool enter(Chunk& c) {
-    if (c.state != ChunkState::kInUse) {
+    if (c.kind != ChunkState::kInUse) {
       if (!tracking_) {
         members_.insert(fl_.chunks.begin(), fl_.chunks.end());
         tracking_ = true;
@@ -112,9 +112,9 @@ class ListWalk {
       double_listed_.push_back(
           {"double-listed", c.address, fl_.arena,
            fmt::format("chunk {} is on a {} list but is already {} (double free?)", to_hex(c.address),
-                       list_kind_name(fl_.kind), state_name(c.state))});
+                       list_kind_name(fl_.kind), state_name(state_of(c)))});
     } else {
-      c.state = state_;
+      c.kind = state_;
     }
     return true;
   }
@@ -297,8 +297,8 @@ void Builder::walk_lists() {
           bad("bin-backlink", fmt::format("chunk {}'s bk is {} but the previous node is {} (corrupted double-linked list)", to_hex(cur), to_hex(c_bk.value_or(0)), to_hex(prev)));
         if (c->size < fl.min_size || c->size > fl.max_size)
           bad("bin-size", fmt::format("chunk {} of size {:#x} is in bin {} (sizes {:#x}..{:#x})", to_hex(cur), uint64_t{c->size}, i, fl.min_size, fl.max_size));
-        if (c->arena != ar.index)
-          bad("bin-arena", fmt::format("chunk {} belongs to arena {} but is in a bin of arena {}", to_hex(cur), int{c->arena}, ar.index));
+        if (c->owner != ar.index)
+          bad("bin-arena", fmt::format("chunk {} belongs to arena {} but is in a bin of arena {}", to_hex(cur), int{c->owner}, ar.index));
         walk.append(*c);
         if (!next) break;
         prev = cur;
@@ -315,8 +315,8 @@ void Builder::walk_lists() {
   // tcache_thread_shutdown, then perhaps reused and freed again).
   for (const auto& t : provisional) {
     Chunk* c = chunk_at(t.address - 2 * l.size_sz);
-    if (!c || c->state != ChunkState::kInUse) continue;
-    c->state = ChunkState::kMetadata;
+    if (!c || c->kind != ChunkState::kInUse) continue;
+    c->kind = ChunkState::kMetadata;
     heap.tcaches.push_back(t);
     walk_tcache(t, double_listed);
   }
@@ -334,22 +334,22 @@ void Builder::walk_lists() {
 
 void Builder::classify() {
   // List nodes took their states in walk_lists. A chunk whose successor has PREV_INUSE clear is free: it must be in a bin.
-  auto& cs = heap.chunks;
+  auto& cs = heap.blocks;
   for (size_t i = 0; i + 1 < cs.size(); ++i) {
     Chunk& c = cs[i];
     const Chunk& next = cs[i + 1];
     // An unknown run's flag bits are garbage: they say nothing of c.
-    if (c.end() != next.address || c.arena != next.arena || next.state == ChunkState::kMmapped ||
-        next.state == ChunkState::kUnknown || c.state == ChunkState::kUnknown)
+    if (c.end() != next.address || c.owner != next.owner || next.kind == ChunkState::kMmapped ||
+        next.kind == ChunkState::kUnknown || c.kind == ChunkState::kUnknown)
       continue;
-    bool free_by_neighbour = !(next.flags & kPrevInuse);
-    if (free_by_neighbour && c.state == ChunkState::kInUse) {
-      c.state = ChunkState::kFreeUnlisted;
-      finding("free-unlisted", c.address, c.arena,
+    bool free_by_neighbour = !(next.bits & kPrevInuse);
+    if (free_by_neighbour && c.kind == ChunkState::kInUse) {
+      c.kind = ChunkState::kFreeUnlisted;
+      finding("free-unlisted", c.address, c.owner,
               fmt::format("chunk {} is free (next chunk's PREV_INUSE is clear) but on no list", to_hex(c.address)));
-    } else if (!free_by_neighbour && (c.state == ChunkState::kUnsorted || c.state == ChunkState::kSmall ||
-                                      c.state == ChunkState::kLarge)) {
-      finding("prev-inuse", next.address, next.arena,
+    } else if (!free_by_neighbour && (c.kind == ChunkState::kUnsorted || c.kind == ChunkState::kSmall ||
+                                      c.kind == ChunkState::kLarge)) {
+      finding("prev-inuse", next.address, next.owner,
               fmt::format("chunk {} is in a bin but the next chunk {} has PREV_INUSE set", to_hex(c.address), to_hex(next.address)));
     }
   }

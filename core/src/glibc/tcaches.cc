@@ -65,7 +65,7 @@ bool Builder::plausible_tcache(Address data) const {
     auto e = target.read_u64(data + l.tcache_bins * l.tcache_counts_width + 8 * i);
     if (!e) return false;
     if (*e != 0 && ((*e & (l.malloc_alignment - 1)) || *e < 2 * l.size_sz ||
-                    heap.index.at(heap.chunks, *e - 2 * l.size_sz) == ChunkIndex::kNone))
+                    heap.index.at(heap.blocks, *e - 2 * l.size_sz) == BlockIndex::kNone))
       return false;
   }
   return true;
@@ -80,7 +80,7 @@ void Builder::find_tcaches() {
   auto chunk_of = [&](uint64_t data) -> Chunk* {
     if (data & (l.malloc_alignment - 1) || data < header) return nullptr;
     Chunk* c = chunk_at(Address(data - header));
-    return c && c->state == ChunkState::kInUse && c->size == want ? c : nullptr;
+    return c && c->kind == ChunkState::kInUse && c->size == want ? c : nullptr;
   };
   bool some_unread = false;
   const std::vector<TlsWindow> windows = read_tls_windows(target, some_unread);
@@ -101,7 +101,7 @@ void Builder::find_tcaches() {
       if (chunk_of(v)) {
         ++support[i];
         plausible[i] += plausible_tcache(Address(v));
-      } else if (heap.index.containing(heap.chunks, v) != ChunkIndex::kNone) {
+      } else if (heap.index.containing(heap.blocks, v) != BlockIndex::kNone) {
         refuted[i] = 1;
       }
     }
@@ -130,8 +130,8 @@ void Builder::find_tcaches() {
         continue;
       }
       if (Chunk* c = chunk_of(w.words[*slot])) {
-        heap.tcaches.push_back({Address(w.words[*slot]), w.tid, c->arena});
-        c->state = ChunkState::kMetadata;
+        heap.tcaches.push_back({Address(w.words[*slot]), w.tid, c->owner});
+        c->kind = ChunkState::kMetadata;
       }
     }
     if (!some_unread) return;
@@ -148,15 +148,15 @@ void Builder::find_tcaches() {
   for (const auto& t : heap.tcaches) taken.insert(t.address.value);
   auto propose = [&](const Chunk& c) {
     if (taken.insert(c.address.value + header).second)
-      provisional.push_back({c.address + header, 0, c.arena});
+      provisional.push_back({c.address + header, 0, c.owner});
   };
   for (const auto& ar : heap.arenas) {
     if (ar.heaps.empty()) continue;
     const Address hb = ar.heaps.front().range.begin;
-    auto it = std::lower_bound(heap.chunks.begin(), heap.chunks.end(), hb,
+    auto it = std::lower_bound(heap.blocks.begin(), heap.blocks.end(), hb,
                                [](const Chunk& c, Address x) { return c.address < x; });
-    while (it != heap.chunks.end() && it->state == ChunkState::kMetadata && it->arena == ar.index) ++it;
-    if (it == heap.chunks.end() || !chunk_of(it->address.value + header)) continue;
+    while (it != heap.blocks.end() && it->kind == ChunkState::kMetadata && it->owner == ar.index) ++it;
+    if (it == heap.blocks.end() || !chunk_of(it->address.value + header)) continue;
     // Every entry null or a 16-aligned heap address.
     bool ok = true;
     for (int i = 0; i < l.tcache_bins && ok; ++i) {
@@ -172,10 +172,10 @@ void Builder::find_tcaches() {
   std::vector<uint16_t> counts(static_cast<size_t>(l.tcache_bins));
   std::vector<uint64_t> entries(static_cast<size_t>(l.tcache_bins));
   const uint64_t large_min = l.min_chunk + static_cast<uint64_t>(l.tcache_small_bins) * l.malloc_alignment;
-  for (size_t k = 0; k < heap.chunks.size(); ++k) {
+  for (size_t k = 0; k < heap.blocks.size(); ++k) {
     if ((k & 0xffff) == 0xffff) check_cancel(cancel);
-    const Chunk& c = heap.chunks[k];
-    if (c.state != ChunkState::kInUse || c.size != want || taken.count(c.address.value + header)) continue;
+    const Chunk& c = heap.blocks[k];
+    if (c.kind != ChunkState::kInUse || c.size != want || taken.count(c.address.value + header)) continue;
     const Address base = c.address + header;
     if (!target.read_exact(base, counts.data(), counts.size() * 2) ||
         !target.read_exact(base + l.tcache_bins * 2, entries.data(), entries.size() * 8))
@@ -188,7 +188,7 @@ void Builder::find_tcaches() {
       const Chunk* t = e < header || (e & (l.malloc_alignment - 1)) ? nullptr : chunk_at(Address(e - header));
       const uint64_t small = l.min_chunk + static_cast<uint64_t>(i) * l.malloc_alignment;
       const uint16_t n = counts[static_cast<size_t>(i)];
-      ok = t && t->state == ChunkState::kInUse &&
+      ok = t && t->kind == ChunkState::kInUse &&
            (i < l.tcache_small_bins ? t->size == small : t->size >= large_min) &&
            (l.tcache_counts_free_slots ? n < heap.mp.tcache_count : n > 0);
       ++held;

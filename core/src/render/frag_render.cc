@@ -213,7 +213,7 @@ std::string pages_text(const glibc::Heap& h, const PagesReport& r) {
     }
     if (a.chunk)
       out += fmt::format("  chunk: {} size {} ({})\n", to_hex(a.chunk->address), a.chunk->size,
-                         glibc::state_name(a.chunk->state));
+                         glibc::state_name(glibc::state_of(*a.chunk)));
     else
       out += "  chunk: none (not inside a heap chunk)\n";
     out += fmt::format("  malloc_trim(0) would release this page: {}\n", a.in_trim_range ? "yes" : "no");
@@ -278,7 +278,7 @@ std::string pages_json(const glibc::Heap& h, const PagesReport& r) {
       if (a.kpageflags) j["kpageflags"] = json{{"raw", *a.kpageflags}, {"names", a.kpageflag_names}};
     }
     j["chunk"] = a.chunk ? json{{"address", to_hex(a.chunk->address)}, {"size", a.chunk->size},
-                                {"state", std::string(glibc::state_name(a.chunk->state))}}
+                                {"state", std::string(glibc::state_name(glibc::state_of(*a.chunk)))}}
                          : json(nullptr);
     j["in_trim_range"] = a.in_trim_range;
     doc["address"] = std::move(j);

@@ -147,11 +147,11 @@ void ChunkListWriter::add(const glibc::Chunk& c) {
   // Written directly: a million chunks would be slow through a DOM.
   if (json_)
     out_.print("{}{{\"address\":\"{:#x}\",\"data\":\"{:#x}\",\"size\":{},\"state\":\"{}\",\"arena\":{}}}",
-               shown_ ? "," : "", c.address.value, c.data().value, c.size, glibc::state_name(c.state), c.arena);
+               shown_ ? "," : "", c.address.value, glibc::chunk_data(c).value, c.size, glibc::state_name(glibc::state_of(c)), c.owner);
   else
-    out_.print("{:<18} {:<18} {:>12}  {:<13} {}\n", to_hex(c.address), to_hex(c.data()), c.size,
-               glibc::state_name(c.state),
-               c.arena == glibc::kMmappedArena ? std::string("-") : std::to_string(c.arena));
+    out_.print("{:<18} {:<18} {:>12}  {:<13} {}\n", to_hex(c.address), to_hex(glibc::chunk_data(c)), c.size,
+               glibc::state_name(glibc::state_of(c)),
+               c.owner == glibc::kMmappedArena ? std::string("-") : std::to_string(c.owner));
   ++shown_;
 }
 
@@ -202,8 +202,8 @@ json list_json_head(const glibc::FreeList& l) {
   return j;
 }
 
-json list_finding_json(const glibc::Finding& f) {
-  return {{"kind", f.kind}, {"address", to_hex(f.address)}, {"arena", f.arena}, {"detail", f.detail}};
+json list_finding_json(const Finding& f) {
+  return {{"kind", f.kind}, {"address", to_hex(f.address)}, {"arena", f.owner}, {"detail", f.detail}};
 }
 
 }  // namespace
@@ -211,11 +211,11 @@ json list_finding_json(const glibc::Finding& f) {
 std::string chunk_text(const std::vector<const CheckFinding*>& findings, const glibc::Chunk& c, Address asked,
                        const std::vector<ListPlace>& places, uint64_t prev_size_field,
                        uint64_t size_field, std::optional<uint64_t> fd, std::optional<uint64_t> bk) {
-  std::string out = fmt::format("chunk {} (data {}), size {}, {}{}\n", to_hex(c.address), to_hex(c.data()),
-                                bytes_with_human(c.size), glibc::state_name(c.state),
-                                c.arena == glibc::kMmappedArena ? std::string(", mmapped")
-                                                                : fmt::format(", arena {}", c.arena));
-  if (asked != c.address && asked != c.data())
+  std::string out = fmt::format("chunk {} (data {}), size {}, {}{}\n", to_hex(c.address), to_hex(glibc::chunk_data(c)),
+                                bytes_with_human(c.size), glibc::state_name(glibc::state_of(c)),
+                                c.owner == glibc::kMmappedArena ? std::string(", mmapped")
+                                                                : fmt::format(", arena {}", c.owner));
+  if (asked != c.address && asked != glibc::chunk_data(c))
     out += fmt::format("  {} is {} bytes into the chunk\n", to_hex(asked), asked - c.address);
   out += fmt::format("  prev_size {:#x}\n  size      {:#x} (PREV_INUSE={} IS_MMAPPED={} NON_MAIN_ARENA={})\n",
                      prev_size_field, size_field, size_field & 1, (size_field >> 1) & 1, (size_field >> 2) & 1);
@@ -241,12 +241,12 @@ std::string chunk_json(const std::vector<const CheckFinding*>& findings, const g
   json problems = json::array();
   for (const auto* f : findings) problems.push_back(check_finding_json(*f));
   json doc{{"address", to_hex(c.address)},
-           {"data", to_hex(c.data())},
+           {"data", to_hex(glibc::chunk_data(c))},
            {"asked", to_hex(asked)},
            {"offset", asked - c.address},
            {"size", c.size},
-           {"state", std::string(glibc::state_name(c.state))},
-           {"arena", c.arena},
+           {"state", std::string(glibc::state_name(glibc::state_of(c)))},
+           {"arena", c.owner},
            {"prev_size_field", prev_size_field},
            {"size_field", size_field},
            {"flags", {{"prev_inuse", bool(size_field & 1)}, {"is_mmapped", bool(size_field & 2)},

@@ -44,9 +44,9 @@ std::string hex_dump(Address at, const std::vector<unsigned char>& b) {
 }
 
 std::string chunk_brief(const glibc::Heap& h, int64_t i) {
-  const auto& c = h.chunks[static_cast<size_t>(i)];
-  return fmt::format("chunk {} (data {}, {} bytes, {})", to_hex(c.address), to_hex(c.data()), c.size,
-                     glibc::state_name(c.state));
+  const auto& c = h.blocks[static_cast<size_t>(i)];
+  return fmt::format("chunk {} (data {}, {} bytes, {})", to_hex(c.address), to_hex(glibc::chunk_data(c)), c.size,
+                     glibc::state_name(glibc::state_of(c)));
 }
 
 std::string offset_text(uint64_t off) { return off ? fmt::format("data+{:#x}", off) : "data"; }
@@ -64,8 +64,8 @@ std::string holder_text(const glibc::Heap& h, const Reference& r) {
     case Reference::From::kAnonymous:
       return fmt::format("anonymous memory at {}", to_hex(r.where));
     case Reference::From::kChunk: {
-      const auto& c = h.chunks[static_cast<size_t>(r.chunk)];
-      return fmt::format("{} at {}", chunk_brief(h, r.chunk), offset_text(r.where - c.data()));
+      const auto& c = h.blocks[static_cast<size_t>(r.chunk)];
+      return fmt::format("{} at {}", chunk_brief(h, r.chunk), offset_text(r.where - glibc::chunk_data(c)));
     }
   }
   return "?";
@@ -82,10 +82,10 @@ json reference_json(const glibc::Heap& h, const Reference& r, Address target_dat
   if (r.from == Reference::From::kStack) j["sp_offset"] = r.where.value - r.thread_sp.value;
   if (r.from == Reference::From::kModule) j["symbol"] = r.name.empty() ? json(nullptr) : json(r.name);
   if (r.from == Reference::From::kChunk) {
-    const auto& c = h.chunks[static_cast<size_t>(r.chunk)];
+    const auto& c = h.blocks[static_cast<size_t>(r.chunk)];
     j["chunk"] = to_hex(c.address);
-    j["chunk_data"] = to_hex(c.data());
-    j["chunk_offset"] = r.where - c.data();
+    j["chunk_data"] = to_hex(glibc::chunk_data(c));
+    j["chunk_offset"] = r.where - glibc::chunk_data(c);
   }
   return j;
 }
@@ -110,8 +110,8 @@ void leaks_text(OutputWriter& out, const glibc::Heap& h, const LeakAnalysis& a, 
     out.print("\n{:<18} {:<18} {:>10}  {:<9} {}\n", "address", "data", "size", "class", "type");
     size_t n = std::min(l.limit, l.chunks.size());
     for (size_t i = 0; i < n; ++i) {
-      const auto& c = h.chunks[l.chunks[i]];
-      out.print("{:<18} {:<18} {:>10}  {:<9} {}\n", to_hex(c.address), to_hex(c.data()), c.size, leak_class_name(a.classes[l.chunks[i]]), type_or_dash(l, l.types[i]));
+      const auto& c = h.blocks[l.chunks[i]];
+      out.print("{:<18} {:<18} {:>10}  {:<9} {}\n", to_hex(c.address), to_hex(glibc::chunk_data(c)), c.size, leak_class_name(a.classes[l.chunks[i]]), type_or_dash(l, l.types[i]));
     }
     if (n < l.chunks.size())
       out.print("... {} of {} chunks shown (--limit)\n", n, l.chunks.size());
@@ -144,7 +144,7 @@ void leaks_text(OutputWriter& out, const glibc::Heap& h, const LeakAnalysis& a, 
       if (slots[k] == UINT32_MAX || same(rows[slots[k]], size, type, cls)) return slots[k];
   };
   for (size_t i = 0; i < l.chunks.size(); ++i) {
-    const auto& c = h.chunks[l.chunks[i]];
+    const auto& c = h.blocks[l.chunks[i]];
     LeakClass cls = a.classes[l.chunks[i]];
     uint32_t& slot = slot_of(c.size, l.types[i], cls);
     uint32_t row = slot;
@@ -158,7 +158,7 @@ void leaks_text(OutputWriter& out, const glibc::Heap& h, const LeakAnalysis& a, 
     }
     Group& g = rows[row];
     g.tally.add(c.size);
-    if (g.samples.size() < 3) g.samples.push_back(c.data());
+    if (g.samples.size() < 3) g.samples.push_back(glibc::chunk_data(c));
   }
   std::sort(rows.begin(), rows.end(), [&](const Group& x, const Group& y) {
     if (x.rank != y.rank) return x.rank < y.rank;
@@ -183,10 +183,10 @@ void leaks_text(OutputWriter& out, const glibc::Heap& h, const LeakAnalysis& a, 
   }
   if (n < rows.size()) out.print("... {} of {} groups shown (--limit)\n", n, rows.size());
   for (const auto& d : l.dumps) {
-    const auto& c = h.chunks[d.chunk];
-    out.print("\ndirect leak {} ({} bytes{}):\n", to_hex(c.data()), c.size,
+    const auto& c = h.blocks[d.chunk];
+    out.print("\ndirect leak {} ({} bytes{}):\n", to_hex(glibc::chunk_data(c)), c.size,
               d.type ? ", " + l.type_names[d.type - 1] : std::string());
-    out.write(hex_dump(c.data(), d.bytes));
+    out.write(hex_dump(glibc::chunk_data(c), d.bytes));
   }
 }
 
@@ -205,9 +205,9 @@ void leaks_json(OutputWriter& out, const glibc::Heap& h, const LeakAnalysis& a, 
     out.write(",\"chunks\":[");
     size_t n = std::min(l.limit, l.chunks.size());
     for (size_t i = 0; i < n; ++i) {
-      const auto& c = h.chunks[l.chunks[i]];
+      const auto& c = h.blocks[l.chunks[i]];
       out.print("{}{{\"address\":\"{:#x}\",\"data\":\"{:#x}\",\"size\":{},\"class\":\"{}\",\"type\":{}}}",
-              i ? "," : "", c.address.value, c.data().value, c.size, leak_class_name(a.classes[l.chunks[i]]),
+              i ? "," : "", c.address.value, glibc::chunk_data(c).value, c.size, leak_class_name(a.classes[l.chunks[i]]),
               l.types[i] ? json(l.type_names[l.types[i] - 1]).dump() : std::string("null"));
     }
     out.print("],\"matching\":{}", l.chunks.size());
@@ -216,10 +216,10 @@ void leaks_json(OutputWriter& out, const glibc::Heap& h, const LeakAnalysis& a, 
 }
 
 void refs_text(OutputWriter& out, const glibc::Heap& h, const RefsReport& r) {
-  const auto& c = h.chunks[static_cast<size_t>(r.chunk)];
+  const auto& c = h.blocks[static_cast<size_t>(r.chunk)];
   out.print("{}: {} reference{}\n", chunk_brief(h, r.chunk), r.refs.size(), r.refs.size() == 1 ? "" : "s");
   for (const auto& ref : r.refs)
-    out.print("  {} -> {}\n", holder_text(h, ref), offset_text(ref.value - c.data().value));
+    out.print("  {} -> {}\n", holder_text(h, ref), offset_text(ref.value - glibc::chunk_data(c).value));
   if (!r.path_asked) return;
   if (!is_node(c)) {
     out.write("\nno path: the chunk is not in use\n");
@@ -229,10 +229,10 @@ void refs_text(OutputWriter& out, const glibc::Heap& h, const RefsReport& r) {
     out.write("\nshortest path from a root:\n");
     for (size_t i = 0; i < r.path.size(); ++i) {
       const auto& s = r.path[i];
-      const auto& to = h.chunks[static_cast<size_t>(s.chunk)];
+      const auto& to = h.blocks[static_cast<size_t>(s.chunk)];
       out.print("  {}{}\n", i ? "-> " : "", holder_text(h, s.via));
       out.print("     holds {} -> {}{}\n", to_hex(s.via.value), chunk_brief(h, s.chunk),
-                s.via.start ? "" : fmt::format(" at {}", offset_text(s.via.value - to.data().value)));
+                s.via.start ? "" : fmt::format(" at {}", offset_text(s.via.value - glibc::chunk_data(to).value)));
     }
   }
 }
@@ -240,15 +240,15 @@ void refs_text(OutputWriter& out, const glibc::Heap& h, const RefsReport& r) {
 void refs_json(OutputWriter& out, const glibc::Heap& h, const RefsReport& r) {
   // Written member by member, the same bytes as one dump(): a chunk can have
   // as many holders as the heap has words.
-  const auto& c = h.chunks[static_cast<size_t>(r.chunk)];
+  const auto& c = h.blocks[static_cast<size_t>(r.chunk)];
   json chunk{{"address", to_hex(c.address)},
-             {"data", to_hex(c.data())},
+             {"data", to_hex(glibc::chunk_data(c))},
              {"size", c.size},
-             {"state", std::string(glibc::state_name(c.state))}};
+             {"state", std::string(glibc::state_name(glibc::state_of(c)))}};
   out.print("{{\"chunk\":{},\"asked\":{},\"refs\":[", chunk.dump(), json(to_hex(r.asked)).dump());
   for (size_t i = 0; i < r.refs.size(); ++i) {
     if (i) out.write(",");
-    out.write(reference_json(h, r.refs[i], c.data()).dump());
+    out.write(reference_json(h, r.refs[i], glibc::chunk_data(c)).dump());
   }
   out.write("]");
   if (r.path_asked) {
@@ -256,10 +256,10 @@ void refs_json(OutputWriter& out, const glibc::Heap& h, const RefsReport& r) {
     if (r.path.empty()) out.write("null");
     for (size_t i = 0; i < r.path.size(); ++i) {
       const auto& s = r.path[i];
-      const auto& to = h.chunks[static_cast<size_t>(s.chunk)];
-      json j = reference_json(h, s.via, to.data());
+      const auto& to = h.blocks[static_cast<size_t>(s.chunk)];
+      json j = reference_json(h, s.via, glibc::chunk_data(to));
       j["to"] = to_hex(to.address);
-      j["to_data"] = to_hex(to.data());
+      j["to_data"] = to_hex(glibc::chunk_data(to));
       out.write(i ? "," : "[");
       out.write(j.dump());
     }

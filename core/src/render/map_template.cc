@@ -146,7 +146,7 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
     var top = r.y + 12;
     ctx.fillStyle = "#888";
     ctx.font = "11px ui-monospace,monospace";
-    ctx.fillText("heap " + h.index + "  " + h.begin + "  " + human(h.size) + "  " + h.chunks + " chunks", LM, r.y + 9);
+    ctx.fillText("heap " + h.index + "  " + h.begin + "  " + human(h.size) + "  " + h.blocks + " chunks", LM, r.y + 9);
     for (var c2 = 0; c2 < pw; c2++) {
       var tot = 0, best = 0, bestv = 0;
       for (var k = 0; k < NS; k++) { var v = acc[c2 * NS + k]; tot += v; if (v > bestv) { bestv = v; best = k; } }

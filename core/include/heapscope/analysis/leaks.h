@@ -23,7 +23,7 @@ enum class LeakClass : uint8_t { kNotNode, kReachable, kPossible, kDirect, kIndi
 std::string_view leak_class_name(LeakClass c);  // "-", "reachable", "possible", "direct", "indirect"
 
 struct LeakAnalysis {
-  std::vector<LeakClass> classes;  // one per heap.chunks entry
+  std::vector<LeakClass> classes;  // one per heap.blocks entry
   Tally reachable, possible, direct, indirect;
   std::vector<uint32_t> listed;    // indices of possible and leaked chunks, address order
   // Bit i set: chunk i's first word points into a module (it may be a

@@ -75,7 +75,7 @@ Roots find_roots(const Target& target, const glibc::Heap& heap, const std::vecto
 
 // Whether a chunk is a node of the reference graph.
 inline bool is_node(const glibc::Chunk& c) {
-  return c.state == glibc::ChunkState::kInUse || c.state == glibc::ChunkState::kMmapped;
+  return c.kind == glibc::ChunkState::kInUse || c.kind == glibc::ChunkState::kMmapped;
 }
 
 // One place holding a pointer into the chunk asked about.
@@ -87,7 +87,7 @@ struct Reference {
   bool start = false;    // value == the chunk's data()
   int tid = 0;           // registers and stacks
   std::string name;      // register name; module global "symbol+0x8"; anonymous: ""
-  int64_t chunk = -1;    // kChunk: index into heap.chunks of the holder
+  int64_t chunk = -1;    // kChunk: index into heap.blocks of the holder
   Address thread_sp;     // kStack: the thread's sp (offsets are shown from it)
 };
 std::string_view reference_from_name(Reference::From f);  // "register", "stack", ...
@@ -100,7 +100,7 @@ struct PathStep {
 };
 
 struct RefsReport {
-  int64_t chunk = -1;      // the chunk asked about (index into heap.chunks)
+  int64_t chunk = -1;      // the chunk asked about (index into heap.blocks)
   Address asked;
   std::vector<Reference> refs;    // roots first (registers, stacks, globals, anonymous), then chunks
   bool path_asked = false;

@@ -6,20 +6,23 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "heapscope/address.h"
 #include "heapscope/cancel.h"
-#include "heapscope/glibc/chunk_index.h"
 #include "heapscope/glibc/layout.h"
+#include "heapscope/model/heap_model.h"
 #include "heapscope/symbols.h"
 #include "heapscope/target.h"
 
 namespace heapscope::glibc {
 
-enum class ChunkState : uint8_t {
+// glibc's kinds of chunk: the kind index of its Blocks (unscoped, so that
+// `c.kind == ChunkState::kTcache` reads as it always did).
+enum ChunkState : uint8_t {
   kInUse,
   kTcache,
   kFast,
@@ -34,36 +37,25 @@ enum class ChunkState : uint8_t {
 };
 inline constexpr int kChunkStateCount = 11;
 
+// glibc's block kinds, indexed by ChunkState.
+std::span<const BlockKind> chunk_kinds();
+
 // "in_use", "tcache", "fast", "unsorted", "small", "large", "top", "mmapped",
 // "metadata", "free_unlisted", "unknown".
 std::string_view state_name(ChunkState s);
 std::optional<ChunkState> parse_state(std::string_view name);
+inline ChunkState state_of(const Block& c) { return static_cast<ChunkState>(c.kind); }
 
-inline constexpr int kMmappedArena = -1;
+inline constexpr int kMmappedArena = kNoOwner;
 
-// Sixteen bytes: a heap of millions of chunks is mostly this vector, and
-// every whole-heap pass reads it. Bit-fields keep plain member syntax; a
-// value that does not fit is refused where chunks are made (kMaxChunkSize,
-// kMaxArenas), never truncated. Pass fields to templates by value
-// (`uint64_t{c.size}`): a bit-field does not bind to a reference.
-inline constexpr uint64_t kMaxChunkSize = (uint64_t{1} << 44) - 1;  // 16 TiB
-inline constexpr int kMaxArenas = 4096;
-
-struct Chunk {
-  Address address;            // chunk header
-  uint64_t size : 44 = 0;     // chunksize(): header included, flag bits cleared
-  int32_t arena : 13 = 0;     // index into Heap::arenas, kMmappedArena for mmapped chunks
-  ChunkState state : 4 = ChunkState::kInUse;
-  uint8_t flags : 3 = 0;      // raw low bits of the size field (P=1, M=2, A=4)
-
-  Chunk() = default;
-  Chunk(Address at, uint64_t chunk_size, int arena_index, ChunkState s, uint8_t raw_flags)
-      : address(at), size(chunk_size), arena(arena_index), state(s), flags(raw_flags & 7) {}
-
-  Address data() const { return address + 16; }
-  Address end() const { return address + size; }
-};
-static_assert(sizeof(Chunk) == 16);
+// A chunk is a Block: address is the chunk header, size chunksize() (header
+// included, flag bits cleared), owner the arena index (kMmappedArena for
+// mmapped chunks), kind its ChunkState, bits the size field's raw low bits
+// (P=1, M=2, A=4).
+using Chunk = Block;
+inline constexpr uint64_t kMaxChunkSize = kMaxBlockSize;
+inline constexpr int kMaxArenas = kMaxOwners;
+inline Address chunk_data(const Chunk& c) { return c.address + 16; }
 
 struct HeapSegment {
   AddressRange range;     // bytes the arena got from the system for this heap
@@ -83,12 +75,6 @@ struct Arena {
   uint32_t flags = 0;
 };
 
-struct Finding {
-  std::string kind;      // short identifier, e.g. "bin-cycle", "bad-size"
-  Address address;       // the chunk or list node concerned
-  int arena = -1;        // -1 when not tied to one arena
-  std::string detail;    // one line for people
-};
 
 enum class ListKind : uint8_t { kTcache, kFast, kUnsorted, kSmall, kLarge };
 std::string_view list_kind_name(ListKind k);  // "tcache", "fast", ...
@@ -120,13 +106,15 @@ struct MallocPar {
   uint64_t tcache_bins = 0, tcache_count = 0;
 };
 
-class Heap {
+// The glibc heap as a HeapModel (owners are the arenas, in ring order) plus
+// what only glibc has: arenas' fields, free lists, tcaches, malloc_par.
+class Heap : public HeapModel {
  public:
   // Finds and walks the heap. Throws UserError when no glibc heap is found.
   static Heap build(const Target& target, const SymbolResolver& symbols,
                     const CancelToken& cancel = CancelToken());
 
-  std::string version;          // "2.36" as read from the target ("2.35-2.41": told from the layout)
+  // HeapModel::version: "2.36" as read from the target ("2.35-2.41": told from the layout).
   std::string libc_module;      // file-name part of the module glibc is in ("libc.so", or a static program)
   bool layout_exact = true;     // false: nearest row used for an unknown version
   const Layout* layout = nullptr;
@@ -134,16 +122,16 @@ class Heap {
   bool safe_linking = true;     // tcache/fastbin links mangled, as decided from the data
   MallocPar mp;
   std::vector<Arena> arenas;    // ring order
-  std::vector<Chunk> chunks;    // address order, all arenas and mmapped chunks
   std::vector<FreeList> lists;  // tcache lists, then per arena fast, unsorted, small, large
   std::vector<Tcache> tcaches;
-  std::vector<Finding> findings;  // every anomaly, list ones included
-  ChunkIndex index;               // over `chunks`
 
+  // HeapModel::blocks are the chunks: address order, all arenas and mmapped
+  // chunks; HeapModel::findings every anomaly, list ones included.
+  std::span<const Chunk> chunks() const { return blocks; }
   // The chunk whose [address, end) holds addr, or nullptr.
-  const Chunk* chunk_containing(Address addr) const;
+  const Chunk* chunk_containing(Address addr) const { return block_containing(addr); }
   // The chunk whose header is exactly at addr, or nullptr.
-  const Chunk* chunk_at(Address addr) const;
+  const Chunk* chunk_at(Address addr) const { return block_at(addr); }
 };
 
 }  // namespace heapscope::glibc

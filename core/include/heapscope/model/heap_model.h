@@ -25,12 +25,14 @@ enum class BlockState : uint8_t {
   kFree,      // on a free list, in a bin, or a free region of a slab
   kCached,    // freed into a thread cache: free for the program, not for the allocator's counters
   kTop,       // the wilderness: free bytes at the end of a heap, on no list
-  kMapped,    // a block with a mapping of its own (glibc's mmapped chunks, jemalloc's large extents are kInUse)
+  kMapped,    // in use, in a mapping of its own (glibc's mmapped chunks)
   kMetadata,  // the allocator's own bookkeeping
   kUnknown,   // bytes the walk could not parse (a finding says why)
 };
 inline constexpr int kBlockStateCount = 7;
-std::string_view block_state_name(BlockState s);  // "in_use", "free", "cached", "top", "mapped", "metadata", "unknown"
+std::string_view block_state_name(BlockState s);
+// Handed out to the program: what leak and reference scans take as objects.
+constexpr bool is_live(BlockState s) { return s == BlockState::kInUse || s == BlockState::kMapped; }  // "in_use", "free", "cached", "top", "mapped", "metadata", "unknown"
 
 // One kind of block in the allocator's own words ("tcache", "fast", "HOLE",
 // "slab region"): its generic state and where the user's bytes start.

@@ -1,6 +1,6 @@
-// glibc::ChunkIndex against a plain binary search over the same chunks, on
+// BlockIndex against a plain binary search over the same chunks, on
 // heaps shaped like real ones and on the shapes a corrupt heap produces.
-#include "heapscope/glibc/chunk_index.h"
+#include "heapscope/model/block_index.h"
 
 #include <gtest/gtest.h>
 
@@ -17,18 +17,18 @@ Chunk chunk(uint64_t at, uint64_t size) { return Chunk(Address(at), size, 0, Chu
 
 uint32_t expected_at(const std::vector<Chunk>& cs, uint64_t a) {
   auto it = std::lower_bound(cs.begin(), cs.end(), a, [](const Chunk& c, uint64_t x) { return c.address.value < x; });
-  return it != cs.end() && it->address.value == a ? static_cast<uint32_t>(it - cs.begin()) : ChunkIndex::kNone;
+  return it != cs.end() && it->address.value == a ? static_cast<uint32_t>(it - cs.begin()) : BlockIndex::kNone;
 }
 
 uint32_t expected_containing(const std::vector<Chunk>& cs, uint64_t a) {
   auto it = std::upper_bound(cs.begin(), cs.end(), a, [](uint64_t x, const Chunk& c) { return x < c.address.value; });
-  if (it == cs.begin()) return ChunkIndex::kNone;
+  if (it == cs.begin()) return BlockIndex::kNone;
   --it;
-  return a - it->address.value < it->size ? static_cast<uint32_t>(it - cs.begin()) : ChunkIndex::kNone;
+  return a - it->address.value < it->size ? static_cast<uint32_t>(it - cs.begin()) : BlockIndex::kNone;
 }
 
 void expect_agrees(const std::vector<Chunk>& cs, const std::vector<uint64_t>& probes) {
-  ChunkIndex index(cs);
+  BlockIndex index(cs);
   for (uint64_t a : probes) {
     ASSERT_EQ(index.at(cs, a), expected_at(cs, a)) << std::hex << a;
     ASSERT_EQ(index.containing(cs, a), expected_containing(cs, a)) << std::hex << a;
@@ -43,7 +43,7 @@ std::vector<uint64_t> probes_around(const std::vector<Chunk>& cs) {
   return ps;
 }
 
-TEST(ChunkIndex, SegmentsOfSmallChunksAndMmappedOnes) {
+TEST(BlockIndex, SegmentsOfSmallChunksAndMmappedOnes) {
   std::mt19937_64 rng(7);
   std::vector<Chunk> cs;
   for (uint64_t seg : {0x555500000000ull, 0x7f0000000000ull}) {
@@ -59,49 +59,49 @@ TEST(ChunkIndex, SegmentsOfSmallChunksAndMmappedOnes) {
   expect_agrees(cs, probes_around(cs));
 }
 
-TEST(ChunkIndex, EmptyHeap) {
+TEST(BlockIndex, EmptyHeap) {
   std::vector<Chunk> cs;
-  ChunkIndex index(cs);
-  EXPECT_EQ(index.at(cs, 0x1000), ChunkIndex::kNone);
-  EXPECT_EQ(index.containing(cs, 0x1000), ChunkIndex::kNone);
+  BlockIndex index(cs);
+  EXPECT_EQ(index.at(cs, 0x1000), BlockIndex::kNone);
+  EXPECT_EQ(index.containing(cs, 0x1000), BlockIndex::kNone);
 }
 
-TEST(ChunkIndex, ChunksOffTheGridShareBits) {
+TEST(BlockIndex, ChunksOffTheGridShareBits) {
   // A corrupt size puts chunk starts off the 16-byte grid.
   std::vector<Chunk> cs = {chunk(0x10000, 0x18), chunk(0x10018, 0x8), chunk(0x10020, 0x30), chunk(0x10050, 0x20)};
   expect_agrees(cs, probes_around(cs));
 }
 
-TEST(ChunkIndex, HugeChunksAreSearchedNotIndexed) {
+TEST(BlockIndex, HugeChunksAreSearchedNotIndexed) {
   // Two chunks 1 TiB apart but touching: a bitmap would need a billion words.
   std::vector<Chunk> cs = {chunk(0x100000, 0x10000000000ull), chunk(0x10000100000ull, 0x20), chunk(0x10000100020ull, 0x20)};
-  ChunkIndex index(cs);
+  BlockIndex index(cs);
   ASSERT_EQ(index.spans().size(), 1u);
-  EXPECT_EQ(index.spans()[0].word, ChunkIndex::kNone);
+  EXPECT_EQ(index.spans()[0].word, BlockIndex::kNone);
   expect_agrees(cs, probes_around(cs));
 }
 
-TEST(ChunkIndex, OverlappingChunksFallBackToSearch) {
+TEST(BlockIndex, OverlappingChunksFallBackToSearch) {
   // Hostile heap_info sizes: one segment's chunks inside another's.
   std::vector<Chunk> cs = {chunk(0x20000, 0x1000), chunk(0x20400, 0x40), chunk(0x20440, 0x40), chunk(0x21000, 0x40)};
   expect_agrees(cs, probes_around(cs));
 }
 
-TEST(ChunkIndex, AnIndexOfOtherChunksIsNotTrusted) {
+TEST(BlockIndex, AnIndexOfOtherChunksIsNotTrusted) {
   std::vector<Chunk> cs = {chunk(0x1000, 0x20), chunk(0x1020, 0x20)};
-  ChunkIndex index(cs);
+  BlockIndex index(cs);
   cs.push_back(chunk(0x2000, 0x40));  // a model changed after indexing
   EXPECT_EQ(index.at(cs, 0x2000), 2u);
   EXPECT_EQ(index.containing(cs, 0x2010), 2u);
 }
 
-TEST(ChunkIndex, SpanOfChunk) {
+TEST(BlockIndex, SpanOfChunk) {
   std::vector<Chunk> cs = {chunk(0x1000, 0x20), chunk(0x1020, 0x20), chunk(0x9000, 0x20)};
-  ChunkIndex index(cs);
+  BlockIndex index(cs);
   ASSERT_EQ(index.spans().size(), 2u);
-  EXPECT_EQ(index.span_of_chunk(1), &index.spans()[0]);
-  EXPECT_EQ(index.span_of_chunk(2), &index.spans()[1]);
-  EXPECT_EQ(index.span_of_chunk(3), nullptr);
+  EXPECT_EQ(index.span_of_block(1), &index.spans()[0]);
+  EXPECT_EQ(index.span_of_block(2), &index.spans()[1]);
+  EXPECT_EQ(index.span_of_block(3), nullptr);
 }
 
 }  // namespace

@@ -1,15 +1,15 @@
-#include "heapscope/glibc/chunk_index.h"
+#include "heapscope/model/block_index.h"
 
 #include <algorithm>
 
-#include "heapscope/glibc/heap.h"
+#include "heapscope/model/heap_model.h"
 
-namespace heapscope::glibc {
+namespace heapscope {
 
-ChunkIndex::ChunkIndex(std::span<const Chunk> cs) : count_(cs.size()) {
+BlockIndex::BlockIndex(std::span<const Block> cs) : count_(cs.size()) {
   size_t i = 0;
   while (i < cs.size()) {
-    // A span grows while the next chunk starts where this one ends.
+    // A span grows while the next block starts where this one ends.
     size_t j = i;
     while (j + 1 < cs.size() && cs[j].size && cs[j + 1].address == cs[j].end()) ++j;
     Span s;
@@ -19,7 +19,7 @@ ChunkIndex::ChunkIndex(std::span<const Chunk> cs) : count_(cs.size()) {
     s.last = static_cast<uint32_t>(j);
     s.word = kNone;
     s.exact = true;
-    // Words reach the last chunk's start. Huge chunks (or hostile sizes)
+    // Words reach the last block's start. Huge blocks (or hostile sizes)
     // would make them mostly empty: such a span is binary-searched instead.
     const uint64_t nwords = ((cs[j].address.value - s.begin) >> 10) + 1;
     if (j > i && nwords <= 16 * (j - i + 1) + 4096) {
@@ -44,7 +44,7 @@ ChunkIndex::ChunkIndex(std::span<const Chunk> cs) : count_(cs.size()) {
   }
 }
 
-const ChunkIndex::Span* ChunkIndex::span_for(uint64_t a) const {
+const BlockIndex::Span* BlockIndex::span_for(uint64_t a) const {
   if (last_span_ < spans_.size()) {
     const Span& s = spans_[last_span_];
     if (a >= s.begin && a < s.end) return &s;
@@ -55,10 +55,10 @@ const ChunkIndex::Span* ChunkIndex::span_for(uint64_t a) const {
   return &*it;
 }
 
-uint32_t ChunkIndex::last_at_or_before(std::span<const Chunk> cs, uint64_t a) const {
+uint32_t BlockIndex::last_at_or_before(std::span<const Block> cs, uint64_t a) const {
   if (overlapping_ || cs.size() != count_) {
-    // Chunks that overlap (hostile segment sizes): spans are not in order.
-    auto it = std::upper_bound(cs.begin(), cs.end(), a, [](uint64_t x, const Chunk& c) { return x < c.address.value; });
+    // Blocks that overlap (hostile segment sizes): spans are not in order.
+    auto it = std::upper_bound(cs.begin(), cs.end(), a, [](uint64_t x, const Block& c) { return x < c.address.value; });
     return it == cs.begin() ? kNone : static_cast<uint32_t>(it - cs.begin() - 1);
   }
   const Span* s = span_for(a);
@@ -68,7 +68,7 @@ uint32_t ChunkIndex::last_at_or_before(std::span<const Chunk> cs, uint64_t a) co
   uint32_t i;
   if (s->word == kNone) {
     auto first = cs.begin() + s->first, last = cs.begin() + s->last + 1;
-    auto it = std::upper_bound(first, last, a, [](uint64_t x, const Chunk& c) { return x < c.address.value; });
+    auto it = std::upper_bound(first, last, a, [](uint64_t x, const Block& c) { return x < c.address.value; });
     i = static_cast<uint32_t>(it - cs.begin() - 1);  // a >= the span's begin: never before first
   } else {
     const uint64_t bit = (a - s->begin) >> 4;
@@ -76,7 +76,7 @@ uint32_t ChunkIndex::last_at_or_before(std::span<const Chunk> cs, uint64_t a) co
     const uint64_t upto = w.starts & (~0ull >> (63 - (bit & 63)));
     i = static_cast<uint32_t>(s->first + w.before + bits_set(upto) - 1);
     if (!s->exact) {
-      // Chunks off the 16-byte grid can share a bit: settle by address.
+      // Blocks off the 16-byte grid can share a bit: settle by address.
       while (i < s->last && cs[i + 1].address.value <= a) ++i;
       while (i > s->first && cs[i].address.value > a) --i;
     }
@@ -84,21 +84,21 @@ uint32_t ChunkIndex::last_at_or_before(std::span<const Chunk> cs, uint64_t a) co
   return cs[i].address.value <= a ? i : kNone;
 }
 
-uint32_t ChunkIndex::at(std::span<const Chunk> cs, uint64_t a) const {
+uint32_t BlockIndex::at(std::span<const Block> cs, uint64_t a) const {
   uint32_t i = last_at_or_before(cs, a);
   return i != kNone && cs[i].address.value == a ? i : kNone;
 }
 
-uint32_t ChunkIndex::containing(std::span<const Chunk> cs, uint64_t a) const {
+uint32_t BlockIndex::containing(std::span<const Block> cs, uint64_t a) const {
   uint32_t i = last_at_or_before(cs, a);
   return i != kNone && a - cs[i].address.value < cs[i].size ? i : kNone;
 }
 
-const ChunkIndex::Span* ChunkIndex::span_of_chunk(uint32_t i) const {
+const BlockIndex::Span* BlockIndex::span_of_block(uint32_t i) const {
   auto it = std::upper_bound(spans_.begin(), spans_.end(), i, [](uint32_t x, const Span& s) { return x < s.first; });
   if (it == spans_.begin()) return nullptr;
   --it;
   return i <= it->last ? &*it : nullptr;
 }
 
-}  // namespace heapscope::glibc
+}  // namespace heapscope

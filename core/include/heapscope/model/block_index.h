@@ -1,0 +1,82 @@
+// BlockIndex: the block at or around an address, in one cache line. Every
+// lookup of a heap model goes through it: the walks' list checks, the
+// commands' block_at/block_containing, and the reference scans' test of
+// every word of memory. Spans are maximal runs of blocks that touch (a heap
+// segment, a slab, one mmapped block); inside a span one bit per 16 bytes
+// marks where blocks start and a running count per 64-bit word turns a set
+// bit into the block's position: 16 bytes of index per KiB of heap. Blocks
+// closer than 16 bytes (8-byte size classes) share a bit: such a span is
+// inexact and lookups settle by address.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "heapscope/address.h"
+
+namespace heapscope {
+
+struct Block;
+
+class BlockIndex {
+ public:
+  static constexpr uint32_t kNone = UINT32_MAX;
+
+  BlockIndex() = default;
+  // `blocks` in address order. Blocks off the 16-byte grid (a corrupt heap,
+  // small size classes) are indexed too; their span is marked inexact and lookups settle them.
+  explicit BlockIndex(std::span<const Block> blocks);
+
+  // Positions in the same `blocks`: the block whose header is at a, and the
+  // block whose [address, end) holds a; kNone when there is none. A vector
+  // of another length than the one indexed (a model built by hand) is
+  // binary-searched.
+  uint32_t at(std::span<const Block> blocks, uint64_t a) const;
+  uint32_t containing(std::span<const Block> blocks, uint64_t a) const;
+
+  struct Span {
+    uint64_t begin, end;
+    uint32_t first, last;  // block positions [first, last]
+    uint32_t word;         // this span's first index word; kNone: one block, no words
+    bool exact;            // every block has a bit of its own
+  };
+  const std::vector<Span>& spans() const { return spans_; }
+  // The span holding block position i (every block is in one).
+  const Span* span_of_block(uint32_t i) const;
+
+  // The last block starting at or before a inside a's span, or kNone.
+  uint32_t last_at_or_before(std::span<const Block> blocks, uint64_t a) const;
+
+  // Starts loading the index word a lookup of a will read: a walk down a
+  // list asks for the next node while it still checks this one.
+  void prefetch(uint64_t a) const {
+    const Span* s = span_for(a);
+    if (s && s->word != kNone) __builtin_prefetch(&words_[s->word + ((a - s->begin) >> 10)]);
+  }
+
+ private:
+  struct IndexWord {
+    uint64_t starts;  // bit k: a block starts at the word's base + 16 * k
+    uint64_t before;  // blocks of the span starting before the word's base
+  };
+  // Inline: the baseline x86-64 target has no popcnt instruction, and the
+  // library call costs more than this.
+  static uint64_t bits_set(uint64_t x) {
+    x = x - ((x >> 1) & 0x5555555555555555ull);
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (x * 0x0101010101010101ull) >> 56;
+  }
+  const Span* span_for(uint64_t a) const;
+
+  std::vector<Span> spans_;
+  std::vector<IndexWord> words_;
+  // The span of the last lookup: scans ask about neighbouring addresses.
+  // One heap model is read by one thread at a time.
+  mutable size_t last_span_ = SIZE_MAX;
+  bool overlapping_ = false;  // blocks overlap: lookups search the blocks instead
+  size_t count_ = 0;          // the blocks indexed; lookups in others search them
+};
+
+}  // namespace heapscope
