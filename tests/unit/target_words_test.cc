@@ -62,5 +62,23 @@ TEST(ForEachWord, EmptyAnswerEndsTheScan) {
   EXPECT_EQ(seen, 0u);
 }
 
+// WordReader keeps the last run the target showed; whatever the order of
+// the reads, up, down, across two adjacent regions (a word straddling them)
+// or into a gap, it answers as read_u64 does.
+TEST(WordReader, AnswersAsReadU64InAnyOrder) {
+  BufferTarget t;
+  std::vector<std::byte> a(2 * 4096), b(4096);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = std::byte(i * 7 + 1);
+  for (size_t i = 0; i < b.size(); ++i) b[i] = std::byte(i * 13 + 5);
+  t.add_region(Address(0x10000), a);
+  t.add_region(Address(0x12000), b);  // adjacent: a word can straddle them
+  std::vector<uint64_t> at;
+  for (uint64_t x = 0xfff0; x < 0x13010; x += 4) at.push_back(x);
+  for (uint64_t x = 0x13010; x > 0xfff0; x -= 12) at.push_back(x);  // downwards
+  at.insert(at.end(), {0x12000 - 4, 0x10008, 0x12ff8, 0x11ffc, 0x13000, 0x10000, 0xffff});
+  WordReader r(t);
+  for (uint64_t x : at) EXPECT_EQ(r.u64(Address(x)), t.read_u64(Address(x))) << std::hex << x;
+}
+
 }  // namespace
 }  // namespace heapscope

@@ -550,6 +550,9 @@ class Checker {
   // ---------------------------------------------------------------- chunks
 
   void check_chunks() {
+    // Every chunk's words in address order: through one reader.
+    WordReader words(t_);
+    auto u64 = [&words](Address a) { return words.u64(a).value_or(0); };
     size_t i = 0;
     for (const auto& c : h_.blocks) {
       if ((++i & 0xffff) == 0) check_cancel(cancel_);
@@ -610,7 +613,7 @@ class Checker {
         }
       }
       if (c.kind == ChunkState::kInUse && (key_ || !tcache_keys_.empty()) && c.size >= 4 * l_.size_sz) {
-        auto k = t_.read_u64(c.address + 3 * l_.size_sz);
+        auto k = words.u64(c.address + 3 * l_.size_sz);
         if (k && (key_ ? *k == *key_ : tcache_keys_.count(*k) > 0))
           add("tcache-key-in-use", c.address, c.owner, msg::kTcacheDoubleFree,
               fmt::format("in-use chunk {} holds tcache key {:#x} in its second word", to_hex(c.address), *k),

@@ -113,6 +113,13 @@ class ChunkWords {
   }
   bool runs_ok() const { return runs_ok_; }
 
+  // Starts loading chunk i's first bytes (it will be scanned soon).
+  void prefetch(uint32_t i) const {
+    const View* v = view_of(i);
+    const uint64_t at = glibc::chunk_data(chunks_[i]).value;
+    if (v && v->bytes && at >= v->begin && at < v->end) __builtin_prefetch(v->bytes + (at - v->begin));
+  }
+
   // While scanning, notes (one bit per chunk in `bits`) the chunks whose
   // first word may be a vtable pointer: inside [lo, lo + width) (the
   // modules' mappings) and not into a node. The words are in cache then;

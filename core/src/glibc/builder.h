@@ -39,6 +39,14 @@ struct Builder {
     uint32_t i = heap.index.at(heap.blocks, a.value);
     return i == BlockIndex::kNone ? nullptr : &heap.blocks[i];
   }
+  // Starts loading what checking the list node at a will read (its header
+  // and links, its index word) while the current node is checked: a list
+  // of 200k chunks in no address order is otherwise a chain of cache misses.
+  void prefetch_node(Address a) const {
+    auto bytes = target.view(a, 4 * l.size_sz);
+    if (!bytes.empty()) __builtin_prefetch(bytes.data() + 2 * l.size_sz);
+    heap.index.prefetch(a.value);
+  }
   bool in_some_heap(Address a) const;
   // Counts within mp_.tcache_count and every entry null or a chunk's data.
   bool plausible_tcache(Address data) const;

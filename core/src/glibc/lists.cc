@@ -229,6 +229,10 @@ void Builder::walk_lists() {
           bad("fast-unaligned", fmt::format("fastbin {} entry {} is not aligned (malloc(): unaligned fastbin chunk detected)", i, to_hex(at)));
           break;
         }
+        // The next node's address first, so its lines load meanwhile.
+        const Address pos = at + 2 * l.size_sz;
+        const auto stored = target.read_u64(pos);
+        if (stored) prefetch_node(Address(demangle(pos, *stored)));
         Chunk* c = chunk_at(at);
         if (!c) {
           bad("fast-stray", fmt::format("fastbin {} entry {} is not a chunk", i, to_hex(at)));
@@ -241,8 +245,6 @@ void Builder::walk_lists() {
         if (c->size != fl.min_size)
           bad("fast-size", fmt::format("chunk {} of size {:#x} is in fastbin {} (size {:#x}) (malloc(): memory corruption (fast))", to_hex(at), uint64_t{c->size}, i, fl.min_size));
         walk.append(*c);
-        Address pos = at + 2 * l.size_sz;
-        auto stored = target.read_u64(pos);
         if (!stored) break;
         p = demangle(pos, *stored);
       }
@@ -261,10 +263,26 @@ void Builder::walk_lists() {
       if (!fd || !bk) continue;
       Address prev = bin, cur(*fd);
       ListWalk walk(fl, double_listed, cancel);
+      // A second cursor goes back from the bin's last node through the bk
+      // links, only prefetching, until it meets this walk: two chains of
+      // cache misses in flight instead of one, and the walk finds the second
+      // half of the list in cache. It decides nothing (a corrupt bk chain
+      // only wastes its reads).
+      Address back(*bk);
+      bool backing = true;
       while (cur != bin) {
         auto bad = [&](std::string k, std::string detail) {
           fl.findings.push_back({std::move(k), cur, ar.index, std::move(detail)});
         };
+        // The next node's address first, so its lines load meanwhile.
+        const auto next = target.read_u64(cur + 2 * l.size_sz);
+        if (next) prefetch_node(Address(*next));
+        if (backing) {
+          const auto before = back == cur || back == prev || back == bin ? std::nullopt
+                                                                           : target.read_u64(back + 3 * l.size_sz);
+          backing = before.has_value();
+          if (backing) back = Address(*before), prefetch_node(back);
+        }
         Chunk* c = chunk_at(cur);
         if (!c) {
           bad("bin-stray", fmt::format("bin {} points at {}, which is not a chunk", i, to_hex(cur)));
@@ -282,7 +300,6 @@ void Builder::walk_lists() {
         if (c->owner != ar.index)
           bad("bin-arena", fmt::format("chunk {} belongs to arena {} but is in a bin of arena {}", to_hex(cur), int{c->owner}, ar.index));
         walk.append(*c);
-        auto next = target.read_u64(cur + 2 * l.size_sz);
         if (!next) break;
         prev = cur;
         cur = Address(*next);

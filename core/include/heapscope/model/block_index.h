@@ -48,6 +48,13 @@ class BlockIndex {
   // The last block starting at or before a inside a's span, or kNone.
   uint32_t last_at_or_before(std::span<const Block> blocks, uint64_t a) const;
 
+  // Starts loading the index word a lookup of a will read: a walk down a
+  // list asks for the next node while it still checks this one.
+  void prefetch(uint64_t a) const {
+    const Span* s = span_for(a);
+    if (s && s->word != kNone) __builtin_prefetch(&words_[s->word + ((a - s->begin) >> 10)]);
+  }
+
  private:
   struct IndexWord {
     uint64_t starts;  // bit k: a block starts at the word's base + 16 * k
