@@ -634,7 +634,7 @@ class ErrorTest(unittest.TestCase):
         self.assertEqual(answers[0], ["heap chunks --state tcache", "heap chunks --state top"])
         self.assertEqual(sorted(l.split()[-1] for l in answers[1]),
                          sorted(["in_use", "tcache", "fast", "unsorted", "small", "large", "top",
-                                 "mmapped", "metadata"]))
+                                 "mmapped", "metadata", "free", "cached"]))
         self.assertEqual(answers[2], ["heap bins %s" % k for k in ("fast", "large", "small", "tcache", "unsorted")])
         self.assertEqual(answers[3], ["heap bins fast --limit"])
         self.assertEqual(answers[4], ["heap chunks --state=small"])

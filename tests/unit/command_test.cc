@@ -66,7 +66,7 @@ TEST(RunCommand, TypedOptionsAreCheckedByTheTable) {
   auto error = [&](std::vector<std::string> argv) { return run_command(s, "heap", argv, CancelToken()).error; };
   EXPECT_EQ(error({"chunks", "--state", "bogus"}),
             "invalid value 'bogus' for --state (expected in_use, tcache, fast, unsorted, small, large, top, "
-            "mmapped, metadata)");
+            "mmapped, metadata, free, cached)");
   EXPECT_EQ(error({"bins", "fastt"}), "unknown kind 'fastt' (expected tcache, fast, unsorted, small, large)");
   EXPECT_EQ(error({"chunks", "--limit", "ten"}), "invalid number for --limit: 'ten'");
   EXPECT_EQ(error({"leaks", "--list", "--summary"}), "--summary and --list cannot be used together");
