@@ -8,8 +8,9 @@ notes (NT_FILE counts and paths, NT_PRSTATUS, NT_AUXV, note sizes) and heap
 words found by heapscope itself on the clean core (chunk sizes and flags,
 fd/bk, tcache entries, the arena's top and bins). Each mutant runs through
 every `heap` command with a timeout and a memory limit; a crash (signal), a
-hang, an abort, an exit status other than 0 or 2, or an error that is not
-one line fails the campaign, and the mutant is kept in ARTIFACTS.
+hang, an abort, an exit status other than 0 or 2 (or 1 from `heap check`,
+which says so when it finds problems), or an error that is not one line
+fails the campaign, and the mutant is kept in ARTIFACTS.
 
   mutate_cores.py --cli build/bin/heapscope --examples build/examples \
       --work DIR [--seconds 60 | --mutants 200] [--seed N] [--asan] [--jobs N]
@@ -296,7 +297,9 @@ def run_one(cli, path, argv, asan):
     err = p.stderr.decode("utf-8", "replace")
     if p.returncode < 0:
         return "killed by signal %d: %s" % (-p.returncode, err[-400:])
-    if p.returncode not in (0, 2):
+    # heap check exits 1 when it finds problems: on a mutant, the answer.
+    allowed = (0, 1, 2) if argv and argv[0] == "check" else (0, 2)
+    if p.returncode not in allowed:
         return "exit status %d: %s" % (p.returncode, err[-400:])
     for bad in ("terminate called", "Traceback", "AddressSanitizer", "runtime error:", "LeakSanitizer"):
         if bad in err:
