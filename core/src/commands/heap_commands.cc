@@ -2,7 +2,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <functional>
 #include <nlohmann/json.hpp>
 #include <span>
 
@@ -63,14 +62,16 @@ std::string run_arenas(CommandContext& ctx) {
 }
 
 // --state S: one of the allocator's own kinds (glibc's states are its
-// kinds), else a state every allocator has ("free", "cached").
-std::function<bool(const HeapModel&, const Block&)> state_filter(const HeapModel& m, const std::string& name) {
+// kinds), else a state every allocator has ("free", "cached"); as a mask of
+// the kinds it names, so the listing tests one bit per block.
+uint32_t kinds_in_state(const HeapModel& m, const std::string& name) {
   for (size_t k = 0; k < m.kinds.size(); ++k)
-    if (m.kinds[k].name == name) return [k](const HeapModel&, const Block& b) { return b.kind == k; };
-  for (int i = 0; i < kBlockStateCount; ++i)
-    if (block_state_name(static_cast<BlockState>(i)) == name)
-      return [i](const HeapModel& m, const Block& b) { return m.state(b) == static_cast<BlockState>(i); };
-  throw UserError{fmt::format("{} has no chunks in state '{}'", m.allocator, name)};
+    if (m.kinds[k].name == name) return 1u << k;
+  uint32_t mask = 0;
+  for (size_t k = 0; k < m.kinds.size(); ++k)
+    if (block_state_name(m.kinds[k].state) == name) mask |= 1u << k;
+  if (!mask) throw UserError{fmt::format("{} has no chunks in state '{}'", m.allocator, name)};
+  return mask;
 }
 
 void run_chunks(CommandContext& ctx) {
@@ -78,8 +79,8 @@ void run_chunks(CommandContext& ctx) {
   const auto* h = dynamic_cast<const glibc::Heap*>(&m);
   std::optional<int> arena = h ? arena_option(ctx, *h) : std::nullopt;
   if (!h && ctx.args.get("--arena")) throw UserError{fmt::format("--arena is not available for {} yet", m.allocator)};
-  std::function<bool(const HeapModel&, const Block&)> state;
-  if (auto s = ctx.args.get("--state")) state = state_filter(m, *s);
+  uint32_t state = UINT32_MAX;  // every kind
+  if (auto s = ctx.args.get("--state")) state = kinds_in_state(m, *s);
   uint64_t min_size = ctx.args.get_uint("--min-size").value_or(0);
   uint64_t max_size = ctx.args.get_uint("--max-size").value_or(UINT64_MAX);
   uint64_t limit = ctx.args.get_uint("--limit").value_or(UINT64_MAX);
@@ -92,7 +93,7 @@ void run_chunks(CommandContext& ctx) {
   size_t matching = 0;
   for (const auto& c : m.blocks) {
     if (arena && c.owner != *arena) continue;
-    if (state && !state(m, c)) continue;
+    if (!((state >> c.kind) & 1)) continue;
     if (c.size < min_size || c.size > max_size) continue;
     if (type && namer->type_of(c).value_or("") != *type) continue;
     if (matching++ < limit) list.add(c);
