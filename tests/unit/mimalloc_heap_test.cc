@@ -1,0 +1,273 @@
+// Tests for the mimalloc model (mimalloc::try_build): a synthetic mimalloc
+// 2.0.9 heap built by hand in a BufferTarget (one segment, a page of small
+// blocks on all four lists, a large page, a free span), found by shape (no
+// symbol but the exported mi_version, as with Debian's library), clean and
+// then corrupt: every anomaly is a finding, nothing crashes or loops. The
+// real library is held to mi_heap_visit_blocks by
+// tests/integration/mimalloc_test.py.
+#include "heapscope/mimalloc/heap.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+#include <random>
+
+#include "heapscope/buffer_target.h"
+#include "heapscope/error.h"
+#include "mimalloc/layout.h"
+
+namespace heapscope {
+namespace {
+
+constexpr char kPath[] = "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2.0";
+const mimalloc::Layout& L = mimalloc::known_layouts().front();
+
+constexpr uint64_t kCode = 0x0f000000, kVersionFn = kCode + 0x100;
+constexpr uint64_t kData = 0x10000000, kMainHeap = kData + 0x400, kTld = kData + 0x2000;
+constexpr uint64_t kSeg = 0x40000000, kKey = 0x5a5a1234abcd0001, kThread = 0x7f0000001000;
+constexpr uint64_t kSmall = kSeg + 0x10000 + 384;  // slice 1: 64-byte blocks after the small-page pad
+constexpr uint64_t kLarge = kSeg + 0x20000;         // slices 2..5: one 200 KiB block
+
+uint64_t block(int k) { return kSmall + 64 * uint64_t(k); }
+
+// mi_version() of a given MI_MALLOC_VERSION, and nothing else.
+class VersionSymbol : public SymbolResolver {
+ public:
+  std::optional<Address> find(std::string_view, std::string_view name) const override {
+    return name == "mi_version" ? std::optional<Address>(Address(kVersionFn)) : std::nullopt;
+  }
+  std::optional<SymbolAt> at(Address) const override { return std::nullopt; }
+  bool has_full_symbols(std::string_view) const override { return false; }
+};
+
+struct Synthetic {
+  BufferTarget t;
+
+  Synthetic() {
+    std::vector<std::byte> code(0x1000);
+    t.add_region(Address(kCode), code, kPermRead | kPermExec, kPath);
+    version(209);
+    t.add_region(Address(kData), std::vector<std::byte>(0x4000), kPermRead | kPermWrite, kPath);
+    t.add_region(Address(kSeg), std::vector<std::byte>(L.segment_size));
+    t.add_module({kPath, Address(kCode), {{Address(kCode), Address(kCode + 0x1000)},
+                                          {Address(kData), Address(kData + 0x4000)}}, ""});
+    // The main heap, alone on its thread's list; its delayed list holds block 0.
+    put(kMainHeap + L.heap_tld, kTld);
+    put(kMainHeap + L.heap_cookie, kKey);
+    put(kMainHeap + L.heap_thread_id, kThread);
+    put(kMainHeap + L.heap_thread_delayed_free, block(0));
+    put(kTld + L.tld_heaps, kMainHeap);
+    put(kTld + L.tld_heap_backing, kMainHeap);
+    // The segment: 512 slices, its header in slice 0.
+    put(kSeg + L.seg_cookie, kSeg ^ kKey);
+    put(kSeg + L.seg_segment_slices, 512);
+    put(kSeg + L.seg_info_slices, 1);
+    put(kSeg + L.seg_slice_entries, 512);
+    put(kSeg + L.seg_thread_id, kThread);
+    put(kSeg + L.seg_used, 2);
+    page(0, 1, 65536, 0, 0, 0);
+    // Slice 1: 20 blocks of 64 bytes reserved, 10 handed out so far: 2, 5, 7
+    // free, 9 local free, 4 freed by another thread, 0 on the heap's delayed
+    // list; 1, 3, 6, 8 in use. `used` counts all but the first four.
+    page(1, 1, 64, 10, 20, 6);
+    put(desc(1) + L.page_free, block(2));
+    put(block(2), block(5));
+    put(block(5), block(7));
+    put(desc(1) + L.page_local_free, block(9));
+    put(desc(1) + L.page_xthread_free, block(4) | 2);  // low bits: the delayed-free flag
+    page(2, 4, 200 * 1024, 1, 1, 1);
+    page(6, 506, 0, 0, 0, 0);  // the rest: a free span
+  }
+
+  void put(uint64_t at, uint64_t v) { ASSERT_TRUE(t.write_value(Address(at), v)); }
+  void version(uint32_t code) {
+    uint8_t mov[] = {0xb8, uint8_t(code), uint8_t(code >> 8), uint8_t(code >> 16), uint8_t(code >> 24), 0xc3};
+    ASSERT_TRUE(t.write(Address(kVersionFn), mov, sizeof mov));
+  }
+  static uint64_t desc(int slice) { return kSeg + L.seg_slices + uint64_t(slice) * L.page_size; }
+  void page(int slice, uint32_t count, uint32_t block_size, uint16_t capacity, uint16_t reserved, uint32_t used) {
+    uint64_t d = desc(slice);
+    t.write_value(Address(d + L.page_slice_count), count);
+    t.write_value(Address(d + L.page_xblock_size), block_size);
+    t.write_value(Address(d + L.page_capacity), capacity);
+    t.write_value(Address(d + L.page_reserved), reserved);
+    t.write_value(Address(d + L.page_used), used);
+    if (block_size) put(d + L.page_xheap, kMainHeap);
+  }
+
+  std::unique_ptr<HeapModel> build() {
+    VersionSymbol syms;
+    CancelToken cancel;
+    return mimalloc::try_build(t, syms, cancel);
+  }
+};
+
+std::map<std::string, std::pair<uint64_t, uint64_t>> kinds(const HeapModel& m) {
+  std::map<std::string, std::pair<uint64_t, uint64_t>> out;  // name: blocks, bytes
+  for (const auto& b : m.blocks) {
+    auto& k = out[std::string(m.kind_of(b).name)];
+    ++k.first;
+    k.second += b.size;
+  }
+  return out;
+}
+
+std::vector<std::string> finding_kinds(const HeapModel& m) {
+  std::vector<std::string> out;
+  for (const auto& f : m.findings) out.push_back(f.kind);
+  return out;
+}
+
+bool has_finding(const HeapModel& m, std::string_view kind) {
+  for (const auto& f : m.findings)
+    if (f.kind == kind) return true;
+  return false;
+}
+
+using Tally = std::pair<uint64_t, uint64_t>;
+
+TEST(MimallocHeap, NoMimallocNoModel) {
+  BufferTarget t;
+  t.add_region(Address(kSeg), std::vector<std::byte>(0x1000));
+  VersionSymbol syms;
+  CancelToken cancel;
+  EXPECT_EQ(mimalloc::try_build(t, syms, cancel), nullptr);
+}
+
+TEST(MimallocHeap, SyntheticHeapFoundByShapeAndTiled) {
+  Synthetic s;
+  auto m = s.build();
+  ASSERT_NE(m, nullptr);
+  auto& heap = static_cast<mimalloc::Heap&>(*m);
+  EXPECT_EQ(heap.allocator, "mimalloc");
+  EXPECT_EQ(heap.version, "2.0.9");
+  EXPECT_TRUE(heap.version_known);
+  EXPECT_TRUE(heap.found_by_structure);
+  EXPECT_EQ(finding_kinds(heap), std::vector<std::string>{});
+  EXPECT_EQ(heap.main_heap, Address(kMainHeap));
+  auto k = kinds(heap);
+  EXPECT_EQ(k["block"], Tally(4, 4 * 64));
+  EXPECT_EQ(k["free"], Tally(3, 3 * 64));
+  EXPECT_EQ(k["local free"], Tally(1, 64));
+  EXPECT_EQ(k["thread free"], Tally(1, 64));
+  EXPECT_EQ(k["delayed free"], Tally(1, 64));
+  EXPECT_EQ(k["unused"], Tally(1, 10 * 64));
+  EXPECT_EQ(k["page pad"], Tally(1, 384));
+  EXPECT_EQ(k["page tail"], Tally(2, (0x10000 - 384 - 20 * 64) + (0x40000 - 200 * 1024)));
+  EXPECT_EQ(k["large block"], Tally(1, 200 * 1024));
+  EXPECT_EQ(k["segment info"], Tally(1, 0x10000));
+  EXPECT_EQ(k["free span"], Tally(1, 506 * 0x10000));
+  ASSERT_EQ(heap.system.size(), 1u);
+  EXPECT_EQ(heap.system[0], (AddressRange{Address(kSeg), Address(kSeg + L.segment_size)}));
+  ASSERT_EQ(heap.owners.size(), 1u);
+  EXPECT_EQ(heap.owners[0].label, "main heap");
+  EXPECT_EQ(heap.owners[0].system_bytes, L.segment_size);
+  ASSERT_EQ(heap.pages.size(), 2u);
+  const auto& p = heap.pages[0];
+  EXPECT_EQ(std::vector<uint32_t>({p.free, p.local_free, p.thread_free, p.delayed_free}),
+            std::vector<uint32_t>({3, 1, 1, 1}));
+  EXPECT_EQ(heap.block_at(Address(block(1)))->size, 64u);
+}
+
+TEST(MimallocHeap, CachedSegmentIsOneFreeBlock) {
+  Synthetic s;  // freed into the segment cache: no thread, nothing used
+  s.put(kSeg + L.seg_thread_id, 0);
+  s.put(kSeg + L.seg_used, 0);
+  auto m = s.build();
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(kinds(*m), (std::map<std::string, Tally>{{"cached segment", Tally(1, L.segment_size)}}));
+  EXPECT_EQ(m->owners[0].label, "segment cache");
+}
+
+TEST(MimallocHeap, CorruptionBecomesFindings) {
+  {
+    Synthetic s;  // the free list comes back to its first block
+    s.put(block(7), block(2));
+    EXPECT_TRUE(has_finding(*s.build(), "free-list-cycle"));
+  }
+  {
+    Synthetic s;  // a free list into the middle of a block
+    s.put(block(5), block(7) + 8);
+    EXPECT_TRUE(has_finding(*s.build(), "bad-free-list"));
+  }
+  {
+    Synthetic s;  // the local free list shares a block with the free list
+    s.put(block(9), block(5));
+    EXPECT_TRUE(has_finding(*s.build(), "free-list-shared"));
+  }
+  {
+    Synthetic s;  // `used` disagrees with the lists
+    s.t.write_value(Address(Synthetic::desc(1) + L.page_used), uint32_t{9});
+    EXPECT_EQ(finding_kinds(*s.build()), std::vector<std::string>{"page-used"});
+  }
+  {
+    Synthetic s;  // more blocks reserved than the page holds
+    s.t.write_value(Address(Synthetic::desc(1) + L.page_reserved), uint16_t{5000});
+    auto m = s.build();
+    EXPECT_TRUE(has_finding(*m, "bad-page"));
+    EXPECT_EQ(kinds(*m)["unknown"], Tally(1, 0x10000));
+  }
+  {
+    Synthetic s;  // the delayed list loops
+    s.put(block(0), block(0));
+    EXPECT_TRUE(has_finding(*s.build(), "delayed-cycle"));
+  }
+  {
+    Synthetic s;  // a delayed block in no page
+    s.put(block(0), kSeg + 0x800000);
+    EXPECT_TRUE(has_finding(*s.build(), "delayed-stray"));
+  }
+  {
+    Synthetic s;  // a span of no slices: the rest of the segment is unknown
+    s.t.write_value(Address(Synthetic::desc(6) + L.page_slice_count), uint32_t{0});
+    auto m = s.build();
+    EXPECT_TRUE(has_finding(*m, "bad-slice"));
+    EXPECT_EQ(kinds(*m)["unknown"], Tally(1, 506 * 0x10000));
+  }
+  {
+    Synthetic s;  // a page names a heap its thread does not list
+    s.put(kTld + L.tld_heaps, 0);
+    EXPECT_TRUE(has_finding(*s.build(), "bad-heap"));
+  }
+}
+
+TEST(MimallocHeap, UnknownVersionIsSaid) {
+  Synthetic s;
+  s.version(9901);
+  auto m = s.build();
+  ASSERT_NE(m, nullptr);
+  EXPECT_FALSE(static_cast<mimalloc::Heap&>(*m).version_known);
+  ASSERT_FALSE(m->findings.empty());
+  EXPECT_NE(m->findings[0].detail.find("99.0.1"), std::string::npos) << m->findings[0].detail;
+}
+
+TEST(MimallocHeap, ForeignHeaderIsNoSegment) {
+  Synthetic s;  // a header of no slices for itself is no segment: nothing else is there
+  s.put(kSeg + L.seg_info_slices, 0);
+  EXPECT_EQ(s.build(), nullptr);
+}
+
+// Random bytes over the segment header and page descriptors, the blocks
+// and the heap: findings or no heap, never a crash or a hang.
+TEST(MimallocHeap, RandomCorruptionNeverCrashes) {
+  std::mt19937_64 rng(19);
+  for (int round = 0; round < 24; ++round) {
+    Synthetic s;
+    for (int k = 0; k < 48; ++k) {
+      uint64_t at = round % 3 == 0   ? kSeg + L.seg_used + (rng() % 0x300) / 8 * 8
+                    : round % 3 == 1 ? kSmall + (rng() % 0x400) / 8 * 8
+                                     : kMainHeap + (rng() % L.heap_size) / 8 * 8;
+      s.put(at, rng() % 3 == 0 ? kSeg + rng() % 0x40000 : rng() % 2 ? rng() : rng() % 600);
+    }
+    try {
+      auto m = s.build();
+      if (!m) continue;
+      for (size_t i = 1; i < m->blocks.size(); ++i) ASSERT_LE(m->blocks[i - 1].end(), m->blocks[i].address);
+    } catch (const UserError&) {
+    }
+  }
+}
+
+}  // namespace
+}  // namespace heapscope
