@@ -103,7 +103,24 @@ class _MimallocCore(_MimallocOracle):
 
 
 class MimallocThreadsTest(_MimallocCore, unittest.TestCase):
-    pass
+    def test_heap_bins_lists_each_pages_lists(self):
+        """heap bins on mimalloc: every page with its list lengths; the
+        other threads' frees are on worker 1's heap's pages, and each page's
+        `used` is its capacity less its free and local free blocks."""
+        totals, per_thread = parse_oracle(self.stdout)
+        bins = lib.run_cli_json([self.core, "heap", "bins"])
+        self.assertEqual(bins["allocator"], "mimalloc")
+        self.assertEqual(len(bins["heaps"]), len(per_thread))
+        pages = [p for h in bins["heaps"] for p in h["pages"]]
+        for p in pages:
+            self.assertEqual(p["used"], p["capacity"] - p["free"] - p["local_free"], p)
+        cross = [h for h in bins["heaps"] if any(p["thread_free"] + p["delayed_free"] for p in h["pages"])]
+        self.assertEqual(len(cross), 1)
+        self.assertEqual(sum(p["thread_free"] + p["delayed_free"] for p in cross[0]["pages"]),
+                         totals["cross_freed_blocks"])
+        status, out, err = lib.run_cli([self.core, "heap", "bins", "fast"])
+        self.assertEqual((status, out), (2, ""))
+        self.assertIn("mimalloc keeps per-page lists", err)
 
 
 class MimallocPreloadTest(_MimallocCore, unittest.TestCase):
@@ -129,7 +146,7 @@ class MimallocFrontEndsTest(unittest.TestCase):
         cls.exe = lib.example_path("mimalloc_threads")
         cls.core, cls.stdout = lib.run_scenario_to_core(cls.exe)
         cls.lines = ["heap stats", "heap stats --json", "heap chunks --state cached --limit 20",
-                     "heap chunks --min-size 100000 --json"]
+                     "heap chunks --min-size 100000 --json", "heap bins --limit 5", "heap bins --json"]
 
     def cli(self, line):
         status, out, err = lib.run_cli([self.core] + line.split())

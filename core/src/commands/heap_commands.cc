@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <span>
 
+#include "commands/mimalloc_bins.h"
 #include "commands/registry.h"
 #include "heapscope/analysis/check.h"
 #include "heapscope/analysis/stats.h"
@@ -167,6 +168,7 @@ std::string run_chunk(CommandContext& ctx) {
 }
 
 void run_bins(CommandContext& ctx) {
+  if (run_mimalloc_bins(ctx)) return;  // mimalloc's page lists
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   auto arena = arena_option(ctx, h);
   std::optional<glibc::ListKind> kind;
