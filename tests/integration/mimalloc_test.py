@@ -128,6 +128,23 @@ class MimallocPreloadTest(_MimallocCore, unittest.TestCase):
     env = {"LD_PRELOAD": LIBMIMALLOC}
 
 
+class MimallocExitedTest(unittest.TestCase):
+    """A thread that ended: mimalloc abandoned its segments, no heap owns
+    them, and they are read all the same (owner "abandoned"), with what the
+    thread recorded it kept."""
+
+    def test_abandoned_blocks_are_in_use(self):
+        core, stdout = lib.run_scenario_to_core(lib.example_path("mimalloc_exited"))
+        totals, _ = parse_oracle(stdout)
+        model = model_dump([core])
+        self.assertEqual(model["findings"], [])
+        self.assertEqual(model["owners"]["abandoned"], {"in_use": totals["exited_blocks"], "cached": 0})
+        stats = lib.run_cli_json([core, "heap", "stats"])
+        self.assertEqual(stats["total"]["in_use"],
+                         {"chunks": totals["visited_blocks"] + totals["exited_blocks"],
+                          "bytes": totals["visited_bytes"] + totals["exited_bytes"]})
+
+
 class MimallocLiveTest(_MimallocOracle, unittest.TestCase):
     """The same figures on the live process, stopped at READY."""
 

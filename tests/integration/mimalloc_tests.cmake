@@ -9,7 +9,7 @@ get_filename_component(HEAPSCOPE_MIMALLOC_SONAME ${HEAPSCOPE_MIMALLOC_LIBRARY} R
 add_executable(mimalloc_model_dump ${CMAKE_CURRENT_SOURCE_DIR}/programs/mimalloc_model_dump.cc)
 target_link_libraries(mimalloc_model_dump PRIVATE heapscope::core nlohmann_json::nlohmann_json)
 set_target_properties(mimalloc_model_dump PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests/programs)
-foreach(class Threads Preload Live FrontEnds)
+foreach(class Threads Preload Exited Live FrontEnds)
   string(TOLOWER ${class} name)
   heapscope_integration_test(mimalloc.${name} mimalloc_test.Mimalloc${class}Test TIMEOUT 180)
   set_property(TEST integration.mimalloc.${name} APPEND PROPERTY LABELS mimalloc)
