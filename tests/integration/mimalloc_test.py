@@ -86,6 +86,8 @@ class _MimallocCore(_MimallocOracle):
     def test_heap_stats_equals_mimalloc_visit(self):
         stats = lib.run_cli_json([self.core, "heap", "stats"])
         self.check_figures(stats, model_dump([self.core]), self.stdout)
+        # No debug information: the same answer (the roots never needed any).
+        self.assertEqual(lib.run_cli_json(["--no-debuginfo", self.core, "heap", "stats"]), stats)
 
     def test_heap_chunks_lists_the_live_blocks_and_tiles_the_segments(self):
         totals, _ = parse_oracle(self.stdout)

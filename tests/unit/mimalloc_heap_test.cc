@@ -31,14 +31,19 @@ constexpr uint64_t kLarge = kSeg + 0x20000;         // slices 2..5: one 200 KiB 
 
 uint64_t block(int k) { return kSmall + 64 * uint64_t(k); }
 
-// mi_version() of a given MI_MALLOC_VERSION, and nothing else.
+// mi_version() (exported), and _mi_heap_main when a debug file would name it.
 class VersionSymbol : public SymbolResolver {
  public:
+  explicit VersionSymbol(std::optional<Address> main_heap = std::nullopt) : main_heap_(main_heap) {}
   std::optional<Address> find(std::string_view, std::string_view name) const override {
+    if (name == "_mi_heap_main") return main_heap_;
     return name == "mi_version" ? std::optional<Address>(Address(kVersionFn)) : std::nullopt;
   }
   std::optional<SymbolAt> at(Address) const override { return std::nullopt; }
-  bool has_full_symbols(std::string_view) const override { return false; }
+  bool has_full_symbols(std::string_view) const override { return main_heap_.has_value(); }
+
+ private:
+  std::optional<Address> main_heap_;
 };
 
 struct Synthetic {
@@ -96,8 +101,8 @@ struct Synthetic {
     if (block_size) put(d + L.page_xheap, kMainHeap);
   }
 
-  std::unique_ptr<HeapModel> build() {
-    VersionSymbol syms;
+  std::unique_ptr<HeapModel> build(std::optional<Address> main_heap_symbol = std::nullopt) {
+    VersionSymbol syms(main_heap_symbol);
     CancelToken cancel;
     return mimalloc::try_build(t, syms, cancel);
   }
@@ -168,6 +173,23 @@ TEST(MimallocHeap, SyntheticHeapFoundByShapeAndTiled) {
   EXPECT_EQ(std::vector<uint32_t>({p.free, p.local_free, p.thread_free, p.delayed_free}),
             std::vector<uint32_t>({3, 1, 1, 1}));
   EXPECT_EQ(heap.block_at(Address(block(1)))->size, 64u);
+}
+
+TEST(MimallocHeap, MainHeapBySymbolGivesTheSameModel) {
+  Synthetic s;
+  auto by_shape = s.build();
+  auto by_symbol = s.build(Address(kMainHeap));
+  ASSERT_NE(by_symbol, nullptr);
+  EXPECT_FALSE(static_cast<mimalloc::Heap&>(*by_symbol).found_by_structure);
+  EXPECT_EQ(finding_kinds(*by_symbol), std::vector<std::string>{});
+  EXPECT_EQ(kinds(*by_symbol), kinds(*by_shape));
+  // A symbol whose cookie is no segment's key: found by shape, and said.
+  s.put(kMainHeap + L.heap_cookie, kKey + 1);
+  auto wrong = s.build(Address(kMainHeap));
+  ASSERT_NE(wrong, nullptr);
+  EXPECT_EQ(wrong->findings[0].kind, "note");
+  EXPECT_NE(wrong->findings[0].detail.find("segments found by shape"), std::string::npos);
+  EXPECT_EQ(kinds(*wrong), kinds(*by_shape));
 }
 
 TEST(MimallocHeap, CachedSegmentIsOneFreeBlock) {

@@ -119,8 +119,15 @@ std::optional<Roots> find_roots(const Target& target, const SymbolResolver& symb
   }
   // One key for the process: the main heap's, else the one most segments share.
   const std::vector<Address>* best = nullptr;
+  if (auto it = by_key.find(roots.key); main_sym && it != by_key.end()) best = &it->second;
+  if (main_sym && !best && !by_key.empty()) {
+    roots.by_structure = true;
+    roots.notes.push_back(fmt::format("the cookie of {} at {} is no segment's key: segments found by shape",
+                                      kMainHeapSymbol, to_hex(*main_sym)));
+  }
   for (const auto& [key, segs] : by_key) {
-    if (main_sym ? key == roots.key : (!best || segs.size() > best->size())) {
+    if (main_sym && best && roots.key == key) continue;
+    if (!best || segs.size() > best->size()) {
       best = &segs;
       roots.key = key;
     }
