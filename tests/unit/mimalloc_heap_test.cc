@@ -15,6 +15,7 @@
 
 #include "heapscope/buffer_target.h"
 #include "heapscope/error.h"
+#include "model_findings.h"
 #include "mimalloc/layout.h"
 
 namespace heapscope {
@@ -118,17 +119,8 @@ std::map<std::string, std::pair<uint64_t, uint64_t>> kinds(const HeapModel& m) {
   return out;
 }
 
-std::vector<std::string> finding_kinds(const HeapModel& m) {
-  std::vector<std::string> out;
-  for (const auto& f : m.findings) out.push_back(f.kind);
-  return out;
-}
-
-bool has_finding(const HeapModel& m, std::string_view kind) {
-  for (const auto& f : m.findings)
-    if (f.kind == kind) return true;
-  return false;
-}
+using testing::finding_kinds;
+using testing::has_finding;
 
 using Tally = std::pair<uint64_t, uint64_t>;
 

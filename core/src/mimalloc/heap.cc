@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "mimalloc/roots.h"
+#include "util/mapped_range.h"
 
 namespace heapscope::mimalloc {
 
@@ -115,18 +116,6 @@ class Walker {
     if (owner != kNoOwner) heap_.owners[owner].system_bytes += size;
   }
 
-  // [at, at + size) lies in mappings that follow each other without a gap.
-  bool mapped(Address at, uint64_t size) const {
-    const Region* r = target_.find_region(at);
-    const auto& regions = target_.regions();
-    if (!r) return false;
-    for (size_t i = size_t(r - regions.data()); i < regions.size(); ++i) {
-      if (i > size_t(r - regions.data()) && regions[i].range.begin != regions[i - 1].range.end) return false;
-      if (regions[i].range.end - at >= size) return true;
-    }
-    return false;
-  }
-
   void read_segment(Address seg) {
     check_cancel(cancel_);
     std::byte header[512];
@@ -144,7 +133,7 @@ class Walker {
       finding("segment-overlap", seg, kNoOwner, "a segment header inside the previous segment: left out");
       return;
     }
-    if (!mapped(seg, size)) {
+    if (!util::mapped_without_gap(target_, seg, size)) {
       finding("segment-unmapped", seg, kNoOwner, fmt::format("segment of {} bytes is not in mapped memory: left out", size));
       return;
     }

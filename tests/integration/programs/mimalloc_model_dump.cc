@@ -9,28 +9,19 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-#include "heapscope/core_file.h"
 #include "heapscope/error.h"
-#include "heapscope/live_process.h"
 #include "heapscope/mimalloc/heap.h"
+#include "dump_target.h"
 
 using namespace heapscope;
 
 int main(int argc, char** argv) {
-  bool live = argc == 3 && std::string_view(argv[1]) == "--pid";
-  if (argc != 2 && !live) {
-    std::fprintf(stderr, "usage: mimalloc_model_dump CORE | --pid PID\n");
-    return 2;
-  }
-  auto target = live ? open_live_process(std::atoi(argv[2]), StopMode::kStopAndDetach) : open_core_file(argv[1]);
-  if (!target) {
-    std::fprintf(stderr, "%s\n", target.error().message.c_str());
-    return 2;
-  }
-  auto symbols = make_elf_symbols(**target, {});
+  auto target = open_dump_target(argc, argv);
+  if (!target) return 2;
+  auto symbols = make_elf_symbols(*target, {});
   CancelToken cancel;
   try {
-    auto model = mimalloc::try_build(**target, *symbols, cancel);
+    auto model = mimalloc::try_build(*target, *symbols, cancel);
     nlohmann::json out;
     if (!model) {
       out["allocator"] = nullptr;
