@@ -41,6 +41,9 @@ struct BlockKind {
   BlockState state = BlockState::kUnknown;
   uint32_t user_offset = 0;  // from the block's address to the first byte the program sees
   bool in_use_counted = false;  // counted as in use by the allocator's own statistics (glibc: tcache)
+  // Bytes past the block's end its owner may still write (glibc: an in-use
+  // chunk owns the next chunk's prev_size field).
+  uint32_t tail_bytes = 0;
 };
 inline constexpr int kMaxBlockKinds = 16;
 
@@ -106,6 +109,12 @@ class HeapModel {
   BlockState state(const Block& b) const { return kinds[b.kind].state; }
   // The program's bytes of a block: [user_begin, end).
   Address user_begin(const Block& b) const { return b.address + kinds[b.kind].user_offset; }
+  // The bytes the program may write: from user_begin to the end, plus the tail.
+  AddressRange user_area(const Block& b) const {
+    return {user_begin(b), b.end() + kinds[b.kind].tail_bytes};
+  }
+  // Handed out to the program: an object of the leak and reference scans.
+  bool is_live(const Block& b) const { return heapscope::is_live(kinds[b.kind].state); }
 
   // The block whose [address, end) holds a, and the block that starts at a;
   // nullptr when there is none.
