@@ -9,7 +9,7 @@ namespace heapscope::analysis {
 NodeIndex::NodeIndex(const HeapModel& heap) : chunks_(heap.blocks), index_(heap.index) {
   for (size_t k = 0; k < heap.kinds.size() && k < kMaxBlockKinds; ++k) {
     user_offset_[k] = heap.kinds[k].user_offset;
-    if (is_live(heap.kinds[k].state)) live_kinds_ |= 1u << k;
+    if (is_program_object(heap.kinds[k])) live_kinds_ |= 1u << k;
   }
   uint64_t lo = UINT64_MAX, hi = 0;
   for (const auto& c : heap.blocks) {
