@@ -17,3 +17,9 @@ foreach(class Threads Preload Exited Live FrontEnds)
     "HEAPSCOPE_LIBMIMALLOC=${HEAPSCOPE_MIMALLOC_SONAME}"
     "HEAPSCOPE_LLDB_PLUGIN=${PROJECT_BINARY_DIR}/lib/heapscope/libheapscope-lldb.so")
 endforeach()
+# The leak scenarios linked with mimalloc: the same expected sets as on glibc.
+foreach(class Basic Cxx)
+  string(TOLOWER ${class} name)
+  heapscope_integration_test(leaks.mimalloc_${name} leaks_test.MimallocLeaks${class}Test TIMEOUT 180)
+  set_property(TEST integration.leaks.mimalloc_${name} APPEND PROPERTY LABELS mimalloc)
+endforeach()
