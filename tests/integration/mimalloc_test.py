@@ -105,6 +105,15 @@ class _MimallocCore(_MimallocOracle):
 
 
 class MimallocThreadsTest(_MimallocCore, unittest.TestCase):
+    def test_heap_leaks_finds_every_block_reachable(self):
+        """Every block the program keeps is in a global array: none leaks,
+        and the scan's objects are exactly the live blocks."""
+        totals, _ = parse_oracle(self.stdout)
+        leaks = lib.run_cli_json([self.core, "heap", "leaks"])
+        self.assertEqual(leaks["leaked"], {"chunks": 0, "bytes": 0})
+        self.assertEqual(leaks["reachable"], {"chunks": totals["visited_blocks"] - totals["cross_freed_blocks"],
+                                              "bytes": totals["visited_bytes"] - totals["cross_freed_bytes"]})
+
     def test_heap_bins_lists_each_pages_lists(self):
         """heap bins on mimalloc: every page with its list lengths; the
         other threads' frees are on worker 1's heap's pages, and each page's
