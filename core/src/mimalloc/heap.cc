@@ -43,7 +43,7 @@ constexpr BlockKind kKinds[] = {
 static_assert(std::size(kKinds) <= kMaxBlockKinds);
 
 // Bounds for hostile input: no real process comes near them.
-constexpr uint64_t kMaxDelayed = uint64_t{1} << 24;
+constexpr uint64_t kMaxDelayed = uint64_t{1} << 22;
 constexpr int kMaxHeapsPerThread = 1 << 12;
 
 struct RawPage {

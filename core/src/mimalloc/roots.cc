@@ -114,8 +114,10 @@ std::optional<Roots> find_roots(const Target& target, const SymbolResolver& symb
     if (!may_hold_segments(r)) continue;
     check_cancel(cancel);
     uint64_t first = (r.range.begin.value + l.segment_size - 1) & ~(l.segment_size - 1);
-    for (uint64_t a = first; a >= r.range.begin.value && a < r.range.end.value; a += l.segment_size)
+    for (uint64_t a = first, n = 0; a >= r.range.begin.value && a < r.range.end.value; a += l.segment_size, ++n) {
+      if ((n & 1023) == 1023) check_cancel(cancel);  // a reservation of terabytes: many candidates
       if (auto key = segment_key(target, l, Address(a))) by_key[*key].push_back(Address(a));
+    }
   }
   // One key for the process: the main heap's, else the one most segments share.
   const std::vector<Address>* best = nullptr;
