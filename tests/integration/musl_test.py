@@ -1,0 +1,141 @@
+"""musl 1.2.3's mallocng (examples/musl_threads.c, built with musl-gcc): the
+model's in-use figures equal what the program itself still holds, as it
+printed just before its core (examples/musl_oracle.h): in-use blocks = its
+live allocations, in-use bytes = the sizes it asked for (mallocng keeps
+them exactly: malloc_usable_size returns them, and the program checks that
+its usable bytes agree). Static with symbols, static stripped (the context
+found by its shape), dynamic (musl's libc.so has no symbol table: by shape
+too); cores and a live process; the CLI, gdb and lldb print the same bytes.
+Standard library only.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import heapscope_testlib as lib  # noqa: E402
+import lldb_support as ls  # noqa: E402
+
+
+def parse_oracle(stdout):
+    """The MUSL-ORACLE line: {live, requested, usable}."""
+    body = stdout.split("MUSL-ORACLE-BEGIN\n", 1)[1].split("MUSL-ORACLE-END", 1)[0]
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", body)}
+
+
+def has_symbol_table(exe):
+    out = subprocess.run(["readelf", "-S", "-W", exe], capture_output=True, text=True, check=True).stdout
+    return " .symtab " in out
+
+
+class _MuslOracle:
+    program = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.exe = lib.example_path(cls.program)
+        cls.core, cls.stdout = lib.run_scenario_to_core(cls.exe)
+        cls.oracle = parse_oracle(cls.stdout)
+
+    def test_in_use_equals_what_the_program_holds(self):
+        o = self.oracle
+        self.assertEqual(o["requested"], o["usable"])
+        stats = lib.run_cli_json([self.core, "heap", "stats"])
+        self.assertEqual((stats["allocator"], stats["version"]), ("musl", "mallocng"))
+        self.assertEqual(stats["findings"], 0)
+        self.assertEqual(stats["total"]["in_use"], {"chunks": o["live"], "bytes": o["requested"]})
+        kinds = stats["total"]["kinds"]
+        self.assertGreater(kinds["mmapped"]["chunks"], 0)
+        self.assertGreater(kinds["slot offset"]["chunks"], 0)  # aligned_alloc, cycled offsets
+
+    def test_chunks_tile_what_mallocng_owns(self):
+        """heap chunks --state in_use and --state mmapped (allocations of
+        128 KiB and more) list exactly the live allocations, each at the
+        program's pointer; all blocks together are the system bytes."""
+        rows = []
+        for state in ("in_use", "mmapped"):
+            rows += lib.run_cli_json([self.core, "heap", "chunks", "--state", state])["chunks"]
+        self.assertEqual(len(rows), self.oracle["live"])
+        self.assertEqual(sum(r["size"] for r in rows), self.oracle["requested"])
+        self.assertTrue(all(r["data"] == r["address"] for r in rows))
+        everything = lib.run_cli_json([self.core, "heap", "chunks"])["chunks"]
+        stats = lib.run_cli_json([self.core, "heap", "stats"])
+        self.assertEqual(sum(r["size"] for r in everything), stats["total"]["system_bytes"])
+        for a, b in zip(everything, everything[1:]):
+            self.assertLessEqual(int(a["address"], 16) + a["size"], int(b["address"], 16))
+
+
+class MuslStaticTest(_MuslOracle, unittest.TestCase):
+    """A static program with its symbol table: __malloc_context by name."""
+    program = "musl_threads"
+
+    def test_has_symbols(self):
+        self.assertTrue(has_symbol_table(self.exe))
+
+
+class MuslStrippedTest(_MuslOracle, unittest.TestCase):
+    """The same program stripped: the context by its shape."""
+    program = "musl_threads_stripped"
+
+    def test_has_no_symbols(self):
+        self.assertFalse(has_symbol_table(self.exe))
+
+
+class MuslDynamicTest(_MuslOracle, unittest.TestCase):
+    """Linked with musl's libc.so (its own dynamic linker), which has no
+    symbol table: the context by its shape in libc's .bss; groups in memory
+    the dynamic linker donated to malloc are read too."""
+    program = "musl_threads_dynamic"
+
+
+class MuslFrontEndsTest(unittest.TestCase):
+    """gdb and lldb print the same bytes as the CLI on a static musl core."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.exe = lib.example_path("musl_threads")
+        cls.core, _ = lib.run_scenario_to_core(cls.exe)
+        cls.lines = ["heap stats", "heap stats --json", "heap chunks --state in_use --limit 20",
+                     "heap chunks --min-size 4096 --json"]
+
+    def cli(self, line):
+        status, out, err = lib.run_cli([self.core] + line.split())
+        self.assertEqual(status, 0, err)
+        return out
+
+    def test_gdb_prints_the_same(self):
+        loader = os.path.join(lib.build_dir(), "share", "heapscope", "heapscope-gdb.py")
+        if not lib.gdb_path() or not os.path.exists(loader):
+            self.skipTest("no gdb or no GDB front-end")
+        for line in self.lines:
+            status, out, err = lib.run_gdb_batch(self.exe, core=self.core, commands=["source " + loader, line],
+                                                 init_commands=["set debuginfod enabled off"])
+            self.assertEqual(status, 0, err[-500:])
+            self.assertIn(self.cli(line), out, line)
+
+    def test_lldb_prints_the_same(self):
+        problem = ls.plugin_problem()
+        if problem:
+            self.skipTest(problem[1])
+        status, outputs, out, err = ls.run_lldb(self.lines, exe=self.exe, core=self.core)
+        self.assertEqual(status, 0, err)
+        for line, got in zip(self.lines, outputs):
+            self.assertEqual(got, self.cli(line), line)
+
+
+class MuslLiveTest(unittest.TestCase):
+    """The same figures on the live process (--pid), stopped at READY."""
+
+    def test_in_use_equals_what_the_program_holds(self):
+        with lib.LiveScenario(lib.example_path("musl_threads"), args=("live",)) as live:
+            stats = lib.run_cli_json(["--pid", live.pid, "heap", "stats"])
+            oracle = parse_oracle(live.stdout)
+        self.assertEqual(stats["findings"], 0)
+        self.assertEqual(stats["total"]["in_use"], {"chunks": oracle["live"], "bytes": oracle["requested"]})
+
+
+if __name__ == "__main__":
+    unittest.main()
