@@ -68,6 +68,30 @@ class _MuslOracle:
             self.assertLessEqual(int(a["address"], 16) + a["size"], int(b["address"], 16))
 
 
+    def test_bins_lists_the_groups(self):
+        """heap bins: mallocng's groups per size class with their masks. The
+        slots in use are the live allocations and the slots that hold a
+        nested group; every group is on its class's list once."""
+        bins = lib.run_cli_json([self.core, "heap", "bins"])
+        self.assertEqual(bins["allocator"], "musl")
+        groups = [g for c in bins["classes"] for g in c["groups"]]
+        nested = sum(g["where"] == "nested" for g in groups)
+        self.assertGreater(nested, 0)
+        self.assertEqual(sum(g["in_use"] for g in groups), self.oracle["live"] + nested)
+        self.assertEqual(len({g["group"] for g in groups}), len(groups))
+        for c in bins["classes"]:
+            for g in c["groups"]:
+                self.assertEqual(g["avail_mask"] & g["freed_mask"], 0)
+                self.assertLess(max(g["avail_mask"], g["freed_mask"]), 1 << g["slots"])
+        mmapped = next(c for c in bins["classes"] if c["class"] == 63)["groups"]
+        stats = lib.run_cli_json([self.core, "heap", "stats"])
+        self.assertEqual(len(mmapped), stats["total"]["kinds"]["mmapped"]["chunks"])
+        self.assertGreaterEqual(len(mmapped), 9)  # three per thread, and realloc's that grew past 128 KiB
+        status, out, err = lib.run_cli([self.core, "heap", "bins", "tcache"])
+        self.assertEqual((status, out), (2, ""))
+        self.assertIn("groups per size class", err)
+
+
 class MuslStaticTest(_MuslOracle, unittest.TestCase):
     """A static program with its symbol table: __malloc_context by name."""
     program = "musl_threads"
@@ -99,7 +123,7 @@ class MuslFrontEndsTest(unittest.TestCase):
         cls.exe = lib.example_path("musl_threads")
         cls.core, _ = lib.run_scenario_to_core(cls.exe)
         cls.lines = ["heap stats", "heap stats --json", "heap chunks --state in_use --limit 20",
-                     "heap chunks --min-size 4096 --json"]
+                     "heap chunks --min-size 4096 --json", "heap bins --limit 3", "heap bins --json"]
 
     def cli(self, line):
         status, out, err = lib.run_cli([self.core] + line.split())
