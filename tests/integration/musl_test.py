@@ -114,6 +114,12 @@ class MuslDynamicTest(_MuslOracle, unittest.TestCase):
     the dynamic linker donated to malloc are read too."""
     program = "musl_threads_dynamic"
 
+    def test_donated_groups(self):
+        """The dynamic linker gave malloc the free ends of libc's and the
+        program's data pages: groups that own no mapping of their own."""
+        bins = lib.run_cli_json([self.core, "heap", "bins"])
+        self.assertGreater(sum(g["where"] == "donated" for c in bins["classes"] for g in c["groups"]), 0)
+
 
 class MuslFrontEndsTest(unittest.TestCase):
     """gdb and lldb print the same bytes as the CLI on a static musl core."""
@@ -154,11 +160,13 @@ class MuslLiveTest(unittest.TestCase):
     """The same figures on the live process (--pid), stopped at READY."""
 
     def test_in_use_equals_what_the_program_holds(self):
-        with lib.LiveScenario(lib.example_path("musl_threads"), args=("live",)) as live:
-            stats = lib.run_cli_json(["--pid", live.pid, "heap", "stats"])
-            oracle = parse_oracle(live.stdout)
-        self.assertEqual(stats["findings"], 0)
-        self.assertEqual(stats["total"]["in_use"], {"chunks": oracle["live"], "bytes": oracle["requested"]})
+        for program in ("musl_threads", "musl_threads_dynamic"):
+            with self.subTest(program=program):
+                with lib.LiveScenario(lib.example_path(program), args=("live",)) as live:
+                    stats = lib.run_cli_json(["--pid", live.pid, "heap", "stats"])
+                    oracle = parse_oracle(live.stdout)
+                self.assertEqual(stats["findings"], 0)
+                self.assertEqual(stats["total"]["in_use"], {"chunks": oracle["live"], "bytes": oracle["requested"]})
 
 
 if __name__ == "__main__":
