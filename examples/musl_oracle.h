@@ -36,11 +36,14 @@ static pthread_mutex_t musl_kept_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void musl_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void musl_say(const char *fmt, ...) {
-  static char line[256];
+  /* On the stack: a __thread buffer would make a dynamic program's static
+   * TLS too big for musl's built-in area, and its loader would calloc it. */
+  char line[256];
   va_list ap;
   va_start(ap, fmt);
   int n = vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
+  if (n >= (int)sizeof line) n = (int)sizeof line - 1;
   for (const char *p = line; n > 0;) {
     ssize_t w = write(1, p, (size_t)n);
     if (w <= 0) return;
@@ -49,8 +52,18 @@ static void musl_say(const char *fmt, ...) {
   }
 }
 
+/* What the leak programs (leaks_record.h) call with glibc's oracle.h:
+ * stdout is written with write(2) here, so there is nothing to set up. */
+#define say musl_say
+__attribute__((unused)) static void oracle_init(void) {}
+__attribute__((unused)) static int oracle_wants_exit(int argc, char **argv) {
+  for (int i = 1; i < argc; ++i)
+    if (strcmp(argv[i], "--exit") == 0) return 1;
+  return 0;
+}
+
 /* p, of `size` bytes asked for, stays allocated (until musl_drop). */
-static void *musl_keep(void *p, size_t size) {
+__attribute__((unused)) static void *musl_keep(void *p, size_t size) {
   if (!p) _exit(1);
   pthread_mutex_lock(&musl_kept_lock);
   if (musl_nkept == kMuslMaxKept) _exit(1);
@@ -62,7 +75,7 @@ static void *musl_keep(void *p, size_t size) {
 }
 
 /* p is about to be freed (or realloc'd away). */
-static void musl_drop(void *p) {
+__attribute__((unused)) static void musl_drop(void *p) {
   pthread_mutex_lock(&musl_kept_lock);
   for (int i = 0; i < musl_nkept; i++) {
     if (musl_kept[i].p == p) {
@@ -73,7 +86,7 @@ static void musl_drop(void *p) {
   pthread_mutex_unlock(&musl_kept_lock);
 }
 
-static void musl_oracle_print(void) {
+__attribute__((unused)) static void musl_oracle_print(void) {
   size_t requested = 0, usable = 0;
   for (int i = 0; i < musl_nkept; i++) {
     requested += musl_kept[i].size;
