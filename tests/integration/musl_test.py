@@ -17,7 +17,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import heapscope_testlib as lib  # noqa: E402
-import lldb_support as ls  # noqa: E402
+from frontend_parity import SameInEveryFrontEnd  # noqa: E402
 
 
 def parse_oracle(stdout):
@@ -121,39 +121,20 @@ class MuslDynamicTest(_MuslOracle, unittest.TestCase):
         self.assertGreater(sum(g["where"] == "donated" for c in bins["classes"] for g in c["groups"]), 0)
 
 
-class MuslFrontEndsTest(unittest.TestCase):
+class MuslFrontEndsTest(SameInEveryFrontEnd, unittest.TestCase):
     """gdb and lldb print the same bytes as the CLI on a static musl core."""
+    COMMANDS = ["heap stats", "heap stats --json", "heap chunks --state in_use --limit 20",
+                "heap chunks --min-size 4096 --json", "heap bins --limit 3", "heap bins --json"]
 
     @classmethod
     def setUpClass(cls):
         cls.exe = lib.example_path("musl_threads")
         cls.core, _ = lib.run_scenario_to_core(cls.exe)
-        cls.lines = ["heap stats", "heap stats --json", "heap chunks --state in_use --limit 20",
-                     "heap chunks --min-size 4096 --json", "heap bins --limit 3", "heap bins --json"]
 
-    def cli(self, line):
-        status, out, err = lib.run_cli([self.core] + line.split())
+    def cli(self, *args):
+        status, out, err = lib.run_cli([self.core] + list(args))
         self.assertEqual(status, 0, err)
         return out
-
-    def test_gdb_prints_the_same(self):
-        loader = os.path.join(lib.build_dir(), "share", "heapscope", "heapscope-gdb.py")
-        if not lib.gdb_path() or not os.path.exists(loader):
-            self.skipTest("no gdb or no GDB front-end")
-        for line in self.lines:
-            status, out, err = lib.run_gdb_batch(self.exe, core=self.core, commands=["source " + loader, line],
-                                                 init_commands=["set debuginfod enabled off"])
-            self.assertEqual(status, 0, err[-500:])
-            self.assertIn(self.cli(line), out, line)
-
-    def test_lldb_prints_the_same(self):
-        problem = ls.plugin_problem()
-        if problem:
-            self.skipTest(problem[1])
-        status, outputs, out, err = ls.run_lldb(self.lines, exe=self.exe, core=self.core)
-        self.assertEqual(status, 0, err)
-        for line, got in zip(self.lines, outputs):
-            self.assertEqual(got, self.cli(line), line)
 
 
 class MuslLiveTest(unittest.TestCase):
