@@ -182,13 +182,17 @@ class OtherMallocTest(unittest.TestCase):
         self.assertEqual(ls.lldb_error_line(lldb_err), err[len("heapscope: "):].rstrip("\n"))
 
     def check_jemalloc(self, core):
-        """jemalloc has a model: heap stats reads it; a command that reads
-        glibc's heap only (heap leaks) still names the allocator in one line."""
+        """jemalloc has a model: heap stats and heap leaks read it; a command
+        that reads glibc's heap only (heap bins) still names the allocator in
+        one line."""
         for debuginfo in (True, False):
             status, out, err = cli(core, "heap stats --json", debuginfo)
             self.assertEqual(status, 0, err)
             self.assertEqual(json.loads(out)["allocator"], "jemalloc")
             status, out, err = cli(core, "heap leaks", debuginfo)
+            self.assertEqual(status, 0, err)
+            self.assertTrue(out.startswith("leaked: "), out)
+            status, out, err = cli(core, "heap bins", debuginfo)
             self.assertEqual((status, out), (2, ""))
             self.assertRegex(err, r"^heapscope: malloc in this process is jemalloc \(libjemalloc.so[^)]*\); "
                                   r"glibc's heap is unused\n$")

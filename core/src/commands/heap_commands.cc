@@ -28,7 +28,12 @@ void run_stats(CommandContext& ctx) {
   const auto* glibc = dynamic_cast<const glibc::Heap*>(&model);
   if (!glibc) {
     // Another allocator: the generic report; its own walk's findings are the problems.
-    if (ctx.args.has("--by-type")) throw UserError{fmt::format("--by-type is not available for {} yet", model.allocator)};
+    if (ctx.args.has("--by-type")) {
+      auto rows = stats_by_type(ctx.session.target(), ctx.session.symbols(), model, ctx.cancel);
+      if (ctx.args.json()) type_stats_json(ctx.out, rows);
+      else type_stats_text(ctx.out, rows);
+      return;
+    }
     ModelStats s = compute_model_stats(model);
     ctx.out.write(ctx.args.json() ? model_stats_json(s) : model_stats_text(s));
     return;
@@ -87,9 +92,8 @@ void run_chunks(CommandContext& ctx) {
   uint64_t max_size = ctx.args.get_uint("--max-size").value_or(UINT64_MAX);
   uint64_t limit = ctx.args.get_uint("--limit").value_or(UINT64_MAX);
   auto type = ctx.args.get("--type");
-  if (type && !h) throw UserError{fmt::format("--type is not available for {} yet", m.allocator)};
   std::optional<TypeNamer> namer;
-  if (type) namer.emplace(ctx.session.target(), ctx.session.symbols());
+  if (type) namer.emplace(ctx.session.target(), ctx.session.symbols(), m);
   // Each row is written as it is found: the listing never sits whole in memory.
   ChunkListWriter list(ctx.out, m, ctx.args.json());
   size_t matching = 0;

@@ -19,7 +19,7 @@ namespace {
 
 enum Kind : uint8_t {
   kRegion, kFreeRegion, kTcache, kLarge, kLargePad, kSlabTail,
-  kDirty, kMuzzy, kRetained, kBase, kUnknownExtent,
+  kDirty, kMuzzy, kRetained, kBase, kUnknownExtent, kTcacheStack,
 };
 // Regions and large allocations start at the program's pointer: no header.
 constexpr BlockKind kKinds[] = {
@@ -34,6 +34,10 @@ constexpr BlockKind kKinds[] = {
     {"retained", BlockState::kFree, 0, false},
     {"base", BlockState::kMetadata, 0, false},
     {"extent", BlockState::kUnknown, 0, false},  // an extent the walk could not read
+    // A thread cache's bin stacks: one region (or large allocation) jemalloc
+    // allocates for itself and counts as allocated; below each stack's head
+    // it keeps stale pointers to blocks since handed out again.
+    {"tcache stack", BlockState::kInUse, 0, true, 0, true},
 };
 static_assert(std::size(kKinds) <= kMaxBlockKinds);
 
@@ -140,14 +144,18 @@ class Walker {
       finding("bad-tcache", slow, owner_of(ind), "tcache_slow without its tcache");
       return;
     }
+    // The lowest head lies inside the one allocation that holds every bin's
+    // stack (a higher one may sit at its very end when its bin is empty).
+    uint64_t lowest_head = 0;
     for (int b = 0; b < l_.tcache_nbins_max; ++b) {
       Address bin = Address(*tcache) + l_.tcache_bins + uint64_t(b) * l_.cache_bin_size;
       auto head = target_.read_u64(bin + l_.cache_bin_stack_head);
       auto empty = target_.read_value<uint16_t>(bin + l_.cache_bin_low_bits_empty);
       if (!head || !empty) {
         finding("bad-tcache", bin, owner_of(ind), fmt::format("cache bin {} unreadable", b));
-        return;
+        break;
       }
+      if (*head != 0 && (lowest_head == 0 || *head < lowest_head)) lowest_head = *head;
       // The stack grows down to stack_head from the address whose low 16 bits are low_bits_empty.
       uint32_t count = uint16_t(*empty - uint16_t(*head)) / 8;
       if (count == 0) continue;
@@ -164,6 +172,7 @@ class Walker {
         if (!cached_.insert(p).second)
           finding("tcache-duplicate", Address(p), owner_of(ind), "cached twice (a double free)");
     }
+    if (lowest_head != 0) stack_heads_.push_back(lowest_head);
   }
 
   // The emap's leaves name every extent, once per page for slabs and at
@@ -400,9 +409,21 @@ class Walker {
       blocks[kept++] = blocks[i];
     }
     blocks.resize(kept);
+    mark_tcache_stacks();
     for (const Block& b : blocks) {
       if (!heap_.system.empty() && heap_.system.back().end == b.address) heap_.system.back().end = b.end();
       else heap_.system.push_back({b.address, b.end()});
+    }
+  }
+
+  void mark_tcache_stacks() {
+    auto& blocks = heap_.blocks;
+    for (uint64_t head : stack_heads_) {
+      auto it = std::upper_bound(blocks.begin(), blocks.end(), Address(head),
+                                 [](Address a, const Block& b) { return a < b.address; });
+      if (it == blocks.begin()) continue;
+      Block& b = *std::prev(it);
+      if (Address(head) < b.end() && (b.kind == kRegion || b.kind == kLarge)) b.kind = kTcacheStack;
     }
   }
 
@@ -415,6 +436,7 @@ class Walker {
   std::unordered_map<unsigned, int> owner_index_;
   std::vector<std::pair<unsigned, Address>> bases_;
   std::unordered_set<uint64_t> cached_;
+  std::vector<uint64_t> stack_heads_;  // each thread cache's lowest bin stack head
   std::map<std::pair<unsigned, unsigned>, uint64_t> allocated_;  // (arena, size class): in use + cached
   bool sharded_bins_ = false;
 };

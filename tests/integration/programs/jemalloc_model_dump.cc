@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     auto& heap = static_cast<jemalloc::Heap&>(*model);
+    constexpr uint64_t kSmallMaxClass = 14336;
     uint64_t in_use_bytes = 0, in_use_blocks = 0, covered = 0;
     std::vector<std::pair<uint64_t, uint64_t>> kind_tally(heap.kinds.size());
     std::map<std::string, std::pair<uint64_t, uint64_t>> by_kind;
@@ -45,7 +46,9 @@ int main(int argc, char** argv) {
       if (heap.state(b) == BlockState::kInUse) {
         ++in_use_blocks;
         in_use_bytes += b.size;
-        (heap.kind_of(b).name == "large" ? large_by_owner : small_by_owner)[b.owner] += b.size;
+        // jemalloc's small classes end at 14 KiB (4 KiB pages); its own
+        // tcache stacks are either.
+        (b.size > kSmallMaxClass ? large_by_owner : small_by_owner)[b.owner] += b.size;
       }
     }
     for (size_t k = 0; k < kind_tally.size(); ++k)
