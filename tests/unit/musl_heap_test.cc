@@ -13,6 +13,7 @@
 #include "heapscope/buffer_target.h"
 #include "heapscope/error.h"
 #include "musl/layout.h"
+#include "model_findings.h"
 #include "musl_synthetic.h"
 
 namespace heapscope {
@@ -34,17 +35,7 @@ std::map<std::string, std::pair<uint64_t, uint64_t>> kinds(const HeapModel& m) {
   return out;
 }
 
-std::vector<std::string> finding_kinds(const HeapModel& m) {
-  std::vector<std::string> out;
-  for (const auto& f : m.findings) out.push_back(f.kind);
-  return out;
-}
-
-bool has_finding(const HeapModel& m, std::string_view kind) {
-  for (const auto& f : m.findings)
-    if (f.kind == kind) return true;
-  return false;
-}
+using testing::finding_kinds, testing::has_finding;
 
 TEST(MuslHeap, NoMuslNoModel) {
   BufferTarget t;
