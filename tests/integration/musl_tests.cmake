@@ -5,7 +5,7 @@ if(NOT HEAPSCOPE_MUSL_GCC)
   message(STATUS "heapscope: no musl-gcc (musl-tools), musl tests disabled")
   return()
 endif()
-foreach(class StaticTest StrippedTest DynamicTest FrontEndsTest LiveTest LeaksBasicTest)
+foreach(class StaticTest StrippedTest DynamicTest FrontEndsTest LiveTest LeaksBasicTest LeaksBasicDynamicTest)
   heapscope_integration_test(musl.${class} musl_test.Musl${class} TIMEOUT 120)
   set_property(TEST integration.musl.${class} APPEND PROPERTY LABELS musl)
   set_property(TEST integration.musl.${class} APPEND PROPERTY ENVIRONMENT
