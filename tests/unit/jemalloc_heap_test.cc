@@ -14,6 +14,7 @@
 #include "heapscope/buffer_target.h"
 #include "heapscope/error.h"
 #include "jemalloc/layout.h"
+#include "model_findings.h"
 
 namespace heapscope {
 namespace {
@@ -126,17 +127,7 @@ Tally tally(const HeapModel& m) {
   return t;
 }
 
-std::vector<std::string> finding_kinds(const HeapModel& m) {
-  std::vector<std::string> out;
-  for (const auto& f : m.findings) out.push_back(f.kind);
-  return out;
-}
-
-bool has_finding(const HeapModel& m, std::string_view kind) {
-  for (const auto& f : m.findings)
-    if (f.kind == kind) return true;
-  return false;
-}
+using testing::finding_kinds, testing::has_finding;
 
 TEST(JemallocHeap, NoJemallocNoModel) {
   BufferTarget t;
