@@ -224,8 +224,20 @@ class OtherMallocTest(unittest.TestCase):
             with self.subTest(program=name):
                 exe = os.path.join(PROGRAMS, name)
                 core, _ = self.core_of(exe)
-                self.check_one_line(exe, core, r"malloc in this process is musl's malloc \(%s\); "
-                                               r"there is no glibc heap" % where)
+                # mallocng has a model (tests/integration/musl_test.py): heap
+                # stats and heap leaks read it; a glibc-only command (heap
+                # check) names the allocator in one line.
+                for debuginfo in (True, False):
+                    status, out, err = cli(core, "heap stats --json", debuginfo)
+                    self.assertEqual(status, 0, err)
+                    self.assertEqual(json.loads(out)["allocator"], "musl")
+                    status, out, err = cli(core, "heap leaks", debuginfo)
+                    self.assertEqual(status, 0, err)
+                    self.assertTrue(out.startswith("leaked: "), out)
+                    status, out, err = cli(core, "heap check", debuginfo)
+                    self.assertEqual((status, out), (2, ""))
+                    self.assertRegex(err, r"^heapscope: malloc in this process is musl's malloc \(%s\); "
+                                          r"there is no glibc heap\n$" % where)
 
     def test_glibc_heap_used_too(self):
         """jemalloc preloaded, and the program allocating from glibc's heap

@@ -13,8 +13,8 @@
 
 #include "heapscope/buffer_target.h"
 #include "heapscope/error.h"
-#include "model_findings.h"
 #include "jemalloc/layout.h"
+#include "model_findings.h"
 
 namespace heapscope {
 namespace {
@@ -127,8 +127,7 @@ Tally tally(const HeapModel& m) {
   return t;
 }
 
-using testing::finding_kinds;
-using testing::has_finding;
+using testing::finding_kinds, testing::has_finding;
 
 TEST(JemallocHeap, NoJemallocNoModel) {
   BufferTarget t;

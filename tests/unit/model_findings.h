@@ -1,4 +1,5 @@
-// Helpers for tests of allocator models: a model's findings by kind.
+// What a hand-built heap's model found wrong, for the allocator models'
+// unit tests (jemalloc_heap_test.cc, musl_heap_test.cc).
 #pragma once
 
 #include <string>
@@ -9,6 +10,7 @@
 
 namespace heapscope::testing {
 
+// The kinds of the model's findings, in the order the walk met them.
 inline std::vector<std::string> finding_kinds(const HeapModel& m) {
   std::vector<std::string> out;
   for (const auto& f : m.findings) out.push_back(f.kind);

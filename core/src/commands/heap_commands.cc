@@ -11,10 +11,12 @@
 #include "heapscope/analysis/stats.h"
 #include "heapscope/analysis/types.h"
 #include "heapscope/glibc/heap.h"
+#include "heapscope/musl/heap.h"
 #include "render/format.h"
 #include "render/heap_render.h"
 #include "render/leak_render.h"
 #include "render/model_render.h"
+#include "render/musl_render.h"
 
 namespace heapscope {
 
@@ -173,6 +175,15 @@ std::string run_chunk(CommandContext& ctx) {
 
 void run_bins(CommandContext& ctx) {
   if (run_mimalloc_bins(ctx)) return;  // mimalloc's page lists
+  // mallocng has no free lists: its groups per size class, with their slot masks.
+  if (const auto* m = dynamic_cast<const musl::Heap*>(&ctx.session.heap_model(ctx.cancel))) {
+    if (!ctx.args.positional.empty())
+      throw UserError{fmt::format("musl's malloc has no {} bins: heap bins lists its groups per size class",
+                                  ctx.args.positional[0])};
+    size_t per_class = ctx.args.get_uint("--limit").value_or(20);
+    ctx.out.write(ctx.args.json() ? musl_groups_json(*m) : musl_groups_text(*m, per_class));
+    return;
+  }
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   auto arena = arena_option(ctx, h);
   std::optional<glibc::ListKind> kind;
