@@ -298,8 +298,10 @@ class _OnJemalloc:
     def test_lldb_prints_the_same(self):
         self.skipTest("covered by leaks_basic on glibc")
 
-    def test_allocator_is_jemalloc(self):
-        self.assertEqual(lib.run_cli_json([self.core, "heap", "stats"])["allocator"], "jemalloc")
+    allocator = "jemalloc"
+
+    def test_allocator(self):
+        self.assertEqual(lib.run_cli_json([self.core, "heap", "stats"])["allocator"], self.allocator)
 
 
 class JemallocLeaksBasicTest(_OnJemalloc, LeaksBasicTest):
@@ -313,6 +315,20 @@ class JemallocLeaksBasicTest(_OnJemalloc, LeaksBasicTest):
 
 class JemallocLeaksCxxTest(_OnJemalloc, LeaksCxxTest):
     program = "jemalloc_leaks_cxx"
+
+
+class _OnMimalloc(_OnJemalloc):
+    """The same leak programs linked with mimalloc (blocks have no header either)."""
+    allocator = "mimalloc"
+
+
+class MimallocLeaksBasicTest(_OnMimalloc, LeaksBasicTest):
+    program = "mimalloc_leaks_basic"
+    test_stale_pointers_keep_nothing_alive = JemallocLeaksBasicTest.test_stale_pointers_keep_nothing_alive
+
+
+class MimallocLeaksCxxTest(_OnMimalloc, LeaksCxxTest):
+    program = "mimalloc_leaks_cxx"
 
 
 if __name__ == "__main__":

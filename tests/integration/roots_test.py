@@ -181,21 +181,21 @@ class OtherMallocTest(unittest.TestCase):
         # lldb prints "error: " where the CLI prints "heapscope: ".
         self.assertEqual(ls.lldb_error_line(lldb_err), err[len("heapscope: "):].rstrip("\n"))
 
-    def check_jemalloc(self, core):
-        """jemalloc has a model: heap stats and heap leaks read it; a command
-        that reads glibc's heap only (heap bins) still names the allocator in
-        one line."""
+    def check_jemalloc(self, core, name="jemalloc", shown="libjemalloc.so", glibc_only="heap bins"):
+        """jemalloc (and mimalloc) have a model: heap stats and heap leaks read
+        it; a command that reads glibc's heap only (heap bins; mimalloc has
+        its own: heap arenas) still names the allocator in one line."""
         for debuginfo in (True, False):
             status, out, err = cli(core, "heap stats --json", debuginfo)
             self.assertEqual(status, 0, err)
-            self.assertEqual(json.loads(out)["allocator"], "jemalloc")
+            self.assertEqual(json.loads(out)["allocator"], name)
             status, out, err = cli(core, "heap leaks", debuginfo)
             self.assertEqual(status, 0, err)
             self.assertTrue(out.startswith("leaked: "), out)
-            status, out, err = cli(core, "heap bins", debuginfo)
+            status, out, err = cli(core, glibc_only, debuginfo)
             self.assertEqual((status, out), (2, ""))
-            self.assertRegex(err, r"^heapscope: malloc in this process is jemalloc \(libjemalloc.so[^)]*\); "
-                                  r"glibc's heap is unused\n$")
+            self.assertRegex(err, r"^heapscope: malloc in this process is %s \(%s[^)]*\); "
+                                  r"glibc's heap is unused\n$" % (name, re.escape(shown)))
 
     def test_preloaded(self):
         exe = os.path.join(PROGRAMS, "other_malloc")
@@ -206,8 +206,8 @@ class OtherMallocTest(unittest.TestCase):
                 # arena is then set up, but still holds nothing.
                 args = ["info"] if name == "jemalloc" else []
                 core, _ = self.core_of(exe, {"LD_PRELOAD": preload(name)}, args)
-                if name == "jemalloc":
-                    self.check_jemalloc(core)
+                if name in ("jemalloc", "mimalloc"):
+                    self.check_jemalloc(core, name, shown, "heap bins" if name == "jemalloc" else "heap arenas")
                     continue
                 self.check_one_line(exe, core, r"malloc in this process is %s \(%s[^)]*\); glibc's heap is unused"
                                     % (name, re.escape(shown)))

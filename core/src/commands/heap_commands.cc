@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <span>
 
+#include "commands/mimalloc_bins.h"
 #include "commands/registry.h"
 #include "heapscope/analysis/check.h"
 #include "heapscope/analysis/stats.h"
@@ -173,6 +174,7 @@ std::string run_chunk(CommandContext& ctx) {
 }
 
 void run_bins(CommandContext& ctx) {
+  if (run_mimalloc_bins(ctx)) return;  // mimalloc's page lists
   // mallocng has no free lists: its groups per size class, with their slot masks.
   if (const auto* m = dynamic_cast<const musl::Heap*>(&ctx.session.heap_model(ctx.cancel))) {
     if (!ctx.args.positional.empty())
@@ -241,7 +243,9 @@ void add_heap_commands(std::vector<CommandSpec>& t) {
   t.push_back({"heap", "bins", "Show the free lists (tcache, fastbins, unsorted, small, large bins)",
                "heap bins [tcache|fast|unsorted|small|large] [--arena I] [--limit N] [--json]",
                "Every non-empty list with its chunks in list order; anomalies (cycles, stray pointers,\n"
-               "wrong sizes, broken back links) are shown in place.",
+               "wrong sizes, broken back links) are shown in place.\n"
+               "On a mimalloc process: each heap's pages with the lengths of their free, local free,\n"
+               "thread free and delayed free lists (--arena I: owner I).",
                {kArenaOption, {"--limit", "N", "print at most N chunks of each list (text: 20)", ValueKind::kNumber}},
                0, 1, run_bins, {{"KIND", ValueKind::kChoice, {"tcache", "fast", "unsorted", "small", "large"}}}});
 }

@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "jemalloc/roots.h"
+#include "util/mapped_range.h"
 
 namespace heapscope::jemalloc {
 
@@ -222,20 +223,6 @@ class Walker {
     }
   }
 
-  // [at, at + size) lies in mappings that follow each other without a gap
-  // (a kernel splits one mapping where its pages' flags differ). A block
-  // outside them is corrupt and would make the block index huge.
-  bool mapped(Address at, uint64_t size) const {
-    const Region* r = target_.find_region(at);
-    const auto& regions = target_.regions();
-    if (!r) return false;
-    for (size_t i = size_t(r - regions.data()); i < regions.size(); ++i) {
-      if (i > size_t(r - regions.data()) && regions[i].range.begin != regions[i - 1].range.end) return false;
-      if (regions[i].range.end - at >= size) return true;
-    }
-    return false;
-  }
-
   void read_extent(Address edata) {
     std::byte raw[256];
     if (l_.edata_size > sizeof raw || !target_.read_exact(edata, raw, l_.edata_size)) {
@@ -258,7 +245,7 @@ class Walker {
       finding("bad-extent", edata, owner, fmt::format("extent at {} of {} bytes", to_hex(base), size));
       return;
     }
-    if (!mapped(Address(base), size)) {
+    if (!util::mapped_without_gap(target_, Address(base), size)) {
       finding("extent-unmapped", Address(base), owner,
               fmt::format("extent of {} bytes (descriptor {}) is not in mapped memory: left out", size, to_hex(edata)));
       return;
@@ -351,7 +338,7 @@ class Walker {
         auto size = target_.read_u64(Address(block + l_.base_block_size));
         auto next = target_.read_u64(Address(block + l_.base_block_next));
         if (!size || !next || *size < l_.base_block_header || block + *size < block ||
-            !mapped(Address(block), *size)) {
+            !util::mapped_without_gap(target_, Address(block), *size)) {
           finding("bad-base-block", Address(block), owner_of(ind), "base block unreadable, too small or unmapped");
           break;
         }

@@ -5,6 +5,7 @@
 
 #include "heapscope/glibc/heap.h"
 #include "heapscope/jemalloc/heap.h"
+#include "heapscope/mimalloc/heap.h"
 #include "heapscope/musl/heap.h"
 
 namespace heapscope {
@@ -19,6 +20,7 @@ std::unique_ptr<HeapModel> build_glibc(const Target& target, const SymbolResolve
 constexpr AllocatorModel kModels[] = {
     {"glibc", build_glibc},
     {"jemalloc", jemalloc::try_build},
+    {"mimalloc", mimalloc::try_build},
     {"musl", musl::try_build},
 };
 

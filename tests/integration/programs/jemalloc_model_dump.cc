@@ -8,28 +8,19 @@
 #include <map>
 #include <vector>
 
-#include "heapscope/core_file.h"
 #include "heapscope/error.h"
 #include "heapscope/jemalloc/heap.h"
-#include "heapscope/live_process.h"
+#include "dump_target.h"
 
 using namespace heapscope;
 
 int main(int argc, char** argv) {
-  bool live = argc == 3 && std::string_view(argv[1]) == "--pid";
-  if (argc != 2 && !live) {
-    std::fprintf(stderr, "usage: jemalloc_model_dump CORE | --pid PID\n");
-    return 2;
-  }
-  auto target = live ? open_live_process(std::atoi(argv[2]), StopMode::kStopAndDetach) : open_core_file(argv[1]);
-  if (!target) {
-    std::fprintf(stderr, "%s\n", target.error().message.c_str());
-    return 2;
-  }
-  auto symbols = make_elf_symbols(**target, {});
+  auto target = open_dump_target(argc, argv);
+  if (!target) return 2;
+  auto symbols = make_elf_symbols(*target, {});
   CancelToken cancel;
   try {
-    auto model = jemalloc::try_build(**target, *symbols, cancel);
+    auto model = jemalloc::try_build(*target, *symbols, cancel);
     if (!model) {
       std::printf("{\"allocator\": null}\n");
       return 0;
