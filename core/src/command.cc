@@ -451,7 +451,7 @@ class WarningSink final : public OutputSink {
 
 CommandOutput run_command(Session& session, std::string_view group,
                           const std::vector<std::string>& argv, const CancelToken& cancel,
-                          OutputSink& front_end_sink, const AddressEvaluator& evaluate) {
+                          OutputSink& front_end_sink, const AddressEvaluator& evaluate, bool color) {
   CommandOutput result;
   CancellableSink sink(front_end_sink, cancel);
   const std::vector<std::string> warnings = targets::target_warnings(session.target());
@@ -478,6 +478,7 @@ CommandOutput run_command(Session& session, std::string_view group,
     OutputWriter out(warned);
     ParsedArgs args = parse_args(*spec, argv, evaluate);
     CommandContext ctx{session, args, cancel, out};
+    ctx.color = color && !json;
     spec->run(ctx);
     out.flush();
     result.found_problems = ctx.found_problems;
@@ -502,14 +503,15 @@ CommandOutput run_command(Session& session, std::string_view group,
 }
 
 CommandOutput run_command_line(Session& session, std::string_view group, std::string_view raw,
-                               const CancelToken& cancel, OutputSink& sink, const AddressEvaluator& evaluate) {
+                               const CancelToken& cancel, OutputSink& sink, const AddressEvaluator& evaluate,
+                               bool color) {
   std::vector<std::string> argv;
   try {
     argv = split_arguments(raw);
   } catch (const UserError& e) {
     return {2, "", e.message};
   }
-  return run_command(session, group, argv, cancel, sink, evaluate);
+  return run_command(session, group, argv, cancel, sink, evaluate, color);
 }
 
 CommandOutput run_command(Session& session, std::string_view group,

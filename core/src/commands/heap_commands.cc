@@ -53,7 +53,7 @@ void run_stats(CommandContext& ctx) {
     s.mmapped = {};
   }
   s.findings = heap_problems(ctx);
-  ctx.out.write(ctx.args.json() ? stats_json(s) : with_findings_footer(ctx, stats_text(s)));
+  ctx.out.write(ctx.args.json() ? stats_json(s) : with_findings_footer(ctx, stats_text(s, Style(ctx.color))));
 }
 
 std::string run_arenas(CommandContext& ctx) {
@@ -89,7 +89,7 @@ void run_chunks(CommandContext& ctx) {
   std::optional<TypeNamer> namer;
   if (type) namer.emplace(ctx.session.target(), ctx.session.symbols());
   // Each row is written as it is found: the listing never sits whole in memory.
-  ChunkListWriter list(ctx.out, m, ctx.args.json());
+  ChunkListWriter list(ctx.out, m, ctx.args.json(), Style(ctx.color));
   size_t matching = 0;
   for (const auto& c : m.blocks) {
     if (arena && c.owner != *arena) continue;
@@ -160,7 +160,7 @@ std::string run_chunk(CommandContext& ctx) {
     j["dump"] = hex;
     return j.dump() + "\n";
   }
-  std::string text = chunk_text(here, *c, asked, places, prev_size, size_field, fd, bk);
+  std::string text = chunk_text(here, *c, asked, places, prev_size, size_field, fd, bk, Style(ctx.color));
   if (dump) text += fmt::format("  data, {} byte{}:\n", dump->size(), dump->size() == 1 ? "" : "s") +
                     hex_dump(glibc::chunk_data(*c), *dump);
   return with_findings_footer(ctx, std::move(text), {c->address, c->end()});
@@ -187,7 +187,7 @@ void run_bins(CommandContext& ctx) {
   if (ctx.args.json()) {
     bins_json(ctx.out, lists, per_list, heap_problems(ctx));
   } else {
-    bins_text(ctx.out, h, lists, per_list);
+    bins_text(ctx.out, h, lists, per_list, Style(ctx.color));
     write_findings_footer(ctx);
   }
 }

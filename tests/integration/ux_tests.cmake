@@ -1,0 +1,8 @@
+# Issue 21's debugger comforts: colour in the CLI, gdb and lldb.
+# Included by CMakeLists.txt.
+heapscope_integration_test(color.cli color_test.CliColorTest TIMEOUT 120)
+heapscope_integration_test(color.gdb color_test.GdbColorTest TIMEOUT 300)
+heapscope_integration_test(color.lldb color_test.LldbColorTest TIMEOUT 300)
+set_tests_properties(integration.color.cli PROPERTIES LABELS "integration;ux")
+set_tests_properties(integration.color.gdb PROPERTIES LABELS "integration;gdb;ux")
+set_tests_properties(integration.color.lldb PROPERTIES LABELS "integration;lldb;ux")
