@@ -6,3 +6,8 @@ heapscope_integration_test(color.lldb color_test.LldbColorTest TIMEOUT 300)
 set_tests_properties(integration.color.cli PROPERTIES LABELS "integration;ux")
 set_tests_properties(integration.color.gdb PROPERTIES LABELS "integration;gdb;ux")
 set_tests_properties(integration.color.lldb PROPERTIES LABELS "integration;lldb;ux")
+# heap try-free against what the real free() did (examples/try_free).
+heapscope_integration_test(try_free.cli try_free_test.TryFreeOracleTest TIMEOUT 120)
+heapscope_integration_test(try_free.frontends try_free_test.TryFreeFrontEndsTest TIMEOUT 300)
+set_tests_properties(integration.try_free.cli PROPERTIES LABELS "integration;ux")
+set_tests_properties(integration.try_free.frontends PROPERTIES LABELS "integration;gdb;lldb;ux")
