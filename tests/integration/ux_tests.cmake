@@ -11,3 +11,8 @@ heapscope_integration_test(try_free.cli try_free_test.TryFreeOracleTest TIMEOUT 
 heapscope_integration_test(try_free.frontends try_free_test.TryFreeFrontEndsTest TIMEOUT 300)
 set_tests_properties(integration.try_free.cli PROPERTIES LABELS "integration;ux")
 set_tests_properties(integration.try_free.frontends PROPERTIES LABELS "integration;gdb;lldb;ux")
+# heap bins --all: the empty lists too.
+heapscope_integration_test(bins_all.cli bins_all_test.BinsAllTest TIMEOUT 120)
+heapscope_integration_test(bins_all.frontends bins_all_test.BinsAllFrontEndsTest TIMEOUT 300)
+set_tests_properties(integration.bins_all.cli PROPERTIES LABELS "integration;ux")
+set_tests_properties(integration.bins_all.frontends PROPERTIES LABELS "integration;gdb;lldb;ux")

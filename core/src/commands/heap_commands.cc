@@ -9,6 +9,7 @@
 #include "heapscope/analysis/check.h"
 #include "heapscope/analysis/stats.h"
 #include "heapscope/analysis/types.h"
+#include "glibc/empty_lists.h"
 #include "heapscope/glibc/heap.h"
 #include "render/format.h"
 #include "render/heap_render.h"
@@ -177,10 +178,16 @@ void run_bins(CommandContext& ctx) {
       if (glibc::list_kind_name(lk) == k) kind = lk;  // the table checked the name
   }
   std::vector<const glibc::FreeList*> lists;
-  for (const auto& l : h.lists) {
-    if (kind && l.kind != *kind) continue;
-    if (arena && l.arena != *arena) continue;
-    lists.push_back(&l);
+  auto wanted = [&](const glibc::FreeList& l) { return (!kind || l.kind == *kind) && (!arena || l.arena == *arena); };
+  for (const auto& l : h.lists)
+    if (wanted(l)) lists.push_back(&l);
+  // --all: the empty lists too, each in its place.
+  std::vector<glibc::FreeList> empty;
+  if (ctx.args.has("--all")) {
+    empty = glibc::empty_free_lists(h);
+    for (const auto& l : empty)
+      if (wanted(l)) lists.push_back(&l);
+    glibc::sort_free_lists(lists);
   }
   // Text shows the head of each list; JSON, made for programs, all of it.
   size_t per_list = ctx.args.get_uint("--limit").value_or(ctx.args.json() ? SIZE_MAX : 20);
@@ -224,10 +231,11 @@ void add_heap_commands(std::vector<CommandSpec>& t) {
                1, 1,
                rendered_whole(run_chunk), {{"ADDR", ValueKind::kAddress}}});
   t.push_back({"heap", "bins", "Show the free lists (tcache, fastbins, unsorted, small, large bins)",
-               "heap bins [tcache|fast|unsorted|small|large] [--arena I] [--limit N] [--json]",
+               "heap bins [tcache|fast|unsorted|small|large] [--all] [--arena I] [--limit N] [--json]",
                "Every non-empty list with its chunks in list order; anomalies (cycles, stray pointers,\n"
-               "wrong sizes, broken back links) are shown in place.",
-               {kArenaOption, {"--limit", "N", "print at most N chunks of each list (text: 20)", ValueKind::kNumber}},
+               "wrong sizes, broken back links) are shown in place. --all shows the empty lists too.",
+               {kArenaOption, {"--limit", "N", "print at most N chunks of each list (text: 20)", ValueKind::kNumber},
+                {"--all", "", "also the empty lists: every tcache bin, fastbin, small and large bin, count 0"}},
                0, 1, run_bins, {{"KIND", ValueKind::kChoice, {"tcache", "fast", "unsorted", "small", "large"}}}});
 }
 
