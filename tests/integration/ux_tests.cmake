@@ -16,3 +16,6 @@ heapscope_integration_test(bins_all.cli bins_all_test.BinsAllTest TIMEOUT 120)
 heapscope_integration_test(bins_all.frontends bins_all_test.BinsAllFrontEndsTest TIMEOUT 300)
 set_tests_properties(integration.bins_all.cli PROPERTIES LABELS "integration;ux")
 set_tests_properties(integration.bins_all.frontends PROPERTIES LABELS "integration;gdb;lldb;ux")
+# The HTML map: problems and leaks marked and listed, mmapped chunks drawn (headless Chromium).
+heapscope_integration_test(frag.html_marks frag_html_test.HeapMapMarksTest TIMEOUT 600)
+set_tests_properties(integration.frag.html_marks PROPERTIES LABELS "integration;ux")
