@@ -60,6 +60,21 @@ constexpr size_t kMaxHtmlSpans = 200000;
 
 std::vector<MapMark> map_marks(CommandContext& ctx, const glibc::Heap& h, std::optional<int> arena);
 
+// Each chunk's first 8 data bytes for the HTML map, when the heaps drawn
+// have few enough chunks for the page to carry them (else none).
+std::vector<uint64_t> first_words(CommandContext& ctx, const glibc::Heap& h, const HeapMap& m) {
+  constexpr uint64_t kMaxChunks = 100'000;
+  uint64_t chunks = 0;
+  for (const auto& mh : m.heaps) chunks += mh.chunks;
+  if (chunks > kMaxChunks) return {};
+  std::vector<uint64_t> words(h.blocks.size());
+  for (size_t i = 0; i < h.blocks.size(); ++i) {
+    if (i % 4096 == 0) check_cancel(ctx.cancel);
+    words[i] = ctx.session.target().read_u64(glibc::chunk_data(h.blocks[i])).value_or(0);
+  }
+  return words;
+}
+
 std::string run_map(CommandContext& ctx) {
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   auto arena = arena_option(ctx, h);
@@ -72,7 +87,7 @@ std::string run_map(CommandContext& ctx) {
     HeapMap m = build_heap_map(h, arena, 0, static_cast<size_t>(max_spans), ctx.cancel);
     FragReport frag = compute_frag(h, target_page_size(ctx.session.target()), ctx.cancel);
     std::string page = map_html(h, m, frag, ctx.session.target().description(), heap_problems(ctx),
-                                map_marks(ctx, h, arena));
+                                map_marks(ctx, h, arena), first_words(ctx, h, m));
     std::FILE* f = std::fopen(file->c_str(), "wb");
     if (!f) throw UserError{fmt::format("cannot write {}: {}", *file, std::strerror(errno))};
     bool ok = std::fwrite(page.data(), 1, page.size(), f) == page.size();

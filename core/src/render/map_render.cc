@@ -138,10 +138,21 @@ std::string chunk_bounds(const glibc::Heap& h, const MapHeap& mh) {
   return base64_encode(blob);
 }
 
+// The first 8 data bytes of each chunk of a heap, in chunk_bounds' order; base64.
+std::string chunk_first_words(const glibc::Heap& h, const MapHeap& mh, const std::vector<uint64_t>& words) {
+  std::string blob;
+  auto it = std::lower_bound(h.blocks.begin(), h.blocks.end(), mh.range.begin,
+                             [](const Block& b, Address a) { return b.address < a; });
+  for (; it != h.blocks.end() && it->address < mh.range.end; ++it)
+    blob.append(reinterpret_cast<const char*>(&words[static_cast<size_t>(it - h.blocks.begin())]), 8);
+  return base64_encode(blob);
+}
+
 }  // namespace
 
 std::string map_html(const glibc::Heap& h, const HeapMap& m, const FragReport& frag, std::string_view title,
-                     size_t findings, const std::vector<MapMark>& marks) {
+                     size_t findings, const std::vector<MapMark>& marks,
+                     const std::vector<uint64_t>& first_words) {
   json legend = json::array();
   for (uint8_t st : map_legend_states())
     legend.push_back(json{{"state", st}, {"name", map_state_name(st)}, {"color", map_color(st)}});
@@ -173,7 +184,10 @@ std::string map_html(const glibc::Heap& h, const HeapMap& m, const FragReport& f
   size_t all_chunks = 0;
   for (const auto& mh : m.heaps) all_chunks += mh.chunks;
   if (all_chunks <= kMaxBoundaries)
-    for (size_t i = 0; i < m.heaps.size(); ++i) heaps[i]["bounds"] = chunk_bounds(h, m.heaps[i]);
+    for (size_t i = 0; i < m.heaps.size(); ++i) {
+      heaps[i]["bounds"] = chunk_bounds(h, m.heaps[i]);
+      if (first_words.size() == h.blocks.size()) heaps[i]["first"] = chunk_first_words(h, m.heaps[i], first_words);
+    }
   json mark_list = json::array();
   for (size_t i = 0; i < marks.size() && i < kMaxMarks; ++i)
     mark_list.push_back(json{{"address", to_hex(marks[i].address)}, {"size", marks[i].size},

@@ -28,7 +28,10 @@ struct MapMark {
 // The whole HTML document. `title` names the target; `findings` is how many
 // problems heap check finds; `marks` are drawn on the map and listed.
 std::string map_html(const glibc::Heap& h, const HeapMap& m, const FragReport& frag, std::string_view title,
-                     size_t findings, const std::vector<MapMark>& marks = {});
+                     size_t findings, const std::vector<MapMark>& marks = {},
+                     const std::vector<uint64_t>& first_words = {});
+// `first_words`, when given, holds each chunk's first 8 data bytes (indexed
+// as h.blocks): the page shows them when zoomed in far enough.
 
 // The page around the data (map_template.cc); "/*HEAPSCOPE_DATA*/" marks
 // where the JSON data goes.

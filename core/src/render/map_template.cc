@@ -95,6 +95,11 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
         at += st16; bd[nb++] = at;
       }
       h.bd = bd.subarray(0, nb);
+      if (h.first !== undefined) {
+        var fb = atob(h.first);
+        h.fw = new Uint8Array(fb.length);
+        for (var q2 = 0; q2 < fb.length; q2++) h.fw[q2] = fb.charCodeAt(q2);
+      }
     }
   });
   // mmapped chunks: a row each, drawn like a heap of one chunk.
@@ -235,14 +240,48 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
       ctx.strokeStyle = "#000b"; ctx.lineWidth = 1;
       ctx.strokeRect(cx0 + 0.5, top + 0.5, Math.max(1, cx1 - cx0 - 1), BAR - 1);
       outlines++;
-      if (cx1 - cx0 >= 48) { ctx.fillStyle = "#111"; ctx.fillText(hex(b1 - b0), cx0 + 3, top + BAR / 2 + 3); }
+      if (cx1 - cx0 >= 48) {
+        var label = hex(b1 - b0);
+        if (h.fw && cx1 - cx0 >= 200) label += "  " + firstBytes(h, i);
+        ctx.fillStyle = "#111"; ctx.fillText(label, cx0 + 3, top + BAR / 2 + 3);
+      }
     }
   }
 
+  // The chunk's first 8 data bytes, hex.
+  function firstBytes(h, i) {
+    var out = [];
+    for (var k = 0; k < 8; k++) { var v = h.fw[8 * i + k]; out.push((v < 16 ? "0" : "") + v.toString(16)); }
+    return out.join(" ");
+  }
+
+  // Marks by row, in address order: a redraw visits only those in view,
+  // and at most one a pixel column.
+  var marksByRow = new Map();
+  marks.forEach(function (k) {
+    if (!k.row) return;
+    if (!marksByRow.has(k.row)) marksByRow.set(k.row, []);
+    marksByRow.get(k.row).push(k);
+  });
+  marksByRow.forEach(function (list) { list.sort(function (p, q) { return p.off - q.off; }); });
   function drawMarks() {
     var pw = plotWidth();
-    marks.forEach(function (k) {
-      if (!k.row) return;
+    marksByRow.forEach(function (list) {
+      var lo = 0, hi = list.length;
+      while (lo < hi) { var mid = (lo + hi) >> 1; if (list[mid].off + list[mid].size < start) lo = mid + 1; else hi = mid; }
+      var lastX = -1;
+      for (var i = lo; i < list.length; i++) {
+        var k = list[i];
+        var x0 = LM + (k.off - start) / bpp;
+        if (x0 > LM + pw) break;
+        if (Math.floor(x0) === lastX && k !== selected) continue;
+        lastX = Math.floor(x0);
+        drawMark(k, pw);
+      }
+    });
+  }
+  function drawMark(k, pw) {
+    {
       var x0 = LM + (k.off - start) / bpp, x1 = LM + (k.off + Math.max(k.size, 1) - start) / bpp;
       if (x1 < LM || x0 > LM + pw) return;
       var top = k.row.y + 12, c = MARK_COLOR[k.m.kind] || "#d62728", xm = Math.max(LM, Math.min(LM + pw, x0));
@@ -253,7 +292,7 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
         ctx.strokeRect(Math.max(LM, x0), top - 1, Math.max(2, Math.min(LM + pw, x1) - Math.max(LM, x0)), BAR + 2);
         ctx.lineWidth = 1;
       }
-    });
+    }
   }
 
   function draw() {
@@ -305,6 +344,7 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
       var ci = Math.max(0, lowerBound(h.bd, Math.floor(b / 16) + 1) - 1);
       var c0 = h.bd[ci] * 16, c1 = ci + 1 < h.bd.length ? h.bd[ci + 1] * 16 : h.size;
       if (h.cnt[i] !== 1) lines.push("chunk " + hex(h.base + c0) + "  size " + (c1 - c0) + " (" + human(c1 - c0) + ")");
+      if (h.fw) lines.push("data " + firstBytes(h, ci));
     }
     if (h.cnt[i] === 1 && !D.granularity) {
       lines.push("chunk " + hex(addr) + "  size " + size + " (" + human(size) + ")");
@@ -478,6 +518,12 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
       var kx = LM + (k.off - start) / bpp;
       if (kx < LM || kx > LM + plotWidth()) throw new Error("mark out of view after the jump");
       document.body.setAttribute("data-jump", "ok " + k.m.kind + " " + k.m.address + " outlines " + outlines);
+      // At this zoom the chunk's label carries its first bytes: show them as the tooltip does.
+      var kh = k.row.heap;
+      if (kh.fw) {
+        var ki = Math.max(0, lowerBound(kh.bd, Math.floor(k.off / 16) + 1) - 1);
+        document.body.setAttribute("data-jump-bytes", firstBytes(kh, ki));
+      }
     }
   } catch (e) {
     result = "fail: " + e.message;
