@@ -12,6 +12,8 @@
  * Then the parent, whose heap no free() touched, aborts and dumps core, and
  * `heap try-free 0xPOINTER` on that core must say the same.
  */
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdint.h>
@@ -21,6 +23,21 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* mallinfo2 (glibc 2.33+), else mallinfo: looked up at run time so that the
+ * program also runs on older releases (the glibc matrix). */
+typedef struct mallinfo2 (*mallinfo2_fn)(void);
+static mallinfo2_fn g_mallinfo2;
+
+static struct mallinfo2 info(void) {
+  if (g_mallinfo2) return g_mallinfo2();
+  struct mallinfo m = mallinfo();
+  struct mallinfo2 r;
+  memset(&r, 0, sizeof r);
+  r.arena = (size_t)m.arena, r.ordblks = (size_t)m.ordblks, r.smblks = (size_t)m.smblks;
+  r.hblks = (size_t)m.hblks, r.fordblks = (size_t)m.fordblks, r.keepcost = (size_t)m.keepcost;
+  return r;
+}
 
 static void *guard(void) { return malloc(0x108); } /* keeps neighbours apart */
 
@@ -41,9 +58,9 @@ static void oracle(const char *name, void *p) {
     setrlimit(RLIMIT_CORE, &none); /* the children's deaths are answers, not cores */
     dup2(fds[1], 2);
     close(fds[0]);
-    struct mallinfo2 before = mallinfo2();
+    struct mallinfo2 before = info();
     free(p);
-    struct mallinfo2 after = mallinfo2();
+    struct mallinfo2 after = info();
     const char *r = p ? classify(&before, &after) : "nothing";
     if (write(fds[1], "RESULT ", 7) < 0 || write(fds[1], r, strlen(r)) < 0) _exit(3);
     _exit(0);
@@ -76,6 +93,7 @@ static void *fake_chunk(char *at, size_t size_field) {
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0); /* no stdio buffer on the heap */
   setenv("LIBC_FATAL_STDERR_", "1", 1);
+  g_mallinfo2 = (mallinfo2_fn)dlsym(RTLD_DEFAULT, "mallinfo2");
 
   void *in_use = malloc(0x18);
   guard();

@@ -73,7 +73,9 @@ class FreeSimulation {
   void munmap_chunk(Address p, uint64_t size_field) {
     const uint64_t size = size_field & ~kFlagBits;
     const uint64_t prev_size = word(p);
-    const uint64_t block = p.value - prev_size, total = prev_size + size;
+    // glibc 2.42+ keeps an mmapped chunk's size one header short of its
+    // mapping (as the matrix's 2.43 and 2.44 cores show).
+    const uint64_t block = p.value - prev_size, total = prev_size + size + (at_least(42) ? kHeaderSize : 0);
     const uint64_t mask = in_.page_size - 1;
     const uint64_t in_page = (p.value + kHeaderSize) & mask;
     const bool power_of_two = (in_page & (in_page - 1)) == 0;  // glibc's powerof2(0) is true
@@ -188,6 +190,18 @@ class FreeSimulation {
   }
 
   void int_free(const Arena& av, Address p, uint64_t size) {
+    if (at_least(42)) {
+      // 2.42's free(): alignment first, then the size with the end's overflow.
+      if (!check("the chunk is aligned", (p.value & (l_.malloc_alignment - 1)) == 0,
+                 fmt::format("chunk {}", to_hex(p)), "free(): invalid pointer"))
+        return;
+      if (!check("size is at least MINSIZE, a multiple of MALLOC_ALIGNMENT, and the chunk's end does not wrap",
+                 size >= l_.min_chunk && (size & (l_.malloc_alignment - 1)) == 0 && p.value <= -size,
+                 fmt::format("size {:#x}", size), "free(): invalid size"))
+        return;
+      if (tcache_part(p, size) || r_.outcome == TryFreeOutcome::kAbort) return;
+      return merge_or_fast(av, p, size);
+    }
     if (!check("the chunk is aligned and its size does not wrap around the address space",
                p.value <= -size && (p.value & (l_.malloc_alignment - 1)) == 0,
                fmt::format("chunk {}, size {:#x}", to_hex(p), size), "free(): invalid pointer"))
@@ -197,6 +211,10 @@ class FreeSimulation {
                "free(): invalid size"))
       return;
     if (tcache_part(p, size) || r_.outcome == TryFreeOutcome::kAbort) return;
+    merge_or_fast(av, p, size);
+  }
+
+  void merge_or_fast(const Arena& av, Address p, uint64_t size) {
     const uint64_t max_fast = in_.max_fast.value_or(kDefaultMaxFast);
     if (l_.nfastbins > 0 && size <= max_fast) return fast_part(av, p, size);
     merge_part(av, p, size);
