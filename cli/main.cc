@@ -2,11 +2,13 @@
 //   heapscope [--no-debuginfo] [--sysroot DIR] [--debug-dir DIR]... CORE heap stats [--json]
 //   heapscope [--no-debuginfo] --pid PID heap chunks --limit 10
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -49,6 +51,7 @@ const char kUsage[] =
     "  --no-debuginfo   use no separate debug files (roots from the heap's structure)\n"
     "  --sysroot DIR    read the files the core names as DIR/PATH (a core from another machine)\n"
     "  --debug-dir DIR  look for debug files in DIR (like /usr/lib/debug) first; repeatable\n"
+    "  --color WHEN     colour the text output: auto (a terminal, NO_COLOR unset), always or never\n"
     "DEBUGINFOD_URLS set: debug files no directory has are fetched by build-id.\n";
 
 // The value of option args[i]; advances i. Empty when there is none.
@@ -91,6 +94,17 @@ std::optional<int> help_without_target(const std::vector<std::string>& words) {
   return usage_error("no core file or --pid given (try --help)");
 }
 
+// --color WHEN: "auto" colours a terminal unless NO_COLOR is set (no-color.org).
+std::optional<bool> color_choice(const std::string& when) {
+  if (when == "always") return true;
+  if (when == "never") return false;
+  if (when == "auto") {
+    const char* no_color = std::getenv("NO_COLOR");
+    return isatty(STDOUT_FILENO) && !(no_color && *no_color);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -99,6 +113,7 @@ int main(int argc, char** argv) {
   SessionOptions options;
   std::string core;
   int pid = 0;
+  bool color = *color_choice("auto");
   size_t i = 0;
   for (; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -120,6 +135,11 @@ int main(int argc, char** argv) {
         options.sysroot = *dir;
       else if (!dir->empty())
         options.debug_dirs.push_back(*dir);
+    } else if (a == "--color" || a.starts_with("--color=")) {
+      std::optional<std::string> when = a == "--color" ? option_value(args, i) : a.substr(8);
+      auto choice = when ? color_choice(*when) : std::nullopt;
+      if (!choice) return usage_error("--color takes auto, always or never");
+      color = *choice;
     } else if (a == "--pid") {
       if (i + 1 >= args.size()) return usage_error("--pid needs a process id");
       auto parsed = parse_process_id(args[++i]);
@@ -152,7 +172,7 @@ int main(int argc, char** argv) {
   g_cancel = &cancel;
   std::signal(SIGINT, on_sigint);
   StdoutSink sink;
-  CommandOutput out = run_command(session, group, command, cancel, sink);
+  CommandOutput out = run_command(session, group, command, cancel, sink, {}, color);
   // What was written comes before the error line (a listing cut short).
   if (std::fflush(stdout) != 0 && out.status == 0)
     out = {2, "", std::string("cannot write the output: ") + std::strerror(errno)};

@@ -138,7 +138,9 @@ bool HeapscopeCommand::DoExecute(lldb::SBDebugger debugger, char** command,
     lldb::SBCommandInterpreter interpreter = debugger.GetCommandInterpreter();
     CancelToken cancel([&interpreter] { return interpreter.WasInterrupted(); });
     LldbSink sink(debugger, result);
-    CommandOutput out = run_command(*session, group_, argv, cancel, sink, lldb_evaluator(debugger));
+    // Colour as LLDB colours its own output: `settings set use-color`.
+    CommandOutput out =
+        run_command(*session, group_, argv, cancel, sink, lldb_evaluator(debugger), debugger.GetUseColor());
     sink.flush();  // what was written comes before an error line
     // Notes go to the error stream ("warning: ..."), never into the output
     // that must equal the CLI's; an error stays one line.

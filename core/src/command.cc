@@ -117,6 +117,7 @@ const std::vector<CommandSpec>& command_table() {
     add_frag_commands(t);
     add_leak_commands(t);
     add_check_commands(t);
+    add_try_free_commands(t);
     add_sites_commands(t);
     add_mems_commands(t);
     return t;
@@ -451,7 +452,7 @@ class WarningSink final : public OutputSink {
 
 CommandOutput run_command(Session& session, std::string_view group,
                           const std::vector<std::string>& argv, const CancelToken& cancel,
-                          OutputSink& front_end_sink, const AddressEvaluator& evaluate) {
+                          OutputSink& front_end_sink, const AddressEvaluator& evaluate, bool color) {
   CommandOutput result;
   CancellableSink sink(front_end_sink, cancel);
   const std::vector<std::string> warnings = targets::target_warnings(session.target());
@@ -478,6 +479,7 @@ CommandOutput run_command(Session& session, std::string_view group,
     OutputWriter out(warned);
     ParsedArgs args = parse_args(*spec, argv, evaluate);
     CommandContext ctx{session, args, cancel, out};
+    ctx.color = color && !json;
     spec->run(ctx);
     out.flush();
     result.found_problems = ctx.found_problems;
@@ -502,14 +504,15 @@ CommandOutput run_command(Session& session, std::string_view group,
 }
 
 CommandOutput run_command_line(Session& session, std::string_view group, std::string_view raw,
-                               const CancelToken& cancel, OutputSink& sink, const AddressEvaluator& evaluate) {
+                               const CancelToken& cancel, OutputSink& sink, const AddressEvaluator& evaluate,
+                               bool color) {
   std::vector<std::string> argv;
   try {
     argv = split_arguments(raw);
   } catch (const UserError& e) {
     return {2, "", e.message};
   }
-  return run_command(session, group, argv, cancel, sink, evaluate);
+  return run_command(session, group, argv, cancel, sink, evaluate, color);
 }
 
 CommandOutput run_command(Session& session, std::string_view group,

@@ -203,7 +203,8 @@ class PySession {
 
   // Runs one command, handing its output to write(str) in pieces as it is
   // rendered; returns (status, error).
-  py::tuple run(const std::string& group, const std::string& raw, py::object write, py::object evaluate) {
+  py::tuple run(const std::string& group, const std::string& raw, py::object write, py::object evaluate,
+                bool color) {
     AddressEvaluator evaluator = address_evaluator(std::move(evaluate));
     interrupted_->set = false;
     auto flag = interrupted_;
@@ -221,7 +222,7 @@ class PySession {
     CommandOutput out;
     {
       py::gil_scoped_release release;
-      out = run_command_line(session_, group, raw, cancel, sink, evaluator);
+      out = run_command_line(session_, group, raw, cancel, sink, evaluator, color);
       if (out.status == 0) {
         try {
           sink.finish();
@@ -391,9 +392,10 @@ PYBIND11_MODULE(_heapscope_gdb, m) {
 
   py::class_<PySession>(m, "Session")
       .def("run", &PySession::run, py::arg("group"), py::arg("raw_args"), py::arg("write"),
-           py::arg("evaluate") = py::none(),
+           py::arg("evaluate") = py::none(), py::arg("color") = false,
            "Runs one command, writing its output with write(str) in pieces; evaluate(expr) -> int\n"
-           "or an error str resolves address arguments that are not numbers. Returns (status, error).")
+           "or an error str resolves address arguments that are not numbers; color: ANSI colour in\n"
+           "text output. Returns (status, error).")
       .def("chunk", &PySession::chunk, py::arg("address"))
       .def("description", &PySession::description)
       .def("notes", &PySession::notes)

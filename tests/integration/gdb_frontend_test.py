@@ -377,7 +377,9 @@ class MallocParametersTest(unittest.TestCase):
     """`heap mp` against gdb's own `p mp_` (libc6-dbg), and the CLI's bytes."""
 
     FIELDS = ("trim_threshold", "top_pad", "mmap_threshold", "n_mmaps_max", "n_mmaps", "mmapped_mem",
-              "tcache_bins", "tcache_count")
+              "tcache_bins", "tcache_count", "arena_test", "arena_max")
+    # malloc's statics outside mp_: heap mp's name -> glibc's variable.
+    STATICS = (("max_fast", "global_max_fast"), ("perturb_byte", "perturb_byte"))
 
     def test_mp_equals_gdb_print(self):
         require_frontend(self)
@@ -385,12 +387,14 @@ class MallocParametersTest(unittest.TestCase):
         core = make_core(exe, ["abort"])
         steps = [["cmd", "heap mp --json"], ["cmd", "heap mp"], ["py", "int(gdb.parse_and_eval('&mp_'))"]]
         steps += [["py", "int(gdb.parse_and_eval('mp_.%s'))" % f] for f in self.FIELDS]
+        steps += [["py", "int(gdb.parse_and_eval('%s'))" % v] for _, v in self.STATICS]
         results, out, err = run_gdb([exe, core], steps)
         if not results[2]["ok"]:
             self.skipTest("gdb has no type for mp_ (no libc debug info)")
         doc = json.loads(results[0]["out"])
         self.assertEqual(int(doc["address"], 16), int(results[2]["out"]))
-        for f, r in zip(self.FIELDS, results[3:]):
+        for f, r in zip(self.FIELDS + tuple(n for n, _ in self.STATICS), results[3:]):
+            self.assertTrue(r["ok"], r)
             self.assertEqual(doc[f], int(r["out"]), f)
         self.assertEqual(doc["n_mmaps"], 1)  # sink[401], the 1 MiB chunk
         self.assertEqual(results[1]["out"], run_cli(core, "heap mp")[1])

@@ -49,6 +49,7 @@ _EXAMPLES_SRC = os.path.join(os.path.dirname(os.path.dirname(_HERE)), "examples"
 ORACLE_SCENARIOS = ("scenario_single", "scenario_threads", "scenario_mmap", "scenario_thread_waves",
                     "scenario_anon_maps")
 LEAK_SCENARIOS = ("leaks_basic",)
+TRY_FREE_SCENARIOS = ("try_free",)
 ARCHES = ("x86-64", "aarch64")
 
 
@@ -295,11 +296,37 @@ class _LeakCase(_MatrixCase):
         self.check("--no-debuginfo")
 
 
+class _TryFreeCase(_MatrixCase):
+    """`heap try-free` against what this release's free() did with each of
+    examples/try_free's pointers (see try_free_test.py)."""
+
+    def check(self, *options):
+        import re
+        label = self.label_for(options)
+        cases = re.findall(r"^CASE (\S+) (\S+) (.*)$", self.stdout, re.M)
+        self.assertGreaterEqual(len(cases), 19, label)
+        wrong = {}
+        for name, pointer, glibc in cases:
+            pointer = "0x0" if pointer == "(nil)" else pointer
+            doc = lib.run_cli_json(list(options) + [self.core, "heap", "try-free", pointer])
+            got = "abort:" + doc["message"] if doc["outcome"] == "abort" else doc["outcome"]
+            if got != glibc:
+                wrong[name] = (got, glibc)
+        self.assertEqual(wrong, {}, "%s: heap try-free / what glibc did" % label)
+
+    def test_with_debuginfo(self):
+        self.check()
+
+    def test_without_debuginfo(self):
+        self.check("--no-debuginfo")
+
+
 def _make_cases():
     for arch in matrix_arches():
         for v in cached_versions(arch) or [os.environ.get("HEAPSCOPE_MATRIX_VERSION", "none")]:
-            for s in ORACLE_SCENARIOS + LEAK_SCENARIOS:
-                base = _LeakCase if s in LEAK_SCENARIOS else _OracleCase
+            for s in ORACLE_SCENARIOS + LEAK_SCENARIOS + TRY_FREE_SCENARIOS:
+                base = (_LeakCase if s in LEAK_SCENARIOS else _TryFreeCase if s in TRY_FREE_SCENARIOS
+                        else _OracleCase)
                 name = "Glibc_%s_%s_%s" % (arch.replace("-", "_"), v.replace(".", "_"), s)
                 globals()[name] = type(name, (base,), {"version": v, "arch": arch, "scenario": s})
 

@@ -80,6 +80,9 @@ struct CommandContext {
   const CancelToken& cancel;
   OutputWriter& out;  // where the runner writes, as it renders
   bool found_problems = false;  // set by a check that found some (the CLI exits 1)
+  // The front-end wants colour (a terminal, the debugger's colour switch
+  // on); never set for --json. Only the renderers read it.
+  bool color = false;
 };
 
 struct CommandSpec {
@@ -134,12 +137,13 @@ struct CommandOutput {
 // fails or is interrupted midway, what was written stays written and the
 // error comes back in the result. A debugger front-end passes `evaluate` for
 // address arguments that are not numbers.
+// `color`: the front-end's colour switch (text only; JSON is never coloured).
 CommandOutput run_command(Session& session, std::string_view group,
                           const std::vector<std::string>& argv, const CancelToken& cancel,
-                          OutputSink& sink, const AddressEvaluator& evaluate = {});
+                          OutputSink& sink, const AddressEvaluator& evaluate = {}, bool color = false);
 CommandOutput run_command_line(Session& session, std::string_view group, std::string_view raw,
                                const CancelToken& cancel, OutputSink& sink,
-                               const AddressEvaluator& evaluate = {});
+                               const AddressEvaluator& evaluate = {}, bool color = false);
 // The same, with the output kept whole in CommandOutput::out (tests, small
 // answers): printed only on success, as before streaming.
 CommandOutput run_command(Session& session, std::string_view group,

@@ -12,7 +12,7 @@ namespace {
 void write_report(CommandContext& ctx, const CheckReport& r) {
   ctx.found_problems = !r.findings.empty();
   if (ctx.args.json()) check_json(ctx.out, r);
-  else check_text(ctx.out, r);
+  else check_text(ctx.out, r, Style(ctx.color));
 }
 
 void run_check(CommandContext& ctx) {
@@ -31,12 +31,12 @@ void run_check(CommandContext& ctx) {
 size_t heap_problems(CommandContext& ctx) { return ctx.session.heap_check(ctx.cancel).findings.size(); }
 
 std::string with_findings_footer(CommandContext& ctx, std::string text, AddressRange shown) {
-  if (!ctx.args.json()) text += findings_footer(ctx.session.heap_check(ctx.cancel), shown);
+  if (!ctx.args.json()) text += findings_footer(ctx.session.heap_check(ctx.cancel), shown, Style(ctx.color));
   return text;
 }
 
 void write_findings_footer(CommandContext& ctx) {
-  if (!ctx.args.json()) ctx.out.write(findings_footer(ctx.session.heap_check(ctx.cancel)));
+  if (!ctx.args.json()) ctx.out.write(findings_footer(ctx.session.heap_check(ctx.cancel), {}, Style(ctx.color)));
 }
 
 void add_check_commands(std::vector<CommandSpec>& t) {

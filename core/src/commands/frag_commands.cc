@@ -9,7 +9,9 @@
 
 #include "commands/registry.h"
 #include "heapscope/analysis/frag.h"
+#include "heapscope/analysis/check.h"
 #include "heapscope/analysis/heapmap.h"
+#include "heapscope/analysis/leaks.h"
 #include "heapscope/analysis/pages.h"
 #include "heapscope/glibc/heap.h"
 #include "render/frag_render.h"
@@ -56,6 +58,23 @@ std::string run_pages(CommandContext& ctx) {
 
 constexpr size_t kMaxHtmlSpans = 200000;
 
+std::vector<MapMark> map_marks(CommandContext& ctx, const glibc::Heap& h, std::optional<int> arena);
+
+// Each chunk's first 8 data bytes for the HTML map, when the heaps drawn
+// have few enough chunks for the page to carry them (else none).
+std::vector<uint64_t> first_words(CommandContext& ctx, const glibc::Heap& h, const HeapMap& m) {
+  constexpr uint64_t kMaxChunks = 100'000;
+  uint64_t chunks = 0;
+  for (const auto& mh : m.heaps) chunks += mh.chunks;
+  if (chunks > kMaxChunks) return {};
+  std::vector<uint64_t> words(h.blocks.size());
+  for (size_t i = 0; i < h.blocks.size(); ++i) {
+    if (i % 4096 == 0) check_cancel(ctx.cancel);
+    words[i] = ctx.session.target().read_u64(glibc::chunk_data(h.blocks[i])).value_or(0);
+  }
+  return words;
+}
+
 std::string run_map(CommandContext& ctx) {
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   auto arena = arena_option(ctx, h);
@@ -67,7 +86,8 @@ std::string run_map(CommandContext& ctx) {
     if (max_spans < 1) throw UserError{"--max-spans must be at least 1"};
     HeapMap m = build_heap_map(h, arena, 0, static_cast<size_t>(max_spans), ctx.cancel);
     FragReport frag = compute_frag(h, target_page_size(ctx.session.target()), ctx.cancel);
-    std::string page = map_html(h, m, frag, ctx.session.target().description(), heap_problems(ctx));
+    std::string page = map_html(h, m, frag, ctx.session.target().description(), heap_problems(ctx),
+                                map_marks(ctx, h, arena), first_words(ctx, h, m));
     std::FILE* f = std::fopen(file->c_str(), "wb");
     if (!f) throw UserError{fmt::format("cannot write {}: {}", *file, std::strerror(errno))};
     bool ok = std::fwrite(page.data(), 1, page.size(), f) == page.size();
@@ -85,6 +105,25 @@ std::string run_map(CommandContext& ctx) {
   }
   HeapMap m = build_heap_map(h, arena, static_cast<size_t>(width), 0, ctx.cancel);
   return ctx.args.json() ? map_json(h, m) : with_findings_footer(ctx, map_text(h, m));
+}
+
+// What the HTML map points at: heap check's problems, then the leaked and
+// possibly leaked chunks (heap leaks' classes), in the arena shown.
+std::vector<MapMark> map_marks(CommandContext& ctx, const glibc::Heap& h, std::optional<int> arena) {
+  std::vector<MapMark> marks;
+  for (const auto& f : ctx.session.heap_check(ctx.cancel).findings) {
+    if (arena && f.arena != *arena) continue;
+    const glibc::Chunk* c = h.chunk_containing(f.address);
+    marks.push_back({f.address, c ? uint64_t{c->size} : 0, "finding", f.kind + ": " + f.detail});
+  }
+  const LeakAnalysis leaks = analyze_leaks(ctx.session.target(), h, ctx.cancel);
+  for (uint32_t i : leaks.listed) {
+    const glibc::Chunk& c = h.blocks[i];
+    if (arena && c.owner != *arena) continue;
+    const std::string_view cls = leak_class_name(leaks.classes[i]);
+    marks.push_back({c.address, c.size, std::string(cls), fmt::format("{} leak, {} bytes", cls, uint64_t{c.size})});
+  }
+  return marks;
 }
 
 std::string run_mems_frag(CommandContext& ctx) {

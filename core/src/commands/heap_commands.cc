@@ -10,6 +10,7 @@
 #include "heapscope/analysis/check.h"
 #include "heapscope/analysis/stats.h"
 #include "heapscope/analysis/types.h"
+#include "glibc/empty_lists.h"
 #include "heapscope/glibc/heap.h"
 #include "heapscope/musl/heap.h"
 #include "render/format.h"
@@ -61,7 +62,7 @@ void run_stats(CommandContext& ctx) {
     s.mmapped = {};
   }
   s.findings = heap_problems(ctx);
-  ctx.out.write(ctx.args.json() ? stats_json(s) : with_findings_footer(ctx, stats_text(s)));
+  ctx.out.write(ctx.args.json() ? stats_json(s) : with_findings_footer(ctx, stats_text(s, Style(ctx.color))));
 }
 
 std::string run_arenas(CommandContext& ctx) {
@@ -96,7 +97,7 @@ void run_chunks(CommandContext& ctx) {
   std::optional<TypeNamer> namer;
   if (type) namer.emplace(ctx.session.target(), ctx.session.symbols(), m);
   // Each row is written as it is found: the listing never sits whole in memory.
-  ChunkListWriter list(ctx.out, m, ctx.args.json());
+  ChunkListWriter list(ctx.out, m, ctx.args.json(), Style(ctx.color));
   size_t matching = 0;
   for (const auto& c : m.blocks) {
     if (arena && c.owner != *arena) continue;
@@ -167,7 +168,7 @@ std::string run_chunk(CommandContext& ctx) {
     j["dump"] = hex;
     return j.dump() + "\n";
   }
-  std::string text = chunk_text(here, *c, asked, places, prev_size, size_field, fd, bk);
+  std::string text = chunk_text(here, *c, asked, places, prev_size, size_field, fd, bk, Style(ctx.color));
   if (dump) text += fmt::format("  data, {} byte{}:\n", dump->size(), dump->size() == 1 ? "" : "s") +
                     hex_dump(glibc::chunk_data(*c), *dump);
   return with_findings_footer(ctx, std::move(text), {c->address, c->end()});
@@ -194,17 +195,23 @@ void run_bins(CommandContext& ctx) {
       if (glibc::list_kind_name(lk) == k) kind = lk;  // the table checked the name
   }
   std::vector<const glibc::FreeList*> lists;
-  for (const auto& l : h.lists) {
-    if (kind && l.kind != *kind) continue;
-    if (arena && l.arena != *arena) continue;
-    lists.push_back(&l);
+  auto wanted = [&](const glibc::FreeList& l) { return (!kind || l.kind == *kind) && (!arena || l.arena == *arena); };
+  for (const auto& l : h.lists)
+    if (wanted(l)) lists.push_back(&l);
+  // --all: the empty lists too, each in its place.
+  std::vector<glibc::FreeList> empty;
+  if (ctx.args.has("--all")) {
+    empty = glibc::empty_free_lists(h);
+    for (const auto& l : empty)
+      if (wanted(l)) lists.push_back(&l);
+    glibc::sort_free_lists(lists);
   }
   // Text shows the head of each list; JSON, made for programs, all of it.
   size_t per_list = ctx.args.get_uint("--limit").value_or(ctx.args.json() ? SIZE_MAX : 20);
   if (ctx.args.json()) {
     bins_json(ctx.out, lists, per_list, heap_problems(ctx));
   } else {
-    bins_text(ctx.out, h, lists, per_list);
+    bins_text(ctx.out, h, lists, per_list, Style(ctx.color));
     write_findings_footer(ctx);
   }
 }
@@ -241,12 +248,13 @@ void add_heap_commands(std::vector<CommandSpec>& t) {
                1, 1,
                rendered_whole(run_chunk), {{"ADDR", ValueKind::kAddress}}});
   t.push_back({"heap", "bins", "Show the free lists (tcache, fastbins, unsorted, small, large bins)",
-               "heap bins [tcache|fast|unsorted|small|large] [--arena I] [--limit N] [--json]",
+               "heap bins [tcache|fast|unsorted|small|large] [--all] [--arena I] [--limit N] [--json]",
                "Every non-empty list with its chunks in list order; anomalies (cycles, stray pointers,\n"
-               "wrong sizes, broken back links) are shown in place.\n"
+               "wrong sizes, broken back links) are shown in place. --all shows the empty lists too.\n"
                "On a mimalloc process: each heap's pages with the lengths of their free, local free,\n"
                "thread free and delayed free lists (--arena I: owner I).",
-               {kArenaOption, {"--limit", "N", "print at most N chunks of each list (text: 20)", ValueKind::kNumber}},
+               {kArenaOption, {"--limit", "N", "print at most N chunks of each list (text: 20)", ValueKind::kNumber},
+                {"--all", "", "also the empty lists: every tcache bin, fastbin, small and large bin, count 0"}},
                0, 1, run_bins, {{"KIND", ValueKind::kChoice, {"tcache", "fast", "unsorted", "small", "large"}}}});
 }
 

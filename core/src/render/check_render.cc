@@ -8,11 +8,12 @@ namespace heapscope {
 
 using json = nlohmann::ordered_json;
 
-std::string check_finding_text(const CheckFinding& f) {
+std::string check_finding_text(const CheckFinding& f, const Style& style) {
   std::string arena = f.arena >= 0                     ? fmt::format("arena {}", f.arena)
                       : f.arena == glibc::kMmappedArena ? std::string("mmapped")
                                                         : std::string("-");
-  return fmt::format("{}  {}  {}: {}; glibc: {}; likely cause: {}", to_hex(f.address), arena, f.kind, f.detail,
+  return fmt::format("{}  {}  {}: {}; glibc: {}; likely cause: {}", style.address(f.address), arena,
+                     style.paint(Hue::kFinding, f.kind), f.detail,
                      f.glibc_message.empty() ? std::string("(not checked by glibc)") : "\"" + f.glibc_message + "\"",
                      f.cause);
 }
@@ -22,15 +23,18 @@ json check_finding_json(const CheckFinding& f) {
               {"glibc_message", f.glibc_message}, {"detail", f.detail},          {"cause", f.cause}};
 }
 
-void check_text(OutputWriter& out, const CheckReport& r) {
+void check_text(OutputWriter& out, const CheckReport& r, const Style& style) {
   for (const auto& f : r.findings) {
-    out.write(check_finding_text(f));
+    out.write(check_finding_text(f, style));
     out.write("\n");
   }
   if (r.findings.empty())
-    out.print("no problems found in {} chunk{}\n", r.chunks_checked, r.chunks_checked == 1 ? "" : "s");
+    out.print("{} in {} chunk{}\n", style.paint(Hue::kGood, "no problems found"), r.chunks_checked,
+              r.chunks_checked == 1 ? "" : "s");
   else
-    out.print("{} problem{} found in {} chunk{}\n", r.findings.size(), r.findings.size() == 1 ? "" : "s",
+    out.print("{} found in {} chunk{}\n",
+              style.paint(Hue::kFinding,
+                          fmt::format("{} problem{}", r.findings.size(), r.findings.size() == 1 ? "" : "s")),
               r.chunks_checked, r.chunks_checked == 1 ? "" : "s");
 }
 
@@ -47,7 +51,7 @@ void check_json(OutputWriter& out, const CheckReport& r) {
   out.write("}\n");
 }
 
-std::string findings_footer(const CheckReport& r, AddressRange shown) {
+std::string findings_footer(const CheckReport& r, AddressRange shown, const Style& style) {
   size_t count = 0;
   const CheckFinding* first = nullptr;
   for (const auto& f : r.findings) {
@@ -56,9 +60,9 @@ std::string findings_footer(const CheckReport& r, AddressRange shown) {
     ++count;
   }
   if (!first) return "";
-  return fmt::format("warning: {} {}heap problem{} (first at {}: {}); run 'heap check'\n", count,
-                     count == r.findings.size() ? "" : "other ", count == 1 ? "" : "s", to_hex(first->address),
-                     first->kind);
+  return fmt::format("{} {} {}heap problem{} (first at {}: {}); run 'heap check'\n",
+                     style.paint(Hue::kFinding, "warning:"), count, count == r.findings.size() ? "" : "other ",
+                     count == 1 ? "" : "s", style.address(first->address), first->kind);
 }
 
 }  // namespace heapscope

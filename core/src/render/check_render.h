@@ -9,21 +9,22 @@
 
 #include "heapscope/analysis/check.h"
 #include "heapscope/output.h"
+#include "render/style.h"
 
 namespace heapscope {
 
 // Written finding by finding: a wrecked heap can have millions.
-void check_text(OutputWriter& out, const CheckReport& r);
+void check_text(OutputWriter& out, const CheckReport& r, const Style& style = Style());
 void check_json(OutputWriter& out, const CheckReport& r);
 
 // One finding as heap check prints it (without the trailing newline), and
 // as a JSON object.
-std::string check_finding_text(const CheckFinding& f);
+std::string check_finding_text(const CheckFinding& f, const Style& style = Style());
 nlohmann::ordered_json check_finding_json(const CheckFinding& f);
 
 // The one short line every other heap command adds when heap check finds
 // problems: how many, and the first one's address and kind. Problems inside
 // `shown` are left out (heap chunk lists its own already).
-std::string findings_footer(const CheckReport& r, AddressRange shown = {});
+std::string findings_footer(const CheckReport& r, AddressRange shown = {}, const Style& style = Style());
 
 }  // namespace heapscope

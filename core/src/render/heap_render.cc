@@ -36,26 +36,26 @@ json states_json(const StateTallies& st) {
   return j;
 }
 
-std::string tally_row(std::string_view name, const Tally& t) {
-  return fmt::format("  {:<14} {:>10} {:>14}  {}\n", name, t.chunks, t.bytes,
+std::string tally_row(std::string_view name, const Tally& t, const Style& style) {
+  return fmt::format("  {} {:>10} {:>14}  {}\n", style.left(state_hue(name), name, 14), t.chunks, t.bytes,
                      t.bytes >= 1024 ? human_size(t.bytes) : "");
 }
 
 }  // namespace
 
-std::string stats_text(const HeapStats& s) {
+std::string stats_text(const HeapStats& s, const Style& style) {
   std::string out = fmt::format("glibc {}: {} arena{}, system bytes {}\n", s.glibc_version,
                                 s.arenas.size(), s.arenas.size() == 1 ? "" : "s",
                                 bytes_with_human(s.system_bytes));
   auto block = [&](const StateTallies& st) {
     out += fmt::format("  {:<14} {:>10} {:>14}\n", "class", "chunks", "bytes");
-    for (ChunkState c : kArenaClasses) out += tally_row(glibc::state_name(c), st[c]);
+    for (ChunkState c : kArenaClasses) out += tally_row(glibc::state_name(c), st[c], style);
     for (ChunkState c : kAnomalyClasses)
-      if (st[c].chunks) out += tally_row(glibc::state_name(c), st[c]);
+      if (st[c].chunks) out += tally_row(glibc::state_name(c), st[c], style);
   };
   for (const auto& a : s.arenas) {
     out += fmt::format("\narena {}{} at {}: {} heap{}, system bytes {}\n", a.index,
-                       a.main ? " (main)" : "", to_hex(a.address), a.heaps, a.heaps == 1 ? "" : "s",
+                       a.main ? " (main)" : "", style.address(a.address), a.heaps, a.heaps == 1 ? "" : "s",
                        bytes_with_human(a.system_bytes));
     block(a.states);
   }
@@ -138,8 +138,8 @@ std::string arenas_json(const glibc::Heap& h) {
          "\n";
 }
 
-ChunkListWriter::ChunkListWriter(OutputWriter& out, const HeapModel& model, bool json)
-    : out_(out), model_(model), json_(json) {
+ChunkListWriter::ChunkListWriter(OutputWriter& out, const HeapModel& model, bool json, Style style)
+    : out_(out), model_(model), json_(json), style_(style) {
   if (json_) out_.write("{\"chunks\":[");
   else out_.print("{:<18} {:<18} {:>12}  {:<13} {}\n", "address", "data", "size", "state", "arena");
 }
@@ -151,6 +151,11 @@ void ChunkListWriter::add(const Block& c) {
   if (json_)
     out_.print("{}{{\"address\":\"{:#x}\",\"data\":\"{:#x}\",\"size\":{},\"state\":\"{}\",\"arena\":{}}}",
                shown_ ? "," : "", c.address.value, data.value, uint64_t{c.size}, state, int{c.owner});
+  else if (style_.on())
+    out_.print("{} {} {:>12}  {} {}\n", style_.left(Hue::kAddress, to_hex(c.address), 18),
+               style_.left(Hue::kAddress, to_hex(data), 18), uint64_t{c.size},
+               style_.left(state_hue(state, block_state_hue(model_.kind_of(c).state)), state, 13),
+               c.owner == kNoOwner ? std::string("-") : std::to_string(c.owner));
   else
     out_.print("{:<18} {:<18} {:>12}  {:<13} {}\n", to_hex(c.address), to_hex(data), uint64_t{c.size}, state,
                c.owner == kNoOwner ? std::string("-") : std::to_string(c.owner));
@@ -190,6 +195,8 @@ std::string list_name(const glibc::FreeList& l) {
   return "?";
 }
 
+Hue list_hue(const glibc::FreeList& l) { return state_hue(glibc::list_kind_name(l.kind)); }
+
 json list_json_head(const glibc::FreeList& l) {
   json j{{"kind", std::string(glibc::list_kind_name(l.kind))},
          {"arena", l.arena},
@@ -212,9 +219,12 @@ json list_finding_json(const Finding& f) {
 
 std::string chunk_text(const std::vector<const CheckFinding*>& findings, const glibc::Chunk& c, Address asked,
                        const std::vector<ListPlace>& places, uint64_t prev_size_field,
-                       uint64_t size_field, std::optional<uint64_t> fd, std::optional<uint64_t> bk) {
-  std::string out = fmt::format("chunk {} (data {}), size {}, {}{}\n", to_hex(c.address), to_hex(glibc::chunk_data(c)),
-                                bytes_with_human(c.size), glibc::state_name(glibc::state_of(c)),
+                       uint64_t size_field, std::optional<uint64_t> fd, std::optional<uint64_t> bk,
+                       const Style& style) {
+  const std::string_view state = glibc::state_name(glibc::state_of(c));
+  std::string out = fmt::format("chunk {} (data {}), size {}, {}{}\n", style.address(c.address),
+                                style.address(glibc::chunk_data(c)), bytes_with_human(c.size),
+                                style.paint(state_hue(state), state),
                                 // The state already says "mmapped": not twice.
                                 c.owner != glibc::kMmappedArena ? fmt::format(", arena {}", c.owner)
                                 : c.kind == glibc::ChunkState::kMmapped ? std::string()
@@ -226,9 +236,9 @@ std::string chunk_text(const std::vector<const CheckFinding*>& findings, const g
   if (fd) out += fmt::format("  fd        {:#x}\n", *fd);
   if (bk) out += fmt::format("  bk        {:#x}\n", *bk);
   for (const auto& p : places)
-    out += fmt::format("  on {}, position {} of {}\n", list_name(*p.list), p.position + 1,
-                       p.list->chunks.size());
-  for (const auto* f : findings) out += fmt::format("  problem: {}\n", check_finding_text(*f));
+    out += fmt::format("  on {}, position {} of {}\n", style.paint(list_hue(*p.list), list_name(*p.list)),
+                       p.position + 1, p.list->chunks.size());
+  for (const auto* f : findings) out += fmt::format("  problem: {}\n", check_finding_text(*f, style));
   return out;
 }
 
@@ -263,37 +273,46 @@ std::string chunk_json(const std::vector<const CheckFinding*>& findings, const g
 }
 
 void bins_text(OutputWriter& out, const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists,
-               size_t per_list) {
+               size_t per_list, const Style& style) {
   if (lists.empty()) out.write("no non-empty free lists\n");
   for (const auto* l : lists) {
-    out.print("{}: {} chunk{}\n", list_name(*l), l->chunks.size(), l->chunks.size() == 1 ? "" : "s");
+    out.print("{}: {} chunk{}\n", style.paint(list_hue(*l), list_name(*l)), l->chunks.size(),
+              l->chunks.size() == 1 ? "" : "s");
+    // Lines wrap at 100 visible columns: escape codes take none.
     std::string line = " ";
+    size_t width = line.size();
+    auto add = [&](std::string_view item, size_t item_width) {
+      if (width + item_width > 100) {
+        out.write(line);
+        out.write("\n");
+        line = "   ";
+        width = line.size();
+      }
+      line += item;
+      width += item_width;
+    };
     const size_t shown = std::min(per_list, l->chunks.size());
     for (size_t i = 0; i < shown; ++i) {
       const glibc::Chunk* c = h.chunk_at(l->chunks[i]);
-      std::string item = fmt::format(" {} {}", i ? "->" : "", to_hex(l->chunks[i]));
-      if (c && c->size != l->min_size) item += fmt::format(" ({:#x})", c->size);
-      if (line.size() + item.size() > 100) {
-        out.write(line);
-        out.write("\n");
-        line = "   ";
+      const std::string address = to_hex(l->chunks[i]);
+      std::string item = fmt::format(" {} {}", i ? "->" : "", style.paint(Hue::kAddress, address));
+      size_t item_width = (i ? 4 : 2) + address.size();
+      if (c && c->size != l->min_size) {
+        const std::string size = fmt::format(" ({:#x})", c->size);
+        item += size;
+        item_width += size.size();
       }
-      line += item;
+      add(item, item_width);
     }
     if (shown < l->chunks.size()) {
       std::string more = fmt::format(" -> ... {} more (--limit)", l->chunks.size() - shown);
-      if (line.size() + more.size() > 100) {
-        out.write(line);
-        out.write("\n");
-        line = "   ";
-      }
-      line += more;
+      add(more, more.size());
     }
     if (!l->chunks.empty()) {
       out.write(line);
       out.write("\n");
     }
-    for (const auto& f : l->findings) out.print("  ! {}\n", f.detail);
+    for (const auto& f : l->findings) out.print("  {} {}\n", style.paint(Hue::kFinding, "!"), f.detail);
   }
 }
 

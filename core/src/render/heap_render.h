@@ -10,10 +10,11 @@
 #include "heapscope/analysis/stats.h"
 #include "heapscope/glibc/heap.h"
 #include "heapscope/output.h"
+#include "render/style.h"
 
 namespace heapscope {
 
-std::string stats_text(const HeapStats& s);
+std::string stats_text(const HeapStats& s, const Style& style = Style());
 std::string stats_json(const HeapStats& s);
 
 std::string arenas_text(const glibc::Heap& h);
@@ -24,7 +25,7 @@ std::string arenas_json(const glibc::Heap& h);
 class ChunkListWriter {
  public:
   // Rows name the model's kinds and its user pointers ("data").
-  ChunkListWriter(OutputWriter& out, const HeapModel& model, bool json);
+  ChunkListWriter(OutputWriter& out, const HeapModel& model, bool json, Style style = Style());
   void add(const Block& c);
   // "N chunks", or "... N of M matching chunks shown (--limit)".
   void finish_text(size_t total_matching);
@@ -35,6 +36,7 @@ class ChunkListWriter {
   OutputWriter& out_;
   const HeapModel& model_;
   bool json_;
+  Style style_;
   size_t shown_ = 0;
 };
 
@@ -46,14 +48,15 @@ struct ListPlace {
 // `findings`: heap check's findings at this chunk.
 std::string chunk_text(const std::vector<const CheckFinding*>& findings, const glibc::Chunk& c, Address asked,
                        const std::vector<ListPlace>& places, uint64_t prev_size_field,
-                       uint64_t size_field, std::optional<uint64_t> fd, std::optional<uint64_t> bk);
+                       uint64_t size_field, std::optional<uint64_t> fd, std::optional<uint64_t> bk,
+                       const Style& style = Style());
 std::string chunk_json(const std::vector<const CheckFinding*>& findings, const glibc::Chunk& c, Address asked,
                        const std::vector<ListPlace>& places, uint64_t prev_size_field,
                        uint64_t size_field, std::optional<uint64_t> fd, std::optional<uint64_t> bk);
 
 // At most `per_list` chunks of each list are printed (the count is always whole).
 void bins_text(OutputWriter& out, const glibc::Heap& h, const std::vector<const glibc::FreeList*>& lists,
-               size_t per_list);
+               size_t per_list, const Style& style = Style());
 void bins_json(OutputWriter& out, const std::vector<const glibc::FreeList*>& lists, size_t per_list,
                size_t findings);
 

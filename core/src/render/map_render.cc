@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -103,8 +104,55 @@ std::string map_json(const glibc::Heap& h, const HeapMap& m) {
   return doc.dump() + "\n";
 }
 
+namespace {
+
+// Past this many chunks the page carries no chunk boundaries (4 bytes each):
+// the map then stops at spans.
+constexpr size_t kMaxBoundaries = 2'000'000;
+// Marks listed at most (the side panel stays usable; the count is whole).
+constexpr size_t kMaxMarks = 20'000;
+// mmapped chunks drawn at most, one row each.
+constexpr size_t kMaxMmappedRows = 200;
+
+// Each heap's chunk starts as steps from the one before (the first from the
+// heap's begin) in units of 16 bytes (chunks are 16-aligned): little-endian
+// uint16, a step of 0xffff or more written as 0xffff then its high and low
+// halves; base64. Two bytes a chunk keep a million chunks' page small.
+std::string chunk_bounds(const glibc::Heap& h, const MapHeap& mh) {
+  std::string blob;
+  auto put = [&](uint16_t v) { blob.append(reinterpret_cast<const char*>(&v), 2); };
+  auto it = std::lower_bound(h.blocks.begin(), h.blocks.end(), mh.range.begin,
+                             [](const Block& b, Address a) { return b.address < a; });
+  Address prev = mh.range.begin;
+  for (; it != h.blocks.end() && it->address < mh.range.end; ++it) {
+    const uint64_t step = (it->address - prev) / 16;
+    prev = it->address;
+    if (step < 0xffff) {
+      put(static_cast<uint16_t>(step));
+    } else {
+      put(0xffff);
+      put(static_cast<uint16_t>(step >> 16));
+      put(static_cast<uint16_t>(step));
+    }
+  }
+  return base64_encode(blob);
+}
+
+// The first 8 data bytes of each chunk of a heap, in chunk_bounds' order; base64.
+std::string chunk_first_words(const glibc::Heap& h, const MapHeap& mh, const std::vector<uint64_t>& words) {
+  std::string blob;
+  auto it = std::lower_bound(h.blocks.begin(), h.blocks.end(), mh.range.begin,
+                             [](const Block& b, Address a) { return b.address < a; });
+  for (; it != h.blocks.end() && it->address < mh.range.end; ++it)
+    blob.append(reinterpret_cast<const char*>(&words[static_cast<size_t>(it - h.blocks.begin())]), 8);
+  return base64_encode(blob);
+}
+
+}  // namespace
+
 std::string map_html(const glibc::Heap& h, const HeapMap& m, const FragReport& frag, std::string_view title,
-                     size_t findings) {
+                     size_t findings, const std::vector<MapMark>& marks,
+                     const std::vector<uint64_t>& first_words) {
   json legend = json::array();
   for (uint8_t st : map_legend_states())
     legend.push_back(json{{"state", st}, {"name", map_state_name(st)}, {"color", map_color(st)}});
@@ -133,6 +181,20 @@ std::string map_html(const glibc::Heap& h, const HeapMap& m, const FragReport& f
                          {"size", mh.range.size()}, {"chunks", mh.chunks}, {"unit", unit},
                          {"nspans", n}, {"spans", base64_encode(blob)}});
   }
+  size_t all_chunks = 0;
+  for (const auto& mh : m.heaps) all_chunks += mh.chunks;
+  if (all_chunks <= kMaxBoundaries)
+    for (size_t i = 0; i < m.heaps.size(); ++i) {
+      heaps[i]["bounds"] = chunk_bounds(h, m.heaps[i]);
+      if (first_words.size() == h.blocks.size()) heaps[i]["first"] = chunk_first_words(h, m.heaps[i], first_words);
+    }
+  json mark_list = json::array();
+  for (size_t i = 0; i < marks.size() && i < kMaxMarks; ++i)
+    mark_list.push_back(json{{"address", to_hex(marks[i].address)}, {"size", marks[i].size},
+                             {"kind", marks[i].kind}, {"label", marks[i].label}});
+  json mmapped_list = json::array();
+  for (size_t i = 0; i < m.mmapped.size() && i < kMaxMmappedRows; ++i)
+    mmapped_list.push_back(json{{"address", to_hex(m.mmapped[i]->address)}, {"size", m.mmapped[i]->size}});
 
   auto figures = [&](const FragFigures& f) {
     json free = json::object();
@@ -170,9 +232,9 @@ std::string map_html(const glibc::Heap& h, const HeapMap& m, const FragReport& f
   json data{{"title", std::string(title)}, {"glibc_version", h.version}, {"granularity", m.granularity},
             {"legend", std::move(legend)}, {"arenas", std::move(arenas)}, {"heaps", std::move(heaps)},
             {"total", figures(frag.total)},
-            {"mmapped", json{{"chunks", m.mmapped.size()}, {"bytes", mm_bytes}}},
-            {"findings", findings}};
-  std::string payload = data.dump();
+            {"mmapped", json{{"chunks", m.mmapped.size()}, {"bytes", mm_bytes}, {"list", std::move(mmapped_list)}}},
+            {"findings", findings}, {"marks", std::move(mark_list)}, {"marks_total", marks.size()}};
+  std::string payload = data.dump(-1, ' ', false, json::error_handler_t::replace);
   // Inside <script>, "</" could end the element early: JSON allows "<\/".
   std::string safe;
   safe.reserve(payload.size());

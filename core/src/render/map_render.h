@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "heapscope/analysis/frag.h"
 #include "heapscope/analysis/heapmap.h"
@@ -15,10 +16,22 @@ namespace heapscope {
 std::string map_text(const glibc::Heap& h, const HeapMap& m);
 std::string map_json(const glibc::Heap& h, const HeapMap& m);
 
+// Something the HTML map points at and lists in its side panel: a heap
+// problem or a leaked chunk.
+struct MapMark {
+  Address address;
+  uint64_t size = 0;   // of the chunk it concerns (0: a point)
+  std::string kind;    // "finding", "direct", "indirect", "possible"
+  std::string label;   // the finding's kind and detail, or the leak's class
+};
+
 // The whole HTML document. `title` names the target; `findings` is how many
-// problems heap check finds.
+// problems heap check finds; `marks` are drawn on the map and listed.
 std::string map_html(const glibc::Heap& h, const HeapMap& m, const FragReport& frag, std::string_view title,
-                     size_t findings);
+                     size_t findings, const std::vector<MapMark>& marks = {},
+                     const std::vector<uint64_t>& first_words = {});
+// `first_words`, when given, holds each chunk's first 8 data bytes (indexed
+// as h.blocks): the page shows them when zoomed in far enough.
 
 // The page around the data (map_template.cc); "/*HEAPSCOPE_DATA*/" marks
 // where the JSON data goes.

@@ -32,8 +32,11 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
 #side table{border-collapse:collapse;width:100%}
 #side td{padding:0 4px}
 #side td.n{text-align:right;font-family:ui-monospace,monospace}
-.hb{display:inline-block;height:8px;background:#e15759;vertical-align:0}
-.hu{background:#4e79a7}
+.hb{display:inline-block;height:8px;background:#6b6ecf;vertical-align:0}
+.hu{background:#393b79}
+.mk{cursor:pointer;font:12px ui-monospace,monospace;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;padding:1px 2px}
+.mk:hover{background:#e8ecff}
+.mk .sw{display:inline-block;width:8px;height:8px;margin-right:4px}
 #tip{position:fixed;pointer-events:none;background:#222e;color:#fff;padding:5px 8px;border-radius:4px;font:12px ui-monospace,monospace;white-space:pre;display:none;z-index:10}
 .muted{color:#777}
 </style>
@@ -81,6 +84,31 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
     h.off = new Uint32Array(buf, 0, n); h.len = new Uint32Array(buf, 4 * n, n);
     h.cnt = new Uint32Array(buf, 8 * n, n); h.st = new Uint8Array(buf, 12 * n, n);
     h.base = parseInt(h.begin, 16);
+    if (h.bounds !== undefined) {
+      var bb = atob(h.bounds), bbuf = new ArrayBuffer(bb.length), b8 = new Uint8Array(bbuf);
+      for (var k = 0; k < bb.length; k++) b8[k] = bb.charCodeAt(k);
+      // Steps from the chunk before, in 16 bytes (map_render.cc's chunk_bounds).
+      var steps = new Uint16Array(bbuf, 0, bb.length >> 1), bd = new Uint32Array(steps.length), nb = 0, at = 0;
+      for (var q = 0; q < steps.length; q++) {
+        var st16 = steps[q];
+        if (st16 === 0xffff) { st16 = steps[q + 1] * 65536 + steps[q + 2]; q += 2; }
+        at += st16; bd[nb++] = at;
+      }
+      h.bd = bd.subarray(0, nb);
+      if (h.first !== undefined) {
+        var fb = atob(h.first);
+        h.fw = new Uint8Array(fb.length);
+        for (var q2 = 0; q2 < fb.length; q2++) h.fw[q2] = fb.charCodeAt(q2);
+      }
+    }
+  });
+  // mmapped chunks: a row each, drawn like a heap of one chunk.
+  var MMAPPED = 7;
+  var mmHeaps = D.mmapped.list.map(function (c, i) {
+    var size = c.size, unit = 16;
+    return { arena: -1, index: i, mm: true, begin: c.address, base: parseInt(c.address, 16), size: size, chunks: 1,
+             unit: unit, nspans: 1, off: new Uint32Array([0]), len: new Uint32Array([Math.max(1, size / unit)]),
+             cnt: new Uint32Array([1]), st: new Uint8Array([MMAPPED]), bd: new Uint32Array([0]) };
   });
   var arenaByIndex = {};
   D.arenas.forEach(function (a) { arenaByIndex[a.index] = a; });
@@ -93,9 +121,26 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
     if (h.arena !== lastArena) { rows.push({ kind: "arena", arena: h.arena, y: y }); y += HEAD; lastArena = h.arena; }
     rows.push({ kind: "heap", heap: h, y: y }); y += ROW;
   });
+  if (mmHeaps.length) {
+    rows.push({ kind: "mmhead", y: y }); y += HEAD;
+    mmHeaps.forEach(function (h) { rows.push({ kind: "heap", heap: h, y: y }); y += ROW; });
+  }
   var totalHeight = y + 6;
   var maxSize = 1;
   D.heaps.forEach(function (h) { maxSize = Math.max(maxSize, h.size); });
+  mmHeaps.forEach(function (h) { maxSize = Math.max(maxSize, h.size); });
+
+  // Marks (problems, leaks): each placed in the row whose range holds it.
+  var MARK_COLOR = { finding: "#d62728", direct: "#111111", indirect: "#8c8c8c", possible: "#bcbd22" };
+  var marks = D.marks.map(function (m) {
+    var a = parseInt(m.address, 16), row = null;
+    for (var i = 0; i < rows.length; i++) {
+      var r = rows[i];
+      if (r.kind === "heap" && a >= r.heap.base && a < r.heap.base + r.heap.size) { row = r; break; }
+    }
+    return { m: m, a: a, row: row, off: row ? a - row.heap.base : 0, size: m.size };
+  });
+  var selected = null;
 
   var cv = document.getElementById("cv"), view = document.getElementById("view"), tip = document.getElementById("tip");
   var ctx = cv.getContext("2d");
@@ -124,7 +169,7 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
     return i < h.nspans && h.off[i] * h.unit <= b ? i : -1;
   }
 
-  var drawnArenas = {}, drawnHeaps = 0;
+  var drawnArenas = {}, drawnHeaps = 0, drawnMmapped = 0, outlines = 0;
   function drawHeap(r) {
     var h = r.heap, pw = plotWidth(), u = h.unit;
     var acc = new Float64Array(pw * NS);
@@ -146,7 +191,8 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
     var top = r.y + 12;
     ctx.fillStyle = "#888";
     ctx.font = "11px ui-monospace,monospace";
-    ctx.fillText("heap " + h.index + "  " + h.begin + "  " + human(h.size) + "  " + h.blocks + " chunks", LM, r.y + 9);
+    ctx.fillText(h.mm ? "mmapped chunk " + h.begin + "  " + human(h.size)
+                      : "heap " + h.index + "  " + h.begin + "  " + human(h.size) + "  " + h.chunks + " chunks", LM, r.y + 9);
     for (var c2 = 0; c2 < pw; c2++) {
       var tot = 0, best = 0, bestv = 0;
       for (var k = 0; k < NS; k++) { var v = acc[c2 * NS + k]; tot += v; if (v > bestv) { bestv = v; best = k; } }
@@ -169,14 +215,95 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
     // The heap's outline, to scale.
     var ex0 = LM + Math.max(0, -start / bpp), ex1 = LM + Math.min(pw, (h.size - start) / bpp);
     if (ex1 > ex0) { ctx.strokeStyle = "#0003"; ctx.strokeRect(ex0 + 0.5, top - 0.5, ex1 - ex0, BAR + 1); }
-    if (painted) { drawnArenas[h.arena] = true; drawnHeaps++; }
+    if (painted) { if (h.mm) drawnMmapped++; else { drawnArenas[h.arena] = true; drawnHeaps++; } }
+    drawOutlines(h, top, pw, viewEnd);
+  }
+
+  // Zoomed in far enough (3 px a chunk or more), every chunk in view gets
+  // its outline, and its size once there is room to write it.
+  function lowerBound(arr, v) {
+    var lo = 0, hi = arr.length;
+    while (lo < hi) { var mid = (lo + hi) >> 1; if (arr[mid] < v) lo = mid + 1; else hi = mid; }
+    return lo;
+  }
+  function drawOutlines(h, top, pw, viewEnd) {
+    if (!h.bd) return;
+    var first = Math.max(0, lowerBound(h.bd, Math.floor(Math.max(0, start) / 16)) - 1);
+    var last = lowerBound(h.bd, Math.ceil(Math.min(h.size, viewEnd) / 16));
+    if (last - first > pw / 3) return;
+    ctx.font = "10px ui-monospace,monospace";
+    for (var i = first; i < last; i++) {
+      var b0 = h.bd[i] * 16, b1 = i + 1 < h.bd.length ? h.bd[i + 1] * 16 : h.size;
+      var x0 = LM + (b0 - start) / bpp, x1 = LM + (b1 - start) / bpp;
+      if (x1 < LM || x0 > LM + pw || x1 - x0 < 3) continue;
+      var cx0 = Math.max(LM, x0), cx1 = Math.min(LM + pw, x1);
+      ctx.strokeStyle = "#000b"; ctx.lineWidth = 1;
+      ctx.strokeRect(cx0 + 0.5, top + 0.5, Math.max(1, cx1 - cx0 - 1), BAR - 1);
+      outlines++;
+      if (cx1 - cx0 >= 48) {
+        var label = hex(b1 - b0);
+        if (h.fw && cx1 - cx0 >= 200) label += "  " + firstBytes(h, i);
+        ctx.fillStyle = "#111"; ctx.fillText(label, cx0 + 3, top + BAR / 2 + 3);
+      }
+    }
+  }
+
+  // The chunk's first 8 data bytes, hex.
+  function firstBytes(h, i) {
+    var out = [];
+    for (var k = 0; k < 8; k++) { var v = h.fw[8 * i + k]; out.push((v < 16 ? "0" : "") + v.toString(16)); }
+    return out.join(" ");
+  }
+
+  // Marks by row, in address order: a redraw visits only those in view,
+  // and at most one a pixel column.
+  var marksByRow = new Map();
+  marks.forEach(function (k) {
+    if (!k.row) return;
+    if (!marksByRow.has(k.row)) marksByRow.set(k.row, []);
+    marksByRow.get(k.row).push(k);
+  });
+  marksByRow.forEach(function (list) { list.sort(function (p, q) { return p.off - q.off; }); });
+  function drawMarks() {
+    var pw = plotWidth();
+    marksByRow.forEach(function (list) {
+      var lo = 0, hi = list.length;
+      while (lo < hi) { var mid = (lo + hi) >> 1; if (list[mid].off + list[mid].size < start) lo = mid + 1; else hi = mid; }
+      var lastX = -1;
+      for (var i = lo; i < list.length; i++) {
+        var k = list[i];
+        var x0 = LM + (k.off - start) / bpp;
+        if (x0 > LM + pw) break;
+        if (Math.floor(x0) === lastX && k !== selected) continue;
+        lastX = Math.floor(x0);
+        drawMark(k, pw);
+      }
+    });
+  }
+  function drawMark(k, pw) {
+    {
+      var x0 = LM + (k.off - start) / bpp, x1 = LM + (k.off + Math.max(k.size, 1) - start) / bpp;
+      if (x1 < LM || x0 > LM + pw) return;
+      var top = k.row.y + 12, c = MARK_COLOR[k.m.kind] || "#d62728", xm = Math.max(LM, Math.min(LM + pw, x0));
+      ctx.fillStyle = c;
+      ctx.beginPath(); ctx.moveTo(xm, top + BAR); ctx.lineTo(xm - 4, top + BAR + 5); ctx.lineTo(xm + 4, top + BAR + 5); ctx.fill();
+      if (x1 - x0 >= 3 || k === selected) {
+        ctx.strokeStyle = c; ctx.lineWidth = k === selected ? 3 : 1.5;
+        ctx.strokeRect(Math.max(LM, x0), top - 1, Math.max(2, Math.min(LM + pw, x1) - Math.max(LM, x0)), BAR + 2);
+        ctx.lineWidth = 1;
+      }
+    }
   }
 
   function draw() {
     ctx.clearRect(0, 0, W, totalHeight);
-    drawnArenas = {}; drawnHeaps = 0;
+    drawnArenas = {}; drawnHeaps = 0; drawnMmapped = 0; outlines = 0;
     rows.forEach(function (r) {
-      if (r.kind === "arena") {
+      if (r.kind === "mmhead") {
+        ctx.fillStyle = "#222"; ctx.font = "bold 13px system-ui,sans-serif";
+        ctx.fillText("mmapped chunks: " + D.mmapped.chunks + " (" + human(D.mmapped.bytes) + "), each its own mapping" +
+                     (D.mmapped.chunks > mmHeaps.length ? "; the first " + mmHeaps.length + " drawn" : ""), LM, r.y + 15);
+      } else if (r.kind === "arena") {
         var a = arenaByIndex[r.arena] || { index: r.arena };
         ctx.fillStyle = "#222"; ctx.font = "bold 13px system-ui,sans-serif";
         var t = "arena " + a.index + (a.main ? " (main)" : "") + "  " + (a.address || "");
@@ -188,9 +315,12 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
     });
     document.getElementById("scale").textContent = "1 px = " + human(Math.max(1, Math.round(bpp))) + (bpp < 1 ? " (" + (1 / bpp).toFixed(1) + " px/byte)" : "") +
       (D.granularity ? "; spans aggregated into " + human(D.granularity) + " cells" : "");
+    drawMarks();
     var n = Object.keys(drawnArenas).length;
     document.body.setAttribute("data-arenas-drawn", String(n));
     document.body.setAttribute("data-heaps-drawn", String(drawnHeaps));
+    document.body.setAttribute("data-mmapped-drawn", String(drawnMmapped));
+    document.body.setAttribute("data-outlines", String(outlines));
   }
 
   function rowAt(py) {
@@ -208,7 +338,14 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
     var i = spanAt(h, Math.floor(b));
     if (i < 0) return null;
     var u = h.unit, addr = h.base + h.off[i] * u, size = h.len[i] * u, st = h.st[i];
-    var lines = ["arena " + h.arena + " heap " + h.index];
+    var lines = [h.mm ? "mmapped chunk " + h.index : "arena " + h.arena + " heap " + h.index];
+    if (h.bd && !D.granularity) {
+      // The chunk itself, when the page knows the chunk boundaries.
+      var ci = Math.max(0, lowerBound(h.bd, Math.floor(b / 16) + 1) - 1);
+      var c0 = h.bd[ci] * 16, c1 = ci + 1 < h.bd.length ? h.bd[ci + 1] * 16 : h.size;
+      if (h.cnt[i] !== 1) lines.push("chunk " + hex(h.base + c0) + "  size " + (c1 - c0) + " (" + human(c1 - c0) + ")");
+      if (h.fw) lines.push("data " + firstBytes(h, ci));
+    }
     if (h.cnt[i] === 1 && !D.granularity) {
       lines.push("chunk " + hex(addr) + "  size " + size + " (" + human(size) + ")");
       lines.push("state " + name[st]);
@@ -307,13 +444,45 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
     if (f.in_use_hist.length) { parent.appendChild(el("div", "in-use chunk sizes", "muted")); histo(parent, f.in_use_hist, "hu"); }
   }
   var side = document.getElementById("side");
-  side.appendChild(el("div", "Drag to pan, wheel or +/- to zoom, 0 to reset; hover for a chunk.", "muted"));
+  side.appendChild(el("div", "Drag to pan, wheel or +/- to zoom, 0 to reset; hover for a chunk; click a problem or a leak to go to it.", "muted"));
   D.arenas.forEach(function (a) { if (a.frag) figures(side, "arena " + a.index + (a.main ? " (main)" : ""), a.frag); });
   if (D.arenas.length > 1) figures(side, "all arenas", D.total);
   if (D.mmapped.chunks) side.appendChild(el("p", "mmapped chunks: " + D.mmapped.chunks + " (" + human(D.mmapped.bytes) + "), outside the arenas"));
   if (D.findings) side.appendChild(el("p", D.findings + " anomalies found in the heap (see heap check)"));
 
+  // Problems and leaks, each a link that brings its chunk into view.
+  function jumpTo(k) {
+    if (!k.row) return;
+    var pw = plotWidth(), size = Math.max(k.size, 16);
+    bpp = Math.max(1 / 64, size * 4 / pw);
+    start = k.off + size / 2 - pw * bpp / 2;
+    clamp();
+    selected = k;
+    view.scrollTop = Math.max(0, k.row.y - view.clientHeight / 3);
+    draw();
+  }
+  function markList(heading, kinds) {
+    var chosen = marks.filter(function (k) { return kinds.indexOf(k.m.kind) >= 0; });
+    if (!chosen.length) return;
+    side.appendChild(el("h3", heading + " (" + chosen.length + ")"));
+    chosen.slice(0, 500).forEach(function (k) {
+      var d = el("div", undefined, "mk");
+      var sw = el("span", undefined, "sw"); sw.style.background = MARK_COLOR[k.m.kind];
+      d.appendChild(sw); d.appendChild(document.createTextNode(k.m.address + "  " + k.m.label));
+      d.title = k.m.address + "  " + k.m.label;
+      d.setAttribute("data-mark", k.m.kind);
+      d.onclick = function () { jumpTo(k); };
+      side.appendChild(d);
+    });
+    if (chosen.length > 500) side.appendChild(el("div", "... " + (chosen.length - 500) + " more", "muted"));
+  }
+  markList("heap problems", ["finding"]);
+  markList("leaks", ["direct", "indirect", "possible"]);
+  if (D.marks_total > D.marks.length) side.appendChild(el("div", (D.marks_total - D.marks.length) + " more not listed", "muted"));
+  document.body.setAttribute("data-marks", String(marks.length));
+
   resize(); fit(); draw();
+  document.body.setAttribute("data-load-ms", String(Math.round(performance.now())));
 
   // Self-test: hover the middle of the first in-use span of the first heap.
   var result = "ok";
@@ -339,6 +508,32 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
   } catch (e) {
     result = "fail: " + e.message;
   }
+  // A listed mark, clicked, must come into view with its chunk outlined.
+  try {
+    var link = document.querySelector(".mk");
+    if (link) {
+      link.onclick();
+      var k = selected;
+      if (!k) throw new Error("no mark selected");
+      var kx = LM + (k.off - start) / bpp;
+      if (kx < LM || kx > LM + plotWidth()) throw new Error("mark out of view after the jump");
+      document.body.setAttribute("data-jump", "ok " + k.m.kind + " " + k.m.address + " outlines " + outlines);
+      // At this zoom the chunk's label carries its first bytes: show them as the tooltip does.
+      var kh = k.row.heap;
+      if (kh.fw) {
+        var ki = Math.max(0, lowerBound(kh.bd, Math.floor(k.off / 16) + 1) - 1);
+        document.body.setAttribute("data-jump-bytes", firstBytes(kh, ki));
+      }
+    }
+  } catch (e) {
+    result = "fail: " + e.message;
+  }
+  // Panning at 8x zoom: the time of one redraw.
+  fit(); bpp = bppFit / 8; clamp();
+  var t0 = performance.now(), steps = 20;
+  for (var s2 = 0; s2 < steps; s2++) { start += plotWidth() * bpp / 10; clamp(); draw(); }
+  document.body.setAttribute("data-pan-ms", ((performance.now() - t0) / steps).toFixed(1));
+  selected = null; fit(); draw();
   document.body.setAttribute("data-selftest", result);
   if (location.hash.indexOf("keep-tooltip") < 0) tip.style.display = "none";
 })();

@@ -5,7 +5,7 @@ import gdb
 
 import _heapscope_gdb as core
 
-from . import gdbtarget, session
+from . import gdbtarget, session, settings
 
 _commands = []
 
@@ -18,7 +18,7 @@ def run(group, raw):
         s = session.current()
     except session.HeapscopeError as e:
         raise gdb.GdbError("heapscope: %s" % e)
-    status, error = s.run(group, raw, gdb.write, gdbtarget.evaluate_address)
+    status, error = s.run(group, raw, gdb.write, gdbtarget.evaluate_address, settings.color())
     if status == 0:  # an error stays one line
         for note in s.take_new_notes():
             gdb.write(note + "\n", gdb.STDERR)

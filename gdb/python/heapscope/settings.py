@@ -1,5 +1,7 @@
 """`set heapscope ...` / `show heapscope ...`."""
 
+import os
+
 import gdb
 
 _params = {}
@@ -42,11 +44,6 @@ def register():
         _params["prefix-" + verb] = p
     from . import session
 
-    _params["color"] = _BoolParameter(
-        "heapscope color", False,
-        "Set whether heapscope colors its text output.",
-        "Show whether heapscope colors its text output.",
-        "Stored for front-ends that color; the core's text output is plain.")
     _params["debuginfo"] = _BoolParameter(
         "heapscope debuginfo", True,
         "Set whether heapscope reads libc's separate debug info.",
@@ -61,8 +58,18 @@ def use_debuginfo():
 
 
 def color():
-    p = _params.get("color")
-    return bool(p.value) if p is not None else False
+    """Colour as gdb colours its own output: `set style enabled` on (gdb -batch
+    turns it off), gdb's stdout a terminal, and TERM set and not "dumb"."""
+    try:
+        enabled = bool(gdb.parameter("style enabled"))
+    except (gdb.error, RuntimeError):
+        return False
+    term = os.environ.get("TERM")
+    try:
+        tty = os.isatty(1)
+    except OSError:
+        return False
+    return enabled and tty and term not in (None, "", "dumb")
 
 
 def sysroot():
