@@ -113,6 +113,7 @@ const std::vector<CommandSpec>& command_table() {
     std::vector<CommandSpec> t;
     add_heap_commands(t);
     add_arena_commands(t);
+    add_allocator_commands(t);
     add_mp_commands(t);
     add_frag_commands(t);
     add_leak_commands(t);

@@ -9,6 +9,7 @@
 #include "heapscope/error.h"
 #include "heapscope/glibc/heap.h"
 #include "heapscope/mems/heap.h"
+#include "heapscope/mems/model.h"
 #include "heapscope/model/allocator_model.h"
 #include "targets/target_warnings.h"
 
@@ -99,6 +100,17 @@ const HeapModel& Session::heap_model(const CancelToken& cancel) {
   }
 }
 
+const HeapModel& Session::heap_model(std::string_view allocator, const CancelToken& cancel) {
+  if (allocator.empty()) return heap_model(cancel);
+  std::string present;
+  for (const HeapModel* m : heap_models(cancel)) {
+    if (m->allocator == allocator) return *m;
+    present += (present.empty() ? "" : ", ") + m->allocator;
+  }
+  throw UserError{fmt::format("no {} heap in this target (heaps found: {})", allocator,
+                              present.empty() ? "none" : present)};
+}
+
 CheckOptions Session::check_options() {
   CheckOptions opt;
   // glibc 2.34+ keeps the key in a static; with libc's symbols we read it
@@ -118,6 +130,10 @@ const CheckReport& Session::heap_check(const CancelToken& cancel) {
 }
 
 const mems::Heap& Session::mems_heap() {
+  // The mems model holds the same walk: reuse it when heap commands built it.
+  if (other_models_built_)
+    for (const auto& m : other_models_)
+      if (auto* model = dynamic_cast<const mems::Model*>(m.get())) return model->walk;
   if (!mems_heap_) mems_heap_ = std::make_unique<mems::Heap>(mems::Heap::build(*target_, symbols()));
   return *mems_heap_;
 }

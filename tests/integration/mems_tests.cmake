@@ -16,6 +16,9 @@ heapscope_integration_test(mems.core mems_cli_test.MemsCoreTest)
 heapscope_integration_test(mems.stripped mems_cli_test.MemsStrippedTest)
 heapscope_integration_test(mems.absent mems_cli_test.MemsAbsentTest)
 heapscope_integration_test(mems.live mems_cli_test.MemsLiveTest)
+heapscope_integration_test(mems.model mems_model_test.MemsModelTest)
+set_property(TEST integration.mems.model APPEND PROPERTY ENVIRONMENT
+  "HEAPSCOPE_LLDB_PLUGIN=${PROJECT_BINARY_DIR}/lib/heapscope/libheapscope-lldb.so")
 set_property(TEST integration.mems.live APPEND PROPERTY ENVIRONMENT
   "HEAPSCOPE_MEMS_ABORT_WAIT=$<TARGET_FILE:mems_abort_wait>")
 

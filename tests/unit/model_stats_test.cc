@@ -29,6 +29,9 @@ HeapModel two_arenas() {
       Block(Address(0x100060), 0x1000, 0, 2, 0), Block(Address(0x200000), 64, 1, 0, 0),
       Block(Address(0x200040), 0x200, 1, 3, 0), Block(Address(0x300000), 0x5000, kNoOwner, 4, 0),
   };
+  // What each arena mapped, and the unowned huge allocation's own mapping.
+  m.system = {{Address(0x100000), Address(0x110000)}, {Address(0x200000), Address(0x208000)},
+              {Address(0x300000), Address(0x305000)}};
   m.build_index();
   m.findings.push_back({"odd", Address(0x100060), 0, "a finding"});
   return m;
@@ -37,7 +40,7 @@ HeapModel two_arenas() {
 TEST(ModelStats, TalliesByOwnerKindAndState) {
   ModelStats s = compute_model_stats(two_arenas());
   ASSERT_EQ(s.owners.size(), 2u);
-  EXPECT_EQ(s.system_bytes, 0x18000u);
+  EXPECT_EQ(s.system_bytes, 0x1d000u);  // the system ranges, the unowned mapping's included
   EXPECT_EQ(s.owners[0].by_kind[0].bytes, 48u);
   EXPECT_EQ(s.owners[1].by_kind[3].bytes, 0x200u);
   EXPECT_EQ(s.unowned.by_kind[4].chunks, 1u);

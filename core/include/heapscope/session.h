@@ -57,6 +57,10 @@ class Session {
   // one, else the first other allocator's. Throws glibc's UserError (which
   // names the allocator in use when it is another) when there is none.
   const HeapModel& heap_model(const CancelToken& cancel = CancelToken());
+  // The model of the allocator named `allocator` ("glibc", "jemalloc",
+  // "mems", ...); empty: heap_model(cancel). Throws UserError naming the
+  // allocators present when there is no such model.
+  const HeapModel& heap_model(std::string_view allocator, const CancelToken& cancel = CancelToken());
 
   // `heap check` over the whole glibc heap, run on first use: every heap
   // command reports how many problems it found, so its figures and heap

@@ -41,8 +41,9 @@ ModelStats compute_model_stats(const HeapModel& m) {
   for (const BlockKind& k : m.kinds) s.kind_names.push_back(k.name);
   for (const Owner& o : m.owners) {
     s.owners.push_back({o.label, o.address, o.system_bytes, std::vector<Tally>(m.kinds.size())});
-    s.system_bytes += o.system_bytes;
   }
+  // Every byte the allocator got, its owners' and the unowned blocks' alike.
+  for (const AddressRange& r : m.system) s.system_bytes += r.size();
   s.unowned.label = "no owner";
   s.unowned.by_kind.resize(m.kinds.size());
   s.by_kind.resize(m.kinds.size());

@@ -26,7 +26,7 @@ using glibc::ChunkState;
 namespace {
 
 void run_stats(CommandContext& ctx) {
-  const HeapModel& model = ctx.session.heap_model(ctx.cancel);
+  const HeapModel& model = model_option(ctx);
   const auto* glibc = dynamic_cast<const glibc::Heap*>(&model);
   if (!glibc) {
     // Another allocator: the generic report; its own walk's findings are the problems.
@@ -84,7 +84,7 @@ uint32_t kinds_in_state(const HeapModel& m, const std::string& name) {
 }
 
 void run_chunks(CommandContext& ctx) {
-  const HeapModel& m = ctx.session.heap_model(ctx.cancel);
+  const HeapModel& m = model_option(ctx);
   const auto* h = dynamic_cast<const glibc::Heap*>(&m);
   std::optional<int> arena = h ? arena_option(ctx, *h) : std::nullopt;
   if (!h && ctx.args.get("--arena")) throw UserError{fmt::format("--arena is not available for {} yet", m.allocator)};
@@ -220,18 +220,20 @@ void run_bins(CommandContext& ctx) {
 
 void add_heap_commands(std::vector<CommandSpec>& t) {
   t.push_back({"heap", "stats", "Show chunks and bytes per state, per arena and in total",
-               "heap stats [--arena I] [--by-type] [--json]",
+               "heap stats [--arena I] [--by-type] [--allocator NAME] [--json]",
                "Every byte an arena got from the system is counted in exactly one class:\n"
                "in_use + metadata + tcache + fast + unsorted + small + large + top = system bytes.\n"
                "Bytes are chunk sizes, headers included.",
-               {kArenaOption, {"--by-type", "", "in-use chunks per C++ class (from vtables) instead"}}, 0, 0, run_stats,
+               {kArenaOption, {"--by-type", "", "in-use chunks per C++ class (from vtables) instead"}, kAllocatorOption},
+               0, 0, run_stats,
                {}, {{"--arena", "--by-type"}}});
   t.push_back({"heap", "arenas", "List the arenas with their heaps, threads and tcaches",
                "heap arenas [--json]", "", {}, 0, 0, rendered_whole(run_arenas)});
   t.push_back({"heap", "chunks", "List heap chunks in address order",
-               "heap chunks [--arena I] [--state S] [--type NAME] [--min-size N] [--max-size N] [--limit N] [--json]",
+               "heap chunks [--arena I] [--state S] [--type NAME] [--min-size N] [--max-size N] [--limit N]\n"
+               "            [--allocator NAME] [--json]",
                "",
-               {kArenaOption,
+               {kArenaOption, kAllocatorOption,
                 {"--state", "S", "only chunks in state S", ValueKind::kChoice,
                  {"in_use", "tcache", "fast", "unsorted", "small", "large", "top", "mmapped", "metadata", "free", "cached"}},
                 {"--type", "NAME", "only in-use chunks of this C++ class (from vtables)"},

@@ -22,12 +22,21 @@ constexpr size_t kTextGroups = 20;  // default group rows in text
 
 // The problems every heap command reports: heap check's on glibc, the
 // model's own walk's findings on another allocator.
+// The scan over a model follows target addresses only; the mems allocators
+// also hand out their own virtual addresses, which 'mems leaks' follows.
+const HeapModel& scanned_model(CommandContext& ctx) {
+  const HeapModel& h = model_option(ctx);
+  if (h.allocator == "mems")
+    throw UserError{"the mems heap's references include MeMS virtual addresses: use 'mems leaks' for its leaks"};
+  return h;
+}
+
 size_t model_problems(CommandContext& ctx, const HeapModel& h) {
   return dynamic_cast<const glibc::Heap*>(&h) ? heap_problems(ctx) : h.findings.size();
 }
 
 void run_leaks(CommandContext& ctx) {
-  const HeapModel& h = ctx.session.heap_model(ctx.cancel);
+  const HeapModel& h = scanned_model(ctx);
   const bool glibc = dynamic_cast<const glibc::Heap*>(&h) != nullptr;
   const Target& t = ctx.session.target();
   const bool summary = ctx.args.has("--summary"), list = ctx.args.has("--list");  // not both: the table
@@ -77,7 +86,7 @@ void run_leaks(CommandContext& ctx) {
 }
 
 void run_refs(CommandContext& ctx) {
-  const HeapModel& h = ctx.session.heap_model(ctx.cancel);
+  const HeapModel& h = scanned_model(ctx);
   Address asked = parse_address(ctx.args.positional.at(0));
   RefsReport r = find_refs(ctx.session.target(), h, ctx.session.symbols(), asked, ctx.args.has("--path"),
                            ctx.cancel);
@@ -126,7 +135,7 @@ void run_mems_leaks(CommandContext& ctx) {
 
 void add_leak_commands(std::vector<CommandSpec>& t) {
   t.push_back({"heap", "leaks", "Find in-use chunks that no root reaches (leaks), with their types",
-               "heap leaks [--summary|--list] [--type NAME] [--min-size N] [--limit N] [--json]",
+               "heap leaks [--summary|--list] [--type NAME] [--min-size N] [--limit N] [--allocator NAME] [--json]",
                "Roots: every thread's registers and stack (from sp minus the red zone), the writable\n"
                "memory of every module, thread-local storage, and anonymous writable memory that is\n"
                "not heap. Only in-use chunks are scanned: stale pointers in freed chunks keep nothing\n"
@@ -140,14 +149,15 @@ void add_leak_commands(std::vector<CommandSpec>& t) {
                 {"--list", "", "list every leaked and possible chunk instead of groups"},
                 {"--type", "NAME", "only chunks of this C++ class"},
                 {"--min-size", "N", "only chunks of at least N bytes", ValueKind::kNumber},
-                {"--limit", "N", "print at most N groups (text: 20) or chunks (--list, JSON: all)", ValueKind::kNumber}},
+                {"--limit", "N", "print at most N groups (text: 20) or chunks (--list, JSON: all)", ValueKind::kNumber},
+                kAllocatorOption},
                0, 0, run_leaks, {}, {{"--summary", "--list"}}});
   t.push_back({"heap", "refs", "Show every pointer into the chunk that contains an address",
-               "heap refs ADDR [--path] [--json]",
+               "heap refs ADDR [--path] [--allocator NAME] [--json]",
                "Holders: other in-use chunks (address and offset), thread registers and stack slots,\n"
                "module globals (symbol and offset) and other anonymous memory. With --path, the\n"
                "shortest chain of pointers from a root to the chunk: why it is still alive.",
-               {{"--path", "", "also print the shortest chain from a root"}}, 1, 1, run_refs,
+               {{"--path", "", "also print the shortest chain from a root"}, kAllocatorOption}, 1, 1, run_refs,
                {{"ADDR", ValueKind::kAddress}}});
   t.push_back({"mems", "leaks", "Find PROCESS segments and pool blocks that no root reaches",
                "mems leaks [--summary] [--json]",

@@ -18,6 +18,13 @@ void add_arena_commands(std::vector<CommandSpec>& table);  // heap arena
 void add_mp_commands(std::vector<CommandSpec>& table);     // heap mp
 void add_sites_commands(std::vector<CommandSpec>& table);  // heap sites (libheapscope-record)
 void add_try_free_commands(std::vector<CommandSpec>& table);  // heap try-free
+void add_allocator_commands(std::vector<CommandSpec>& table);  // heap allocator
+
+// The generic commands' --allocator option, and the model they read: the
+// one it names, else the one `heap allocator NAME` chose, else the session's
+// default (glibc's when present). Throws UserError when it is not there.
+extern const OptionSpec kAllocatorOption;
+const HeapModel& model_option(CommandContext& ctx);
 
 // The arena `heap arena I` chose (nullopt: every arena); arena_option falls
 // back to it when a command has no --arena.

@@ -25,7 +25,7 @@ void run_sites(CommandContext& ctx) {
   if (!tables)
     throw UserError{"no allocation sites recorded in this process: run it with "
                     "LD_PRELOAD=libheapscope-record.so (see \"Allocation sites\" in the README)"};
-  const HeapModel& m = ctx.session.heap_model(ctx.cancel);
+  const HeapModel& m = model_option(ctx);
   auto block_size = [&m](Address a) -> std::optional<uint64_t> {
     const Block* b = m.block_with_user_begin(a);
     if (!b || !is_live(m.state(*b))) return std::nullopt;
@@ -59,13 +59,13 @@ void run_sites(CommandContext& ctx) {
 
 void add_sites_commands(std::vector<CommandSpec>& t) {
   t.push_back({"heap", "sites", "Show live memory by allocation stack (needs libheapscope-record)",
-               "heap sites [--by bytes|count] [--limit N] [--json]",
+               "heap sites [--by bytes|count] [--limit N] [--allocator NAME] [--json]",
                "Reads the tables libheapscope-record.so keeps in a program it is preloaded into\n"
                "(LD_PRELOAD) or linked with: for each live allocation, the stack that made it.\n"
                "Sites are unique stacks; bytes are the sizes of their in-use chunks, headers\n"
                "included. Frames are return addresses, named with the line of the call.",
                {{"--by", "bytes|count", "order sites by bytes (default) or by allocations"},
-                {"--limit", "N", "print at most N sites (text: 20, JSON: all)"}},
+                {"--limit", "N", "print at most N sites (text: 20, JSON: all)"}, kAllocatorOption},
                0, 0, run_sites});
 }
 

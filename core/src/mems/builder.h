@@ -24,6 +24,10 @@ struct RootLocation {
 std::optional<RootLocation> locate_root(const Target& target, const SymbolResolver& symbols,
                                         const CancelToken& cancel);
 
+// Heap::build, with nullopt when the target has no mems root (its other
+// errors are thrown as Heap::build throws them).
+std::optional<Heap> build_if_present(const Target& target, const SymbolResolver& symbols, const CancelToken& cancel);
+
 // Bounds a list walk: stops at a revisited record (a cycle) or after `limit`
 // steps, whichever comes first.
 class Walk {

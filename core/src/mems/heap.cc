@@ -262,8 +262,14 @@ void Builder::walk_meta() {
 }
 
 Heap Heap::build(const Target& target, const SymbolResolver& symbols, const CancelToken& cancel) {
+  auto heap = build_if_present(target, symbols, cancel);
+  if (!heap) throw UserError{"no mems allocator in the target (symbol mems_root not found)"};
+  return std::move(*heap);
+}
+
+std::optional<Heap> build_if_present(const Target& target, const SymbolResolver& symbols, const CancelToken& cancel) {
   auto loc = locate_root(target, symbols, cancel);
-  if (!loc) throw UserError{"no mems allocator in the target (symbol mems_root not found)"};
+  if (!loc) return std::nullopt;
   Heap heap;
   heap.root.address = loc->address;
   heap.root.found_by_symbol = loc->by_symbol;

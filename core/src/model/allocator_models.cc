@@ -7,6 +7,7 @@
 #include "heapscope/jemalloc/heap.h"
 #include "heapscope/mimalloc/heap.h"
 #include "heapscope/musl/heap.h"
+#include "heapscope/mems/model.h"
 
 namespace heapscope {
 
@@ -22,6 +23,7 @@ constexpr AllocatorModel kModels[] = {
     {"jemalloc", jemalloc::try_build},
     {"mimalloc", mimalloc::try_build},
     {"musl", musl::try_build},
+    {"mems", mems::try_build},
 };
 
 }  // namespace

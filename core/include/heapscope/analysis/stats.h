@@ -61,7 +61,7 @@ struct ModelStats {
   OwnerStats unowned;            // blocks of no owner (glibc: mmapped chunks)
   std::vector<Tally> by_kind;    // every block
   std::array<Tally, kBlockStateCount> by_state{};
-  uint64_t system_bytes = 0;     // sum over owners
+  uint64_t system_bytes = 0;     // the model's system ranges: owners' and unowned blocks'
   size_t findings = 0;           // the model's findings; set by the caller for glibc
   const Tally& state(BlockState s) const { return by_state[static_cast<size_t>(s)]; }
 };
