@@ -5,9 +5,9 @@
 
 #include "heapscope/glibc/heap.h"
 #include "heapscope/jemalloc/heap.h"
+#include "heapscope/mems/model.h"
 #include "heapscope/mimalloc/heap.h"
 #include "heapscope/musl/heap.h"
-#include "heapscope/mems/model.h"
 
 namespace heapscope {
 
