@@ -10,7 +10,6 @@
 // Names resolve through a per-module hash map built on first use, so local
 // symbols (main_arena, mp_) are found as quickly as global ones.
 #include <cxxabi.h>
-#include <elfutils/debuginfod.h>
 #include <elfutils/libdwfl.h>
 #include <fmt/format.h>
 #include <fcntl.h>
@@ -27,6 +26,7 @@
 
 #include "heapscope/symbols.h"
 #include "targets/elf_image.h"
+#include "util/debuginfod_library.h"
 #include "util/mapping_path.h"
 #include "util/regular_file.h"
 
@@ -175,7 +175,7 @@ int find_debuginfo(Dwfl_Module* mod, void** userdata, const char*, Dwarf_Addr, c
   }
   if (search.debuginfod && len > 1) {
     char* fetched = nullptr;
-    int fd = debuginfod_find_debuginfo(search.debuginfod, bits, len, &fetched);
+    int fd = util::debuginfod_library()->find_debuginfo(search.debuginfod, bits, len, &fetched);
     if (fd >= 0) {
       close(fd);
       std::string path = fetched ? fetched : "";
@@ -241,7 +241,8 @@ class ElfSymbols final : public SymbolResolver {
     std::call_once(elf_init, [] { elf_version(EV_CURRENT); });
     if (search_.options.use_debuginfo && search_.options.use_debuginfod) {
       const char* urls = std::getenv("DEBUGINFOD_URLS");
-      if (urls && *urls) search_.debuginfod = debuginfod_begin();
+      const util::DebuginfodLibrary* lib = urls && *urls ? util::debuginfod_library() : nullptr;
+      if (lib) search_.debuginfod = lib->begin();
     }
     dwfl_ = dwfl_begin(search_.options.use_debuginfo ? &kWithDebuginfo : &kOwnSymbolsOnly);
     if (!dwfl_) return;
@@ -292,7 +293,7 @@ class ElfSymbols final : public SymbolResolver {
   }
   ~ElfSymbols() override {
     if (dwfl_) dwfl_end(dwfl_);
-    if (search_.debuginfod) debuginfod_end(search_.debuginfod);
+    if (search_.debuginfod) util::debuginfod_library()->end(search_.debuginfod);
   }
 
   std::vector<std::string> notes() const override { return notes_; }

@@ -228,13 +228,15 @@ uint64_t readable_bytes(const Target& t) {
 }  // namespace
 
 void Builder::walk_heaps() {
-  // One allocation up front (a guess of one chunk per 64 bytes, capped):
-  // regrowing a vector of millions of chunks copies and faults it twice.
+  // One allocation up front, for as many chunks as the arenas can hold (one
+  // per min_chunk bytes, capped): regrowing a vector of millions of chunks
+  // copies and faults it twice (a heap of small C++ objects averages fewer
+  // than 64 bytes a chunk). Reserved pages never touched cost no memory.
   // system_mem is the target's word: no more than the memory it has.
   const uint64_t readable = readable_bytes(target);
   uint64_t system = 0;
   for (const auto& ar : heap.arenas) system = std::min(system + ar.system_mem, readable);
-  heap.blocks.reserve(static_cast<size_t>(std::min<uint64_t>(system / 64, 1ull << 26)));
+  heap.blocks.reserve(static_cast<size_t>(std::min<uint64_t>(system / std::max<uint64_t>(l.min_chunk, 16) + 64, 1ull << 26)));
   util::advise_huge_pages(heap.blocks);
   for (auto& ar : heap.arenas) {
     check_cancel(cancel);

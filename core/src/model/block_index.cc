@@ -15,6 +15,7 @@ BlockIndex::BlockIndex(std::span<const Block> cs) : count_(cs.size()) {
     Span s;
     s.begin = cs[i].address.value;
     s.end = std::max(cs[j].end().value, s.begin + 1);
+    s.last_begin = cs[j].address.value;
     s.first = static_cast<uint32_t>(i);
     s.last = static_cast<uint32_t>(j);
     s.word = kNone;
@@ -55,7 +56,7 @@ const BlockIndex::Span* BlockIndex::span_for(uint64_t a) const {
   return &*it;
 }
 
-uint32_t BlockIndex::last_at_or_before(std::span<const Block> cs, uint64_t a) const {
+uint32_t BlockIndex::last_at_or_before_searched(std::span<const Block> cs, uint64_t a) const {
   if (overlapping_ || cs.size() != count_) {
     // Blocks that overlap (hostile segment sizes): spans are not in order.
     auto it = std::upper_bound(cs.begin(), cs.end(), a, [](uint64_t x, const Block& c) { return x < c.address.value; });

@@ -37,6 +37,7 @@ class BlockIndex {
 
   struct Span {
     uint64_t begin, end;
+    uint64_t last_begin;   // where block `last` starts
     uint32_t first, last;  // block positions [first, last]
     uint32_t word;         // this span's first index word; kNone: one block, no words
     bool exact;            // every block has a bit of its own
@@ -46,7 +47,20 @@ class BlockIndex {
   const Span* span_of_block(uint32_t i) const;
 
   // The last block starting at or before a inside a's span, or kNone.
-  uint32_t last_at_or_before(std::span<const Block> blocks, uint64_t a) const;
+  // Inline for the common case (a in the span of the last lookup, an exact
+  // one): the reference scans ask this for every word that looks like a pointer.
+  uint32_t last_at_or_before(std::span<const Block> blocks, uint64_t a) const {
+    if (last_span_ < spans_.size() && blocks.size() == count_ && !overlapping_) {
+      const Span& s = spans_[last_span_];
+      if (a >= s.begin && a < s.end && s.exact && s.word != kNone) {
+        if (a >= s.last_begin) return s.last;
+        const uint64_t bit = (a - s.begin) >> 4;
+        const IndexWord& w = words_[s.word + (bit >> 6)];
+        return static_cast<uint32_t>(s.first + w.before + bits_set(w.starts & (~0ull >> (63 - (bit & 63)))) - 1);
+      }
+    }
+    return last_at_or_before_searched(blocks, a);
+  }
 
   // Starts loading the index word a lookup of a will read: a walk down a
   // list asks for the next node while it still checks this one.
@@ -69,6 +83,7 @@ class BlockIndex {
     return (x * 0x0101010101010101ull) >> 56;
   }
   const Span* span_for(uint64_t a) const;
+  uint32_t last_at_or_before_searched(std::span<const Block> blocks, uint64_t a) const;
 
   std::vector<Span> spans_;
   std::vector<IndexWord> words_;
