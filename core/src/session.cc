@@ -117,8 +117,8 @@ const CheckReport& Session::heap_check(const CancelToken& cancel) {
   return *heap_check_;
 }
 
-const mems::Heap& Session::mems_heap() {
-  if (!mems_heap_) mems_heap_ = std::make_unique<mems::Heap>(mems::Heap::build(*target_, symbols()));
+const mems::SegmentHeap& Session::mems_heap() {
+  if (!mems_heap_) mems_heap_ = std::make_unique<mems::SegmentHeap>(mems::SegmentHeap::build(*target_, symbols()));
   return *mems_heap_;
 }
 
