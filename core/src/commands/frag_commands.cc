@@ -1,6 +1,5 @@
 // The fragmentation commands: `heap frag`, `heap pages`, `heap map`.
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -15,25 +14,16 @@
 #include "render/frag_render.h"
 #include "render/heap_render.h"
 #include "render/map_render.h"
+#include "targets/page_size.h"
 
 namespace heapscope {
 
 namespace {
 
-// The page size malloc used: this machine's for a live process; 4 KiB for a
-// core (x86-64; the kernel dumps in those units there too).
-uint64_t target_page_size(const Target& t) {
-  if (t.pid() && !t.core_path()) {
-    long ps = ::sysconf(_SC_PAGESIZE);
-    if (ps > 0) return static_cast<uint64_t>(ps);
-  }
-  return 4096;
-}
-
 std::string run_frag(CommandContext& ctx) {
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   auto arena = arena_option(ctx, h);
-  FragReport r = compute_frag(h, target_page_size(ctx.session.target()), ctx.cancel);
+  FragReport r = compute_frag(h, targets::page_size(ctx.session.target()), ctx.cancel);
   return ctx.args.json() ? frag_json(h, r, arena, heap_problems(ctx)) : with_findings_footer(ctx, frag_text(h, r, arena));
 }
 
@@ -66,7 +56,7 @@ std::string run_map(CommandContext& ctx) {
     uint64_t max_spans = ctx.args.get_uint("--max-spans").value_or(kMaxHtmlSpans);
     if (max_spans < 1) throw UserError{"--max-spans must be at least 1"};
     HeapMap m = build_heap_map(h, arena, 0, static_cast<size_t>(max_spans), ctx.cancel);
-    FragReport frag = compute_frag(h, target_page_size(ctx.session.target()), ctx.cancel);
+    FragReport frag = compute_frag(h, targets::page_size(ctx.session.target()), ctx.cancel);
     std::string page = map_html(h, m, frag, ctx.session.target().description(), heap_problems(ctx));
     std::FILE* f = std::fopen(file->c_str(), "wb");
     if (!f) throw UserError{fmt::format("cannot write {}: {}", *file, std::strerror(errno))};

@@ -71,9 +71,9 @@ std::string run_get(CommandContext& ctx) {
   uint64_t v = parse_address(ctx.args.positional.at(0)).value;
   mems::Translation t = mems::translate(h, v);
   const Target& target = ctx.session.target();
-  if (ctx.args.json()) return with_os_page_json(mems_get_json(t), target, t.physical);
+  if (ctx.args.json()) return with_os_page_json(mems_get_json(t), os_page(target, t.physical));
   SiteNames sites = name_sites(ctx, h, {t.node});
-  return with_footer(ctx, h, mems_get_text(t, sites) + os_page_text(target, t.physical));
+  return with_footer(ctx, h, mems_get_text(t, sites) + os_page_text(os_page(target, t.physical), t.physical));
 }
 
 void run_map(CommandContext& ctx) {

@@ -347,32 +347,21 @@ std::string mems_frag_json(const MemsFrag& f) {
   return doc.dump() + "\n";
 }
 
-namespace {
-
-std::optional<PagemapEntry> live_entry(const Target& t, Address a) {
-  if (!t.pid() || t.core_path()) return std::nullopt;
-  auto res = open_pagemap(*t.pid());
-  if (!res) return std::nullopt;
-  return (*res)->entry(a);
-}
-
-}  // namespace
-
-std::string os_page_text(const Target& t, Address a) {
-  auto e = live_entry(t, a);
-  if (!e) return "";
+std::string os_page_text(const std::optional<OsPage>& page, Address a) {
+  if (!page) return "";
+  const PagemapEntry* e = &page->entry;
   if (e->present && e->pfn)
     return fmt::format("OS page: frame {:#x}, physical memory address {:#x}\n", e->pfn,
-                       e->pfn * 4096 + (a.value & 4095));
+                       e->pfn * page->page_size + (a.value & (page->page_size - 1)));
   if (e->present)
     return "OS page: present; frame number hidden (reads as 0: reading it needs CAP_SYS_ADMIN)\n";
   if (e->swapped) return fmt::format("OS page: swapped out (swap type {}, offset {:#x})\n", e->swap_type, e->swap_offset);
   return "OS page: not in memory (never touched, or released)\n";
 }
 
-std::string with_os_page_json(std::string json_line, const Target& t, Address a) {
-  auto e = live_entry(t, a);
-  if (!e) return json_line;
+std::string with_os_page_json(std::string json_line, const std::optional<OsPage>& page) {
+  if (!page) return json_line;
+  const PagemapEntry* e = &page->entry;
   json doc = json::parse(json_line, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) return json_line;
   doc["os_page"] = json{{"present", e->present}, {"swapped", e->swapped},

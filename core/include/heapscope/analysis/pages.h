@@ -65,9 +65,17 @@ class Residency {
 // line when the target has neither (a remote target, a core whose file is gone).
 Result<std::unique_ptr<Residency>> open_residency(const Target& target);
 // The pagemap of `pid` (exposed for tests).
-Result<std::unique_ptr<Residency>> open_pagemap(int pid);
+Result<std::unique_ptr<Residency>> open_pagemap(int pid, uint64_t page_size);
 // The sparse holes of the ELF core at `path` (exposed for tests).
-Result<std::unique_ptr<Residency>> open_core_residency(const std::string& path);
+Result<std::unique_ptr<Residency>> open_core_residency(const std::string& path, uint64_t page_size);
+
+// The OS page behind one address of a live local process (`mems get`):
+// nothing for other targets, or when the pagemap cannot be read.
+struct OsPage {
+  PagemapEntry entry;
+  uint64_t page_size = 0;
+};
+std::optional<OsPage> os_page(const Target& target, Address a);
 
 struct PageCounts {
   uint64_t present = 0, swapped = 0, absent = 0, zero = 0, unknown = 0;  // pages
