@@ -137,6 +137,34 @@ class JemallocThreadsTest(_JemallocOracle, unittest.TestCase):
         self.assertGreaterEqual(len(self.model["arenas"]), 4)
         self.assertGreater(self.model["kinds"]["dirty"]["blocks"], 0)
 
+    def test_heap_pages_adds_up_to_heap_stats(self):
+        """heap pages over the generic model: per block state the bytes are
+        heap stats' (in use: jemalloc's stats.allocated), the bytes on pages
+        in the dump are no more than those, and the regions cover what
+        jemalloc got from the system."""
+        totals, _ = parse_oracle(self.stdout)
+        pages = lib.run_cli_json([self.core, "heap", "pages"])
+        stats = lib.run_cli_json([self.core, "heap", "stats"])["total"]
+        self.assertEqual(pages["allocator"], "jemalloc")
+        st = pages["states"]
+        self.assertEqual(st["in_use"]["bytes"] + st["mapped"]["bytes"], int(totals["allocated"]))
+        self.assertEqual(st["in_use"]["bytes"] + st["mapped"]["bytes"], stats["in_use"]["bytes"])
+        for name in ("cached", "free", "top", "metadata", "unknown"):
+            self.assertEqual(st[name]["bytes"], stats[name]["bytes"], name)
+        self.assertEqual(sum(s["bytes"] for s in st.values()), stats["system_bytes"])
+        for name, s in st.items():
+            self.assertLessEqual(s["resident_bytes"], s["bytes"], name)
+        self.assertGreater(st["in_use"]["resident_bytes"], 0)
+        resident = sum(s["resident_bytes"] for s in st.values())
+        self.assertLessEqual(resident, stats["system_bytes"])
+        ps = pages["page_size"]
+        self.assertLessEqual(resident, pages["total"]["in_dump"] * ps)
+        spans = [(int(r["begin"], 16), int(r["end"], 16)) for r in pages["regions"]]
+        self.assertEqual(spans, sorted(spans))
+        self.assertGreaterEqual(sum(e - b for b, e in spans), stats["system_bytes"])
+        self.assertEqual(sum(sum(r["pages"].values()) for r in pages["regions"]) * ps, sum(e - b for b, e in spans))
+        self.assertEqual(lib.run_cli([self.core, "heap", "pages", "--arena", "0"])[0], 2)
+
 
 class JemallocFrontEndsTest(unittest.TestCase):
     """gdb and lldb print the same bytes as the CLI on a jemalloc core."""
@@ -146,7 +174,7 @@ class JemallocFrontEndsTest(unittest.TestCase):
         cls.exe = lib.example_path("jemalloc_threads")
         cls.core, cls.stdout = lib.run_scenario_to_core(cls.exe)
         cls.lines = ["heap stats", "heap stats --json", "heap chunks --state cached --limit 20",
-                     "heap chunks --min-size 4096 --json"]
+                     "heap chunks --min-size 4096 --json", "heap pages", "heap pages --json"]
 
     def cli(self, line):
         status, out, err = lib.run_cli([self.core] + line.split())

@@ -393,4 +393,45 @@ PagesReport page_of_address(const Residency& res, const glibc::Heap& heap, const
   return r;
 }
 
+ModelPagesReport compute_model_pages(const Residency& res, const HeapModel& heap, const CancelToken& cancel) {
+  ModelPagesReport r;
+  r.live = res.live();
+  r.page_size = res.page_size();
+  r.notes = res.notes();
+  const uint64_t ps = r.page_size;
+  // System ranges that share a page are counted once: merge after rounding.
+  std::vector<AddressRange> ranges;
+  for (const AddressRange& s : heap.system) {
+    AddressRange p{s.begin.align_down(ps), Address((s.end.value + ps - 1) & ~(ps - 1))};
+    if (!ranges.empty() && p.begin <= ranges.back().end) ranges.back().end = std::max(ranges.back().end, p.end);
+    else ranges.push_back(p);
+  }
+  auto resident = [](PageState s) { return s == PageState::kPresent || s == PageState::kSwapped; };
+  for (const AddressRange& range : ranges) {
+    check_cancel(cancel);
+    ModelRegionPages rp;
+    rp.range = range;
+    std::vector<PageState> st = res.states(range.begin, range.size() / ps);
+    for (PageState p : st) rp.pages.add(p);
+    auto first = std::lower_bound(heap.blocks.begin(), heap.blocks.end(), range.begin,
+                                  [](const Block& b, Address a) { return b.address < a; });
+    if (first != heap.blocks.end() && first->address < range.end) rp.owner = first->owner;
+    uint64_t walked = 0;
+    for (auto b = first; b != heap.blocks.end() && b->address < range.end; ++b) {
+      if ((++walked & 0xffff) == 0) check_cancel(cancel);
+      StatePages& sp = r.states[static_cast<size_t>(heap.state(*b))];
+      const uint64_t begin = b->address.value, end = std::min(b->end().value, range.end.value);
+      sp.bytes += b->size;
+      for (uint64_t page = begin & ~(ps - 1); page < end; page += ps) {
+        uint64_t i = (page - range.begin.value) / ps;
+        if (i < st.size() && resident(st[i]))
+          sp.resident_bytes += std::min(end, page + ps) - std::max(begin, page);
+      }
+    }
+    r.total.add(rp.pages);
+    r.regions.push_back(rp);
+  }
+  return r;
+}
+
 }  // namespace heapscope

@@ -27,7 +27,21 @@ std::string run_frag(CommandContext& ctx) {
   return ctx.args.json() ? frag_json(h, r, arena, heap_problems(ctx)) : with_findings_footer(ctx, frag_text(h, r, arena));
 }
 
+// heap pages on a model other than glibc's: its system ranges and block
+// states, without glibc's trim model; ADDR and --arena are glibc's.
+std::string run_model_pages(CommandContext& ctx, const HeapModel& h) {
+  if (!ctx.args.positional.empty() || ctx.args.has("--arena"))
+    throw UserError{fmt::format("heap pages ADDR and --arena need glibc's heap; malloc in this process is {}",
+                                h.allocator)};
+  auto res = open_residency(ctx.session.target());
+  if (!res) throw UserError{res.error().message};
+  ModelPagesReport r = compute_model_pages(**res, h, ctx.cancel);
+  return ctx.args.json() ? model_pages_json(h, r) : model_pages_text(h, r);
+}
+
 std::string run_pages(CommandContext& ctx) {
+  const HeapModel& model = ctx.session.heap_model(ctx.cancel);
+  if (!dynamic_cast<const glibc::Heap*>(&model)) return run_model_pages(ctx, model);
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   const Target& t = ctx.session.target();
   auto arena = arena_option(ctx, h);

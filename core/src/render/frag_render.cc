@@ -115,6 +115,31 @@ json counts_json(const PageCounts& c, bool live) {
   return j;
 }
 
+// The page table's header and rows (heap pages, glibc and any model).
+std::string page_table_head(bool live) {
+  if (live)
+    return fmt::format("  {:<22} {:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n", "region", "range", "present",
+                       "swapped", "zero", "absent", "unknown");
+  return fmt::format("  {:<22} {:<33} {:>8} {:>8} {:>8}\n", "region", "range", "in dump", "not in", "unknown");
+}
+
+std::string page_row(bool live, const std::string& name, const std::string& range, const PageCounts& c) {
+  if (live)
+    return fmt::format("  {:<22} {:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n", name, range, c.present, c.swapped,
+                       c.zero, c.absent, c.unknown);
+  return fmt::format("  {:<22} {:<33} {:>8} {:>8} {:>8}\n", name, range, c.present, c.absent, c.unknown);
+}
+
+std::string pages_source_line(bool live, uint64_t ps) {
+  return fmt::format("{} pages of {} bytes, from {}\n", live ? "memory" : "core file", ps,
+                     live ? "/proc/PID/pagemap" : "the core's sparse holes");
+}
+
+std::string owner_name(const HeapModel& h, int owner) {
+  return owner >= 0 && static_cast<size_t>(owner) < h.owners.size() ? h.owners[static_cast<size_t>(owner)].label
+                                                                     : std::string("no owner");
+}
+
 std::string region_name(const glibc::Heap& h, const RegionPages& r) {
   if (r.arena == glibc::kMmappedArena) return "mmapped chunk";
   if (r.arena >= 0 && static_cast<size_t>(r.arena) < h.arenas.size() && h.arenas[r.arena].main)
@@ -218,20 +243,11 @@ std::string pages_text(const glibc::Heap& h, const PagesReport& r) {
       out += "  chunk: none (not inside a heap chunk)\n";
     out += fmt::format("  malloc_trim(0) would release this page: {}\n", a.in_trim_range ? "yes" : "no");
   } else {
-    out += fmt::format("{} pages of {} bytes, from {}\n", r.live ? "memory" : "core file", ps,
-                       r.live ? "/proc/PID/pagemap" : "the core's sparse holes");
+    out += pages_source_line(r.live, ps);
     auto row = [&](const std::string& name, const std::string& range, const PageCounts& c) {
-      if (r.live)
-        return fmt::format("  {:<22} {:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n", name, range, c.present, c.swapped,
-                           c.zero, c.absent, c.unknown);
-      return fmt::format("  {:<22} {:<33} {:>8} {:>8} {:>8}\n", name, range, c.present, c.absent, c.unknown);
+      return page_row(r.live, name, range, c);
     };
-    if (r.live)
-      out += fmt::format("  {:<22} {:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n", "region", "range", "present",
-                         "swapped", "zero", "absent", "unknown");
-    else
-      out += fmt::format("  {:<22} {:<33} {:>8} {:>8} {:>8}\n", "region", "range", "in dump", "not in",
-                         "unknown");
+    out += page_table_head(r.live);
     for (const auto& g : r.regions)
       out += row(region_name(h, g), to_hex(g.range.begin) + "-" + to_hex(g.range.end), g.pages);
     out += row("total", "", r.total);
@@ -298,6 +314,41 @@ std::string pages_json(const glibc::Heap& h, const PagesReport& r) {
                        {"unknown_bytes", r.trim_total.unknown * r.page_size}};
   }
   doc["notes"] = r.notes;
+  return doc.dump() + "\n";
+}
+
+std::string model_pages_text(const HeapModel& h, const ModelPagesReport& r) {
+  std::string out = fmt::format("{} {}: ", h.allocator, h.version) + pages_source_line(r.live, r.page_size);
+  out += page_table_head(r.live);
+  for (const auto& g : r.regions)
+    out += page_row(r.live, owner_name(h, g.owner), to_hex(g.range.begin) + "-" + to_hex(g.range.end), g.pages);
+  out += page_row(r.live, "total", "", r.total);
+  out += fmt::format("  {:<22} {:>14} {:>14}\n", "block state", "bytes", r.live ? "resident" : "in dump");
+  for (int s = 0; s < kBlockStateCount; ++s) {
+    const StatePages& sp = r.states[static_cast<size_t>(s)];
+    if (sp.bytes)
+      out += fmt::format("  {:<22} {:>14} {:>14}\n", block_state_name(static_cast<BlockState>(s)), sp.bytes,
+                         sp.resident_bytes);
+  }
+  for (const auto& n : r.notes) out += "note: " + n + "\n";
+  return out;
+}
+
+std::string model_pages_json(const HeapModel& h, const ModelPagesReport& r) {
+  json regions = json::array();
+  for (const auto& g : r.regions)
+    regions.push_back(json{{"owner", g.owner >= 0 ? json(owner_name(h, g.owner)) : json(nullptr)},
+                           {"begin", to_hex(g.range.begin)}, {"end", to_hex(g.range.end)},
+                           {"pages", counts_json(g.pages, r.live)}});
+  json states = json::object();
+  for (int s = 0; s < kBlockStateCount; ++s) {
+    const StatePages& sp = r.states[static_cast<size_t>(s)];
+    states[std::string(block_state_name(static_cast<BlockState>(s)))] =
+        json{{"bytes", sp.bytes}, {"resident_bytes", sp.resident_bytes}};
+  }
+  json doc{{"allocator", h.allocator}, {"source", r.live ? "pagemap" : "core"}, {"page_size", r.page_size},
+           {"regions", std::move(regions)}, {"total", counts_json(r.total, r.live)},
+           {"states", std::move(states)}, {"notes", r.notes}};
   return doc.dump() + "\n";
 }
 

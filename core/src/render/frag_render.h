@@ -17,6 +17,9 @@ std::string frag_json(const glibc::Heap& h, const FragReport& r, std::optional<i
 
 std::string pages_text(const glibc::Heap& h, const PagesReport& r);
 std::string pages_json(const glibc::Heap& h, const PagesReport& r);
+// heap pages on any other allocator's model.
+std::string model_pages_text(const HeapModel& h, const ModelPagesReport& r);
+std::string model_pages_json(const HeapModel& h, const ModelPagesReport& r);
 
 std::string mems_frag_text(const MemsFrag& f);
 std::string mems_frag_json(const MemsFrag& f);

@@ -18,6 +18,7 @@
 // exclusively mapped nor file-backed.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -27,6 +28,7 @@
 #include "heapscope/analysis/frag.h"
 #include "heapscope/error.h"
 #include "heapscope/glibc/heap.h"
+#include "heapscope/model/heap_model.h"
 #include "heapscope/target.h"
 
 namespace heapscope {
@@ -121,5 +123,33 @@ PagesReport compute_pages(const Residency& res, const glibc::Heap& heap, const F
                           std::optional<int> arena, const CancelToken& cancel = CancelToken());
 PagesReport page_of_address(const Residency& res, const glibc::Heap& heap, const FragReport& frag,
                             Address addr);
+
+// ---- any allocator's model (heap pages on jemalloc, ...): page states of
+// the ranges the allocator got from the system, by owner, and per block state
+// the bytes and the bytes that lie on resident pages. No trim model: that is
+// glibc's (compute_pages above).
+
+struct ModelRegionPages {
+  int owner = kNoOwner;  // of the range's first block
+  AddressRange range;    // page-aligned
+  PageCounts pages;
+};
+
+struct StatePages {
+  uint64_t bytes = 0;           // of the blocks in this state
+  uint64_t resident_bytes = 0;  // of those bytes, on present or swapped pages
+};
+
+struct ModelPagesReport {
+  bool live = false;
+  uint64_t page_size = 4096;
+  std::vector<ModelRegionPages> regions;
+  PageCounts total;
+  std::array<StatePages, kBlockStateCount> states{};  // by BlockState
+  std::vector<std::string> notes;
+};
+
+ModelPagesReport compute_model_pages(const Residency& res, const HeapModel& heap,
+                                     const CancelToken& cancel = CancelToken());
 
 }  // namespace heapscope
