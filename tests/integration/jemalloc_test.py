@@ -165,6 +165,27 @@ class JemallocThreadsTest(_JemallocOracle, unittest.TestCase):
         self.assertEqual(sum(sum(r["pages"].values()) for r in pages["regions"]) * ps, sum(e - b for b, e in spans))
         self.assertEqual(lib.run_cli([self.core, "heap", "pages", "--arena", "0"])[0], 2)
 
+    def test_heap_frag_adds_up_to_heap_stats(self):
+        """heap frag's generic part: free bytes per kind are heap stats',
+        the owners' figures add up to the total, and the largest free block
+        gives the external fragmentation."""
+        frag = lib.run_cli_json([self.core, "heap", "frag"])
+        stats = lib.run_cli_json([self.core, "heap", "stats"])["total"]
+        total = frag["total"]
+        self.assertEqual(frag["allocator"], "jemalloc")
+        self.assertEqual(total["free_bytes"],
+                         stats["free"]["bytes"] + stats["cached"]["bytes"] + stats["top"]["bytes"])
+        for kind, t in total["free"].items():
+            self.assertEqual(t, stats["kinds"][kind], kind)
+        self.assertGreater(total["free_bytes"], 0)
+        self.assertEqual(sum(o["free_bytes"] for o in frag["owners"]), total["free_bytes"])
+        self.assertEqual(max(o["largest_free"] for o in frag["owners"]), total["largest_free"])
+        self.assertAlmostEqual(total["external_fragmentation"],
+                               1 - total["largest_free"] / total["free_bytes"])
+        in_use = total["histograms"]["in_use"]
+        self.assertLessEqual(sum(b["bytes"] for b in in_use), stats["in_use"]["bytes"])
+        self.assertEqual(lib.run_cli([self.core, "heap", "frag", "--arena", "0"])[0], 2)
+
 
 class JemallocFrontEndsTest(unittest.TestCase):
     """gdb and lldb print the same bytes as the CLI on a jemalloc core."""
@@ -174,7 +195,8 @@ class JemallocFrontEndsTest(unittest.TestCase):
         cls.exe = lib.example_path("jemalloc_threads")
         cls.core, cls.stdout = lib.run_scenario_to_core(cls.exe)
         cls.lines = ["heap stats", "heap stats --json", "heap chunks --state cached --limit 20",
-                     "heap chunks --min-size 4096 --json", "heap pages", "heap pages --json"]
+                     "heap chunks --min-size 4096 --json", "heap pages", "heap pages --json",
+                     "heap frag", "heap frag --json"]
 
     def cli(self, line):
         status, out, err = lib.run_cli([self.core] + line.split())

@@ -21,6 +21,13 @@ namespace heapscope {
 namespace {
 
 std::string run_frag(CommandContext& ctx) {
+  const HeapModel& model = ctx.session.heap_model(ctx.cancel);
+  if (!dynamic_cast<const glibc::Heap*>(&model)) {
+    if (ctx.args.has("--arena"))
+      throw UserError{fmt::format("heap frag --arena needs glibc's heap; malloc in this process is {}", model.allocator)};
+    ModelFragReport r = compute_model_frag(model, ctx.cancel);
+    return ctx.args.json() ? model_frag_json(model, r, model.findings.size()) : model_frag_text(model, r);
+  }
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   auto arena = arena_option(ctx, h);
   FragReport r = compute_frag(h, targets::page_size(ctx.session.target()), ctx.cancel);

@@ -317,6 +317,68 @@ std::string pages_json(const glibc::Heap& h, const PagesReport& r) {
   return doc.dump() + "\n";
 }
 
+namespace {
+
+std::string model_figures_text(const HeapModel& h, const ModelFragFigures& f) {
+  std::string out = fmt::format("  {:<14} {:>8} {:>14}\n", "free kind", "chunks", "bytes");
+  for (size_t k = 0; k < h.kinds.size(); ++k) {
+    if (!is_free_state(h.kinds[k].state)) continue;
+    const Tally& t = f.free_by_kind[k];
+    out += fmt::format("  {:<14} {:>8} {:>14}  {}\n", h.kinds[k].name, t.chunks, t.bytes,
+                       t.bytes >= 1024 ? human_size(t.bytes) : "");
+  }
+  out += fmt::format("  free bytes: {}\n", bytes_with_human(f.free_bytes));
+  if (f.free_bytes)
+    out += fmt::format("  largest free: {} at {} ({})\n", bytes_with_human(f.largest_free),
+                       to_hex(f.largest_free_at), h.kinds[f.largest_free_kind].name);
+  out += fmt::format("  external fragmentation: {}  (1 - largest free / free bytes)\n",
+                     percent(f.external_fragmentation));
+  return out;
+}
+
+json model_figures_json(const HeapModel& h, const ModelFragFigures& f) {
+  json free = json::object();
+  for (size_t k = 0; k < h.kinds.size(); ++k)
+    if (is_free_state(h.kinds[k].state))
+      free[std::string(h.kinds[k].name)] = json{{"chunks", f.free_by_kind[k].chunks}, {"bytes", f.free_by_kind[k].bytes}};
+  json j{{"free", std::move(free)}, {"free_bytes", f.free_bytes}, {"largest_free", f.largest_free}};
+  j["largest_free_at"] = f.free_bytes ? json(to_hex(f.largest_free_at)) : json(nullptr);
+  j["largest_free_kind"] = f.free_bytes ? json(std::string(h.kinds[f.largest_free_kind].name)) : json(nullptr);
+  j["external_fragmentation"] = f.external_fragmentation;
+  return j;
+}
+
+}  // namespace
+
+std::string model_frag_text(const HeapModel& h, const ModelFragReport& r) {
+  std::string out = fmt::format("{} {}: free space of {} owner{}\n", h.allocator, h.version, r.owners.size(),
+                                r.owners.size() == 1 ? "" : "s");
+  for (size_t i = 0; i < r.owners.size(); ++i) {
+    out += fmt::format("{}:\n", h.owners[i].label);
+    out += model_figures_text(h, r.owners[i]);
+  }
+  out += "total:\n" + model_figures_text(h, r.total);
+  out += "  free block sizes (top excluded):\n";
+  out += r.total.free_sizes.chunks() ? histogram_text(r.total.free_sizes, 40, "    ") : "    none\n";
+  out += "  in-use block sizes:\n";
+  out += r.total.in_use_sizes.chunks() ? histogram_text(r.total.in_use_sizes, 40, "    ") : "    none\n";
+  return out;
+}
+
+std::string model_frag_json(const HeapModel& h, const ModelFragReport& r, size_t findings) {
+  json owners = json::array();
+  for (size_t i = 0; i < r.owners.size(); ++i) {
+    json o = model_figures_json(h, r.owners[i]);
+    o["owner"] = h.owners[i].label;
+    owners.push_back(std::move(o));
+  }
+  json total = model_figures_json(h, r.total);
+  total["histograms"] = json{{"free", histogram_json(r.total.free_sizes)}, {"in_use", histogram_json(r.total.in_use_sizes)}};
+  json doc{{"allocator", h.allocator}, {"version", h.version}, {"owners", std::move(owners)},
+           {"total", std::move(total)}, {"findings", findings}};
+  return doc.dump() + "\n";
+}
+
 std::string model_pages_text(const HeapModel& h, const ModelPagesReport& r) {
   std::string out = fmt::format("{} {}: ", h.allocator, h.version) + pages_source_line(r.live, r.page_size);
   out += page_table_head(r.live);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "heapscope/analysis/frag.h"
+#include "heapscope/analysis/model_frag.h"
 #include "heapscope/analysis/pages.h"
 #include "heapscope/glibc/heap.h"
 
@@ -20,6 +21,9 @@ std::string pages_json(const glibc::Heap& h, const PagesReport& r);
 // heap pages on any other allocator's model.
 std::string model_pages_text(const HeapModel& h, const ModelPagesReport& r);
 std::string model_pages_json(const HeapModel& h, const ModelPagesReport& r);
+// heap frag's generic part, on any other allocator's model.
+std::string model_frag_text(const HeapModel& h, const ModelFragReport& r);
+std::string model_frag_json(const HeapModel& h, const ModelFragReport& r, size_t findings);
 
 std::string mems_frag_text(const MemsFrag& f);
 std::string mems_frag_json(const MemsFrag& f);
