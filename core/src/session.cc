@@ -129,12 +129,12 @@ const CheckReport& Session::heap_check(const CancelToken& cancel) {
   return *heap_check_;
 }
 
-const mems::Heap& Session::mems_heap() {
+const mems::SegmentHeap& Session::mems_heap() {
   // The mems model holds the same walk: reuse it when heap commands built it.
   if (other_models_built_)
     for (const auto& m : other_models_)
       if (auto* model = dynamic_cast<const mems::Model*>(m.get())) return model->walk;
-  if (!mems_heap_) mems_heap_ = std::make_unique<mems::Heap>(mems::Heap::build(*target_, symbols()));
+  if (!mems_heap_) mems_heap_ = std::make_unique<mems::SegmentHeap>(mems::SegmentHeap::build(*target_, symbols()));
   return *mems_heap_;
 }
 

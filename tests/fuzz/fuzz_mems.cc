@@ -1,4 +1,4 @@
-// libFuzzer target: the mems model (mems::Heap) and every `mems` command over
+// libFuzzer target: the mems model (mems::SegmentHeap) and every `mems` command over
 // a buffer target made from the input (see mems_input.h). Any crash,
 // sanitizer report, leak, timeout or out-of-memory is a bug; user errors are
 // fine, except an "internal error" (an exception that is not a UserError

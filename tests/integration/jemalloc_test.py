@@ -137,6 +137,55 @@ class JemallocThreadsTest(_JemallocOracle, unittest.TestCase):
         self.assertGreaterEqual(len(self.model["arenas"]), 4)
         self.assertGreater(self.model["kinds"]["dirty"]["blocks"], 0)
 
+    def test_heap_pages_adds_up_to_heap_stats(self):
+        """heap pages over the generic model: per block state the bytes are
+        heap stats' (in use: jemalloc's stats.allocated), the bytes on pages
+        in the dump are no more than those, and the regions cover what
+        jemalloc got from the system."""
+        totals, _ = parse_oracle(self.stdout)
+        pages = lib.run_cli_json([self.core, "heap", "pages"])
+        stats = lib.run_cli_json([self.core, "heap", "stats"])["total"]
+        self.assertEqual(pages["allocator"], "jemalloc")
+        st = pages["states"]
+        self.assertEqual(st["in_use"]["bytes"] + st["mapped"]["bytes"], int(totals["allocated"]))
+        self.assertEqual(st["in_use"]["bytes"] + st["mapped"]["bytes"], stats["in_use"]["bytes"])
+        for name in ("cached", "free", "top", "metadata", "unknown"):
+            self.assertEqual(st[name]["bytes"], stats[name]["bytes"], name)
+        self.assertEqual(sum(s["bytes"] for s in st.values()), stats["system_bytes"])
+        for name, s in st.items():
+            self.assertLessEqual(s["resident_bytes"], s["bytes"], name)
+        self.assertGreater(st["in_use"]["resident_bytes"], 0)
+        resident = sum(s["resident_bytes"] for s in st.values())
+        self.assertLessEqual(resident, stats["system_bytes"])
+        ps = pages["page_size"]
+        self.assertLessEqual(resident, pages["total"]["in_dump"] * ps)
+        spans = [(int(r["begin"], 16), int(r["end"], 16)) for r in pages["regions"]]
+        self.assertEqual(spans, sorted(spans))
+        self.assertGreaterEqual(sum(e - b for b, e in spans), stats["system_bytes"])
+        self.assertEqual(sum(sum(r["pages"].values()) for r in pages["regions"]) * ps, sum(e - b for b, e in spans))
+        self.assertEqual(lib.run_cli([self.core, "heap", "pages", "--arena", "0"])[0], 2)
+
+    def test_heap_frag_adds_up_to_heap_stats(self):
+        """heap frag's generic part: free bytes per kind are heap stats',
+        the owners' figures add up to the total, and the largest free block
+        gives the external fragmentation."""
+        frag = lib.run_cli_json([self.core, "heap", "frag"])
+        stats = lib.run_cli_json([self.core, "heap", "stats"])["total"]
+        total = frag["total"]
+        self.assertEqual(frag["allocator"], "jemalloc")
+        self.assertEqual(total["free_bytes"],
+                         stats["free"]["bytes"] + stats["cached"]["bytes"] + stats["top"]["bytes"])
+        for kind, t in total["free"].items():
+            self.assertEqual(t, stats["kinds"][kind], kind)
+        self.assertGreater(total["free_bytes"], 0)
+        self.assertEqual(sum(o["free_bytes"] for o in frag["owners"]), total["free_bytes"])
+        self.assertEqual(max(o["largest_free"] for o in frag["owners"]), total["largest_free"])
+        self.assertAlmostEqual(total["external_fragmentation"],
+                               1 - total["largest_free"] / total["free_bytes"])
+        in_use = total["histograms"]["in_use"]
+        self.assertLessEqual(sum(b["bytes"] for b in in_use), stats["in_use"]["bytes"])
+        self.assertEqual(lib.run_cli([self.core, "heap", "frag", "--arena", "0"])[0], 2)
+
 
 class JemallocFrontEndsTest(unittest.TestCase):
     """gdb and lldb print the same bytes as the CLI on a jemalloc core."""
@@ -146,7 +195,8 @@ class JemallocFrontEndsTest(unittest.TestCase):
         cls.exe = lib.example_path("jemalloc_threads")
         cls.core, cls.stdout = lib.run_scenario_to_core(cls.exe)
         cls.lines = ["heap stats", "heap stats --json", "heap chunks --state cached --limit 20",
-                     "heap chunks --min-size 4096 --json"]
+                     "heap chunks --min-size 4096 --json", "heap pages", "heap pages --json",
+                     "heap frag", "heap frag --json"]
 
     def cli(self, line):
         status, out, err = lib.run_cli([self.core] + line.split())

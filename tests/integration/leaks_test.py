@@ -131,6 +131,32 @@ class _LeakScenario:
         # Reachable chunks exist (the program's globals) and are not listed.
         self.assertGreater(d["reachable"]["chunks"], 0)
 
+    def test_json_groups_are_the_text_table(self):
+        """The groups (class, type, size) partition the listed chunks, add up
+        to the class totals, and are the rows the text table prints."""
+        d = self.doc
+        groups = d["groups"]
+        by_key = {}
+        for c in d["chunks"]:
+            by_key.setdefault((c["class"], c["type"], c["size"]), []).append(int(c["data"], 16))
+        self.assertEqual(len(groups), len(by_key))
+        for g in groups:
+            members = by_key[(g["class"], g["type"], g["size"])]
+            self.assertEqual((g["count"], g["bytes"]), (len(members), len(members) * g["size"]))
+            self.assertEqual([int(s, 16) for s in g["samples"]], sorted(members)[:3])
+        for k in ("direct", "indirect", "possible"):
+            mine = [g for g in groups if g["class"] == k]
+            self.assertEqual(sum(g["count"] for g in mine), d[k]["chunks"], k)
+            self.assertEqual(sum(g["bytes"] for g in mine), d[k]["bytes"], k)
+        rank = {"direct": 0, "indirect": 1, "possible": 2}
+        self.assertEqual([rank[g["class"]] for g in groups], sorted(rank[g["class"]] for g in groups))
+        text = self.cli("heap", "leaks", "--limit", "1000").splitlines()
+        start = next(i for i, l in enumerate(text) if l.startswith("class "))
+        end = next((i for i in range(start, len(text)) if not text[i].strip()), len(text))
+        rows = [l.split() for l in text[start + 1:end]]
+        self.assertEqual([(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in rows],
+                         [(g["class"], g["type"] or "-", g["size"], g["count"], g["bytes"]) for g in groups])
+
     def test_text_forms(self):
         out = self.cli("heap", "leaks")
         d = self.doc

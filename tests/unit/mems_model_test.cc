@@ -1,4 +1,4 @@
-// Tests for the mems model (mems::Heap), its analyses and the mems commands:
+// Tests for the mems model (mems::SegmentHeap), its analyses and the mems commands:
 // synthetic mems structures built by hand in a BufferTarget (clean and
 // corrupt), and the real libmems run in this process, then read back from a
 // snapshot of our own memory and compared with mems_get_stats.
@@ -338,18 +338,18 @@ struct Reference {
   }
 };
 
-mems::Heap build(const Target& t) {
+mems::SegmentHeap build(const Target& t) {
   auto syms = make_no_symbols();
-  return mems::Heap::build(t, *syms);
+  return mems::SegmentHeap::build(t, *syms);
 }
 
-bool has_kind(const mems::Heap& h, std::string_view kind, uint64_t address = 0) {
+bool has_kind(const mems::SegmentHeap& h, std::string_view kind, uint64_t address = 0) {
   for (const auto& f : h.findings)
     if (f.kind == kind && (address == 0 || f.address.value == address)) return true;
   return false;
 }
 
-std::string dump(const mems::Heap& h) {
+std::string dump(const mems::SegmentHeap& h) {
   std::string s;
   for (const auto& f : h.findings) s += f.kind + " " + to_hex(f.address) + " " + f.detail + "\n";
   return s;
@@ -618,11 +618,11 @@ TEST(MemsModel, RootBySymbolAndBySymbolPointingAtGarbage) {
   Reference r;
   auto t = r.m.build();
   OneSymbol good(Address(SyntheticMems::kRoot));
-  auto h = mems::Heap::build(*t, good);
+  auto h = mems::SegmentHeap::build(*t, good);
   EXPECT_TRUE(h.root.found_by_symbol);
   EXPECT_TRUE(h.notes.empty());
   OneSymbol bad(Address(SyntheticMems::kData + 0x800));
-  auto h2 = mems::Heap::build(*t, bad);
+  auto h2 = mems::SegmentHeap::build(*t, bad);
   EXPECT_FALSE(h2.root.found_by_symbol);
   EXPECT_EQ(h2.root.address.value, SyntheticMems::kRoot);
   ASSERT_EQ(h2.notes.size(), 1u);

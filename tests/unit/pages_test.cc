@@ -40,7 +40,7 @@ TEST(Pagemap, ReadsOurOwnPages) {
   auto* p = static_cast<volatile char*>(m);
   p[0] = 1;       // page 0 touched
   p[2 * ps] = 1;  // page 2 touched; 1 and 3 never
-  auto res = open_pagemap(getpid());
+  auto res = open_pagemap(getpid(), static_cast<uint64_t>(ps));
   ASSERT_TRUE(res.ok()) << res.error().message;
   auto st = (*res)->states(Address(reinterpret_cast<uint64_t>(m)), 4);
   ASSERT_EQ(st.size(), 4u);
@@ -56,7 +56,7 @@ TEST(Pagemap, ReadsOurOwnPages) {
 }
 
 TEST(Pagemap, MissingProcessIsAnError) {
-  auto res = open_pagemap(999999999);
+  auto res = open_pagemap(999999999, 4096);
   EXPECT_FALSE(res.ok());
 }
 
@@ -101,7 +101,7 @@ std::string write_sparse_core(bool sparse) {
 
 TEST(CoreResidency, HolesAreNotInTheDump) {
   std::string path = write_sparse_core(true);
-  auto res = open_core_residency(path);
+  auto res = open_core_residency(path, 0x1000);
   ASSERT_TRUE(res.ok()) << res.error().message;
   auto st = (*res)->states(Address(0x10000), 4);
   unlink(path.c_str());
@@ -115,7 +115,7 @@ TEST(CoreResidency, HolesAreNotInTheDump) {
 
 TEST(CoreResidency, NoHolesMeansCannotTell) {
   std::string path = write_sparse_core(false);
-  auto res = open_core_residency(path);
+  auto res = open_core_residency(path, 0x1000);
   ASSERT_TRUE(res.ok());
   auto st = (*res)->states(Address(0x10000), 4);
   unlink(path.c_str());
@@ -126,7 +126,7 @@ TEST(CoreResidency, NoHolesMeansCannotTell) {
 }
 
 TEST(CoreResidency, NotACore) {
-  auto res = open_core_residency("/proc/self/exe");
+  auto res = open_core_residency("/proc/self/exe", 0x1000);
   ASSERT_FALSE(res.ok());
   EXPECT_NE(res.error().message.find("not a 64-bit ELF core"), std::string::npos);
 }

@@ -19,7 +19,7 @@ namespace glibc {
 class Heap;
 }
 namespace mems {
-class Heap;
+class SegmentHeap;
 }
 class HeapModel;
 struct CheckReport;
@@ -73,7 +73,7 @@ class Session {
 
   // The mems allocators' model, built on first use. Throws UserError when the
   // target has no mems root.
-  const mems::Heap& mems_heap();
+  const mems::SegmentHeap& mems_heap();
 
   // Caveats the user has not been shown yet (the target's, then the symbol
   // resolver's), one "note: ..." line each; each is returned once. Front-ends
@@ -95,7 +95,7 @@ class Session {
   std::vector<std::string> model_notes_;
   size_t model_notes_shown_ = 0;
   std::unique_ptr<CheckReport> heap_check_;
-  std::unique_ptr<mems::Heap> mems_heap_;
+  std::unique_ptr<mems::SegmentHeap> mems_heap_;
   size_t target_notes_shown_ = 0;
   size_t symbol_notes_shown_ = 0;
 };

@@ -197,7 +197,7 @@ FragReport compute_frag(const glibc::Heap& heap, uint64_t page_size, const Cance
 
 namespace heapscope {
 
-MemsFrag compute_mems_frag(const mems::Heap& heap) {
+MemsFrag compute_mems_frag(const mems::SegmentHeap& heap) {
   MemsFrag f;
   for (const auto& n : heap.nodes) {
     MemsNodeFrag nf;

@@ -32,7 +32,7 @@ void subtract(AddressRange r, const std::vector<AddressRange>& holes, std::vecto
 // Finds the MeMS object a word points into, by physical or virtual address.
 class ObjectIndex {
  public:
-  explicit ObjectIndex(const mems::Heap& h, const std::vector<MemsObject>& objects) : objects_(objects) {
+  explicit ObjectIndex(const mems::SegmentHeap& h, const std::vector<MemsObject>& objects) : objects_(objects) {
     for (uint32_t i = 0; i < objects.size(); ++i) {
       const MemsObject& o = objects[i];
       lo_ = std::min(lo_, o.begin.value);
@@ -82,7 +82,7 @@ class ObjectIndex {
   uint64_t lo_ = UINT64_MAX, hi_ = 0, vlo_ = UINT64_MAX, vhi_ = 0;
 };
 
-std::vector<MemsObject> collect_objects(const mems::Heap& h) {
+std::vector<MemsObject> collect_objects(const mems::SegmentHeap& h) {
   std::vector<MemsObject> out;
   for (size_t n = 0; n < h.nodes.size(); ++n)
     for (size_t s = 0; s < h.nodes[n].segments.size(); ++s) {
@@ -128,7 +128,7 @@ std::vector<MemsObject> collect_objects(const mems::Heap& h) {
 
 }  // namespace
 
-MemsLeakAnalysis analyze_mems_leaks(const Target& target, const mems::Heap& h, const glibc::Heap* glibc,
+MemsLeakAnalysis analyze_mems_leaks(const Target& target, const mems::SegmentHeap& h, const glibc::Heap* glibc,
                                     const CancelToken& cancel) {
   static const glibc::Heap kNoHeap;
   const glibc::Heap& gh = glibc ? *glibc : kNoHeap;

@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "targets/page_size.h"
+
 namespace heapscope {
 
 PagemapEntry decode_pagemap_entry(uint64_t raw) {
@@ -60,17 +62,12 @@ class Fd {
   int fd_;
 };
 
-uint64_t system_page_size() {
-  long ps = ::sysconf(_SC_PAGESIZE);
-  return ps > 0 ? static_cast<uint64_t>(ps) : 4096;
-}
-
 // ------------------------------------------------------------ live: pagemap
 
 class PagemapResidency : public Residency {
  public:
-  PagemapResidency(int fd, std::optional<uint64_t> zero_pfn)
-      : fd_(fd), ps_(system_page_size()), zero_pfn_(zero_pfn) {}
+  PagemapResidency(int fd, uint64_t page_size, std::optional<uint64_t> zero_pfn)
+      : fd_(fd), ps_(page_size), zero_pfn_(zero_pfn) {}
 
   PageState classify(const PagemapEntry& e) const {
     if (e.swapped) return PageState::kSwapped;
@@ -135,8 +132,7 @@ class PagemapResidency : public Residency {
 // The zero page's frame number: read a fresh private page of our own (a read
 // fault maps the zero page) and look it up in our pagemap. Nothing without
 // CAP_SYS_ADMIN (frame numbers read as zero).
-std::optional<uint64_t> find_zero_pfn() {
-  const uint64_t ps = system_page_size();
+std::optional<uint64_t> find_zero_pfn(uint64_t ps) {
   void* m = ::mmap(nullptr, ps, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (m == MAP_FAILED) return std::nullopt;
   volatile const char* p = static_cast<const char*>(m);
@@ -162,18 +158,18 @@ struct LoadSegment {
 class CoreResidency : public Residency {
  public:
   CoreResidency(std::vector<LoadSegment> loads, std::vector<std::pair<uint64_t, uint64_t>> data,
-                bool holes_known, std::string why)
+                bool holes_known, std::string why, uint64_t page_size)
       : loads_(std::move(loads)), data_(std::move(data)), holes_known_(holes_known),
-        why_(std::move(why)) {}
+        why_(std::move(why)), page_(page_size) {}
 
   std::vector<PageState> states(Address first_page, uint64_t n) const override {
     std::vector<PageState> out;
     out.reserve(n);
-    for (uint64_t i = 0; i < n; ++i) out.push_back(state(first_page.value + i * kPage));
+    for (uint64_t i = 0; i < n; ++i) out.push_back(state(first_page.value + i * page_));
     return out;
   }
   bool live() const override { return false; }
-  uint64_t page_size() const override { return kPage; }
+  uint64_t page_size() const override { return page_; }
 
   std::vector<std::string> notes() const override {
     std::vector<std::string> n{
@@ -188,8 +184,6 @@ class CoreResidency : public Residency {
   }
 
  private:
-  static constexpr uint64_t kPage = 4096;  // x86-64 and the kernel's ELF_EXEC_PAGESIZE there
-
   PageState state(uint64_t va) const {
     auto it = std::upper_bound(loads_.begin(), loads_.end(), va,
                                [](uint64_t v, const LoadSegment& l) { return v < l.vaddr; });
@@ -197,7 +191,7 @@ class CoreResidency : public Residency {
     --it;
     if (va - it->vaddr >= it->memsz) return PageState::kUnknown;
     uint64_t rel = va - it->vaddr;
-    if (rel + kPage > it->filesz) return PageState::kUnknown;  // not dumped at all (e.g. file-backed text)
+    if (rel + page_ > it->filesz) return PageState::kUnknown;  // not dumped at all (e.g. file-backed text)
     if (!holes_known_) return PageState::kUnknown;
     uint64_t off = it->offset + rel;
     // In a data extent: in the dump. In a hole: skipped by the kernel.
@@ -214,19 +208,20 @@ class CoreResidency : public Residency {
   std::vector<std::pair<uint64_t, uint64_t>> data_;  // [begin, end) file extents holding data
   bool holes_known_;
   std::string why_;
+  uint64_t page_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Residency>> open_pagemap(int pid) {
+Result<std::unique_ptr<Residency>> open_pagemap(int pid, uint64_t page_size) {
   std::string path = fmt::format("/proc/{}/pagemap", pid);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return Error{fmt::format("cannot open {}: {}", path, std::strerror(errno))};
-  return std::unique_ptr<Residency>(new PagemapResidency(fd, find_zero_pfn()));
+  return std::unique_ptr<Residency>(new PagemapResidency(fd, page_size, find_zero_pfn(page_size)));
 }
 
-Result<std::unique_ptr<Residency>> open_core_residency(const std::string& path) {
+Result<std::unique_ptr<Residency>> open_core_residency(const std::string& path, uint64_t page_size) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return Error{fmt::format("cannot open core file {}: {}", path, std::strerror(errno))};
   struct stat st {};
@@ -276,15 +271,16 @@ Result<std::unique_ptr<Residency>> open_core_residency(const std::string& path) 
   else if (!holes)
     why = "the core file has no holes (written through a pipe, copied or decompressed without "
           "keeping them, or every page was resident)";
-  return std::unique_ptr<Residency>(new CoreResidency(std::move(loads), std::move(data), holes, why));
+  return std::unique_ptr<Residency>(new CoreResidency(std::move(loads), std::move(data), holes, why, page_size));
 }
 
 Result<std::unique_ptr<Residency>> open_residency(const Target& target) {
   // A core file names its process's pid too: the core comes first.
-  if (auto core = target.core_path()) return open_core_residency(*core);
+  const uint64_t ps = targets::page_size(target);
+  if (auto core = target.core_path()) return open_core_residency(*core, ps);
   if (auto pid = target.pid()) {
     // Only a process on this machine has a pagemap we can read.
-    auto r = open_pagemap(*pid);
+    auto r = open_pagemap(*pid, ps);
     if (!r) return Error{r.error().message + " (page residency needs a local live process)"};
     return r;
   }
@@ -358,6 +354,16 @@ PagesReport compute_pages(const Residency& res, const glibc::Heap& heap, const F
   return r;
 }
 
+std::optional<OsPage> os_page(const Target& target, Address a) {
+  if (!target.pid() || target.core_path()) return std::nullopt;
+  const uint64_t ps = targets::page_size(target);
+  auto res = open_pagemap(*target.pid(), ps);
+  if (!res) return std::nullopt;
+  auto e = (*res)->entry(a);
+  if (!e) return std::nullopt;
+  return OsPage{*e, ps};
+}
+
 PagesReport page_of_address(const Residency& res, const glibc::Heap& heap, const FragReport& frag,
                             Address addr) {
   PagesReport r;
@@ -384,6 +390,47 @@ PagesReport page_of_address(const Residency& res, const glibc::Heap& heap, const
   for (const TrimRange& t : frag.trim_ranges)
     if (t.range.contains(ap.page)) ap.in_trim_range = true;
   r.address = ap;
+  return r;
+}
+
+ModelPagesReport compute_model_pages(const Residency& res, const HeapModel& heap, const CancelToken& cancel) {
+  ModelPagesReport r;
+  r.live = res.live();
+  r.page_size = res.page_size();
+  r.notes = res.notes();
+  const uint64_t ps = r.page_size;
+  // System ranges that share a page are counted once: merge after rounding.
+  std::vector<AddressRange> ranges;
+  for (const AddressRange& s : heap.system) {
+    AddressRange p{s.begin.align_down(ps), Address((s.end.value + ps - 1) & ~(ps - 1))};
+    if (!ranges.empty() && p.begin <= ranges.back().end) ranges.back().end = std::max(ranges.back().end, p.end);
+    else ranges.push_back(p);
+  }
+  auto resident = [](PageState s) { return s == PageState::kPresent || s == PageState::kSwapped; };
+  for (const AddressRange& range : ranges) {
+    check_cancel(cancel);
+    ModelRegionPages rp;
+    rp.range = range;
+    std::vector<PageState> st = res.states(range.begin, range.size() / ps);
+    for (PageState p : st) rp.pages.add(p);
+    auto first = std::lower_bound(heap.blocks.begin(), heap.blocks.end(), range.begin,
+                                  [](const Block& b, Address a) { return b.address < a; });
+    if (first != heap.blocks.end() && first->address < range.end) rp.owner = first->owner;
+    uint64_t walked = 0;
+    for (auto b = first; b != heap.blocks.end() && b->address < range.end; ++b) {
+      if ((++walked & 0xffff) == 0) check_cancel(cancel);
+      StatePages& sp = r.states[static_cast<size_t>(heap.state(*b))];
+      const uint64_t begin = b->address.value, end = std::min(b->end().value, range.end.value);
+      sp.bytes += b->size;
+      for (uint64_t page = begin & ~(ps - 1); page < end; page += ps) {
+        uint64_t i = (page - range.begin.value) / ps;
+        if (i < st.size() && resident(st[i]))
+          sp.resident_bytes += std::min(end, page + ps) - std::max(begin, page);
+      }
+    }
+    r.total.add(rp.pages);
+    r.regions.push_back(rp);
+  }
   return r;
 }
 

@@ -1,6 +1,5 @@
 // The fragmentation commands: `heap frag`, `heap pages`, `heap map`.
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -17,29 +16,41 @@
 #include "render/frag_render.h"
 #include "render/heap_render.h"
 #include "render/map_render.h"
+#include "targets/page_size.h"
 
 namespace heapscope {
 
 namespace {
 
-// The page size malloc used: this machine's for a live process; 4 KiB for a
-// core (x86-64; the kernel dumps in those units there too).
-uint64_t target_page_size(const Target& t) {
-  if (t.pid() && !t.core_path()) {
-    long ps = ::sysconf(_SC_PAGESIZE);
-    if (ps > 0) return static_cast<uint64_t>(ps);
-  }
-  return 4096;
-}
-
 std::string run_frag(CommandContext& ctx) {
+  const HeapModel& model = ctx.session.heap_model(ctx.cancel);
+  if (!dynamic_cast<const glibc::Heap*>(&model)) {
+    if (ctx.args.has("--arena"))
+      throw UserError{fmt::format("heap frag --arena needs glibc's heap; malloc in this process is {}", model.allocator)};
+    ModelFragReport r = compute_model_frag(model, ctx.cancel);
+    return ctx.args.json() ? model_frag_json(model, r, model.findings.size()) : model_frag_text(model, r);
+  }
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   auto arena = arena_option(ctx, h);
-  FragReport r = compute_frag(h, target_page_size(ctx.session.target()), ctx.cancel);
+  FragReport r = compute_frag(h, targets::page_size(ctx.session.target()), ctx.cancel);
   return ctx.args.json() ? frag_json(h, r, arena, heap_problems(ctx)) : with_findings_footer(ctx, frag_text(h, r, arena));
 }
 
+// heap pages on a model other than glibc's: its system ranges and block
+// states, without glibc's trim model; ADDR and --arena are glibc's.
+std::string run_model_pages(CommandContext& ctx, const HeapModel& h) {
+  if (!ctx.args.positional.empty() || ctx.args.has("--arena"))
+    throw UserError{fmt::format("heap pages ADDR and --arena need glibc's heap; malloc in this process is {}",
+                                h.allocator)};
+  auto res = open_residency(ctx.session.target());
+  if (!res) throw UserError{res.error().message};
+  ModelPagesReport r = compute_model_pages(**res, h, ctx.cancel);
+  return ctx.args.json() ? model_pages_json(h, r) : model_pages_text(h, r);
+}
+
 std::string run_pages(CommandContext& ctx) {
+  const HeapModel& model = ctx.session.heap_model(ctx.cancel);
+  if (!dynamic_cast<const glibc::Heap*>(&model)) return run_model_pages(ctx, model);
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   const Target& t = ctx.session.target();
   auto arena = arena_option(ctx, h);
@@ -85,7 +96,7 @@ std::string run_map(CommandContext& ctx) {
     uint64_t max_spans = ctx.args.get_uint("--max-spans").value_or(kMaxHtmlSpans);
     if (max_spans < 1) throw UserError{"--max-spans must be at least 1"};
     HeapMap m = build_heap_map(h, arena, 0, static_cast<size_t>(max_spans), ctx.cancel);
-    FragReport frag = compute_frag(h, target_page_size(ctx.session.target()), ctx.cancel);
+    FragReport frag = compute_frag(h, targets::page_size(ctx.session.target()), ctx.cancel);
     std::string page = map_html(h, m, frag, ctx.session.target().description(), heap_problems(ctx),
                                 map_marks(ctx, h, arena), first_words(ctx, h, m));
     std::FILE* f = std::fopen(file->c_str(), "wb");

@@ -7,6 +7,7 @@
 
 #include "commands/mimalloc_bins.h"
 #include "commands/registry.h"
+#include "glibc/safe_linking.h"
 #include "heapscope/analysis/check.h"
 #include "heapscope/analysis/stats.h"
 #include "heapscope/analysis/types.h"
@@ -139,8 +140,7 @@ std::string run_chunk(CommandContext& ctx) {
   if (free_state) {
     fd = t.read_u64(glibc::chunk_data(*c));
     if (c->kind == ChunkState::kTcache || c->kind == ChunkState::kFast) {
-      // Safe-linking (glibc 2.32+): the stored pointer is mangled with its own address.
-      if (fd && h.safe_linking) *fd ^= glibc::chunk_data(*c).value >> 12;
+      if (fd && h.safe_linking) *fd = glibc::reveal_link(glibc::chunk_data(*c), *fd);
       if (c->kind == ChunkState::kTcache) bk.reset();
     } else {
       bk = t.read_u64(glibc::chunk_data(*c) + 8);

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "commands/registry.h"
+#include "heapscope/analysis/leak_groups.h"
 #include "heapscope/analysis/leaks.h"
 #include "heapscope/analysis/mems_leaks.h"
 #include "heapscope/analysis/refs.h"
@@ -66,6 +67,7 @@ void run_leaks(CommandContext& ctx) {
       l.filtered = l.chunks.size() != a.listed.size();
     }
     l.type_names = namer.names();
+    if (!list || ctx.args.json()) l.groups = group_leaks(h, a, l.chunks, l.types, l.type_names);
     if (!ctx.args.json() && !list) {
       for (size_t k = 0; k < l.chunks.size() && l.dumps.size() < kDumps; ++k) {
         const auto& c = h.blocks[l.chunks[k]];

@@ -11,13 +11,13 @@ namespace heapscope {
 
 namespace {
 
-std::string with_footer(const CommandContext& ctx, const mems::Heap& h, std::string out) {
+std::string with_footer(const CommandContext& ctx, const mems::SegmentHeap& h, std::string out) {
   if (!ctx.args.json()) out += mems_footer(h);
   return out;
 }
 
 // Names every allocation site of the given nodes once.
-SiteNames name_sites(CommandContext& ctx, const mems::Heap& h, const std::vector<size_t>& nodes) {
+SiteNames name_sites(CommandContext& ctx, const mems::SegmentHeap& h, const std::vector<size_t>& nodes) {
   SiteNames names;
   const SymbolResolver& symbols = ctx.session.symbols();
   std::unordered_map<uint64_t, bool> tried;
@@ -31,7 +31,7 @@ SiteNames name_sites(CommandContext& ctx, const mems::Heap& h, const std::vector
   return names;
 }
 
-std::vector<size_t> all_nodes(const mems::Heap& h) {
+std::vector<size_t> all_nodes(const mems::SegmentHeap& h) {
   std::vector<size_t> v(h.nodes.size());
   for (size_t i = 0; i < v.size(); ++i) v[i] = i;
   return v;
@@ -71,9 +71,9 @@ std::string run_get(CommandContext& ctx) {
   uint64_t v = parse_address(ctx.args.positional.at(0)).value;
   mems::Translation t = mems::translate(h, v);
   const Target& target = ctx.session.target();
-  if (ctx.args.json()) return with_os_page_json(mems_get_json(t), target, t.physical);
+  if (ctx.args.json()) return with_os_page_json(mems_get_json(t), os_page(target, t.physical));
   SiteNames sites = name_sites(ctx, h, {t.node});
-  return with_footer(ctx, h, mems_get_text(t, sites) + os_page_text(target, t.physical));
+  return with_footer(ctx, h, mems_get_text(t, sites) + os_page_text(os_page(target, t.physical), t.physical));
 }
 
 void run_map(CommandContext& ctx) {

@@ -4,6 +4,7 @@
 
 #include <unordered_set>
 
+#include "glibc/safe_linking.h"
 #include "heapscope/glibc/heap.h"
 
 namespace heapscope::glibc {
@@ -52,7 +53,7 @@ struct Builder {
   bool plausible_tcache(Address data) const;
   void walk_tcache(const Tcache& t, std::vector<Finding>& double_listed);
   uint64_t demangle(Address pos, uint64_t stored) const {
-    return mangled ? stored ^ (pos.value >> 12) : stored;
+    return mangled ? reveal_link(pos, stored) : stored;
   }
 };
 

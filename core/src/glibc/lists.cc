@@ -54,7 +54,7 @@ void Builder::decide_mangling() {
       return p == 0 || ((p & (l.malloc_alignment - 1)) == 0 && p >= header_delta &&
                         chunk_at(Address(p - header_delta)) != nullptr);
     };
-    uint64_t demangled = stored ^ (pos.value >> 12);
+    uint64_t demangled = reveal_link(pos, stored);
     as_mangled += valid(demangled);
     as_plain += valid(stored);
   };

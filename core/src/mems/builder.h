@@ -1,4 +1,4 @@
-// Internal: the state shared by the steps of mems::Heap::build (root, main
+// Internal: the state shared by the steps of mems::SegmentHeap::build (root, main
 // chain, pools, metadata pages). Records are read whole with the structs of
 // mems_layout.h; every list walk is bounded by a step limit and a visited set.
 #pragma once
@@ -24,9 +24,9 @@ struct RootLocation {
 std::optional<RootLocation> locate_root(const Target& target, const SymbolResolver& symbols,
                                         const CancelToken& cancel);
 
-// Heap::build, with nullopt when the target has no mems root (its other
-// errors are thrown as Heap::build throws them).
-std::optional<Heap> build_if_present(const Target& target, const SymbolResolver& symbols, const CancelToken& cancel);
+// SegmentHeap::build, with nullopt when the target has no mems root (its other
+// errors are thrown as SegmentHeap::build throws them).
+std::optional<SegmentHeap> build_if_present(const Target& target, const SymbolResolver& symbols, const CancelToken& cancel);
 
 // Bounds a list walk: stops at a revisited record (a cycle) or after `limit`
 // steps, whichever comes first.
@@ -50,7 +50,7 @@ class Walk {
 struct Builder {
   const Target& target;
   const CancelToken& cancel;
-  Heap& heap;
+  SegmentHeap& heap;
   mems_root raw{};  // the root as read
 
   // Where each walked segment descriptor is: node index, segment index.
@@ -64,7 +64,7 @@ struct Builder {
   std::unordered_map<uint64_t, mems_pool_header> raw_pools;
 
   void finding(std::string kind, Address at, std::string detail) {
-    heap.findings.push_back({std::move(kind), at, std::move(detail)});
+    heap.findings.push_back({.kind = std::move(kind), .address = at, .detail = std::move(detail)});
   }
   // A root field's address, for counter findings.
   Address root_field(size_t offset) const { return heap.root.address + offset; }
@@ -90,7 +90,7 @@ struct Builder {
 
   // Helpers.
   void walk_segments(Node& node, const mems_node& raw_node);
-  void read_pool(Arena& arena, size_t index, uint32_t i);
+  void read_pool(PoolArena& arena, size_t index, uint32_t i);
 };
 
 }  // namespace heapscope::mems

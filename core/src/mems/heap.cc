@@ -27,7 +27,7 @@ std::string_view pool_state_name(PoolState s) {
   return "INVALID";
 }
 
-std::optional<Heap::Place> Heap::find_virtual(uint64_t v) const {
+std::optional<SegmentHeap::Place> SegmentHeap::find_virtual(uint64_t v) const {
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (!nodes[i].contains_virtual(v)) continue;
     const auto& segs = nodes[i].segments;
@@ -37,13 +37,13 @@ std::optional<Heap::Place> Heap::find_virtual(uint64_t v) const {
   return std::nullopt;
 }
 
-size_t Heap::segment_total() const {
+size_t SegmentHeap::segment_total() const {
   size_t n = 0;
   for (const auto& node : nodes) n += node.segments.size();
   return n;
 }
 
-size_t Heap::pool_total() const {
+size_t SegmentHeap::pool_total() const {
   size_t n = 0;
   for (const auto& a : arenas) n += a.pools.size();
   return n;
@@ -261,16 +261,16 @@ void Builder::walk_meta() {
                         raw.meta_slots_used, walked_used));
 }
 
-Heap Heap::build(const Target& target, const SymbolResolver& symbols, const CancelToken& cancel) {
+SegmentHeap SegmentHeap::build(const Target& target, const SymbolResolver& symbols, const CancelToken& cancel) {
   auto heap = build_if_present(target, symbols, cancel);
   if (!heap) throw UserError{"no mems allocator in the target (symbol mems_root not found)"};
   return std::move(*heap);
 }
 
-std::optional<Heap> build_if_present(const Target& target, const SymbolResolver& symbols, const CancelToken& cancel) {
+std::optional<SegmentHeap> build_if_present(const Target& target, const SymbolResolver& symbols, const CancelToken& cancel) {
   auto loc = locate_root(target, symbols, cancel);
   if (!loc) return std::nullopt;
-  Heap heap;
+  SegmentHeap heap;
   heap.root.address = loc->address;
   heap.root.found_by_symbol = loc->by_symbol;
   heap.notes = loc->notes;

@@ -1,4 +1,4 @@
-// mems::Heap laid out as Blocks. Each node's segments tile its mapping; an
+// mems::SegmentHeap laid out as Blocks. Each node's segments tile its mapping; an
 // arena's segment is cut into its pools. A walk of a corrupt heap can give
 // ranges that overlap or leave the mapping: the first one stays, the others
 // become findings, so the blocks still tile without overlap.
@@ -38,8 +38,8 @@ class Layout {
   explicit Layout(Model& m) : m_(m) {}
 
   void run() {
-    const Heap& h = m_.walk;
-    for (const auto& f : h.findings) m_.findings.push_back({f.kind, f.address, kNoOwner, f.detail});
+    const SegmentHeap& h = m_.walk;
+    m_.findings = h.findings;
     for (size_t n = 0; n < h.nodes.size(); ++n) {
       const Node& node = h.nodes[n];
       m_.owners.push_back({fmt::format("node {}", n), node.address, node.length});
@@ -56,7 +56,7 @@ class Layout {
 
  private:
   const Arena* arena_of(const Segment& s) const {
-    for (const Arena& a : m_.walk.arenas)
+    for (const PoolArena& a : m_.walk.arenas)
       if (a.address == s.arena) return &a;
     return nullptr;
   }
@@ -72,7 +72,7 @@ class Layout {
 
   // [seg.pstart, arena.pstart) and past the last pool: slack; every pool
   // slot of the arena: a carved pool (header, blocks, tail) or uncarved.
-  void lay_arena(const Segment& s, const Arena& a, int owner) {
+  void lay_arena(const Segment& s, const PoolArena& a, int owner) {
     const Address seg_end = s.pstart + s.size;
     Address at = s.pstart;
     if (a.pstart > at && a.pstart < seg_end) add(at, a.pstart - at, owner, kArenaSlack), at = a.pstart;
@@ -134,7 +134,7 @@ class Layout {
 
 }  // namespace
 
-std::unique_ptr<Model> make_model(Heap walk) {
+std::unique_ptr<Model> make_model(SegmentHeap walk) {
   auto m = std::make_unique<Model>();
   m->allocator = "mems";
   m->version = fmt::format("layout {}", walk.root.layout_version);

@@ -82,7 +82,7 @@ void Builder::walk_arenas() {
       carved = std::min<uint32_t>(ra->pool_count, MEMS_POOLS_PER_ARENA);
     }
     const size_t index = heap.arenas.size();
-    Arena arena;
+    PoolArena arena;
     arena.address = a;
     arena.segment = Address(ra->segment);
     arena.vstart = ra->vstart;
@@ -129,7 +129,7 @@ void Builder::walk_arenas() {
   }
 }
 
-void Builder::read_pool(Arena& arena, size_t index, uint32_t i) {
+void Builder::read_pool(PoolArena& arena, size_t index, uint32_t i) {
   Address p = arena.pstart + uint64_t{i} * MEMS_POOL_SIZE;
   auto h = read<mems_pool_header>(p);
   if (!h) {

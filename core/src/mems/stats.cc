@@ -8,7 +8,7 @@
 
 namespace heapscope::mems {
 
-SegmentStats segment_stats(const Heap& h) {
+SegmentStats segment_stats(const SegmentHeap& h) {
   SegmentStats s;
   s.nodes = h.nodes.size();
   for (const auto& n : h.nodes) {
@@ -27,7 +27,7 @@ SegmentStats segment_stats(const Heap& h) {
   return s;
 }
 
-PoolStats pool_stats(const Heap& h) {
+PoolStats pool_stats(const SegmentHeap& h) {
   PoolStats s;
   std::map<uint32_t, ClassStats> classes;
   s.arenas = h.arenas.size();
@@ -71,7 +71,7 @@ PoolStats root_pool_counters(const Root& r) {
   return s;
 }
 
-Translation translate(const Heap& h, uint64_t vaddr) {
+Translation translate(const SegmentHeap& h, uint64_t vaddr) {
   auto place = h.find_virtual(vaddr);
   if (!place) {
     if (h.nodes.empty())

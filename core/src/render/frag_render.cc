@@ -115,6 +115,31 @@ json counts_json(const PageCounts& c, bool live) {
   return j;
 }
 
+// The page table's header and rows (heap pages, glibc and any model).
+std::string page_table_head(bool live) {
+  if (live)
+    return fmt::format("  {:<22} {:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n", "region", "range", "present",
+                       "swapped", "zero", "absent", "unknown");
+  return fmt::format("  {:<22} {:<33} {:>8} {:>8} {:>8}\n", "region", "range", "in dump", "not in", "unknown");
+}
+
+std::string page_row(bool live, const std::string& name, const std::string& range, const PageCounts& c) {
+  if (live)
+    return fmt::format("  {:<22} {:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n", name, range, c.present, c.swapped,
+                       c.zero, c.absent, c.unknown);
+  return fmt::format("  {:<22} {:<33} {:>8} {:>8} {:>8}\n", name, range, c.present, c.absent, c.unknown);
+}
+
+std::string pages_source_line(bool live, uint64_t ps) {
+  return fmt::format("{} pages of {} bytes, from {}\n", live ? "memory" : "core file", ps,
+                     live ? "/proc/PID/pagemap" : "the core's sparse holes");
+}
+
+std::string owner_name(const HeapModel& h, int owner) {
+  return owner >= 0 && static_cast<size_t>(owner) < h.owners.size() ? h.owners[static_cast<size_t>(owner)].label
+                                                                     : std::string("no owner");
+}
+
 std::string region_name(const glibc::Heap& h, const RegionPages& r) {
   if (r.arena == glibc::kMmappedArena) return "mmapped chunk";
   if (r.arena >= 0 && static_cast<size_t>(r.arena) < h.arenas.size() && h.arenas[r.arena].main)
@@ -218,20 +243,11 @@ std::string pages_text(const glibc::Heap& h, const PagesReport& r) {
       out += "  chunk: none (not inside a heap chunk)\n";
     out += fmt::format("  malloc_trim(0) would release this page: {}\n", a.in_trim_range ? "yes" : "no");
   } else {
-    out += fmt::format("{} pages of {} bytes, from {}\n", r.live ? "memory" : "core file", ps,
-                       r.live ? "/proc/PID/pagemap" : "the core's sparse holes");
+    out += pages_source_line(r.live, ps);
     auto row = [&](const std::string& name, const std::string& range, const PageCounts& c) {
-      if (r.live)
-        return fmt::format("  {:<22} {:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n", name, range, c.present, c.swapped,
-                           c.zero, c.absent, c.unknown);
-      return fmt::format("  {:<22} {:<33} {:>8} {:>8} {:>8}\n", name, range, c.present, c.absent, c.unknown);
+      return page_row(r.live, name, range, c);
     };
-    if (r.live)
-      out += fmt::format("  {:<22} {:<33} {:>8} {:>8} {:>8} {:>8} {:>8}\n", "region", "range", "present",
-                         "swapped", "zero", "absent", "unknown");
-    else
-      out += fmt::format("  {:<22} {:<33} {:>8} {:>8} {:>8}\n", "region", "range", "in dump", "not in",
-                         "unknown");
+    out += page_table_head(r.live);
     for (const auto& g : r.regions)
       out += row(region_name(h, g), to_hex(g.range.begin) + "-" + to_hex(g.range.end), g.pages);
     out += row("total", "", r.total);
@@ -301,6 +317,103 @@ std::string pages_json(const glibc::Heap& h, const PagesReport& r) {
   return doc.dump() + "\n";
 }
 
+namespace {
+
+std::string model_figures_text(const HeapModel& h, const ModelFragFigures& f) {
+  std::string out = fmt::format("  {:<14} {:>8} {:>14}\n", "free kind", "chunks", "bytes");
+  for (size_t k = 0; k < h.kinds.size(); ++k) {
+    if (!is_free_state(h.kinds[k].state)) continue;
+    const Tally& t = f.free_by_kind[k];
+    out += fmt::format("  {:<14} {:>8} {:>14}  {}\n", h.kinds[k].name, t.chunks, t.bytes,
+                       t.bytes >= 1024 ? human_size(t.bytes) : "");
+  }
+  out += fmt::format("  free bytes: {}\n", bytes_with_human(f.free_bytes));
+  if (f.free_bytes)
+    out += fmt::format("  largest free: {} at {} ({})\n", bytes_with_human(f.largest_free),
+                       to_hex(f.largest_free_at), h.kinds[f.largest_free_kind].name);
+  out += fmt::format("  external fragmentation: {}  (1 - largest free / free bytes)\n",
+                     percent(f.external_fragmentation));
+  return out;
+}
+
+json model_figures_json(const HeapModel& h, const ModelFragFigures& f) {
+  json free = json::object();
+  for (size_t k = 0; k < h.kinds.size(); ++k)
+    if (is_free_state(h.kinds[k].state))
+      free[std::string(h.kinds[k].name)] = json{{"chunks", f.free_by_kind[k].chunks}, {"bytes", f.free_by_kind[k].bytes}};
+  json j{{"free", std::move(free)}, {"free_bytes", f.free_bytes}, {"largest_free", f.largest_free}};
+  j["largest_free_at"] = f.free_bytes ? json(to_hex(f.largest_free_at)) : json(nullptr);
+  j["largest_free_kind"] = f.free_bytes ? json(std::string(h.kinds[f.largest_free_kind].name)) : json(nullptr);
+  j["external_fragmentation"] = f.external_fragmentation;
+  return j;
+}
+
+}  // namespace
+
+std::string model_frag_text(const HeapModel& h, const ModelFragReport& r) {
+  std::string out = fmt::format("{} {}: free space of {} owner{}\n", h.allocator, h.version, r.owners.size(),
+                                r.owners.size() == 1 ? "" : "s");
+  for (size_t i = 0; i < r.owners.size(); ++i) {
+    out += fmt::format("{}:\n", h.owners[i].label);
+    out += model_figures_text(h, r.owners[i]);
+  }
+  out += "total:\n" + model_figures_text(h, r.total);
+  out += "  free block sizes (top excluded):\n";
+  out += r.total.free_sizes.chunks() ? histogram_text(r.total.free_sizes, 40, "    ") : "    none\n";
+  out += "  in-use block sizes:\n";
+  out += r.total.in_use_sizes.chunks() ? histogram_text(r.total.in_use_sizes, 40, "    ") : "    none\n";
+  return out;
+}
+
+std::string model_frag_json(const HeapModel& h, const ModelFragReport& r, size_t findings) {
+  json owners = json::array();
+  for (size_t i = 0; i < r.owners.size(); ++i) {
+    json o = model_figures_json(h, r.owners[i]);
+    o["owner"] = h.owners[i].label;
+    owners.push_back(std::move(o));
+  }
+  json total = model_figures_json(h, r.total);
+  total["histograms"] = json{{"free", histogram_json(r.total.free_sizes)}, {"in_use", histogram_json(r.total.in_use_sizes)}};
+  json doc{{"allocator", h.allocator}, {"version", h.version}, {"owners", std::move(owners)},
+           {"total", std::move(total)}, {"findings", findings}};
+  return doc.dump() + "\n";
+}
+
+std::string model_pages_text(const HeapModel& h, const ModelPagesReport& r) {
+  std::string out = fmt::format("{} {}: ", h.allocator, h.version) + pages_source_line(r.live, r.page_size);
+  out += page_table_head(r.live);
+  for (const auto& g : r.regions)
+    out += page_row(r.live, owner_name(h, g.owner), to_hex(g.range.begin) + "-" + to_hex(g.range.end), g.pages);
+  out += page_row(r.live, "total", "", r.total);
+  out += fmt::format("  {:<22} {:>14} {:>14}\n", "block state", "bytes", r.live ? "resident" : "in dump");
+  for (int s = 0; s < kBlockStateCount; ++s) {
+    const StatePages& sp = r.states[static_cast<size_t>(s)];
+    if (sp.bytes)
+      out += fmt::format("  {:<22} {:>14} {:>14}\n", block_state_name(static_cast<BlockState>(s)), sp.bytes,
+                         sp.resident_bytes);
+  }
+  for (const auto& n : r.notes) out += "note: " + n + "\n";
+  return out;
+}
+
+std::string model_pages_json(const HeapModel& h, const ModelPagesReport& r) {
+  json regions = json::array();
+  for (const auto& g : r.regions)
+    regions.push_back(json{{"owner", g.owner >= 0 ? json(owner_name(h, g.owner)) : json(nullptr)},
+                           {"begin", to_hex(g.range.begin)}, {"end", to_hex(g.range.end)},
+                           {"pages", counts_json(g.pages, r.live)}});
+  json states = json::object();
+  for (int s = 0; s < kBlockStateCount; ++s) {
+    const StatePages& sp = r.states[static_cast<size_t>(s)];
+    states[std::string(block_state_name(static_cast<BlockState>(s)))] =
+        json{{"bytes", sp.bytes}, {"resident_bytes", sp.resident_bytes}};
+  }
+  json doc{{"allocator", h.allocator}, {"source", r.live ? "pagemap" : "core"}, {"page_size", r.page_size},
+           {"regions", std::move(regions)}, {"total", counts_json(r.total, r.live)},
+           {"states", std::move(states)}, {"notes", r.notes}};
+  return doc.dump() + "\n";
+}
+
 std::string mems_frag_text(const MemsFrag& f) {
   std::string out = fmt::format("segment allocator: {} node{}, {} hole{}, hole bytes {}\n", f.nodes.size(),
                                 f.nodes.size() == 1 ? "" : "s", f.holes, f.holes == 1 ? "" : "s",
@@ -347,32 +460,21 @@ std::string mems_frag_json(const MemsFrag& f) {
   return doc.dump() + "\n";
 }
 
-namespace {
-
-std::optional<PagemapEntry> live_entry(const Target& t, Address a) {
-  if (!t.pid() || t.core_path()) return std::nullopt;
-  auto res = open_pagemap(*t.pid());
-  if (!res) return std::nullopt;
-  return (*res)->entry(a);
-}
-
-}  // namespace
-
-std::string os_page_text(const Target& t, Address a) {
-  auto e = live_entry(t, a);
-  if (!e) return "";
+std::string os_page_text(const std::optional<OsPage>& page, Address a) {
+  if (!page) return "";
+  const PagemapEntry* e = &page->entry;
   if (e->present && e->pfn)
     return fmt::format("OS page: frame {:#x}, physical memory address {:#x}\n", e->pfn,
-                       e->pfn * 4096 + (a.value & 4095));
+                       e->pfn * page->page_size + (a.value & (page->page_size - 1)));
   if (e->present)
     return "OS page: present; frame number hidden (reads as 0: reading it needs CAP_SYS_ADMIN)\n";
   if (e->swapped) return fmt::format("OS page: swapped out (swap type {}, offset {:#x})\n", e->swap_type, e->swap_offset);
   return "OS page: not in memory (never touched, or released)\n";
 }
 
-std::string with_os_page_json(std::string json_line, const Target& t, Address a) {
-  auto e = live_entry(t, a);
-  if (!e) return json_line;
+std::string with_os_page_json(std::string json_line, const std::optional<OsPage>& page) {
+  if (!page) return json_line;
+  const PagemapEntry* e = &page->entry;
   json doc = json::parse(json_line, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) return json_line;
   doc["os_page"] = json{{"present", e->present}, {"swapped", e->swapped},

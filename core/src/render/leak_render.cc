@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <unordered_map>
 #include <nlohmann/json.hpp>
 
 #include "render/format.h"
@@ -102,55 +101,7 @@ void leaks_text(OutputWriter& out, const HeapModel& h, const LeakAnalysis& a, co
       out.print("... {} of {} chunks shown (--limit)\n", n, l.chunks.size());
     return;
   }
-  // Groups by class, type and size: direct first, then indirect, possible;
-  // biggest first within a class.
-  struct Group {
-    int rank = 0;
-    uint32_t type = 0;
-    uint64_t size = 0;
-    LeakClass cls = LeakClass::kNotNode;
-    Tally tally;
-    std::vector<Address> samples;
-  };
-  auto rank_of = [](LeakClass c) { return c == LeakClass::kDirect ? 0 : c == LeakClass::kIndirect ? 1 : 2; };
-  // (size, type, class) -> row, by open addressing: a million listed chunks
-  // fall into a few hundred groups, and a node-based map costs more than
-  // the whole leak analysis.
-  std::vector<Group> rows;
-  std::vector<uint32_t> slots(1024, UINT32_MAX);
-  auto same = [](const Group& g, uint64_t size, uint32_t type, LeakClass cls) {
-    return g.size == size && g.type == type && g.cls == cls;
-  };
-  auto slot_of = [&](uint64_t size, uint32_t type, LeakClass cls) -> uint32_t& {
-    uint64_t hash = (size * 0x9E3779B97F4A7C15ull) ^ (uint64_t{type} * 0xC2B2AE3D27D4EB4Full) ^ static_cast<uint64_t>(cls);
-    hash ^= hash >> 29;
-    size_t mask = slots.size() - 1;
-    for (size_t k = hash & mask;; k = (k + 1) & mask)
-      if (slots[k] == UINT32_MAX || same(rows[slots[k]], size, type, cls)) return slots[k];
-  };
-  for (size_t i = 0; i < l.chunks.size(); ++i) {
-    const auto& c = h.blocks[l.chunks[i]];
-    LeakClass cls = a.classes[l.chunks[i]];
-    uint32_t& slot = slot_of(c.size, l.types[i], cls);
-    uint32_t row = slot;
-    if (row == UINT32_MAX) {
-      row = slot = static_cast<uint32_t>(rows.size());
-      rows.push_back({rank_of(cls), l.types[i], c.size, cls, {}, {}});
-      if (rows.size() * 2 > slots.size()) {  // grow: rehash every row
-        slots.assign(slots.size() * 2, UINT32_MAX);
-        for (uint32_t r = 0; r < rows.size(); ++r) slot_of(rows[r].size, rows[r].type, rows[r].cls) = r;
-      }
-    }
-    Group& g = rows[row];
-    g.tally.add(c.size);
-    if (g.samples.size() < 3) g.samples.push_back(h.user_begin(c));
-  }
-  std::sort(rows.begin(), rows.end(), [&](const Group& x, const Group& y) {
-    if (x.rank != y.rank) return x.rank < y.rank;
-    if (x.tally.bytes != y.tally.bytes) return x.tally.bytes > y.tally.bytes;
-    if (x.size != y.size) return x.size < y.size;
-    return type_or_dash(l, x.type) < type_or_dash(l, y.type);
-  });
+  const auto& rows = l.groups;
   size_t width = 4;
   for (const auto& g : rows) width = std::max(width, type_or_dash(l, g.type).size());
   width = std::min<size_t>(width, 40);
@@ -158,7 +109,7 @@ void leaks_text(OutputWriter& out, const HeapModel& h, const LeakAnalysis& a, co
                      "bytes", "samples (data)");
   size_t n = std::min(l.limit, rows.size());
   for (size_t i = 0; i < n; ++i) {
-    const Group& g = rows[i];
+    const LeakGroup& g = rows[i];
     std::string samples;
     for (auto s : g.samples) samples += (samples.empty() ? "" : " ") + to_hex(s);
     if (g.tally.chunks > g.samples.size()) samples += " ...";
@@ -196,6 +147,22 @@ void leaks_json(OutputWriter& out, const HeapModel& h, const LeakAnalysis& a, co
               l.types[i] ? json(l.type_names[l.types[i] - 1]).dump() : std::string("null"));
     }
     out.print("],\"matching\":{}", l.chunks.size());
+    // Every group (--limit bounds the chunks): what the text table shows.
+    out.write(",\"groups\":[");
+    for (size_t i = 0; i < l.groups.size(); ++i) {
+      const LeakGroup& g = l.groups[i];
+      json samples = json::array();
+      for (Address s : g.samples) samples.push_back(to_hex(s));
+      json row{{"class", std::string(leak_class_name(g.cls))},
+               {"type", g.type ? json(l.type_names[g.type - 1]) : json(nullptr)},
+               {"size", g.size},
+               {"count", g.tally.chunks},
+               {"bytes", g.tally.bytes},
+               {"samples", std::move(samples)}};
+      if (i) out.write(",");
+      out.write(row.dump());
+    }
+    out.write("]");
   }
   out.print(",\"findings\":{}}}\n", findings);
 }

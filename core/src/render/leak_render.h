@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "heapscope/analysis/leak_groups.h"
 #include "heapscope/analysis/leaks.h"
 #include "heapscope/analysis/refs.h"
 #include "heapscope/analysis/types.h"
@@ -23,6 +24,7 @@ struct LeakListing {
   std::vector<uint32_t> types;                   // one per chunks entry: 0 none, else 1 + index in type_names
   std::vector<std::string> type_names;
   size_t limit = SIZE_MAX;                       // rows (groups, or chunks with --list / JSON)
+  std::vector<LeakGroup> groups;                 // of `chunks`: the default text table, and JSON
   struct Dump {
     uint32_t chunk = 0;
     uint32_t type = 0;

@@ -49,7 +49,7 @@ json tally_json(const MemsTally& t) {
 
 }  // namespace
 
-void mems_leaks_text(OutputWriter& out, const mems::Heap& h, const MemsLeakAnalysis& a, const MemsLeakListing& l) {
+void mems_leaks_text(OutputWriter& out, const mems::SegmentHeap& h, const MemsLeakAnalysis& a, const MemsLeakListing& l) {
   MemsTally leaked = a.leaked();
   uint64_t bytes = leaked.segment_bytes + leaked.block_bytes;
   out.print("leaked: {} segment{} and {} block{}, {} bytes{}\n", leaked.segments, plural(leaked.segments),
@@ -88,7 +88,7 @@ void mems_leaks_text(OutputWriter& out, const mems::Heap& h, const MemsLeakAnaly
   if (!any && !any_block) out.write("\nno leaks\n");
 }
 
-void mems_leaks_json(OutputWriter& out, const mems::Heap& h, const MemsLeakAnalysis& a, const MemsLeakListing& l) {
+void mems_leaks_json(OutputWriter& out, const mems::SegmentHeap& h, const MemsLeakAnalysis& a, const MemsLeakListing& l) {
   // Written member by member, the same bytes as one dump() of the document.
   json head{{"leaked", tally_json(a.leaked())},
             {"direct", tally_json(a.direct)},

@@ -20,7 +20,7 @@ struct MemsLeakListing {
 };
 
 // Written to `out` as they are rendered: one row per leaked segment or block.
-void mems_leaks_text(OutputWriter& out, const mems::Heap& h, const MemsLeakAnalysis& a, const MemsLeakListing& l);
-void mems_leaks_json(OutputWriter& out, const mems::Heap& h, const MemsLeakAnalysis& a, const MemsLeakListing& l);
+void mems_leaks_text(OutputWriter& out, const mems::SegmentHeap& h, const MemsLeakAnalysis& a, const MemsLeakListing& l);
+void mems_leaks_json(OutputWriter& out, const mems::SegmentHeap& h, const MemsLeakAnalysis& a, const MemsLeakListing& l);
 
 }  // namespace heapscope

@@ -43,7 +43,7 @@ std::string segment_line(const mems::Segment& s, size_t j, const SiteNames& site
 
 }  // namespace
 
-std::string mems_footer(const mems::Heap& h) {
+std::string mems_footer(const mems::SegmentHeap& h) {
   std::string out;
   for (const auto& n : h.notes) out += "note: " + n + "\n";
   if (!h.findings.empty()) {
@@ -54,7 +54,7 @@ std::string mems_footer(const mems::Heap& h) {
   return out;
 }
 
-std::string mems_stats_text(const mems::Heap& h, const mems::SegmentStats& s, const mems::PoolStats& p) {
+std::string mems_stats_text(const mems::SegmentHeap& h, const mems::SegmentStats& s, const mems::PoolStats& p) {
   std::string out = fmt::format("mems root at {}{}, layout version {}\n", to_hex(h.root.address),
                                 h.root.found_by_symbol ? "" : " (found by scanning memory)",
                                 h.root.layout_version);
@@ -92,7 +92,7 @@ std::string mems_stats_json(const mems::SegmentStats& s, const mems::PoolStats& 
   return doc.dump() + "\n";
 }
 
-void mems_chain_text(OutputWriter& out, const mems::Heap& h, const std::vector<size_t>& nodes,
+void mems_chain_text(OutputWriter& out, const mems::SegmentHeap& h, const std::vector<size_t>& nodes,
                      const SiteNames& sites) {
   out.print("main chain: {} node{}, {} segment{}\n", h.nodes.size(), plural(h.nodes.size()), h.segment_total(),
             plural(h.segment_total()));
@@ -104,7 +104,7 @@ void mems_chain_text(OutputWriter& out, const mems::Heap& h, const std::vector<s
   }
 }
 
-void mems_chain_json(OutputWriter& out, const mems::Heap& h, const std::vector<size_t>& nodes,
+void mems_chain_json(OutputWriter& out, const mems::SegmentHeap& h, const std::vector<size_t>& nodes,
                      const SiteNames& sites) {
   // Node by node: a chain can hold millions of segments.
   out.write("{\"nodes\":[");
@@ -153,7 +153,7 @@ std::string mems_get_json(const mems::Translation& t) {
   return doc.dump() + "\n";
 }
 
-void mems_map_text(OutputWriter& out, const mems::Heap& h) {
+void mems_map_text(OutputWriter& out, const mems::SegmentHeap& h) {
   out.print("{:>4} {:>4}  {:<7}  {:<26} {:<34} {:>10}\n", "node", "seg", "type", "virtual", "physical", "size");
   for (size_t i = 0; i < h.nodes.size(); ++i) {
     const auto& n = h.nodes[i];
@@ -167,7 +167,7 @@ void mems_map_text(OutputWriter& out, const mems::Heap& h) {
   }
 }
 
-void mems_map_json(OutputWriter& out, const mems::Heap& h) {
+void mems_map_json(OutputWriter& out, const mems::SegmentHeap& h) {
   // Row by row: one per node and per segment.
   out.write("{\"rows\":[");
   bool first = true;
@@ -194,7 +194,7 @@ void mems_map_json(OutputWriter& out, const mems::Heap& h) {
   out.write("]}\n");
 }
 
-std::string mems_pools_text(const mems::Heap& h, const mems::PoolStats& p) {
+std::string mems_pools_text(const mems::SegmentHeap& h, const mems::PoolStats& p) {
   uint64_t arena_bytes = 0;
   for (const auto& a : h.arenas) arena_bytes += a.size;
   std::string out;
@@ -219,7 +219,7 @@ std::string mems_pools_text(const mems::Heap& h, const mems::PoolStats& p) {
   return out;
 }
 
-std::string mems_pools_json(const mems::Heap& h, const mems::PoolStats& p) {
+std::string mems_pools_json(const mems::SegmentHeap& h, const mems::PoolStats& p) {
   json classes = json::array();
   for (const auto& c : p.classes)
     classes.push_back({{"class", c.class_index},
@@ -248,7 +248,7 @@ std::string mems_pools_json(const mems::Heap& h, const mems::PoolStats& p) {
   return doc.dump() + "\n";
 }
 
-std::string mems_check_text(const mems::Heap& h) {
+std::string mems_check_text(const mems::SegmentHeap& h) {
   std::string out;
   for (const auto& n : h.notes) out += "note: " + n + "\n";
   std::string checked = fmt::format("{} node{}, {} segment{}, {} pool{}", h.nodes.size(), plural(h.nodes.size()),
@@ -260,7 +260,7 @@ std::string mems_check_text(const mems::Heap& h) {
   return out;
 }
 
-std::string mems_check_json(const mems::Heap& h) {
+std::string mems_check_json(const mems::SegmentHeap& h) {
   json findings = json::array();
   for (const auto& f : h.findings)
     findings.push_back({{"kind", f.kind}, {"address", to_hex(f.address)}, {"detail", f.detail}});

@@ -24,6 +24,7 @@
 #include "targets/link_map.h"
 #include "targets/mapped_file.h"
 #include "targets/modules.h"
+#include "targets/page_size.h"
 #include "targets/target_warnings.h"
 #include "util/memory_hints.h"
 #include "util/mapping_path.h"
@@ -429,8 +430,7 @@ void CoreFile::lay_out(std::vector<LoadSegment> loads) {
 // AT_ENTRY and AT_PHDR say. A library is accepted when its dynamic section
 // lands at l_ld. Then the segments are laid out again with these mappings.
 void CoreFile::mappings_from_link_map(const std::vector<LoadSegment>& loads, uint16_t machine) {
-  uint64_t page = auxv_value(*this, AT_PAGESZ).value_or(4096);
-  if (page == 0 || (page & (page - 1)) || page > (1u << 20)) page = 4096;
+  const uint64_t page = page_size(*this);
   // Build-ids of the files on disk that open_elf read. Once a file is placed
   // where the dynamic linker's list says (its dynamic section at l_ld, or
   // the entry point and program headers at AT_ENTRY and AT_PHDR), that

@@ -78,7 +78,7 @@ FragReport compute_frag(const glibc::Heap& heap, uint64_t page_size = 4096,
 // ---- the project's own allocators (mems)
 
 namespace heapscope::mems {
-class Heap;
+class SegmentHeap;
 }
 
 namespace heapscope {
@@ -107,6 +107,6 @@ struct MemsFrag {
   uint64_t uncarved_pools = 0;  // room for pools not carved yet
   uint64_t pool_free_bytes = 0;
 };
-MemsFrag compute_mems_frag(const mems::Heap& heap);
+MemsFrag compute_mems_frag(const mems::SegmentHeap& heap);
 
 }  // namespace heapscope

@@ -61,7 +61,7 @@ struct MemsLeakAnalysis {
 
 // glibc may be null (no glibc heap in the target): then the glibc heap's
 // memory is not known, and it is scanned as anonymous memory (roots).
-MemsLeakAnalysis analyze_mems_leaks(const Target& target, const mems::Heap& heap, const glibc::Heap* glibc,
+MemsLeakAnalysis analyze_mems_leaks(const Target& target, const mems::SegmentHeap& heap, const glibc::Heap* glibc,
                                     const CancelToken& cancel);
 
 }  // namespace heapscope

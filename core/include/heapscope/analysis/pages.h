@@ -18,6 +18,7 @@
 // exclusively mapped nor file-backed.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -27,6 +28,7 @@
 #include "heapscope/analysis/frag.h"
 #include "heapscope/error.h"
 #include "heapscope/glibc/heap.h"
+#include "heapscope/model/heap_model.h"
 #include "heapscope/target.h"
 
 namespace heapscope {
@@ -65,9 +67,17 @@ class Residency {
 // line when the target has neither (a remote target, a core whose file is gone).
 Result<std::unique_ptr<Residency>> open_residency(const Target& target);
 // The pagemap of `pid` (exposed for tests).
-Result<std::unique_ptr<Residency>> open_pagemap(int pid);
+Result<std::unique_ptr<Residency>> open_pagemap(int pid, uint64_t page_size);
 // The sparse holes of the ELF core at `path` (exposed for tests).
-Result<std::unique_ptr<Residency>> open_core_residency(const std::string& path);
+Result<std::unique_ptr<Residency>> open_core_residency(const std::string& path, uint64_t page_size);
+
+// The OS page behind one address of a live local process (`mems get`):
+// nothing for other targets, or when the pagemap cannot be read.
+struct OsPage {
+  PagemapEntry entry;
+  uint64_t page_size = 0;
+};
+std::optional<OsPage> os_page(const Target& target, Address a);
 
 struct PageCounts {
   uint64_t present = 0, swapped = 0, absent = 0, zero = 0, unknown = 0;  // pages
@@ -113,5 +123,33 @@ PagesReport compute_pages(const Residency& res, const glibc::Heap& heap, const F
                           std::optional<int> arena, const CancelToken& cancel = CancelToken());
 PagesReport page_of_address(const Residency& res, const glibc::Heap& heap, const FragReport& frag,
                             Address addr);
+
+// ---- any allocator's model (heap pages on jemalloc, ...): page states of
+// the ranges the allocator got from the system, by owner, and per block state
+// the bytes and the bytes that lie on resident pages. No trim model: that is
+// glibc's (compute_pages above).
+
+struct ModelRegionPages {
+  int owner = kNoOwner;  // of the range's first block
+  AddressRange range;    // page-aligned
+  PageCounts pages;
+};
+
+struct StatePages {
+  uint64_t bytes = 0;           // of the blocks in this state
+  uint64_t resident_bytes = 0;  // of those bytes, on present or swapped pages
+};
+
+struct ModelPagesReport {
+  bool live = false;
+  uint64_t page_size = 4096;
+  std::vector<ModelRegionPages> regions;
+  PageCounts total;
+  std::array<StatePages, kBlockStateCount> states{};  // by BlockState
+  std::vector<std::string> notes;
+};
+
+ModelPagesReport compute_model_pages(const Residency& res, const HeapModel& heap,
+                                     const CancelToken& cancel = CancelToken());
 
 }  // namespace heapscope

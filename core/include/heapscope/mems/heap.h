@@ -1,4 +1,4 @@
-// mems::Heap: the state of the project's own allocators (mems/) in one
+// mems::SegmentHeap: the state of the project's own allocators (mems/) in one
 // target, walked once from the root `mems_root`: the segment allocator's main
 // chain (nodes, each with its sub-chain of HOLE and PROCESS segments), the
 // pool allocator (arenas, their pools and per-class lists) and the metadata
@@ -20,6 +20,7 @@
 
 #include "heapscope/address.h"
 #include "heapscope/cancel.h"
+#include "heapscope/model/heap_model.h"
 #include "heapscope/symbols.h"
 #include "heapscope/target.h"
 
@@ -101,7 +102,7 @@ std::string_view pool_state_name(PoolState s);  // "EMPTY", "USED", "FULL", "INV
 
 struct Pool {
   Address address;          // the pool header (start of the pool)
-  size_t arena = 0;         // index into Heap::arenas
+  size_t arena = 0;         // index into SegmentHeap::arenas
   uint32_t index = 0;       // position in its arena
   PoolState state = PoolState::kInvalid;
   uint32_t class_index = 0;
@@ -122,7 +123,7 @@ struct Pool {
   bool counted() const { return state == PoolState::kUsed || state == PoolState::kFull; }
 };
 
-struct Arena {
+struct PoolArena {
   Address address;  // the mems_arena descriptor
   Address segment;  // the PROCESS segment holding its memory
   uint64_t vstart = 0;
@@ -142,26 +143,21 @@ struct ThreadCache {
   std::vector<std::vector<Address>> classes;  // [class] -> cached blocks, bottom first, as read
 };
 
-struct Finding {
-  std::string kind;    // short identifier, e.g. "chain-cycle", "segment-overrun"
-  Address address;     // the record concerned (node, segment, pool, block, root field)
-  std::string detail;  // one line for people
-};
-
-class Heap {
+class SegmentHeap {
  public:
   // Finds the root (symbol mems_root, else a scan of writable memory for its
   // magic) and walks everything. Throws UserError when there is no mems root
   // or its layout version is not one this build reads.
-  static Heap build(const Target& target, const SymbolResolver& symbols,
-                    const CancelToken& cancel = CancelToken());
+  static SegmentHeap build(const Target& target, const SymbolResolver& symbols,
+                           const CancelToken& cancel = CancelToken());
 
   Root root;
   std::vector<Node> nodes;    // main chain order
-  std::vector<Arena> arenas;  // arena list order
+  std::vector<PoolArena> arenas;  // arena list order
   std::vector<ThreadCache> tcaches;  // thread cache list order
   uint64_t meta_pages_walked = 0;
   std::vector<AddressRange> meta_ranges;  // the metadata page mappings walked
+  // heapscope::Finding; address: the record concerned (node, segment, pool, block, root field)
   std::vector<Finding> findings;
   std::vector<std::string> notes;  // caveats to show once (busy, not initialized)
 

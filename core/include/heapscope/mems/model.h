@@ -2,7 +2,7 @@
 // segments (PROCESS in use, HOLE free), the segments that hold pool arenas
 // tiled by their pools (header, blocks in use / free / in a thread cache,
 // the bytes after the last block), and the metadata pages. Owners are the
-// nodes. The walk itself is mems::Heap's; this only lays its result out in
+// nodes. The walk itself is mems::SegmentHeap's; this only lays its result out in
 // the shared vocabulary, so heap stats and heap chunks answer for mems too.
 #pragma once
 
@@ -18,11 +18,11 @@ namespace heapscope::mems {
 
 class Model : public HeapModel {
  public:
-  Heap walk;  // the allocators' own structures, as mems commands show them
+  SegmentHeap walk;  // the allocators' own structures, as mems commands show them
 };
 
 // Model of `walk`'s target laid out from an existing walk.
-std::unique_ptr<Model> make_model(Heap walk);
+std::unique_ptr<Model> make_model(SegmentHeap walk);
 
 // The allocator table's entry: nullptr when the target has no mems root.
 std::unique_ptr<HeapModel> try_build(const Target& target, const SymbolResolver& symbols, const CancelToken& cancel);

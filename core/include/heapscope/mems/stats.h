@@ -1,4 +1,4 @@
-// Analyses over a mems::Heap, as pure functions: the figures of
+// Analyses over a mems::SegmentHeap, as pure functions: the figures of
 // mems_get_stats and mems_pool_get_stats recomputed from the structures,
 // per-size-class pool figures, and virtual-to-physical translation.
 #pragma once
@@ -33,8 +33,8 @@ struct PoolStats {
   std::vector<ClassStats> classes;
 };
 
-SegmentStats segment_stats(const Heap& h);
-PoolStats pool_stats(const Heap& h);
+SegmentStats segment_stats(const SegmentHeap& h);
+PoolStats pool_stats(const SegmentHeap& h);
 
 // The root's counters as the target holds them (for comparison); the block
 // counters net of what the thread caches say they hold, as
@@ -50,6 +50,6 @@ struct Translation {
 };
 // Translates a MeMS virtual address inside a PROCESS segment; throws
 // UserError (one line) for an address in a HOLE or outside every node.
-Translation translate(const Heap& h, uint64_t vaddr);
+Translation translate(const SegmentHeap& h, uint64_t vaddr);
 
 }  // namespace heapscope::mems
