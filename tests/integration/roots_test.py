@@ -182,9 +182,9 @@ class OtherMallocTest(unittest.TestCase):
         self.assertEqual(ls.lldb_error_line(lldb_err), err[len("heapscope: "):].rstrip("\n"))
 
     def check_jemalloc(self, core):
-        """jemalloc has a model: heap stats and heap leaks read it; a command
-        that reads glibc's heap only (heap bins) still names the allocator in
-        one line."""
+        """jemalloc has a model: heap stats, heap leaks and heap check read
+        it; a command that reads glibc's heap only (heap bins) still names
+        the allocator in one line."""
         for debuginfo in (True, False):
             status, out, err = cli(core, "heap stats --json", debuginfo)
             self.assertEqual(status, 0, err)
@@ -192,6 +192,9 @@ class OtherMallocTest(unittest.TestCase):
             status, out, err = cli(core, "heap leaks", debuginfo)
             self.assertEqual(status, 0, err)
             self.assertTrue(out.startswith("leaked: "), out)
+            status, out, err = cli(core, "heap check", debuginfo)
+            self.assertEqual(status, 0, err)
+            self.assertRegex(out, r"^no problems found in \d+ chunks\n$")
             status, out, err = cli(core, "heap bins", debuginfo)
             self.assertEqual((status, out), (2, ""))
             self.assertRegex(err, r"^heapscope: malloc in this process is jemalloc \(libjemalloc.so[^)]*\); "
@@ -225,8 +228,8 @@ class OtherMallocTest(unittest.TestCase):
                 exe = os.path.join(PROGRAMS, name)
                 core, _ = self.core_of(exe)
                 # mallocng has a model (tests/integration/musl_test.py): heap
-                # stats and heap leaks read it; a glibc-only command (heap
-                # check) names the allocator in one line.
+                # stats, heap leaks and heap check read it; a glibc-only
+                # command (heap arenas) names the allocator in one line.
                 for debuginfo in (True, False):
                     status, out, err = cli(core, "heap stats --json", debuginfo)
                     self.assertEqual(status, 0, err)
@@ -235,6 +238,9 @@ class OtherMallocTest(unittest.TestCase):
                     self.assertEqual(status, 0, err)
                     self.assertTrue(out.startswith("leaked: "), out)
                     status, out, err = cli(core, "heap check", debuginfo)
+                    self.assertEqual(status, 0, err)
+                    self.assertRegex(out, r"^no problems found in \d+ chunks\n$")
+                    status, out, err = cli(core, "heap arenas", debuginfo)
                     self.assertEqual((status, out), (2, ""))
                     self.assertRegex(err, r"^heapscope: malloc in this process is musl's malloc \(%s\); "
                                           r"there is no glibc heap\n$" % where)
