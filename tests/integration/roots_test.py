@@ -181,21 +181,28 @@ class OtherMallocTest(unittest.TestCase):
         # lldb prints "error: " where the CLI prints "heapscope: ".
         self.assertEqual(ls.lldb_error_line(lldb_err), err[len("heapscope: "):].rstrip("\n"))
 
-    def check_jemalloc(self, core, name="jemalloc", shown="libjemalloc.so", glibc_only="heap bins"):
-        """jemalloc (and mimalloc) have a model: heap stats and heap leaks read
-        it; a command that reads glibc's heap only (heap bins; mimalloc has
-        its own: heap arenas) still names the allocator in one line."""
+    def check_model(self, core, allocator, glibc_only, error):
+        """The allocator has a model: heap stats, heap leaks and heap check
+        read it; a command that reads glibc's heap only (`glibc_only`) still
+        names the allocator in one line, matching `error`."""
         for debuginfo in (True, False):
             status, out, err = cli(core, "heap stats --json", debuginfo)
             self.assertEqual(status, 0, err)
-            self.assertEqual(json.loads(out)["allocator"], name)
+            self.assertEqual(json.loads(out)["allocator"], allocator)
             status, out, err = cli(core, "heap leaks", debuginfo)
             self.assertEqual(status, 0, err)
             self.assertTrue(out.startswith("leaked: "), out)
+            status, out, err = cli(core, "heap check", debuginfo)
+            self.assertEqual(status, 0, err)
+            self.assertRegex(out, r"^no problems found in \d+ chunks\n$")
             status, out, err = cli(core, glibc_only, debuginfo)
             self.assertEqual((status, out), (2, ""))
-            self.assertRegex(err, r"^heapscope: malloc in this process is %s \(%s[^)]*\); "
-                                  r"glibc's heap is unused\n$" % (name, re.escape(shown)))
+            self.assertRegex(err, "^heapscope: " + error + "\n$")
+
+    def check_jemalloc(self, core, name="jemalloc", shown="libjemalloc.so", glibc_only="heap bins"):
+        """jemalloc and mimalloc: their glibc-only command says which allocator it is."""
+        self.check_model(core, name, glibc_only,
+                         r"malloc in this process is %s \(%s[^)]*\); glibc's heap is unused" % (name, re.escape(shown)))
 
     def test_preloaded(self):
         exe = os.path.join(PROGRAMS, "other_malloc")
@@ -224,20 +231,9 @@ class OtherMallocTest(unittest.TestCase):
             with self.subTest(program=name):
                 exe = os.path.join(PROGRAMS, name)
                 core, _ = self.core_of(exe)
-                # mallocng has a model (tests/integration/musl_test.py): heap
-                # stats and heap leaks read it; a glibc-only command (heap
-                # check) names the allocator in one line.
-                for debuginfo in (True, False):
-                    status, out, err = cli(core, "heap stats --json", debuginfo)
-                    self.assertEqual(status, 0, err)
-                    self.assertEqual(json.loads(out)["allocator"], "musl")
-                    status, out, err = cli(core, "heap leaks", debuginfo)
-                    self.assertEqual(status, 0, err)
-                    self.assertTrue(out.startswith("leaked: "), out)
-                    status, out, err = cli(core, "heap check", debuginfo)
-                    self.assertEqual((status, out), (2, ""))
-                    self.assertRegex(err, r"^heapscope: malloc in this process is musl's malloc \(%s\); "
-                                          r"there is no glibc heap\n$" % where)
+                # mallocng has a model (tests/integration/musl_test.py).
+                self.check_model(core, "musl", "heap arenas",
+                                 r"malloc in this process is musl's malloc \(%s\); there is no glibc heap" % where)
 
     def test_glibc_heap_used_too(self):
         """jemalloc preloaded, and the program allocating from glibc's heap

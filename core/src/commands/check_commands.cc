@@ -1,4 +1,6 @@
-// `heap check`: glibc's integrity checks on every chunk and list.
+// `heap check`: glibc's integrity checks on every chunk and list; on
+// another allocator, the findings of its model's walk.
+#include <fmt/format.h>
 
 #include "commands/registry.h"
 #include "heapscope/analysis/check.h"
@@ -16,7 +18,18 @@ void write_report(CommandContext& ctx, const CheckReport& r) {
 }
 
 void run_check(CommandContext& ctx) {
-  const auto& h = ctx.session.glibc_heap(ctx.cancel);
+  const HeapModel& model = ctx.session.heap_model(ctx.cancel);
+  const auto* glibc = dynamic_cast<const glibc::Heap*>(&model);
+  if (!glibc) {
+    // Another allocator: what its walk found wrong is the report.
+    if (ctx.args.get("--arena"))
+      throw UserError{fmt::format("--arena is not available for {} yet", model.allocator)};
+    ctx.found_problems = !model.findings.empty();
+    if (ctx.args.json()) model_check_json(ctx.out, model);
+    else model_check_text(ctx.out, model);
+    return;
+  }
+  const glibc::Heap& h = *glibc;
   if (auto arena = arena_option(ctx, h)) {
     CheckOptions opt = ctx.session.check_options();
     opt.arena = *arena;
@@ -44,7 +57,8 @@ void add_check_commands(std::vector<CommandSpec>& t) {
                "heap check [--arena I] [--json]",
                "Each problem is printed with its address, what is wrong, the message glibc would abort\n"
                "with when the program next touches it, and the likely cause (an overflow from the chunk\n"
-               "before, a double free, a write after free).",
+               "before, a double free, a write after free). On another allocator (jemalloc, musl), the\n"
+               "problems its heap walk met: address, owner, kind and what is wrong.",
                {{"--arena", "I", "only arena I (0 is the main arena; ring order) and its threads' tcaches",
                  ValueKind::kNumber}}, 0,
                0, run_check});

@@ -1,9 +1,7 @@
 // The `heap ...` commands: glibc's ptmalloc2 heap.
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <nlohmann/json.hpp>
-#include <span>
 
 #include "commands/mimalloc_bins.h"
 #include "commands/registry.h"
@@ -14,6 +12,7 @@
 #include "glibc/empty_lists.h"
 #include "heapscope/glibc/heap.h"
 #include "heapscope/musl/heap.h"
+#include "render/block_render.h"
 #include "render/format.h"
 #include "render/heap_render.h"
 #include "render/leak_render.h"
@@ -122,8 +121,11 @@ void run_chunks(CommandContext& ctx) {
 }
 
 std::string run_chunk(CommandContext& ctx) {
-  const auto& h = ctx.session.glibc_heap(ctx.cancel);
+  const HeapModel& model = ctx.session.heap_model(ctx.cancel);
   Address asked = parse_address(ctx.args.positional.at(0));
+  const auto* glibc = dynamic_cast<const glibc::Heap*>(&model);
+  if (!glibc) return describe_block(ctx, model, asked);
+  const glibc::Heap& h = *glibc;
   const glibc::Chunk* c = h.chunk_containing(asked);
   if (!c) throw UserError{fmt::format("{} is not inside any heap chunk", to_hex(asked))};
   const Target& t = ctx.session.target();
@@ -149,28 +151,16 @@ std::string run_chunk(CommandContext& ctx) {
   std::vector<const CheckFinding*> here;
   for (const auto& f : ctx.session.heap_check(ctx.cancel).findings)
     if (f.address >= c->address && f.address < c->end()) here.push_back(&f);
-  // --dump [N]: the first N bytes of the chunk's data (default all, up to
-  // kDumpDefault), never past the chunk.
-  std::optional<std::vector<unsigned char>> dump;
-  if (auto n = ctx.args.get("--dump")) {
-    constexpr uint64_t kDumpDefault = 256;
-    const uint64_t room = c->end() > glibc::chunk_data(*c) ? c->end() - glibc::chunk_data(*c) : 0;
-    uint64_t want = n->empty() ? std::min(room, kDumpDefault) : std::min(room, parse_uint(*n, "--dump"));
-    dump.emplace(want);
-    dump->resize(t.read(glibc::chunk_data(*c), std::as_writable_bytes(std::span(*dump))));
-  }
+  auto dump = dump_option(ctx, glibc::chunk_data(*c), c->end());
   if (ctx.args.json()) {
     std::string doc = chunk_json(here, *c, asked, places, prev_size, size_field, fd, bk);
     if (!dump) return doc;
     auto j = nlohmann::ordered_json::parse(doc);
-    std::string hex;
-    for (unsigned char b : *dump) hex += fmt::format("{:02x}", b);
-    j["dump"] = hex;
+    j["dump"] = dump_hex(*dump);
     return j.dump() + "\n";
   }
   std::string text = chunk_text(here, *c, asked, places, prev_size, size_field, fd, bk, Style(ctx.color));
-  if (dump) text += fmt::format("  data, {} byte{}:\n", dump->size(), dump->size() == 1 ? "" : "s") +
-                    hex_dump(glibc::chunk_data(*c), *dump);
+  if (dump) text += dump_text(glibc::chunk_data(*c), *dump);
   return with_findings_footer(ctx, std::move(text), {c->address, c->end()});
 }
 
@@ -244,7 +234,9 @@ void add_heap_commands(std::vector<CommandSpec>& t) {
   t.push_back({"heap", "chunk", "Describe the chunk that contains an address",
                "heap chunk ADDR [--dump [N]] [--json]",
                "ADDR may be the chunk header, its user pointer, or any byte inside it; in gdb and lldb\n"
-               "any expression (a variable, $rax, ptr->next, 0x...+8).",
+               "any expression (a variable, $rax, ptr->next, 0x...+8). On another allocator (jemalloc,\n"
+               "musl): the block in its words (kind, owner), its data range, its C++ class and the\n"
+               "problems the heap walk met in it.",
                {{"--dump", "N", "also show the first N bytes of its data in hex and ASCII (default: all, up to 256)",
                  ValueKind::kNumber, {}, true}},
                1, 1,

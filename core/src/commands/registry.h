@@ -48,6 +48,13 @@ std::string with_findings_footer(CommandContext& ctx, std::string text, AddressR
 // The warning line alone, written to ctx.out after a streamed text listing.
 void write_findings_footer(CommandContext& ctx);
 
+// heap chunk ADDR on another allocator's model: the block that holds ADDR,
+// or a UserError saying what is there instead.
+std::string describe_block(CommandContext& ctx, const HeapModel& model, Address asked);
+// --dump [N]: the first N bytes from `data` (default all, up to 256), never
+// past `end`; nullopt without --dump.
+std::optional<std::vector<unsigned char>> dump_option(CommandContext& ctx, Address data, Address end);
+
 // A runner whose answer is small (a summary, one chunk) renders it whole;
 // this writes it. Listings write to ctx.out as they go instead.
 using WholeRunner = std::string (*)(CommandContext&);

@@ -1,6 +1,8 @@
 // Renderers for `heap check`: one line per finding and a summary (text), or
 // one line of JSON {"findings": [...], "chunks_checked": N}; and the footer
-// the other heap commands print when problems exist.
+// the other heap commands print when problems exist. glibc's checks have
+// their own findings (CheckFinding); any other allocator's are its model's
+// walk findings.
 #pragma once
 
 #include <string>
@@ -8,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "heapscope/analysis/check.h"
+#include "heapscope/model/heap_model.h"
 #include "heapscope/output.h"
 #include "render/style.h"
 
@@ -26,5 +29,14 @@ nlohmann::ordered_json check_finding_json(const CheckFinding& f);
 // problems: how many, and the first one's address and kind. Problems inside
 // `shown` are left out (heap chunk lists its own already).
 std::string findings_footer(const CheckReport& r, AddressRange shown = {}, const Style& style = Style());
+
+// heap check on another allocator: its model's findings, text or JSON
+// ({"allocator": ..., "findings": [...], "chunks_checked": N}).
+void model_check_text(OutputWriter& out, const HeapModel& m);
+void model_check_json(OutputWriter& out, const HeapModel& m);
+// One model finding: "ADDRESS  OWNER  KIND: DETAIL", and as a JSON object
+// with glibc's keys where they mean the same ("arena" is the owner index).
+std::string model_finding_text(const HeapModel& m, const Finding& f);
+nlohmann::ordered_json model_finding_json(const HeapModel& m, const Finding& f);
 
 }  // namespace heapscope
