@@ -18,7 +18,7 @@ void write_report(CommandContext& ctx, const CheckReport& r) {
 }
 
 void run_check(CommandContext& ctx) {
-  const HeapModel& model = ctx.session.heap_model(ctx.cancel);
+  const HeapModel& model = model_option(ctx);
   const auto* glibc = dynamic_cast<const glibc::Heap*>(&model);
   if (!glibc) {
     // Another allocator: what its walk found wrong is the report.
@@ -54,13 +54,13 @@ void write_findings_footer(CommandContext& ctx) {
 
 void add_check_commands(std::vector<CommandSpec>& t) {
   t.push_back({"heap", "check", "Check every chunk and free list against glibc's own integrity checks",
-               "heap check [--arena I] [--json]",
+               "heap check [--arena I] [--allocator NAME] [--json]",
                "Each problem is printed with its address, what is wrong, the message glibc would abort\n"
                "with when the program next touches it, and the likely cause (an overflow from the chunk\n"
                "before, a double free, a write after free). On another allocator (jemalloc, musl), the\n"
                "problems its heap walk met: address, owner, kind and what is wrong.",
                {{"--arena", "I", "only arena I (0 is the main arena; ring order) and its threads' tcaches",
-                 ValueKind::kNumber}}, 0,
+                 ValueKind::kNumber}, kAllocatorOption}, 0,
                0, run_check});
 }
 

@@ -23,7 +23,7 @@ namespace heapscope {
 namespace {
 
 std::string run_frag(CommandContext& ctx) {
-  const HeapModel& model = ctx.session.heap_model(ctx.cancel);
+  const HeapModel& model = model_option(ctx);
   if (!dynamic_cast<const glibc::Heap*>(&model)) {
     if (ctx.args.has("--arena"))
       throw UserError{fmt::format("heap frag --arena needs glibc's heap; malloc in this process is {}", model.allocator)};
@@ -49,7 +49,7 @@ std::string run_model_pages(CommandContext& ctx, const HeapModel& h) {
 }
 
 std::string run_pages(CommandContext& ctx) {
-  const HeapModel& model = ctx.session.heap_model(ctx.cancel);
+  const HeapModel& model = model_option(ctx);
   if (!dynamic_cast<const glibc::Heap*>(&model)) return run_model_pages(ctx, model);
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   const Target& t = ctx.session.target();
@@ -147,21 +147,21 @@ std::string run_mems_frag(CommandContext& ctx) {
 
 void add_frag_commands(std::vector<CommandSpec>& t) {
   t.push_back({"heap", "frag", "Show free space per class, fragmentation and what malloc_trim(0) would release",
-               "heap frag [--arena I] [--json]",
+               "heap frag [--arena I] [--allocator NAME] [--json]",
                "Free bytes per class (tcache, fast, unsorted, small, large, top), the largest free chunk,\n"
                "external fragmentation = 1 - largest free / total free, and histograms of free and in-use\n"
                "chunk sizes (power-of-two buckets).\n"
                "malloc_trim(0) is modelled on glibc 2.36's mtrim(): fast chunks are consolidated first,\n"
                "then every bin chunk gives back the whole pages past its header (madvise), and the main\n"
                "arena's top is cut down with sbrk. tcache chunks and other arenas' tops are left alone.",
-               {kArenaOption}, 0, 0, rendered_whole(run_frag)});
+               {kArenaOption, kAllocatorOption}, 0, 0, rendered_whole(run_frag)});
   t.push_back({"heap", "pages", "Show which heap pages are in memory, swapped or absent",
-               "heap pages [ADDR | --arena I] [--json]",
+               "heap pages [ADDR | --arena I] [--allocator NAME] [--json]",
                "Live process: from /proc/PID/pagemap, pages present, swapped and absent per heap region,\n"
                "and how much of what malloc_trim(0) would release is still resident. With ADDR: that\n"
                "page's frame number and flags (frame numbers need CAP_SYS_ADMIN).\n"
                "Core file: pages the kernel left out of the dump (sparse holes) were not resident.",
-               {kArenaOption}, 0, 1, rendered_whole(run_pages), {{"ADDR", ValueKind::kAddress}},
+               {kArenaOption, kAllocatorOption}, 0, 1, rendered_whole(run_pages), {{"ADDR", ValueKind::kAddress}},
                {{"ADDR", "--arena"}}});
   t.push_back({"heap", "map", "Draw the heap: a strip per heap, or an HTML map with --html FILE",
                "heap map [--arena I] [--width N] [--html FILE [--max-spans N]] [--json]",

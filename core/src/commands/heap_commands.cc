@@ -121,7 +121,7 @@ void run_chunks(CommandContext& ctx) {
 }
 
 std::string run_chunk(CommandContext& ctx) {
-  const HeapModel& model = ctx.session.heap_model(ctx.cancel);
+  const HeapModel& model = model_option(ctx);
   Address asked = parse_address(ctx.args.positional.at(0));
   const auto* glibc = dynamic_cast<const glibc::Heap*>(&model);
   if (!glibc) return describe_block(ctx, model, asked);
@@ -232,13 +232,13 @@ void add_heap_commands(std::vector<CommandSpec>& t) {
                 {"--limit", "N", "print at most N chunks", ValueKind::kNumber}},
                0, 0, run_chunks});
   t.push_back({"heap", "chunk", "Describe the chunk that contains an address",
-               "heap chunk ADDR [--dump [N]] [--json]",
+               "heap chunk ADDR [--dump [N]] [--allocator NAME] [--json]",
                "ADDR may be the chunk header, its user pointer, or any byte inside it; in gdb and lldb\n"
                "any expression (a variable, $rax, ptr->next, 0x...+8). On another allocator (jemalloc,\n"
                "musl): the block in its words (kind, owner), its data range, its C++ class and the\n"
                "problems the heap walk met in it.",
                {{"--dump", "N", "also show the first N bytes of its data in hex and ASCII (default: all, up to 256)",
-                 ValueKind::kNumber, {}, true}},
+                 ValueKind::kNumber, {}, true}, kAllocatorOption},
                1, 1,
                rendered_whole(run_chunk), {{"ADDR", ValueKind::kAddress}}});
   t.push_back({"heap", "bins", "Show the free lists (tcache, fastbins, unsorted, small, large bins)",
