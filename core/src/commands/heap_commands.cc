@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <span>
 
+#include "commands/recorded_sites.h"
 #include "commands/registry.h"
 #include "heapscope/analysis/check.h"
 #include "heapscope/analysis/stats.h"
@@ -155,16 +156,20 @@ std::string run_chunk(CommandContext& ctx) {
     dump.emplace(want);
     dump->resize(t.read(glibc::chunk_data(*c), std::as_writable_bytes(std::span(*dump))));
   }
+  auto allocation = chunk_allocation(ctx, glibc::chunk_data(*c), h.is_live(*c));
   if (ctx.args.json()) {
     std::string doc = chunk_json(here, *c, asked, places, prev_size, size_field, fd, bk);
-    if (!dump) return doc;
+    if (!dump && !allocation) return doc;
     auto j = nlohmann::ordered_json::parse(doc);
+    if (allocation) j["allocation"] = chunk_allocation_json(*allocation);
+    if (!dump) return j.dump() + "\n";
     std::string hex;
     for (unsigned char b : *dump) hex += fmt::format("{:02x}", b);
     j["dump"] = hex;
     return j.dump() + "\n";
   }
   std::string text = chunk_text(here, *c, asked, places, prev_size, size_field, fd, bk);
+  if (allocation) text += chunk_allocation_text(*allocation);
   if (dump) text += fmt::format("  data, {} byte{}:\n", dump->size(), dump->size() == 1 ? "" : "s") +
                     hex_dump(glibc::chunk_data(*c), *dump);
   return with_findings_footer(ctx, std::move(text), {c->address, c->end()});

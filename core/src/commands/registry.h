@@ -17,6 +17,7 @@ void add_check_commands(std::vector<CommandSpec>& table);
 void add_arena_commands(std::vector<CommandSpec>& table);  // heap arena
 void add_mp_commands(std::vector<CommandSpec>& table);     // heap mp
 void add_sites_commands(std::vector<CommandSpec>& table);  // heap sites (libheapscope-record)
+void add_snapshot_commands(std::vector<CommandSpec>& table);  // heap snapshot, heap diff
 
 // The arena `heap arena I` chose (nullopt: every arena); arena_option falls
 // back to it when a command has no --arena.
