@@ -16,6 +16,7 @@
 
 #include "heapscope/command.h"
 #include "heapscope/core_file.h"
+#include "heapscope/heap_diff.h"
 #include "heapscope/live_process.h"
 #include "heapscope/process_id.h"
 #include "heapscope/version.h"
@@ -46,6 +47,7 @@ int usage_error(const std::string& message) {
 const char kUsage[] =
     "Usage: heapscope [OPTIONS] CORE-FILE GROUP COMMAND [ARGS...]\n"
     "       heapscope [OPTIONS] --pid PID GROUP COMMAND [ARGS...]\n"
+    "       heapscope [OPTIONS] diff A B [--limit N] [--json]   (A, B: cores, snapshot files, --pid PID)\n"
     "GROUP is 'heap' or 'mems'; 'heapscope heap help' lists the commands.\n"
     "Options:\n"
     "  --no-debuginfo   use no separate debug files (roots from the heap's structure)\n"
@@ -150,6 +152,20 @@ int main(int argc, char** argv) {
     } else {
       break;
     }
+  }
+  if (pid == 0 && i < args.size() && args[i] == "diff") {
+    // Two targets, not one: each side is opened and snapshotted in turn.
+    CancelToken cancel;
+    g_cancel = &cancel;
+    std::signal(SIGINT, on_sigint);
+    StdoutSink sink;
+    CommandOutput out = run_diff_command({args.begin() + static_cast<long>(i) + 1, args.end()}, options, cancel, sink);
+    std::fflush(stdout);
+    if (out.status != 0) {
+      usage_error(out.error);
+      return out.status;
+    }
+    return 0;
   }
   if (pid == 0) {
     if (auto status = help_without_target({args.begin() + static_cast<long>(i), args.end()})) return *status;

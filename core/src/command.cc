@@ -120,6 +120,7 @@ const std::vector<CommandSpec>& command_table() {
     add_check_commands(t);
     add_try_free_commands(t);
     add_sites_commands(t);
+    add_snapshot_commands(t);
     add_mems_commands(t);
     return t;
   }();

@@ -20,7 +20,9 @@
  *      i - (2^k - 1) * HSR_RECORD_SEGMENT0 of the array at record_segments[k]
  *      (segment k holds HSR_RECORD_SEGMENT0 << k records). A record whose
  *      address is 0 is free (on the free list); every other is one live
- *      allocation whose user pointer is `address`.
+ *      allocation whose user pointer is ~address (HSR_HIDE: complemented,
+ *      so that no word of the tables points into the heap and a leak scan
+ *      that reads them as roots keeps nothing alive).
  *   3. Stacks: a record's stack_id s (1-based; 0 = no stack captured) is
  *      stack index s-1, found in stack_segments the same way with
  *      HSR_STACK_SEGMENT0. A stack's `frames` is the target address of
@@ -50,7 +52,7 @@
 
 /* The bytes "HSrecord" as they appear in memory (little-endian). */
 #define HSR_ROOT_MAGIC 0x64726F6365725348ULL
-#define HSR_LAYOUT_VERSION 1u
+#define HSR_LAYOUT_VERSION 2u
 #define HSR_ROOT_SYMBOL "heapscope_record_root"
 
 #define HSR_SEGMENTS 32u             /* segment directory entries */
@@ -62,8 +64,11 @@
  * One live allocation: 28 bytes, 4-byte aligned (packed so that a record
  * costs 28 bytes, not 32; the recorder's bucket index adds 2 to 4 more).
  */
+/* A record's address field from the user pointer, and back (its own inverse). */
+#define HSR_HIDE(address) (~(uint64_t)(address))
+
 struct hsr_record {
-    uint64_t address;   /*  0: user pointer; 0 = free record */
+    uint64_t address;   /*  0: HSR_HIDE(user pointer); 0 = free record */
     uint64_t seq;       /*  8: allocation sequence number (from 1, process-wide) */
     uint32_t stack_id;  /* 16: 1-based stack index; 0 = none captured */
     uint32_t thread;    /* 20: Linux thread id (gettid) of the allocating thread */

@@ -40,7 +40,7 @@ static void grow_buckets(void) {
         struct hsr_record *r = record_at(i);
         if (!r || r->address == 0)
             continue;
-        uint64_t b = bucket_of(r->address, count);
+        uint64_t b = bucket_of(HSR_HIDE(r->address), count);
         r->next = fresh[b];
         fresh[b] = (uint32_t)(i + 1);
     }
@@ -74,7 +74,7 @@ static struct hsr_record *find(uint64_t address, uint32_t **link) {
     uint32_t *l = &buckets()[bucket_of(address, R.record_bucket_count)];
     while (*l) {
         struct hsr_record *r = record_at(*l - 1);
-        if (r->address == address) {
+        if (r->address == HSR_HIDE(address)) {
             *link = l;
             return r;
         }
@@ -95,7 +95,7 @@ static int put(uint64_t address, uint64_t seq, uint32_t stack_id, uint32_t threa
     if (!r)
         return 0;
     uint32_t *head = &buckets()[bucket_of(address, R.record_bucket_count)];
-    r->address = address;
+    r->address = HSR_HIDE(address);
     r->seq = seq;
     r->stack_id = stack_id;
     r->thread = thread;
@@ -150,5 +150,5 @@ int hsr_record_take(uint64_t address, struct hsr_record *out) {
 
 void hsr_record_restore(const struct hsr_record *r) {
     R.frees--;
-    put(r->address, r->seq, r->stack_id, r->thread);
+    put(HSR_HIDE(r->address), r->seq, r->stack_id, r->thread);
 }

@@ -10,7 +10,14 @@ and its thread, then aborts. Checks:
   - --by count order, --limit, the text form;
   - gdb and lldb print the same bytes as the CLI;
   - without the recorder: one line saying how to get sites, exit 2;
-  - a core whose tables are corrupt: findings, no crash.
+  - a core whose tables are corrupt: findings, no crash;
+  - `heap chunk ADDR` shows the block's allocation stack, sequence number
+    and thread; without the recorder its output is as before;
+  - `heap sites --tree`: bytes by call path add up to the table's;
+  - `heap sites --state leaked` and `heap leaks --by-site`: the program's
+    LEAK lines (blocks it dropped every pointer to), by site;
+  - `heap flamegraph --html`: drawn in headless Chromium, frames' bytes
+    equal the sites'.
 Standard library only.
 """
 
@@ -48,25 +55,60 @@ def parse_live(stdout):
     return out
 
 
+def parse_leaks(stdout):
+    """LEAK lines -> [(address, site function)] (the program prints addresses masked)."""
+    return [(int(w[1], 16) ^ 0x5a5a5a5a5a5a5a5a, w[2]) for w in (l.split() for l in stdout.splitlines())
+            if w and w[0] == "LEAK"]
+
+
+def tree_nodes(node, parent_funcs=()):
+    """Every node of a --tree JSON tree, with the functions of its path."""
+    funcs = parent_funcs + ((node["frame"] or {}).get("function"),)
+    yield node, funcs
+    for c in node["children"]:
+        yield from tree_nodes(c, funcs)
+
+
+_recorded = {}
+
+
+def recorded_core(exe):
+    """One core of record_sites under the recorder, shared by the test classes."""
+    if "core" not in _recorded:
+        try:
+            _recorded["core"] = lib.run_scenario_to_core("/usr/bin/env", ["LD_PRELOAD=" + record_lib(), exe])
+        except lib.CoreUnavailable as e:
+            raise unittest.SkipTest("cannot produce core files here: %s" % e)
+    return _recorded["core"]
+
+
+def set_up_recorded(cls):
+    """The shared core of record_sites under the recorder, and what it printed, on a test class."""
+    cls.exe = sites_program()
+    if not os.path.exists(cls.exe):
+        raise unittest.SkipTest("record_sites not built")
+    cls.core, cls.stdout = recorded_core(cls.exe)
+    cls.live = parse_live(cls.stdout)
+    cls.leaks = parse_leaks(cls.stdout)
+    cls.doc = lib.run_cli_json([cls.core, "heap", "sites"])
+
+
 def site_of(group):
     f = group["frames"]
     return f[0]["function"] if f else None
 
 
 class RecordSitesTest(SameInEveryFrontEnd, unittest.TestCase):
-    COMMANDS = ["heap sites", "heap sites --json", "heap sites --by count --limit 3"]
+    COMMANDS = ["heap sites", "heap sites --json", "heap sites --by count --limit 3", "heap sites --tree",
+                "heap sites --tree --json", "heap sites --state leaked", "heap leaks --by-site",
+                "heap leaks --by-site --json"]
 
     @classmethod
     def setUpClass(cls):
-        cls.exe = sites_program()
-        if not os.path.exists(cls.exe):
-            raise unittest.SkipTest("record_sites not built")
-        try:
-            cls.core, cls.stdout = lib.run_scenario_to_core("/usr/bin/env", ["LD_PRELOAD=" + record_lib(), cls.exe])
-        except lib.CoreUnavailable as e:
-            raise unittest.SkipTest("cannot produce core files here: %s" % e)
-        cls.live = parse_live(cls.stdout)
-        cls.doc = lib.run_cli_json([cls.core, "heap", "sites"])
+        set_up_recorded(cls)
+        alpha = next(a for a, site, _ in cls.live if site == "site_alpha")
+        thread = next(a for a, site, _ in cls.live if site == "site_thread")
+        cls.COMMANDS = cls.COMMANDS + ["heap chunk 0x%x" % alpha, "heap chunk 0x%x --json" % thread]
 
     def cli(self, *args):
         status, out, err = lib.run_cli([self.core] + list(args))
@@ -204,6 +246,138 @@ class RecordSitesTest(SameInEveryFrontEnd, unittest.TestCase):
         status, out, err = lib.run_cli([bad, "heap", "sites"])
         self.assertEqual(status, 2, out)
         self.assertIn("layout version 99", err)
+
+
+class RecordedChunkAndTreeTest(unittest.TestCase):
+    """heap chunk's allocation, the tree, the leaked sites, on RecordSitesTest's core."""
+
+    @classmethod
+    def setUpClass(cls):
+        set_up_recorded(cls)
+
+    def test_chunk_shows_its_allocation_stack_and_thread(self):
+        seqs = []
+        for address, site, tid in self.live:
+            d = lib.run_cli_json([self.core, "heap", "chunk", "0x%x" % address])
+            a = d["allocation"]
+            self.assertEqual(a["frames"][0]["function"], site, "0x%x" % address)
+            self.assertEqual(a["thread"], tid, "0x%x" % address)
+            if site == "site_alpha":
+                self.assertTrue(a["frames"][0]["file"].endswith("record_sites.c"))
+                self.assertGreater(a["frames"][0]["line"], 0)
+                seqs.append(a["seq"])
+            if site == "site_recursive":
+                self.assertIn(sum(1 for f in a["frames"] if f["function"] == "site_recursive"), (1, 2, 3, 4))
+        # The kept site_alpha blocks were allocated in program order.
+        self.assertEqual(seqs, sorted(seqs))
+        self.assertEqual(len(set(seqs)), 4)
+        address, site, tid = self.live[0]
+        status, out, err = lib.run_cli([self.core, "heap", "chunk", "0x%x" % address])
+        self.assertEqual(status, 0, err)
+        self.assertRegex(out, r"allocated by thread %d, allocation #\d+, at:\n    #0  0x[0-9a-f]+  %s "
+                              r"\(record_sites\.c:\d+\)" % (tid, site))
+
+    def test_chunk_without_the_recorder_is_unchanged(self):
+        core, stdout = lib.run_scenario_to_core(self.exe)
+        address = parse_live(stdout)[0][0]
+        d = lib.run_cli_json([core, "heap", "chunk", "0x%x" % address])
+        self.assertNotIn("allocation", d)
+        status, out, _ = lib.run_cli([core, "heap", "chunk", "0x%x" % address])
+        self.assertEqual(status, 0)
+        self.assertNotIn("allocated", out)
+
+    def test_tree_adds_up_to_the_table(self):
+        t = lib.run_cli_json([self.core, "heap", "sites", "--tree"])["tree"]
+        self.assertEqual((t["bytes"], t["count"]), (self.doc["total"]["bytes"], self.doc["total"]["count"]))
+        by_site = collections.Counter()
+        recursive_paths = []
+        for node, funcs in tree_nodes(t):
+            self.assertEqual(node["bytes"], node["self_bytes"] + sum(c["bytes"] for c in node["children"]))
+            self.assertEqual(node["count"], node["self_count"] + sum(c["count"] for c in node["children"]))
+            if node["self_bytes"]:
+                by_site[funcs[-1]] += node["self_bytes"]
+            if node["self_count"] and funcs[-1] == "site_recursive":
+                recursive_paths.append(funcs.count("site_recursive"))
+        want = collections.Counter()
+        for g in self.doc["sites"]:
+            want[site_of(g)] += g["bytes"]
+        self.assertEqual(by_site, want)
+        self.assertEqual(sorted(recursive_paths), [1, 2, 3, 4])
+        # Text: main's callees are indented below it.
+        out = lib.run_cli([self.core, "heap", "sites", "--tree", "--limit", "50"])[1]
+        lines = out.splitlines()
+        main = next(i for i, l in enumerate(lines) if " main (record_sites.c:" in l)
+        alpha = next(i for i, l in enumerate(lines) if " site_alpha (record_sites.c:" in l)
+        self.assertGreater(alpha, main)
+        self.assertIn("(all recorded allocations)", lines[2])
+
+    def test_leaked_sites_are_the_programs_leaks(self):
+        self.assertEqual(len(self.leaks), 3)
+        d = lib.run_cli_json([self.core, "heap", "leaks", "--by-site"])
+        self.assertEqual(d["state"], "leaked")
+        groups = [g for g in d["sites"] if site_of(g) == "site_leak"]
+        # One stack per call of site_leak when the compiler unrolls its loop.
+        self.assertEqual(sum(g["count"] for g in groups), 3)
+        chunks = lib.run_cli_json([self.core, "heap", "chunks"])["chunks"]
+        size_at = {int(c["data"], 16): c["size"] for c in chunks}
+        self.assertEqual(sum(g["bytes"] for g in groups), sum(size_at[a] for a, _ in self.leaks))
+        # Every leaked chunk heap leaks finds is in a site, and nothing else is.
+        leaks = lib.run_cli_json([self.core, "heap", "leaks"])
+        self.assertEqual(d["total"]["count"], leaks["leaked"]["chunks"])
+        self.assertEqual(lib.run_cli_json([self.core, "heap", "sites", "--state", "leaked"]), d)
+        status, out, err = lib.run_cli([self.core, "heap", "leaks", "--by-site"])
+        self.assertEqual(status, 0, err)
+        self.assertRegex(out, r"^%d leaked allocations? in \d+ sites?" % d["total"]["count"])
+        self.assertRegex(out, r"site_leak \(record_sites\.c:\d+\)")
+        status, _, err = lib.run_cli([self.core, "heap", "leaks", "--by-site", "--summary"])
+        self.assertEqual(status, 2)
+
+    def test_flamegraph_draws_the_sites_bytes(self):
+        import frag_html_test as fh
+        if fh.chromium_path() is None:
+            self.skipTest("chromium is not installed (Debian: apt-get install -y chromium)")
+        path = os.path.join(lib.scratch_dir(), "flame.html")
+        j = lib.run_cli_json([self.core, "heap", "flamegraph", "--html", path])
+        self.assertEqual((j["bytes"], j["count"]), (self.doc["total"]["bytes"], self.doc["total"]["count"]))
+        with open(path, encoding="utf-8") as f:
+            page = f.read()
+        for bad in ("http://", "https://", "<script src", "<link ", "@import"):
+            self.assertNotIn(bad, page)
+        status, dom, err = fh.chromium(["--virtual-time-budget=5000", "--window-size=1400,900", "--dump-dom",
+                                        "file://" + path])
+        frames = FrameDivs()
+        frames.feed(dom)
+        self.assertEqual(frames.body.get("data-frames-drawn"), str(j["frames"] + 1), err[-1500:])
+        self.assertEqual(len(frames.divs), j["frames"] + 1)
+        root = frames.divs[0]
+        self.assertEqual(int(root["data-bytes"]), self.doc["total"]["bytes"])
+        drawn = collections.Counter()
+        for d in frames.divs[1:]:
+            if int(d["data-self-bytes"]):
+                drawn[d["data-name"].split(" (")[0]] += int(d["data-self-bytes"])
+            # Width is the frame's share of all bytes.
+            width = float(d["style"].split("width:")[1].split("%")[0])
+            self.assertAlmostEqual(width, 100.0 * int(d["data-bytes"]) / int(root["data-bytes"]), places=3)
+        want = collections.Counter()
+        for g in self.doc["sites"]:
+            want[site_of(g)] += g["bytes"]
+        self.assertEqual(drawn, want)
+        # --state leaked: only the leaks.
+        j = lib.run_cli_json([self.core, "heap", "flamegraph", "--html", path, "--state", "leaked"])
+        self.assertEqual(j["count"], lib.run_cli_json([self.core, "heap", "leaks", "--by-site"])["total"]["count"])
+
+
+class FrameDivs(__import__("html.parser").parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.divs, self.body = [], {}
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "body":
+            self.body = a
+        elif tag == "div" and a.get("class") == "frame":
+            self.divs.append(a)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ for i in range(records_used):
         "<QQII", read(segment_slot(record_segments, RECORD_SEGMENT0, 28, i), 24))
     if address == 0:
         continue
+    address ^= 0xffffffffffffffff  # stored complemented (HSR_HIDE)
     funcs = []
     if stack_id:
         frames_addr, depth = struct.unpack(

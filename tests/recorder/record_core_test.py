@@ -67,7 +67,7 @@ class RecordedCoreTest(unittest.TestCase):
     def test_root_is_valid(self):
         r = self.root
         self.assertEqual((r["magic_ok"], r["version"], r["root_size"], r["initialized"], r["busy"]),
-                         (1, 1, 720, 1, 0))
+                         (1, 2, 720, 1, 0))
         self.assertEqual(r["live_records"], len(self.records))
 
     def test_every_kept_allocation_has_its_site_and_thread(self):

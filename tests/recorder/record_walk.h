@@ -48,7 +48,7 @@ inline std::vector<Record> live() {
   for (uint64_t i = 0; i < root.records_used; i++) {
     const hsr_record* r = record_at(i);
     if (!r || r->address == 0) continue;
-    Record rec{r->address, r->seq, r->thread, r->stack_id, nullptr, 0};
+    Record rec{HSR_HIDE(r->address), r->seq, r->thread, r->stack_id, nullptr, 0};
     if (r->stack_id) {
       const hsr_stack* s = stack_at(r->stack_id);
       rec.frames = reinterpret_cast<const uint64_t*>(s->frames);
@@ -64,8 +64,8 @@ inline bool find(const void* p, Record* out) {
   const hsr_root& root = heapscope_record_root;
   for (uint64_t i = 0; i < root.records_used; i++) {
     const hsr_record* r = record_at(i);
-    if (!r || r->address != reinterpret_cast<uint64_t>(p)) continue;
-    *out = Record{r->address, r->seq, r->thread, r->stack_id, nullptr, 0};
+    if (!r || r->address != HSR_HIDE(reinterpret_cast<uint64_t>(p))) continue;
+    *out = Record{HSR_HIDE(r->address), r->seq, r->thread, r->stack_id, nullptr, 0};
     if (r->stack_id) {
       const hsr_stack* s = stack_at(r->stack_id);
       out->frames = reinterpret_cast<const uint64_t*>(s->frames);

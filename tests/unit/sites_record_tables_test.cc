@@ -36,10 +36,10 @@ struct Tables {
     stacks.push_back(hsr_stack{kFrames + 16, 1, 0, 0});
     // Live: 0x5000 (stack 1), 0x6000 (stack 2), a freed record, and 0x5000
     // again with an older seq (freed behind the recorder's back).
-    records.push_back(hsr_record{0x5000, 7, 1, 100, 0});
-    records.push_back(hsr_record{0x6000, 8, 2, 101, 0});
+    records.push_back(hsr_record{HSR_HIDE(0x5000), 7, 1, 100, 0});
+    records.push_back(hsr_record{HSR_HIDE(0x6000), 8, 2, 101, 0});
     records.push_back(hsr_record{0, 0, 0, 0, 0});
-    records.push_back(hsr_record{0x5000, 3, 2, 100, 0});
+    records.push_back(hsr_record{HSR_HIDE(0x5000), 3, 2, 100, 0});
     root.records_used = records.size();
     root.live_records = 2;
     root.stacks_used = stacks.size();

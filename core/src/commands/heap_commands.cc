@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands/mimalloc_bins.h"
+#include "commands/recorded_sites.h"
 #include "commands/registry.h"
 #include "glibc/safe_linking.h"
 #include "heapscope/analysis/check.h"
@@ -152,14 +153,17 @@ std::string run_chunk(CommandContext& ctx) {
   for (const auto& f : ctx.session.heap_check(ctx.cancel).findings)
     if (f.address >= c->address && f.address < c->end()) here.push_back(&f);
   auto dump = dump_option(ctx, glibc::chunk_data(*c), c->end());
+  auto allocation = chunk_allocation(ctx, glibc::chunk_data(*c), h.is_live(*c));
   if (ctx.args.json()) {
     std::string doc = chunk_json(here, *c, asked, places, prev_size, size_field, fd, bk);
-    if (!dump) return doc;
+    if (!dump && !allocation) return doc;
     auto j = nlohmann::ordered_json::parse(doc);
-    j["dump"] = dump_hex(*dump);
+    if (allocation) j["allocation"] = chunk_allocation_json(*allocation);
+    if (dump) j["dump"] = dump_hex(*dump);
     return j.dump() + "\n";
   }
   std::string text = chunk_text(here, *c, asked, places, prev_size, size_field, fd, bk, Style(ctx.color));
+  if (allocation) text += chunk_allocation_text(*allocation);
   if (dump) text += dump_text(glibc::chunk_data(*c), *dump);
   return with_findings_footer(ctx, std::move(text), {c->address, c->end()});
 }

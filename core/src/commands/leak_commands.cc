@@ -1,8 +1,10 @@
 // `heap leaks` and `heap refs`: reachability from the program's roots.
 #include <fmt/format.h>
 
+#include "commands/recorded_sites.h"
 #include "commands/registry.h"
 #include "heapscope/analysis/leak_groups.h"
+#include "commands/site_listing.h"
 #include "heapscope/analysis/leaks.h"
 #include "heapscope/analysis/mems_leaks.h"
 #include "heapscope/analysis/refs.h"
@@ -37,6 +39,13 @@ size_t model_problems(CommandContext& ctx, const HeapModel& h) {
 }
 
 void run_leaks(CommandContext& ctx) {
+  if (ctx.args.has("--by-site")) {
+    // Leaked chunks (direct and indirect) grouped by the stack that allocated them.
+    auto tables = required_sites(ctx);
+    auto groups = group_sites(ctx, tables, true, sites::SiteOrder::kBytes);
+    write_site_listing(ctx, tables, groups, false, true, kTextGroups);
+    return;
+  }
   const HeapModel& h = scanned_model(ctx);
   const bool glibc = dynamic_cast<const glibc::Heap*>(&h) != nullptr;
   const Target& t = ctx.session.target();
@@ -137,7 +146,8 @@ void run_mems_leaks(CommandContext& ctx) {
 
 void add_leak_commands(std::vector<CommandSpec>& t) {
   t.push_back({"heap", "leaks", "Find in-use chunks that no root reaches (leaks), with their types",
-               "heap leaks [--summary|--list] [--type NAME] [--min-size N] [--limit N] [--allocator NAME] [--json]",
+               "heap leaks [--summary|--list|--by-site] [--type NAME] [--min-size N] [--limit N] [--allocator NAME]\n"
+               "           [--json]",
                "Roots: every thread's registers and stack (from sp minus the red zone), the writable\n"
                "memory of every module, thread-local storage, and anonymous writable memory that is\n"
                "not heap. Only in-use chunks are scanned: stale pointers in freed chunks keep nothing\n"
@@ -146,14 +156,16 @@ void add_leak_commands(std::vector<CommandSpec>& t) {
                "  indirect  pointed to only by leaked chunks\n"
                "  possible  reached only through a pointer into its middle (interior pointer)\n"
                "Types come from the vtable a chunk's first word points to (C++ classes).\n"
-               "Sizes are chunk sizes, headers included.",
+               "Sizes are chunk sizes, headers included. --by-site groups the leaked chunks by\n"
+               "the stack that allocated them (needs libheapscope-record, as heap sites does).",
                {{"--summary", "", "print only the totals per class"},
+                {"--by-site", "", "group leaked chunks by allocation stack (libheapscope-record)"},
                 {"--list", "", "list every leaked and possible chunk instead of groups"},
                 {"--type", "NAME", "only chunks of this C++ class"},
                 {"--min-size", "N", "only chunks of at least N bytes", ValueKind::kNumber},
                 {"--limit", "N", "print at most N groups (text: 20) or chunks (--list, JSON: all)", ValueKind::kNumber},
                 kAllocatorOption},
-               0, 0, run_leaks, {}, {{"--summary", "--list"}}});
+               0, 0, run_leaks, {}, {{"--summary", "--list", "--by-site"}}});
   t.push_back({"heap", "refs", "Show every pointer into the chunk that contains an address",
                "heap refs ADDR [--path] [--allocator NAME] [--json]",
                "Holders: other in-use chunks (address and offset), thread registers and stack slots,\n"

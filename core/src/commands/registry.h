@@ -25,6 +25,7 @@ void add_allocator_commands(std::vector<CommandSpec>& table);  // heap allocator
 // default (glibc's when present). Throws UserError when it is not there.
 extern const OptionSpec kAllocatorOption;
 const HeapModel& model_option(CommandContext& ctx);
+void add_snapshot_commands(std::vector<CommandSpec>& table);  // heap snapshot, heap diff
 
 // The arena `heap arena I` chose (nullopt: every arena); arena_option falls
 // back to it when a command has no --arena.

@@ -1,72 +1,108 @@
-// `heap sites`: live memory by allocation stack, from the tables
-// libheapscope-record kept in the target (recorder/).
+// `heap sites` and `heap flamegraph`: live (or leaked) memory by allocation
+// stack, from the tables libheapscope-record kept in the target (recorder/).
+// `heap leaks --by-site` shares the grouping (site_listing).
 #include <fmt/format.h>
 
-#include <map>
+#include <fstream>
 
+#include "commands/recorded_sites.h"
 #include "commands/registry.h"
-#include "heapscope/glibc/heap.h"
+#include "commands/site_listing.h"
+#include "heapscope/analysis/leaks.h"
 #include "heapscope/model/heap_model.h"
-#include "heapscope/sites/record_tables.h"
-#include "heapscope/sites/site_groups.h"
-#include "render/sites_render.h"
+#include "heapscope/sites/site_tree.h"
 
 namespace heapscope {
 namespace {
 
 constexpr size_t kTextSites = 20;
+constexpr size_t kTextChildren = 10;
+
+const OptionSpec kStateOption{"--state", "S", "in_use (default): every live allocation; leaked: those heap leaks finds",
+                              ValueKind::kChoice, {"in_use", "leaked"}};
+
+bool leaked_state(const CommandContext& ctx) { return ctx.args.get("--state").value_or("in_use") == "leaked"; }
+
+SiteTreeListing tree_listing(CommandContext& ctx, const sites::RecordTables& tables, const sites::SiteTree& tree,
+                             bool leaked) {
+  SiteTreeListing l{tables, tree, {}, ctx.args.get_uint("--limit").value_or(kTextChildren), leaked};
+  sites::FrameSymbols symbols(ctx.session.symbols());
+  l.frames.reserve(tree.nodes.size());
+  for (const auto& n : tree.nodes) {
+    check_cancel(ctx.cancel);
+    l.frames.push_back({n.frame, n.frame.is_null() ? std::nullopt : symbols.at(n.frame)});
+  }
+  return l;
+}
 
 void run_sites(CommandContext& ctx) {
   auto by = ctx.args.get("--by").value_or("bytes");
   if (by != "bytes" && by != "count") throw UserError{fmt::format("--by takes bytes or count, not '{}'", by)};
-  const Target& t = ctx.session.target();
-  const SymbolResolver& symbols = ctx.session.symbols();
-  auto tables = sites::read_record_tables(t, symbols, ctx.cancel);
-  if (!tables)
-    throw UserError{"no allocation sites recorded in this process: run it with "
-                    "LD_PRELOAD=libheapscope-record.so (see \"Allocation sites\" in the README)"};
-  const HeapModel& m = model_option(ctx);
-  auto block_size = [&m](Address a) -> std::optional<uint64_t> {
-    const Block* b = m.block_with_user_begin(a);
-    if (!b || !is_live(m.state(*b))) return std::nullopt;
-    return uint64_t{b->size};
-  };
-  auto groups = sites::group_by_site(*tables, block_size,
-                                     by == "count" ? sites::SiteOrder::kCount : sites::SiteOrder::kBytes);
-  SitesListing l{*tables, groups, {}, 0, by == "count"};
-  l.shown = std::min<uint64_t>(groups.groups.size(),
-                               ctx.args.get_uint("--limit").value_or(ctx.args.json() ? SIZE_MAX : kTextSites));
-  // Return addresses point after the call: the call's line is at ra - 1.
-  std::map<uint64_t, std::optional<SymbolAt>> cache;
-  for (size_t i = 0; i < l.shown; ++i) {
-    check_cancel(ctx.cancel);
-    auto& row = l.symbols.emplace_back();
-    uint32_t stack = groups.groups[i].stack;
-    if (stack == sites::kNoStack) continue;
-    for (Address ra : tables->stacks[stack]) {
-      auto [it, fresh] = cache.try_emplace(ra.value);
-      if (fresh && ra.value > 0) it->second = symbols.at(Address(ra.value - 1));
-      row.push_back(it->second);
-    }
+  const bool leaked = leaked_state(ctx);
+  auto tables = required_sites(ctx);
+  auto groups = group_sites(ctx, tables, leaked, by == "count" ? sites::SiteOrder::kCount : sites::SiteOrder::kBytes);
+  if (ctx.args.has("--tree")) {
+    auto tree = sites::build_site_tree(tables, groups);
+    auto l = tree_listing(ctx, tables, tree, leaked);
+    if (ctx.args.json()) site_tree_json(ctx.out, l);
+    else site_tree_text(ctx.out, l);
+    return;
   }
-  if (ctx.args.json())
-    sites_json(ctx.out, l);
-  else
-    sites_text(ctx.out, l);
+  write_site_listing(ctx, tables, groups, by == "count", leaked, kTextSites);
+}
+
+void run_flamegraph(CommandContext& ctx) {
+  const bool leaked = leaked_state(ctx);
+  auto path = *ctx.args.get("--html");
+  auto tables = required_sites(ctx);
+  auto groups = group_sites(ctx, tables, leaked, sites::SiteOrder::kBytes);
+  auto tree = sites::build_site_tree(tables, groups);
+  auto l = tree_listing(ctx, tables, tree, leaked);
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  if (!file) throw UserError{fmt::format("cannot write {}", path)};
+  StringSink page;
+  {
+    OutputWriter w(page);
+    flamegraph_html(w, l);
+    w.flush();
+  }
+  file << page.text();
+  if (!file.flush()) throw UserError{fmt::format("cannot write {}", path)};
+  const auto& root = tree.nodes[0];
+  if (ctx.args.json()) {
+    nlohmann::ordered_json j{{"html", path}, {"state", leaked ? "leaked" : "in_use"}, {"bytes", root.bytes},
+                             {"count", root.count}, {"frames", tree.nodes.size() - 1}};
+    ctx.out.write(j.dump() + "\n");
+  } else {
+    ctx.out.print("wrote {}: flame graph of {} {} allocation{} ({} bytes) in {} frames\n", path, root.count,
+                  leaked ? "leaked" : "live", root.count == 1 ? "" : "s", root.bytes, tree.nodes.size() - 1);
+  }
 }
 
 }  // namespace
 
 void add_sites_commands(std::vector<CommandSpec>& t) {
   t.push_back({"heap", "sites", "Show live memory by allocation stack (needs libheapscope-record)",
-               "heap sites [--by bytes|count] [--limit N] [--allocator NAME] [--json]",
+               "heap sites [--by bytes|count] [--state in_use|leaked] [--limit N] [--tree] [--allocator NAME] [--json]",
                "Reads the tables libheapscope-record.so keeps in a program it is preloaded into\n"
                "(LD_PRELOAD) or linked with: for each live allocation, the stack that made it.\n"
                "Sites are unique stacks; bytes are the sizes of their in-use chunks, headers\n"
-               "included. Frames are return addresses, named with the line of the call.",
-               {{"--by", "bytes|count", "order sites by bytes (default) or by allocations"},
-                {"--limit", "N", "print at most N sites (text: 20, JSON: all)"}, kAllocatorOption},
+               "included. Frames are return addresses, named with the line of the call.\n"
+               "--tree: the same bytes as a call tree, outermost frame first (memray's tree).",
+               {{"--by", "bytes|count", "order sites by bytes (default) or by allocations", ValueKind::kChoice,
+                 {"bytes", "count"}},
+                kStateOption,
+                {"--limit", "N", "print at most N sites (text: 20, JSON: all); --tree: N callees per frame (10)",
+                 ValueKind::kNumber},
+                {"--tree", "", "print a call tree of bytes by frame instead of the table"}, kAllocatorOption},
                0, 0, run_sites});
+  t.push_back({"heap", "flamegraph", "Write a flame graph of live (or leaked) bytes by allocation stack",
+               "heap flamegraph --html FILE [--state in_use|leaked] [--json]",
+               "One self-contained HTML page (no network): each allocation stack a tower of frames,\n"
+               "outermost at the bottom, widths in bytes; hover for figures, click to zoom.\n"
+               "Needs libheapscope-record in the target, as heap sites does.",
+               {{"--html", "FILE", "the page to write", ValueKind::kFile}, kStateOption},
+               0, 0, run_flamegraph});
 }
 
 }  // namespace heapscope

@@ -95,7 +95,8 @@ void read_records(const Target& t, const hsr_root& root, const CancelToken& canc
                   "record", [&](const std::byte* raw) {
     hsr_record r;
     std::memcpy(&r, raw, sizeof r);
-    const uint64_t address = r.address;  // copies: the record is packed
+    const uint64_t hidden = r.address;  // copies: the record is packed
+    const uint64_t address = hidden ? HSR_HIDE(hidden) : 0;
     const uint32_t stack_id = r.stack_id;
     if (address == 0) return;
     SiteRecord rec{Address(address), r.seq, r.thread, kNoStack};
@@ -148,6 +149,12 @@ std::optional<RecordTables> read_record_tables(const Target& target, const Symbo
   read_stacks(target, *root, cancel, out);
   read_records(target, *root, cancel, out);
   return out;
+}
+
+const SiteRecord* record_at(const RecordTables& tables, Address user) {
+  auto it = std::lower_bound(tables.records.begin(), tables.records.end(), user,
+                             [](const SiteRecord& r, Address a) { return r.address < a; });
+  return it != tables.records.end() && it->address == user ? &*it : nullptr;
 }
 
 }  // namespace heapscope::sites

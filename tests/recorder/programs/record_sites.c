@@ -5,6 +5,7 @@
  * the core against these lines:
  *   LIVE <address> <site function> <thread id>   one per kept allocation
  *   FREED <address>                              one per freed site_alpha block
+ *   LEAK <address ^ LEAK_MASK> site_leak          one per block it dropped every pointer to
  *   EXPECT sites=<n> live=<n>                    totals of the LIVE lines
  * With the argument `wait` it prints READY instead of aborting and waits to
  * be read live (heapscope --pid). */
@@ -70,6 +71,24 @@ __attribute__((noinline)) void *site_thread(size_t n) {
     return p;
 }
 
+/* Leaks: blocks whose only trace is their address masked (so no word in
+ * memory points to them); printed masked, the test unmasks. */
+#define LEAK_MASK 0x5a5a5a5a5a5a5a5aul
+#define LEAKS 3
+static unsigned long leaked[LEAKS];
+__attribute__((noinline)) void site_leak(int i) {
+    leaked[i] = (unsigned long)malloc(72 + 8 * i) ^ LEAK_MASK;
+    __asm__ volatile("" ::: "memory");
+}
+/* Overwrites the stack below the caller where site_leak's frames were
+ * (the recorder's unwinder makes them deep): their stale copies of the
+ * leaked pointers would keep the blocks reachable. */
+__attribute__((noinline)) void scrub_stack(void) {
+    volatile char junk[65536];
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = 0; /* volatile: each store stays */
+}
+
 static void *thread_main(void *arg) {
     (void)arg;
     for (int i = 0; i < 6; i++)
@@ -86,6 +105,7 @@ int main(int argc, char **argv) {
         if (i % 2 == 1) {
             printf("FREED %p\n", alpha[i]);
             free(alpha[i]);       /* 3 freed */
+            alpha[i] = NULL;      /* a stale copy would hold a later block reusing it */
         }
         else
             keep(alpha[i], "site_alpha");
@@ -99,6 +119,9 @@ int main(int argc, char **argv) {
     for (int k = 0; k < 4; k++)
         keep(site_aligned(k), "site_aligned");
     site_recursive(4);
+    for (int i = 0; i < LEAKS; i++)
+        site_leak(i);
+    scrub_stack();
     pthread_t t[3];
     for (int i = 0; i < 3; i++)
         pthread_create(&t[i], NULL, thread_main, NULL);
@@ -115,6 +138,8 @@ int main(int argc, char **argv) {
         if (!known)
             seen[sites++] = live[i].site;
     }
+    for (int i = 0; i < LEAKS; i++)
+        printf("LEAK %lx site_leak\n", leaked[i]);
     printf("EXPECT sites=%d live=%d\n", sites, live_count);
     if (wait_live) {
         /* For --pid: stay as we are until killed. */

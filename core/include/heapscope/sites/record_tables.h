@@ -45,4 +45,7 @@ struct RecordTables {
 std::optional<RecordTables> read_record_tables(const Target& target, const SymbolResolver& symbols,
                                                const CancelToken& cancel);
 
+// The record of the allocation whose user pointer is `user`, or nullptr.
+const SiteRecord* record_at(const RecordTables& tables, Address user);
+
 }  // namespace heapscope::sites
