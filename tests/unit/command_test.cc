@@ -83,8 +83,9 @@ TEST(CompleteArguments, OptionsValuesAndPositionals) {
   const CommandSpec& bins = *find_command("heap", "bins");
   EXPECT_EQ(complete_arguments(bins, {}, ""),
             (std::vector<std::string>{"fast", "large", "small", "tcache", "unsorted"}));
-  EXPECT_EQ(complete_arguments(bins, {"fast"}, ""), (std::vector<std::string>{"--arena", "--help", "--json", "--limit"}));
-  EXPECT_EQ(complete_arguments(bins, {"--json"}, "--"), (std::vector<std::string>{"--arena", "--help", "--limit"}));
+  EXPECT_EQ(complete_arguments(bins, {"fast"}, ""),
+            (std::vector<std::string>{"--all", "--arena", "--help", "--json", "--limit"}));
+  EXPECT_EQ(complete_arguments(bins, {"--json"}, "--"), (std::vector<std::string>{"--all", "--arena", "--help", "--limit"}));
 }
 
 // Every option of the table is in its command's usage line, and each

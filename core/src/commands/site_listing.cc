@@ -1,6 +1,7 @@
 #include "commands/site_listing.h"
 
 #include "commands/recorded_sites.h"
+#include "commands/registry.h"
 #include "heapscope/analysis/leaks.h"
 #include "heapscope/model/heap_model.h"
 

@@ -15,8 +15,12 @@ std::string run_try_free(CommandContext& ctx) {
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   glibc::TryFreeInputs in;
   in.tcache_key = ctx.session.heap_check(ctx.cancel).tcache_key;
+  // mallopt(M_MXFAST) takes at most 80 * sizeof(size_t) / 4 bytes: a
+  // larger value is not global_max_fast (a symbol resolved wrong), so the
+  // default stands.
+  constexpr uint64_t kMaxFastLimit = 80 * 8 / 4 + 16;
   if (auto a = ctx.session.symbols().find(h.libc_module, "global_max_fast"))
-    if (auto v = ctx.session.target().read_u64(*a)) in.max_fast = *v;
+    if (auto v = ctx.session.target().read_u64(*a); v && *v <= kMaxFastLimit) in.max_fast = *v;
   if (auto tid = ctx.args.get_uint("--thread")) {
     bool known = false;
     for (const auto& t : ctx.session.target().threads()) known = known || static_cast<uint64_t>(t.tid) == *tid;

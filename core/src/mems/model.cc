@@ -44,7 +44,7 @@ class Layout {
       const Node& node = h.nodes[n];
       m_.owners.push_back({fmt::format("node {}", n), node.address, node.length});
       for (const Segment& s : node.segments) {
-        const Arena* arena = s.is_arena() ? arena_of(s) : nullptr;
+        const PoolArena* arena = s.is_arena() ? arena_of(s) : nullptr;
         if (arena) lay_arena(s, *arena, int(n));
         else add(s.pstart, s.size, int(n), s.type == SegmentType::kProcess ? kProcess
                                              : s.type == SegmentType::kHole ? kHole : kInvalid);
@@ -55,7 +55,7 @@ class Layout {
   }
 
  private:
-  const Arena* arena_of(const Segment& s) const {
+  const PoolArena* arena_of(const Segment& s) const {
     for (const PoolArena& a : m_.walk.arenas)
       if (a.address == s.arena) return &a;
     return nullptr;
