@@ -5,6 +5,7 @@
 
 #include "heapscope/glibc/heap.h"
 #include "heapscope/jemalloc/heap.h"
+#include "heapscope/tcmalloc/heap.h"
 
 namespace heapscope {
 
@@ -18,6 +19,7 @@ std::unique_ptr<HeapModel> build_glibc(const Target& target, const SymbolResolve
 constexpr AllocatorModel kModels[] = {
     {"glibc", build_glibc},
     {"jemalloc", jemalloc::try_build},
+    {"tcmalloc", tcmalloc::try_build},
 };
 
 }  // namespace
