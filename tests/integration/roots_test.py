@@ -8,7 +8,8 @@ without symbols), and processes whose malloc is not glibc's.
     and without debug info; gdb and lldb print the CLI's bytes.
   - other_malloc with jemalloc, tcmalloc, mimalloc preloaded, jemalloc
     linked, and built with musl-gcc (dynamic, static, static stripped): one
-    line naming the allocator (CLI: exit 2), the same line in gdb and lldb;
+    line naming the allocator (CLI: exit 2), the same line in gdb and lldb
+    (jemalloc and tcmalloc have models: heap stats reads them);
     with jemalloc preloaded and glibc's heap used too (__libc_malloc), the
     glibc heap is read as always.
 Environment: HEAPSCOPE_ROOTS_PROGRAMS (where CMake built other_malloc*), and
@@ -181,17 +182,17 @@ class OtherMallocTest(unittest.TestCase):
         # lldb prints "error: " where the CLI prints "heapscope: ".
         self.assertEqual(ls.lldb_error_line(lldb_err), err[len("heapscope: "):].rstrip("\n"))
 
-    def check_jemalloc(self, core):
-        """jemalloc has a model: heap stats reads it; a command that reads
+    def check_jemalloc(self, core, name="jemalloc", shown="libjemalloc.so"):
+        """jemalloc (tcmalloc) has a model: heap stats reads it; a command that reads
         glibc's heap only (heap leaks) still names the allocator in one line."""
         for debuginfo in (True, False):
             status, out, err = cli(core, "heap stats --json", debuginfo)
             self.assertEqual(status, 0, err)
-            self.assertEqual(json.loads(out)["allocator"], "jemalloc")
+            self.assertEqual(json.loads(out)["allocator"], name)
             status, out, err = cli(core, "heap leaks", debuginfo)
             self.assertEqual((status, out), (2, ""))
-            self.assertRegex(err, r"^heapscope: malloc in this process is jemalloc \(libjemalloc.so[^)]*\); "
-                                  r"glibc's heap is unused\n$")
+            self.assertRegex(err, r"^heapscope: malloc in this process is %s \(%s[^)]*\); "
+                                  r"glibc's heap is unused\n$" % (name, re.escape(shown)))
 
     def test_preloaded(self):
         exe = os.path.join(PROGRAMS, "other_malloc")
@@ -202,8 +203,8 @@ class OtherMallocTest(unittest.TestCase):
                 # arena is then set up, but still holds nothing.
                 args = ["info"] if name == "jemalloc" else []
                 core, _ = self.core_of(exe, {"LD_PRELOAD": preload(name)}, args)
-                if name == "jemalloc":
-                    self.check_jemalloc(core)
+                if name in ("jemalloc", "tcmalloc"):
+                    self.check_jemalloc(core, name, shown)
                     continue
                 self.check_one_line(exe, core, r"malloc in this process is %s \(%s[^)]*\); glibc's heap is unused"
                                     % (name, re.escape(shown)))

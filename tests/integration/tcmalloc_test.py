@@ -1,0 +1,173 @@
+"""gperftools tcmalloc 2.10 (examples/tcmalloc_threads): the model's figures
+equal tcmalloc's own, printed by the program just before its core
+(examples/tcmalloc_oracle.h):
+
+  - in-use bytes = generic.current_allocated_bytes; cached (thread caches)
+    = tcmalloc.thread_cache_free_bytes; the transfer caches, the central
+    lists (their spans' free objects and tails), the page heap's normal and
+    returned lists = the matching properties; the blocks tile all tcmalloc
+    took from the system (TCMalloc_SystemTaken), the page heap's part of it
+    = generic.heap_size;
+  - in-use blocks = the allocations the program made and did not free
+    (counted by tcmalloc's new/delete hooks) plus those the C++ runtime made
+    before main, read from a core of the same program taken at the start of
+    main (whose in-use bytes equal that run's current_allocated_bytes).
+
+Linked with -ltcmalloc_minimal (Debian's library exports none of the roots:
+they are found by shape) and with libtcmalloc_minimal.a (the program's own
+symbols name them); on a core and on the live process (--pid); the CLI,
+gdb and lldb print the same bytes.
+Standard library only.
+"""
+
+import os
+import re
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import heapscope_testlib as lib  # noqa: E402
+import lldb_support as ls  # noqa: E402
+
+
+def parse_oracle(stdout):
+    """The TCMALLOC-ORACLE block as {name: value}, numbers as ints."""
+    if "TCMALLOC-ORACLE-ERROR" in stdout:
+        raise AssertionError("the oracle could not read a figure: " + stdout)
+    body = stdout.split("TCMALLOC-ORACLE-BEGIN\n", 1)[1].split("TCMALLOC-ORACLE-END", 1)[0]
+    figures = dict(re.findall(r"(\w+)=(\S+)", body))
+    return {k: (v if k == "version" else int(v)) for k, v in figures.items()}
+
+
+def stats(where):
+    """heap stats --json of a core path or ["--pid", N]."""
+    return lib.run_cli_json((where if isinstance(where, list) else [where]) + ["heap", "stats"])
+
+
+def baseline_in_use(program):
+    """In-use blocks at the start of main (the C++ runtime's), and that the
+    model's bytes there are tcmalloc's."""
+    core, stdout = lib.run_scenario_to_core(lib.example_path(program), args=("baseline",))
+    oracle = parse_oracle(stdout)
+    s = stats(core)
+    if s["total"]["in_use"]["bytes"] != oracle["current_allocated_bytes"]:
+        raise AssertionError("baseline: in-use bytes %d, tcmalloc says %d"
+                             % (s["total"]["in_use"]["bytes"], oracle["current_allocated_bytes"]))
+    return s["total"]["in_use"]["chunks"]
+
+
+class _TcmallocOracle:
+    program = None
+
+    @classmethod
+    def setUpClass(cls):
+        exe = lib.example_path(cls.program)
+        if not os.path.exists(exe):
+            raise unittest.SkipTest("%s not built" % cls.program)
+        cls.core, cls.stdout = lib.run_scenario_to_core(exe)
+        cls.oracle = parse_oracle(cls.stdout)
+        cls.stats = stats(cls.core)
+
+    def check_figures(self, s, oracle, baseline):
+        kinds = s["total"]["kinds"]
+        self.assertEqual(s["allocator"], "tcmalloc")
+        self.assertEqual(s["version"], oracle["version"])
+        self.assertEqual(s["findings"], 0)
+        self.assertEqual(s["total"]["in_use"], {"chunks": oracle["live"] + baseline - oracle["foreign_frees"],
+                                                "bytes": oracle["current_allocated_bytes"]})
+        self.assertEqual(s["total"]["cached"]["bytes"], oracle["thread_cache_free_bytes"])
+        self.assertEqual(kinds["transfer cache"]["bytes"], oracle["transfer_cache_free_bytes"])
+        self.assertEqual(kinds["central free"]["bytes"] + kinds["span tail"]["bytes"],
+                         oracle["central_cache_free_bytes"])
+        self.assertEqual(kinds["page heap free"]["bytes"], oracle["pageheap_free_bytes"])
+        self.assertEqual(kinds["returned"]["bytes"], oracle["pageheap_unmapped_bytes"])
+        self.assertEqual(s["total"]["free"]["bytes"],
+                         oracle["transfer_cache_free_bytes"] + oracle["central_cache_free_bytes"] +
+                         oracle["pageheap_free_bytes"] + oracle["pageheap_unmapped_bytes"])
+        self.assertEqual(s["total"]["system_bytes"], oracle["system_taken"])
+        page_heap = [o for o in s["owners"] if o["label"] == "page heap"]
+        self.assertEqual([o["system_bytes"] for o in page_heap], [oracle["heap_size"]])
+
+    def test_figures_equal_tcmalloc_own(self):
+        self.assertGreater(self.oracle["pageheap_unmapped_bytes"], 0)
+        self.assertGreater(self.oracle["transfer_cache_free_bytes"], 0)
+        self.check_figures(self.stats, self.oracle, baseline_in_use(self.program))
+
+    def test_without_debug_info_the_same(self):
+        status, out, err = lib.run_cli(["--no-debuginfo", self.core, "heap", "stats", "--json"])
+        self.assertEqual(status, 0, err)
+        status2, out2, _ = lib.run_cli([self.core, "heap", "stats", "--json"])
+        self.assertEqual((status, out), (status2, out2))
+
+    def test_heap_chunks_lists_the_in_use_blocks(self):
+        listing = lib.run_cli_json([self.core, "heap", "chunks", "--state", "in_use"])
+        rows = listing["chunks"]
+        self.assertEqual(len(rows), self.stats["total"]["in_use"]["chunks"])
+        self.assertEqual({r["state"] for r in rows} - {"object", "large"}, set())
+        self.assertTrue(all(r["data"] == r["address"] for r in rows))
+        self.assertEqual(sum(r["size"] for r in rows), self.oracle["current_allocated_bytes"])
+
+
+class TcmallocThreadsTest(_TcmallocOracle, unittest.TestCase):
+    program = "tcmalloc_threads"
+
+    def test_every_thread_cache_and_list_seen(self):
+        kinds = self.stats["total"]["kinds"]
+        for kind in ("object", "thread cache", "transfer cache", "central free", "large", "page heap free",
+                     "returned", "metadata"):
+            self.assertGreater(kinds[kind]["chunks"], 0, kind)
+
+
+class TcmallocStaticTest(_TcmallocOracle, unittest.TestCase):
+    """libtcmalloc_minimal.a linked in: the roots by the program's own symbols."""
+    program = "tcmalloc_threads_static"
+
+
+class TcmallocFrontEndsTest(unittest.TestCase):
+    """gdb and lldb print the same bytes as the CLI on a tcmalloc core."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.exe = lib.example_path("tcmalloc_threads")
+        cls.core, cls.stdout = lib.run_scenario_to_core(cls.exe)
+        cls.lines = ["heap stats", "heap stats --json", "heap chunks --state cached --limit 20",
+                     "heap chunks --min-size 300000 --json"]
+
+    def cli(self, line):
+        status, out, err = lib.run_cli([self.core] + line.split())
+        self.assertEqual(status, 0, err)
+        return out
+
+    def test_gdb_prints_the_same(self):
+        loader = os.path.join(lib.build_dir(), "share", "heapscope", "heapscope-gdb.py")
+        if not lib.gdb_path() or not os.path.exists(loader):
+            self.skipTest("no gdb or no GDB front-end")
+        for line in self.lines:
+            status, out, err = lib.run_gdb_batch(self.exe, core=self.core, commands=["source " + loader, line],
+                                                 init_commands=["set debuginfod enabled off"])
+            self.assertEqual(status, 0, err[-500:])
+            self.assertIn(self.cli(line), out, line)
+
+    def test_lldb_prints_the_same(self):
+        problem = ls.plugin_problem()
+        if problem:
+            self.skipTest(problem[1])
+        status, outputs, out, err = ls.run_lldb(self.lines, exe=self.exe, core=self.core)
+        self.assertEqual(status, 0, err)
+        for line, got in zip(self.lines, outputs):
+            self.assertEqual(got, self.cli(line), line)
+
+
+class TcmallocLiveTest(unittest.TestCase):
+    """The same figures on the live process, stopped at READY."""
+
+    def test_figures_equal_tcmalloc_own(self):
+        baseline = baseline_in_use("tcmalloc_threads")
+        with lib.LiveScenario(lib.example_path("tcmalloc_threads"), args=("live",)) as live:
+            s = stats(["--pid", str(live.pid)])
+            oracle = parse_oracle(live.stdout)
+        _TcmallocOracle.check_figures(self, s, oracle, baseline)
+
+
+if __name__ == "__main__":
+    unittest.main()

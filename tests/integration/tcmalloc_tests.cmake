@@ -1,0 +1,12 @@
+# gperftools tcmalloc model tests (examples/tcmalloc_*, linked with
+# libtcmalloc_minimal). Included by CMakeLists.txt here. Labels: integration, tcmalloc.
+if(NOT HEAPSCOPE_TCMALLOC_LIBRARY)
+  message(STATUS "heapscope: no libtcmalloc_minimal, tcmalloc tests disabled")
+  return()
+endif()
+foreach(class ThreadsTest StaticTest FrontEndsTest LiveTest)
+  heapscope_integration_test(tcmalloc.${class} tcmalloc_test.Tcmalloc${class} TIMEOUT 180)
+  set_property(TEST integration.tcmalloc.${class} APPEND PROPERTY LABELS tcmalloc)
+  set_property(TEST integration.tcmalloc.${class} APPEND PROPERTY ENVIRONMENT
+    "HEAPSCOPE_LLDB_PLUGIN=${PROJECT_BINARY_DIR}/lib/heapscope/libheapscope-lldb.so")
+endforeach()
