@@ -111,6 +111,25 @@ class _TcmallocOracle:
 class TcmallocThreadsTest(_TcmallocOracle, unittest.TestCase):
     program = "tcmalloc_threads"
 
+    def test_heap_bins_lists_each_size_class(self):
+        """heap bins on tcmalloc: per size class, its central, transfer and
+        thread-cache free objects; they add up to tcmalloc's figures."""
+        bins = lib.run_cli_json([self.core, "heap", "bins"])
+        self.assertEqual((bins["allocator"], bins["findings"]), ("tcmalloc", 0))
+        classes = bins["classes"]
+        self.assertGreater(len(classes), 10)
+        self.assertEqual(len(bins["thread_caches"]), len(classes[0]["thread_caches"]))
+        self.assertGreaterEqual(len(bins["thread_caches"]), 4)
+        kinds = self.stats["total"]["kinds"]
+        self.assertEqual(sum(c["size"] * sum(c["thread_caches"]) for c in classes),
+                         self.oracle["thread_cache_free_bytes"])
+        self.assertEqual(sum(c["size"] * c["transfer"] for c in classes), self.oracle["transfer_cache_free_bytes"])
+        self.assertEqual(sum(c["size"] * c["central"] for c in classes), kinds["central free"]["bytes"])
+        status, out, err = lib.run_cli([self.core, "heap", "bins", "fast"])
+        self.assertEqual((status, out), (2, ""))
+        self.assertEqual(err, "heapscope: tcmalloc has no arenas and no glibc bins: heap bins lists its size "
+                              "classes' free lists\n")
+
     def test_every_thread_cache_and_list_seen(self):
         kinds = self.stats["total"]["kinds"]
         for kind in ("object", "thread cache", "transfer cache", "central free", "large", "page heap free",
@@ -131,7 +150,7 @@ class TcmallocFrontEndsTest(unittest.TestCase):
         cls.exe = lib.example_path("tcmalloc_threads")
         cls.core, cls.stdout = lib.run_scenario_to_core(cls.exe)
         cls.lines = ["heap stats", "heap stats --json", "heap chunks --state cached --limit 20",
-                     "heap chunks --min-size 300000 --json"]
+                     "heap chunks --min-size 300000 --json", "heap bins", "heap bins --json"]
 
     def cli(self, line):
         status, out, err = lib.run_cli([self.core] + line.split())

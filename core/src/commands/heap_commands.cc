@@ -167,6 +167,7 @@ std::string run_chunk(CommandContext& ctx) {
 }
 
 void run_bins(CommandContext& ctx) {
+  if (run_tcmalloc_bins(ctx)) return;
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   auto arena = arena_option(ctx, h);
   std::optional<glibc::ListKind> kind;

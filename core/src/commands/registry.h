@@ -17,6 +17,8 @@ void add_check_commands(std::vector<CommandSpec>& table);
 void add_arena_commands(std::vector<CommandSpec>& table);  // heap arena
 void add_mp_commands(std::vector<CommandSpec>& table);     // heap mp
 void add_sites_commands(std::vector<CommandSpec>& table);  // heap sites (libheapscope-record)
+// heap bins on a tcmalloc target (its size classes' free lists); false when tcmalloc is not the heap.
+bool run_tcmalloc_bins(CommandContext& ctx);
 
 // The arena `heap arena I` chose (nullopt: every arena); arena_option falls
 // back to it when a command has no --arena.
