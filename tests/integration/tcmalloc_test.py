@@ -20,8 +20,10 @@ gdb and lldb print the same bytes.
 Standard library only.
 """
 
+import json
 import os
 import re
+import subprocess
 import sys
 import unittest
 
@@ -37,6 +39,15 @@ def parse_oracle(stdout):
     body = stdout.split("TCMALLOC-ORACLE-BEGIN\n", 1)[1].split("TCMALLOC-ORACLE-END", 1)[0]
     figures = dict(re.findall(r"(\w+)=(\S+)", body))
     return {k: (v if k == "version" else int(v)) for k, v in figures.items()}
+
+
+def model_dump(core):
+    """How the roots were found and the findings in full (tests/programs/tcmalloc_model_dump)."""
+    exe = os.path.join(lib.build_dir(), "tests", "programs", "tcmalloc_model_dump")
+    proc = subprocess.run([exe, core], capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        raise AssertionError("tcmalloc_model_dump failed: " + proc.stderr)
+    return json.loads(proc.stdout)
 
 
 def stats(where):
@@ -58,6 +69,7 @@ def baseline_in_use(program):
 
 class _TcmallocOracle:
     program = None
+    by_structure = True  # Debian's shared library exports none of the roots
 
     @classmethod
     def setUpClass(cls):
@@ -92,6 +104,14 @@ class _TcmallocOracle:
         self.assertGreater(self.oracle["pageheap_unmapped_bytes"], 0)
         self.assertGreater(self.oracle["transfer_cache_free_bytes"], 0)
         self.check_figures(self.stats, self.oracle, baseline_in_use(self.program))
+
+    def test_version_and_roots(self):
+        model = model_dump(self.core)
+        self.assertEqual((model["allocator"], model["version"]), ("tcmalloc", "2.10"))
+        self.assertTrue(model["version_known"])
+        self.assertEqual(model["by_structure"], self.by_structure)
+        self.assertEqual(model["findings"], [])
+        self.assertGreaterEqual(model["thread_caches"], 4)
 
     def test_without_debug_info_the_same(self):
         status, out, err = lib.run_cli(["--no-debuginfo", self.core, "heap", "stats", "--json"])
@@ -140,6 +160,7 @@ class TcmallocThreadsTest(_TcmallocOracle, unittest.TestCase):
 class TcmallocStaticTest(_TcmallocOracle, unittest.TestCase):
     """libtcmalloc_minimal.a linked in: the roots by the program's own symbols."""
     program = "tcmalloc_threads_static"
+    by_structure = False
 
 
 class TcmallocFrontEndsTest(unittest.TestCase):

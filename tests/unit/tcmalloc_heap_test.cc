@@ -24,7 +24,7 @@ const tcmalloc::Layout& L = tcmalloc::known_layouts().front();
 
 constexpr uint64_t kRodata = 0x0f000000, kData = 0x10000000, kDataSize = 0x200000;
 constexpr uint64_t kPageheap = kData + 0x1000, kSizemap = kData + 0x190000, kCentral = kData + 0x192000;
-constexpr uint64_t kThreadHeapsVar = kData + 0x1f0000, kSystemTakenVar = kData + 0x1f0008;
+constexpr uint64_t kThreadHeapsVar = kData + 0x1f0000, kSystemTakenVar = kData + 0x1f0008, kInitedVar = kData + 0x1f0010;
 constexpr uint64_t kMeta = 0x20000000, kChunk = 8 << 20;  // one metadata chunk: a leaf, spans, a thread cache
 constexpr uint64_t kLeaf = kMeta, kSpans = kMeta + 0x200000, kThreadCache = kMeta + 0x210000;
 constexpr uint64_t kHeap = 0x40000000, kHeapSize = 0x10000;  // eight 8 KiB pages
@@ -42,6 +42,7 @@ class ExportedSymbols : public SymbolResolver {
   std::optional<Address> find(std::string_view, std::string_view name) const override {
     if (name == "_ZN8tcmalloc11ThreadCache13thread_heaps_E") return Address(kThreadHeapsVar);
     if (name == "TCMalloc_SystemTaken") return Address(kSystemTakenVar);
+    if (name == "_ZN8tcmalloc6Static7inited_E") return Address(kInitedVar);
     return std::nullopt;
   }
   std::optional<SymbolAt> at(Address) const override { return std::nullopt; }
@@ -99,6 +100,7 @@ struct Synthetic {
     t.write_value(Address(kThreadCache + 3 * L.freelist_size + L.freelist_length), uint32_t{1});
     t.write_value(Address(kThreadCache + L.threadcache_size_bytes), int32_t{kObj});
     put(kSystemTakenVar, kHeapSize + kChunk);
+    put(kInitedVar, 1);
   }
 
   void put(uint64_t at, uint64_t v) { ASSERT_TRUE(t.write_value(Address(at), v)); }
@@ -237,7 +239,20 @@ TEST(TcmallocHeap, UnknownVersionIsSaid) {
 TEST(TcmallocHeap, NeverInitialisedIsNoHeap) {
   Synthetic s;
   for (uint64_t c = 0; c < std::size(kSizes); ++c) s.t.write_value(Address(kSizemap + L.sizemap_class_to_size + 4 * c), 0);
+  s.put(kInitedVar, 0);
   EXPECT_EQ(s.build(), nullptr);
+}
+
+TEST(TcmallocHeap, DamagedSizeMapIsOneLine) {
+  Synthetic s;
+  s.put(kSizemap + L.sizemap_num_size_classes, 1000);  // initialised (inited_ is set), then damaged
+  try {
+    s.build();
+    FAIL() << "expected a UserError";
+  } catch (const UserError& e) {
+    EXPECT_NE(e.message.find("size map"), std::string::npos) << e.message;
+    EXPECT_EQ(e.message.find('\n'), std::string::npos);
+  }
 }
 
 TEST(TcmallocHeap, PageMapNotFoundIsOneLine) {

@@ -18,6 +18,7 @@ constexpr std::string_view kPageheapSymbol = "_ZN8tcmalloc6Static9pageheap_E";
 constexpr std::string_view kThreadHeapsSymbol = "_ZN8tcmalloc11ThreadCache13thread_heaps_E";
 constexpr std::string_view kThreadcacheAllocatorSymbol = "_ZN8tcmalloc21threadcache_allocatorE";
 constexpr std::string_view kSystemTakenSymbol = "TCMalloc_SystemTaken";
+constexpr std::string_view kInitedSymbol = "_ZN8tcmalloc6Static7inited_E";
 
 // TC_VERSION_STRING, "gperftools 2.10", in the library's read-only data.
 std::string version_in(std::string_view bytes) {
@@ -53,6 +54,9 @@ std::vector<AddressRange> data_of(const Target& target, const Module& mod) {
   }
   return out;
 }
+
+constexpr int kMaxDamagedRootEntries = 4;
+constexpr int kSpansAskedPerLeaf = 16;
 
 class Finder {
  public:
@@ -134,38 +138,42 @@ class Finder {
     return r && r->readable && r->range.contains(Address(at), leaf_entries() * 8);
   }
 
-  // Which root slot holds `leaf`: its first span says which pages it covers.
+  // Which root slot holds `leaf`: a span it names says which pages it
+  // covers. The first few spans are asked: one may be damaged.
   std::optional<uint64_t> root_slot_for_leaf(uint64_t leaf) const {
     auto bytes = target_.view(Address(leaf), leaf_entries() * 8);
     if (bytes.size() < leaf_entries() * 8) return std::nullopt;
-    for (uint64_t j = 0; j < leaf_entries(); ++j) {
+    int asked = 0;
+    for (uint64_t j = 0; j < leaf_entries() && asked < kSpansAskedPerLeaf; ++j) {
       uint64_t word;
       std::memcpy(&word, bytes.data() + j * 8, 8);
       if (word == 0) continue;
+      ++asked;
       auto start = u64(Address(word) + l_.span_start), length = u64(Address(word) + l_.span_length);
-      if (!start || !length || *length == 0 || *start + *length < *start) return std::nullopt;
+      if (!start || !length || *length == 0 || *start + *length < *start) continue;
       // The page j of this leaf lies in the span: the leaf's index follows.
       for (uint64_t page : {*start, *start + *length - 1}) {
         if ((page & (leaf_entries() - 1)) != j) continue;
         uint64_t i = page >> l_.pagemap_leaf_bits;
         if (i < root_entries()) return i;
       }
-      return std::nullopt;
     }
     return std::nullopt;
   }
 
+  // Zero or leaves, mostly: a few damaged entries (the walk reports them)
+  // do not hide the page map.
   bool root_plausible(Address root, const AddressRange& within) const {
     if (!within.contains(root, root_entries() * 8)) return false;
     std::vector<uint64_t> words(root_entries());
     if (!target_.read_exact(root, words.data(), words.size() * 8)) return false;
-    int leaves = 0;
+    int leaves = 0, others = 0;
     for (uint64_t w : words) {
       if (w == 0) continue;
-      if (!leaf_readable(w)) return false;
-      ++leaves;
+      if (leaf_readable(w)) ++leaves;
+      else if (++others > kMaxDamagedRootEntries) return false;
     }
-    return leaves > 0;
+    return leaves > others;
   }
 
   std::optional<Address> pagemap_by_shape(const std::vector<AddressRange>& data) const {
@@ -241,10 +249,16 @@ std::optional<Roots> find_roots(const Target& target, const SymbolResolver& symb
   } else if (auto found = finder.sizemap_by_shape(data)) {
     roots.sizemap = *found;
     roots.by_structure = true;
-  } else {
-    return std::nullopt;  // loaded, never initialised: the size map is still zeros
   }
-  if (!finder.sizemap_plausible(roots.sizemap)) return std::nullopt;  // named, not initialised yet
+  if (roots.sizemap.is_null() || !finder.sizemap_plausible(roots.sizemap)) {
+    // Static::inited_ (exported) tells a damaged size map from one never filled.
+    auto inited_at = symbols.find(symbol_module, kInitedSymbol);
+    auto inited = inited_at ? target.read_value<uint8_t>(*inited_at) : std::nullopt;
+    if (!inited || *inited == 0) return std::nullopt;  // loaded, never initialised: no tcmalloc heap
+    throw UserError{fmt::format("tcmalloc {} in {} is initialised but its size map {}",
+                                roots.version.empty() ? "(version unknown)" : roots.version, mod->path,
+                                roots.sizemap.is_null() ? "was not found (damaged?)" : "is damaged")};
+  }
   uint64_t classes = *finder.u64(roots.sizemap + l.sizemap_num_size_classes);
 
   auto need = [&](std::string_view what, std::string_view sym) {
