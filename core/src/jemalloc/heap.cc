@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "jemalloc/roots.h"
+#include "model/tiling.h"
 
 namespace heapscope::jemalloc {
 
@@ -213,20 +214,6 @@ class Walker {
     }
   }
 
-  // [at, at + size) lies in mappings that follow each other without a gap
-  // (a kernel splits one mapping where its pages' flags differ). A block
-  // outside them is corrupt and would make the block index huge.
-  bool mapped(Address at, uint64_t size) const {
-    const Region* r = target_.find_region(at);
-    const auto& regions = target_.regions();
-    if (!r) return false;
-    for (size_t i = size_t(r - regions.data()); i < regions.size(); ++i) {
-      if (i > size_t(r - regions.data()) && regions[i].range.begin != regions[i - 1].range.end) return false;
-      if (regions[i].range.end - at >= size) return true;
-    }
-    return false;
-  }
-
   void read_extent(Address edata) {
     std::byte raw[256];
     if (l_.edata_size > sizeof raw || !target_.read_exact(edata, raw, l_.edata_size)) {
@@ -249,7 +236,7 @@ class Walker {
       finding("bad-extent", edata, owner, fmt::format("extent at {} of {} bytes", to_hex(base), size));
       return;
     }
-    if (!mapped(Address(base), size)) {
+    if (!in_mapped_memory(target_, Address(base), size)) {
       finding("extent-unmapped", Address(base), owner,
               fmt::format("extent of {} bytes (descriptor {}) is not in mapped memory: left out", size, to_hex(edata)));
       return;
@@ -342,7 +329,7 @@ class Walker {
         auto size = target_.read_u64(Address(block + l_.base_block_size));
         auto next = target_.read_u64(Address(block + l_.base_block_next));
         if (!size || !next || *size < l_.base_block_header || block + *size < block ||
-            !mapped(Address(block), *size)) {
+            !in_mapped_memory(target_, Address(block), *size)) {
           finding("bad-base-block", Address(block), owner_of(ind), "base block unreadable, too small or unmapped");
           break;
         }
@@ -383,27 +370,7 @@ class Walker {
   void finish() {
     for (uint64_t p : cached_)
       finding("tcache-stray", Address(p), kNoOwner, "a cached pointer that is no region or large allocation");
-    auto& blocks = heap_.blocks;
-    auto by_address = [](const Block& a, const Block& b) { return a.address < b.address; };
-    // Extents came in address order, then the base blocks: sort only what is not.
-    auto sorted_end = std::is_sorted_until(blocks.begin(), blocks.end(), by_address);
-    std::sort(sorted_end, blocks.end(), by_address);
-    std::inplace_merge(blocks.begin(), sorted_end, blocks.end(), by_address);
-    // Overlaps mean a corrupt descriptor: keep the first, say so.
-    size_t kept = 0;
-    for (size_t i = 0; i < blocks.size(); ++i) {
-      if (kept > 0 && blocks[i].address < blocks[kept - 1].end()) {
-        finding("overlap", blocks[i].address, blocks[i].owner,
-                fmt::format("overlaps the block at {}", to_hex(blocks[kept - 1].address)));
-        continue;
-      }
-      blocks[kept++] = blocks[i];
-    }
-    blocks.resize(kept);
-    for (const Block& b : blocks) {
-      if (!heap_.system.empty() && heap_.system.back().end == b.address) heap_.system.back().end = b.end();
-      else heap_.system.push_back({b.address, b.end()});
-    }
+    sort_and_tile(heap_, 10000);
   }
 
   const Target& target_;

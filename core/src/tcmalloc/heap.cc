@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "model/tiling.h"
 #include "tcmalloc/roots.h"
 
 namespace heapscope::tcmalloc {
@@ -210,18 +211,6 @@ class Walker {
     }
   }
 
-  // [at, at + size) lies in mappings that follow each other without a gap.
-  bool mapped(Address at, uint64_t size) const {
-    const Region* r = target_.find_region(at);
-    if (!r) return false;
-    const auto& regions = target_.regions();
-    for (size_t i = size_t(r - regions.data()); i < regions.size(); ++i) {
-      if (i > size_t(r - regions.data()) && regions[i].range.begin != regions[i - 1].range.end) return false;
-      if (regions[i].range.end - at >= size) return true;
-    }
-    return false;
-  }
-
   // The page map in page order. A span is recorded at its first and last
   // page (a small-object span at every page); entries inside a span may
   // still name spans merged away since, so the walk jumps over each span.
@@ -281,7 +270,7 @@ class Walker {
     meta_hints_.push_back(span.value);
     Address base(start << l_.page_shift);
     uint64_t bytes = length << l_.page_shift;
-    if (!mapped(base, bytes)) {
+    if (!in_mapped_memory(target_, base, bytes)) {
       finding("span-unmapped", base, kPageHeapOwner,
               fmt::format("span of {} bytes (descriptor {}) is not in mapped memory: left out", bytes, to_hex(span)));
       return start + length;
@@ -402,7 +391,7 @@ class Walker {
       if (last.end <= hint) floor = std::max(floor, last.end);
       Address begin = floor + (hint - floor) / chunk * chunk;
       Address limit = after == taken.end() ? Address(~uint64_t{0}) : after->begin;
-      if (begin + chunk > limit || !mapped(begin, chunk)) {
+      if (begin + chunk > limit || !in_mapped_memory(target_, begin, chunk)) {
         finding("metadata-chunk", hint, kMetadataOwner,
                 fmt::format("no 8 MiB metadata chunk fits around {} (from {})", to_hex(hint), to_hex(begin)));
         continue;
@@ -457,26 +446,7 @@ class Walker {
       finding("stray-cached", Address(p), kNoOwner, fmt::format("a thread cache holds {} (size class {}), no object", to_hex(p), c));
     for (auto [p, c] : transfer_)
       finding("stray-cached", Address(p), kNoOwner, fmt::format("a transfer cache holds {} (size class {}), no object", to_hex(p), c));
-    auto& blocks = heap_.blocks;
-    auto by_address = [](const Block& a, const Block& b) { return a.address < b.address; };
-    auto sorted_end = std::is_sorted_until(blocks.begin(), blocks.end(), by_address);
-    std::sort(sorted_end, blocks.end(), by_address);
-    std::inplace_merge(blocks.begin(), sorted_end, blocks.end(), by_address);
-    size_t kept = 0;
-    for (size_t i = 0; i < blocks.size(); ++i) {
-      if (kept > 0 && blocks[i].address < blocks[kept - 1].end()) {
-        finding("overlap", blocks[i].address, blocks[i].owner,
-                fmt::format("overlaps the block at {}", to_hex(blocks[kept - 1].address)));
-        heap_.owners[blocks[i].owner].system_bytes -= blocks[i].size;
-        continue;
-      }
-      blocks[kept++] = blocks[i];
-    }
-    blocks.resize(kept);
-    for (const Block& b : blocks) {
-      if (!heap_.system.empty() && heap_.system.back().end == b.address) heap_.system.back().end = b.end();
-      else heap_.system.push_back({b.address, b.end()});
-    }
+    sort_and_tile(heap_, kMaxFindings);
   }
 
   const Target& target_;

@@ -1,0 +1,46 @@
+#include "model/tiling.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace heapscope {
+
+void sort_and_tile(HeapModel& heap, size_t max_findings) {
+  auto& blocks = heap.blocks;
+  auto by_address = [](const Block& a, const Block& b) { return a.address < b.address; };
+  auto sorted_end = std::is_sorted_until(blocks.begin(), blocks.end(), by_address);
+  std::sort(sorted_end, blocks.end(), by_address);
+  std::inplace_merge(blocks.begin(), sorted_end, blocks.end(), by_address);
+  size_t kept = 0;
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    const Block& b = blocks[i];
+    if (kept > 0 && b.address < blocks[kept - 1].end()) {
+      if (heap.findings.size() < max_findings)
+        heap.findings.push_back({"overlap", b.address, b.owner,
+                                 fmt::format("overlaps the block at {}", to_hex(blocks[kept - 1].address))});
+      if (b.owner >= 0 && size_t(b.owner) < heap.owners.size()) heap.owners[b.owner].system_bytes -= b.size;
+      continue;
+    }
+    blocks[kept++] = b;
+  }
+  blocks.resize(kept);
+  heap.system.clear();
+  for (const Block& b : blocks) {
+    if (!heap.system.empty() && heap.system.back().end == b.address) heap.system.back().end = b.end();
+    else heap.system.push_back({b.address, b.end()});
+  }
+}
+
+bool in_mapped_memory(const Target& target, Address at, uint64_t size) {
+  const Region* r = target.find_region(at);
+  if (!r) return false;
+  const auto& regions = target.regions();
+  for (size_t i = size_t(r - regions.data()); i < regions.size(); ++i) {
+    if (i > size_t(r - regions.data()) && regions[i].range.begin != regions[i - 1].range.end) return false;
+    if (regions[i].range.end - at >= size) return true;
+  }
+  return false;
+}
+
+}  // namespace heapscope
