@@ -13,6 +13,7 @@
 
 #include "heapscope/buffer_target.h"
 #include "heapscope/error.h"
+#include "model_tally.h"
 #include "jemalloc/layout.h"
 
 namespace heapscope {
@@ -109,34 +110,6 @@ struct Synthetic {
     return jemalloc::try_build(t, *syms, cancel);
   }
 };
-
-struct Tally {
-  std::map<std::string, std::pair<uint64_t, uint64_t>> kinds;  // name: blocks, bytes
-  uint64_t in_use_blocks = 0, in_use_bytes = 0;
-};
-
-Tally tally(const HeapModel& m) {
-  Tally t;
-  for (const auto& b : m.blocks) {
-    auto& k = t.kinds[std::string(m.kind_of(b).name)];
-    ++k.first;
-    k.second += b.size;
-    if (m.state(b) == BlockState::kInUse) ++t.in_use_blocks, t.in_use_bytes += b.size;
-  }
-  return t;
-}
-
-std::vector<std::string> finding_kinds(const HeapModel& m) {
-  std::vector<std::string> out;
-  for (const auto& f : m.findings) out.push_back(f.kind);
-  return out;
-}
-
-bool has_finding(const HeapModel& m, std::string_view kind) {
-  for (const auto& f : m.findings)
-    if (f.kind == kind) return true;
-  return false;
-}
 
 TEST(JemallocHeap, NoJemallocNoModel) {
   BufferTarget t;

@@ -14,6 +14,7 @@
 
 #include "heapscope/buffer_target.h"
 #include "heapscope/error.h"
+#include "model_tally.h"
 #include "tcmalloc/layout.h"
 
 namespace heapscope {
@@ -118,28 +119,6 @@ struct Synthetic {
   }
 };
 
-std::map<std::string, std::pair<uint64_t, uint64_t>> tally(const HeapModel& m) {
-  std::map<std::string, std::pair<uint64_t, uint64_t>> kinds;  // name: blocks, bytes
-  for (const auto& b : m.blocks) {
-    auto& k = kinds[std::string(m.kind_of(b).name)];
-    ++k.first;
-    k.second += b.size;
-  }
-  return kinds;
-}
-
-std::vector<std::string> finding_kinds(const HeapModel& m) {
-  std::vector<std::string> out;
-  for (const auto& f : m.findings) out.push_back(f.kind);
-  return out;
-}
-
-bool has_finding(const HeapModel& m, std::string_view kind) {
-  for (const auto& f : m.findings)
-    if (f.kind == kind) return true;
-  return false;
-}
-
 TEST(TcmallocHeap, NoTcmallocNoModel) {
   BufferTarget t;
   t.add_region(Address(kHeap), std::vector<std::byte>(kHeapSize));
@@ -161,7 +140,7 @@ TEST(TcmallocHeap, SyntheticHeapFoundByShapeAndTiled) {
   EXPECT_EQ(h.sizemap, Address(kSizemap));
   EXPECT_EQ(h.central_cache, Address(kCentral));
   EXPECT_EQ(finding_kinds(h), std::vector<std::string>{});
-  auto k = tally(h);
+  auto k = tally(h).kinds;
   EXPECT_EQ(k["object"], std::make_pair(uint64_t{4}, 4 * kObj));
   EXPECT_EQ(k["central free"], std::make_pair(uint64_t{1}, kObj));
   EXPECT_EQ(k["transfer cache"], std::make_pair(uint64_t{2}, 2 * kObj));
