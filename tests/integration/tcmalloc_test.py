@@ -28,8 +28,8 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import frontend_parity  # noqa: E402
 import heapscope_testlib as lib  # noqa: E402
-import lldb_support as ls  # noqa: E402
 
 
 def parse_oracle(stdout):
@@ -163,39 +163,20 @@ class TcmallocStaticTest(_TcmallocOracle, unittest.TestCase):
     by_structure = False
 
 
-class TcmallocFrontEndsTest(unittest.TestCase):
+class TcmallocFrontEndsTest(frontend_parity.SameInEveryFrontEnd, unittest.TestCase):
     """gdb and lldb print the same bytes as the CLI on a tcmalloc core."""
+    COMMANDS = ["heap stats", "heap stats --json", "heap chunks --state cached --limit 20",
+                "heap chunks --min-size 300000 --json", "heap bins", "heap bins --json"]
 
     @classmethod
     def setUpClass(cls):
         cls.exe = lib.example_path("tcmalloc_threads")
         cls.core, cls.stdout = lib.run_scenario_to_core(cls.exe)
-        cls.lines = ["heap stats", "heap stats --json", "heap chunks --state cached --limit 20",
-                     "heap chunks --min-size 300000 --json", "heap bins", "heap bins --json"]
 
-    def cli(self, line):
-        status, out, err = lib.run_cli([self.core] + line.split())
+    def cli(self, *args):
+        status, out, err = lib.run_cli([self.core] + list(args))
         self.assertEqual(status, 0, err)
         return out
-
-    def test_gdb_prints_the_same(self):
-        loader = os.path.join(lib.build_dir(), "share", "heapscope", "heapscope-gdb.py")
-        if not lib.gdb_path() or not os.path.exists(loader):
-            self.skipTest("no gdb or no GDB front-end")
-        for line in self.lines:
-            status, out, err = lib.run_gdb_batch(self.exe, core=self.core, commands=["source " + loader, line],
-                                                 init_commands=["set debuginfod enabled off"])
-            self.assertEqual(status, 0, err[-500:])
-            self.assertIn(self.cli(line), out, line)
-
-    def test_lldb_prints_the_same(self):
-        problem = ls.plugin_problem()
-        if problem:
-            self.skipTest(problem[1])
-        status, outputs, out, err = ls.run_lldb(self.lines, exe=self.exe, core=self.core)
-        self.assertEqual(status, 0, err)
-        for line, got in zip(self.lines, outputs):
-            self.assertEqual(got, self.cli(line), line)
 
 
 class TcmallocLiveTest(unittest.TestCase):

@@ -131,7 +131,7 @@ TEST(JemallocHeap, SyntheticHeapFoundByShapeAndTiled) {
   EXPECT_EQ(heap.emap, Address(kEmap));
   EXPECT_EQ(heap.arenas, Address(kArenas));
   EXPECT_EQ(finding_kinds(heap), std::vector<std::string>{});
-  Tally t = tally(heap);
+  ModelTally t = tally(heap);
   EXPECT_EQ(t.in_use_blocks, 11u);
   EXPECT_EQ(t.in_use_bytes, 10 * 64 + 16384u);
   EXPECT_EQ(t.kinds["free region"], std::make_pair(uint64_t{54}, uint64_t{54 * 64}));
@@ -159,7 +159,7 @@ TEST(JemallocHeap, ThreadCacheItemsAreCached) {
   auto m = s.build();
   ASSERT_NE(m, nullptr);
   EXPECT_EQ(finding_kinds(*m), std::vector<std::string>{});
-  Tally t = tally(*m);
+  ModelTally t = tally(*m);
   EXPECT_EQ(t.in_use_blocks, 9u);
   EXPECT_EQ(t.kinds["tcache"], std::make_pair(uint64_t{2}, uint64_t{64 + 16384}));
 }

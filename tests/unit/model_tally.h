@@ -13,13 +13,13 @@
 
 namespace heapscope {
 
-struct Tally {
+struct ModelTally {
   std::map<std::string, std::pair<uint64_t, uint64_t>> kinds;  // name: blocks, bytes
   uint64_t in_use_blocks = 0, in_use_bytes = 0;
 };
 
-inline Tally tally(const HeapModel& m) {
-  Tally t;
+inline ModelTally tally(const HeapModel& m) {
+  ModelTally t;
   for (const auto& b : m.blocks) {
     auto& k = t.kinds[std::string(m.kind_of(b).name)];
     ++k.first;

@@ -178,7 +178,6 @@ class Walker {
     if (size && uint64_t(*size) != bytes)
       finding("thread-cache-size", tc, kNoOwner,
               fmt::format("the thread cache counts {} bytes, its lists hold {}", *size, bytes));
-    thread_bytes_ += size ? uint64_t(*size) : bytes;
   }
 
   // Each size class's transfer cache: used_slots_ batches of
@@ -207,7 +206,6 @@ class Walker {
         objects += got;
       }
       if (auto* lists = lists_of(c)) lists->transfer = objects;
-      transfer_bytes_ += objects * class_size_[c];
     }
   }
 
@@ -460,7 +458,6 @@ class Walker {
   std::unordered_map<uint64_t, uint32_t> thread_cached_, transfer_;  // object -> size class
   std::unordered_map<uint64_t, uint64_t> central_free_, central_spans_;       // size class -> count
   std::vector<uint64_t> meta_hints_;  // addresses of tcmalloc's own objects
-  uint64_t thread_bytes_ = 0, transfer_bytes_ = 0;
   uint64_t spans_bytes_ = 0, free_bytes_ = 0, unmapped_bytes_ = 0;
 };
 
