@@ -80,7 +80,8 @@ std::vector<const HeapModel*> Session::heap_models(const CancelToken& cancel) {
       try {
         if (auto model = m.try_build(*target_, symbols(), cancel)) other_models_.push_back(std::move(model));
       } catch (const UserError& e) {
-        model_notes_.push_back(fmt::format("note: {}'s heap could not be read: {}", m.name, e.message));
+        model_errors_.push_back(fmt::format("{}'s heap could not be read: {}", m.name, e.message));
+        model_notes_.push_back("note: " + model_errors_.back());
       }
     }
     other_models_built_ = true;
@@ -94,6 +95,8 @@ const HeapModel& Session::heap_model(const CancelToken& cancel) {
     return glibc_heap(cancel);
   } catch (const UserError&) {
     auto models = heap_models(cancel);
+    // An allocator that is there but cannot be read says why, rather than glibc.
+    if (models.empty() && !model_errors_.empty()) throw UserError{model_errors_.front()};
     if (models.empty()) throw;
     return *models.front();
   }
@@ -141,6 +144,7 @@ void Session::invalidate() {
   mems_heap_.reset();
   other_models_.clear();
   other_models_built_ = false;
+  model_errors_.clear();
 }
 
 }  // namespace heapscope

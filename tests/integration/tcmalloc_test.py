@@ -23,6 +23,8 @@ Standard library only.
 import json
 import os
 import re
+import shutil
+import struct
 import subprocess
 import sys
 import unittest
@@ -155,6 +157,39 @@ class TcmallocThreadsTest(_TcmallocOracle, unittest.TestCase):
         for kind in ("object", "thread cache", "transfer cache", "central free", "large", "page heap free",
                      "returned", "metadata"):
             self.assertGreater(kinds[kind]["chunks"], 0, kind)
+
+
+def zero_in_core(core, address, length):
+    """Zeroes [address, address + length) of the process's memory in a core file."""
+    with open(core, "r+b") as f:
+        data = f.read(64)
+        phoff, = struct.unpack_from("<Q", data, 0x20)
+        phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+        f.seek(phoff)
+        headers = f.read(phentsize * phnum)
+        for i in range(phnum):
+            p_type, _, offset, vaddr, _, filesz = struct.unpack_from("<IIQQQQ", headers, i * phentsize)
+            if p_type == 1 and vaddr <= address and address + length <= vaddr + filesz:
+                f.seek(offset + address - vaddr)
+                f.write(bytes(length))
+                return
+    raise AssertionError("%#x is not in the core" % address)
+
+
+class TcmallocDamagedTest(unittest.TestCase):
+    """tcmalloc there but its page map wiped: one line saying so, not glibc's
+    "malloc in this process is tcmalloc"."""
+
+    def test_unreadable_heap_is_one_line(self):
+        core, _ = lib.run_scenario_to_core(lib.example_path("tcmalloc_threads"))
+        pageheap = int(model_dump(core)["pageheap"], 16)
+        damaged = core + ".damaged"
+        shutil.copy(core, damaged)
+        zero_in_core(damaged, pageheap + 524288, 1 << 20)  # the page map's root (layout 2.10)
+        status, out, err = lib.run_cli([damaged, "heap", "stats"])
+        self.assertEqual((status, out), (2, ""))
+        self.assertRegex(err, r"^heapscope: tcmalloc's heap could not be read: tcmalloc 2.10 is in "
+                              r"/\S+/libtcmalloc_minimal.so[^ ]* but its page map was not found \(.*\)\n$")
 
 
 class TcmallocStaticTest(_TcmallocOracle, unittest.TestCase):

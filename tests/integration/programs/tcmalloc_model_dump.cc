@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
     j["version_known"] = h.version_known;
     j["by_structure"] = h.found_by_structure;
     j["thread_caches"] = h.thread_caches.size();
+    j["pageheap"] = to_hex(h.pageheap);
     j["findings"] = nlohmann::json::array();
     for (const auto& f : h.findings) j["findings"].push_back(f.kind + " " + to_hex(f.address) + " " + f.detail);
     std::printf("%s\n", j.dump().c_str());
