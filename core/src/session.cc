@@ -67,6 +67,9 @@ const glibc::Heap& Session::glibc_heap(const CancelToken& cancel) {
   return *glibc_heap_;
 }
 
+// A model that failed leaves "note: <allocator>'s heap could not be read: <why>".
+constexpr std::string_view kNotePrefix = "note: ";
+
 std::vector<const HeapModel*> Session::heap_models(const CancelToken& cancel) {
   std::vector<const HeapModel*> out;
   try {
@@ -80,8 +83,7 @@ std::vector<const HeapModel*> Session::heap_models(const CancelToken& cancel) {
       try {
         if (auto model = m.try_build(*target_, symbols(), cancel)) other_models_.push_back(std::move(model));
       } catch (const UserError& e) {
-        model_errors_.push_back(fmt::format("{}'s heap could not be read: {}", m.name, e.message));
-        model_notes_.push_back("note: " + model_errors_.back());
+        model_notes_.push_back(fmt::format("{}{}'s heap could not be read: {}", kNotePrefix, m.name, e.message));
       }
     }
     other_models_built_ = true;
@@ -95,8 +97,9 @@ const HeapModel& Session::heap_model(const CancelToken& cancel) {
     return glibc_heap(cancel);
   } catch (const UserError&) {
     auto models = heap_models(cancel);
-    // An allocator that is there but cannot be read says why, rather than glibc.
-    if (models.empty() && !model_errors_.empty()) throw UserError{model_errors_.front()};
+    // An allocator that is there but cannot be read says why, rather than
+    // glibc (its note is the only kind of model note).
+    if (models.empty() && !model_notes_.empty()) throw UserError{model_notes_.front().substr(kNotePrefix.size())};
     if (models.empty()) throw;
     return *models.front();
   }
@@ -144,7 +147,6 @@ void Session::invalidate() {
   mems_heap_.reset();
   other_models_.clear();
   other_models_built_ = false;
-  model_errors_.clear();
 }
 
 }  // namespace heapscope

@@ -9,7 +9,7 @@ without symbols), and processes whose malloc is not glibc's.
   - other_malloc with jemalloc, tcmalloc, mimalloc preloaded, jemalloc
     linked, and built with musl-gcc (dynamic, static, static stripped): one
     line naming the allocator (CLI: exit 2), the same line in gdb and lldb
-    (jemalloc and tcmalloc have models: heap stats reads them);
+    (jemalloc, mimalloc and tcmalloc have models: heap stats reads them);
     with jemalloc preloaded and glibc's heap used too (__libc_malloc), the
     glibc heap is read as always.
 Environment: HEAPSCOPE_ROOTS_PROGRAMS (where CMake built other_malloc*), and
@@ -182,14 +182,18 @@ class OtherMallocTest(unittest.TestCase):
         # lldb prints "error: " where the CLI prints "heapscope: ".
         self.assertEqual(ls.lldb_error_line(lldb_err), err[len("heapscope: "):].rstrip("\n"))
 
-    def check_jemalloc(self, core, name="jemalloc", shown="libjemalloc.so"):
-        """jemalloc (tcmalloc) has a model: heap stats reads it; a command that reads
-        glibc's heap only (heap leaks) still names the allocator in one line."""
+    def check_jemalloc(self, core, name="jemalloc", shown="libjemalloc.so", glibc_only="heap bins"):
+        """jemalloc (and mimalloc, tcmalloc) have a model: heap stats and heap leaks read
+        it; a command that reads glibc's heap only (heap bins; mimalloc has
+        its own, so has tcmalloc: heap arenas) still names the allocator in one line."""
         for debuginfo in (True, False):
             status, out, err = cli(core, "heap stats --json", debuginfo)
             self.assertEqual(status, 0, err)
             self.assertEqual(json.loads(out)["allocator"], name)
             status, out, err = cli(core, "heap leaks", debuginfo)
+            self.assertEqual(status, 0, err)
+            self.assertTrue(out.startswith("leaked: "), out)
+            status, out, err = cli(core, glibc_only, debuginfo)
             self.assertEqual((status, out), (2, ""))
             self.assertRegex(err, r"^heapscope: malloc in this process is %s \(%s[^)]*\); "
                                   r"glibc's heap is unused\n$" % (name, re.escape(shown)))
@@ -203,8 +207,8 @@ class OtherMallocTest(unittest.TestCase):
                 # arena is then set up, but still holds nothing.
                 args = ["info"] if name == "jemalloc" else []
                 core, _ = self.core_of(exe, {"LD_PRELOAD": preload(name)}, args)
-                if name in ("jemalloc", "tcmalloc"):
-                    self.check_jemalloc(core, name, shown)
+                if name in ("jemalloc", "mimalloc", "tcmalloc"):
+                    self.check_jemalloc(core, name, shown, "heap bins" if name == "jemalloc" else "heap arenas")
                     continue
                 self.check_one_line(exe, core, r"malloc in this process is %s \(%s[^)]*\); glibc's heap is unused"
                                     % (name, re.escape(shown)))
@@ -221,8 +225,20 @@ class OtherMallocTest(unittest.TestCase):
             with self.subTest(program=name):
                 exe = os.path.join(PROGRAMS, name)
                 core, _ = self.core_of(exe)
-                self.check_one_line(exe, core, r"malloc in this process is musl's malloc \(%s\); "
-                                               r"there is no glibc heap" % where)
+                # mallocng has a model (tests/integration/musl_test.py): heap
+                # stats and heap leaks read it; a glibc-only command (heap
+                # check) names the allocator in one line.
+                for debuginfo in (True, False):
+                    status, out, err = cli(core, "heap stats --json", debuginfo)
+                    self.assertEqual(status, 0, err)
+                    self.assertEqual(json.loads(out)["allocator"], "musl")
+                    status, out, err = cli(core, "heap leaks", debuginfo)
+                    self.assertEqual(status, 0, err)
+                    self.assertTrue(out.startswith("leaked: "), out)
+                    status, out, err = cli(core, "heap check", debuginfo)
+                    self.assertEqual((status, out), (2, ""))
+                    self.assertRegex(err, r"^heapscope: malloc in this process is musl's malloc \(%s\); "
+                                          r"there is no glibc heap\n$" % where)
 
     def test_glibc_heap_used_too(self):
         """jemalloc preloaded, and the program allocating from glibc's heap

@@ -16,7 +16,8 @@ equal tcmalloc's own, printed by the program just before its core
 Linked with -ltcmalloc_minimal (Debian's library exports none of the roots:
 they are found by shape) and with libtcmalloc_minimal.a (the program's own
 symbols name them); on a core and on the live process (--pid); the CLI,
-gdb and lldb print the same bytes.
+gdb and lldb print the same bytes. The leak scenarios (leaks_basic,
+leaks_cxx) linked with tcmalloc: heap leaks finds the same exact sets.
 Standard library only.
 """
 
@@ -32,6 +33,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import frontend_parity  # noqa: E402
 import heapscope_testlib as lib  # noqa: E402
+import leaks_test as lt  # noqa: E402
 
 
 def parse_oracle(stdout):
@@ -125,7 +127,7 @@ class _TcmallocOracle:
         listing = lib.run_cli_json([self.core, "heap", "chunks", "--state", "in_use"])
         rows = listing["chunks"]
         self.assertEqual(len(rows), self.stats["total"]["in_use"]["chunks"])
-        self.assertEqual({r["state"] for r in rows} - {"object", "large"}, set())
+        self.assertEqual({r["state"] for r in rows} - {"object", "large", "tcmalloc's own"}, set())
         self.assertTrue(all(r["data"] == r["address"] for r in rows))
         self.assertEqual(sum(r["size"] for r in rows), self.oracle["current_allocated_bytes"])
 
@@ -223,6 +225,21 @@ class TcmallocLiveTest(unittest.TestCase):
             s = stats(["--pid", str(live.pid)])
             oracle = parse_oracle(live.stdout)
         _TcmallocOracle.check_figures(self, s, oracle, baseline)
+
+
+class _OnTcmalloc(lt._OnJemalloc):
+    """The leak programs linked with tcmalloc: the same expected sets (objects
+    have no header either)."""
+    allocator = "tcmalloc"
+
+
+class TcmallocLeaksBasicTest(_OnTcmalloc, lt.LeaksBasicTest):
+    program = "tcmalloc_leaks_basic"
+    test_stale_pointers_keep_nothing_alive = lt.JemallocLeaksBasicTest.test_stale_pointers_keep_nothing_alive
+
+
+class TcmallocLeaksCxxTest(_OnTcmalloc, lt.LeaksCxxTest):
+    program = "tcmalloc_leaks_cxx"
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@
 
 #include "heapscope/buffer_target.h"
 #include "heapscope/error.h"
-#include "model_tally.h"
 #include "jemalloc/layout.h"
+#include "model_findings.h"
 
 namespace heapscope {
 namespace {
@@ -111,6 +111,24 @@ struct Synthetic {
   }
 };
 
+struct Tally {
+  std::map<std::string, std::pair<uint64_t, uint64_t>> kinds;  // name: blocks, bytes
+  uint64_t in_use_blocks = 0, in_use_bytes = 0;
+};
+
+Tally tally(const HeapModel& m) {
+  Tally t;
+  for (const auto& b : m.blocks) {
+    auto& k = t.kinds[std::string(m.kind_of(b).name)];
+    ++k.first;
+    k.second += b.size;
+    if (m.state(b) == BlockState::kInUse) ++t.in_use_blocks, t.in_use_bytes += b.size;
+  }
+  return t;
+}
+
+using testing::finding_kinds, testing::has_finding;
+
 TEST(JemallocHeap, NoJemallocNoModel) {
   BufferTarget t;
   t.add_region(Address(kHeap), std::vector<std::byte>(0x1000));
@@ -131,7 +149,7 @@ TEST(JemallocHeap, SyntheticHeapFoundByShapeAndTiled) {
   EXPECT_EQ(heap.emap, Address(kEmap));
   EXPECT_EQ(heap.arenas, Address(kArenas));
   EXPECT_EQ(finding_kinds(heap), std::vector<std::string>{});
-  ModelTally t = tally(heap);
+  Tally t = tally(heap);
   EXPECT_EQ(t.in_use_blocks, 11u);
   EXPECT_EQ(t.in_use_bytes, 10 * 64 + 16384u);
   EXPECT_EQ(t.kinds["free region"], std::make_pair(uint64_t{54}, uint64_t{54 * 64}));
@@ -159,7 +177,7 @@ TEST(JemallocHeap, ThreadCacheItemsAreCached) {
   auto m = s.build();
   ASSERT_NE(m, nullptr);
   EXPECT_EQ(finding_kinds(*m), std::vector<std::string>{});
-  ModelTally t = tally(*m);
+  Tally t = tally(*m);
   EXPECT_EQ(t.in_use_blocks, 9u);
   EXPECT_EQ(t.kinds["tcache"], std::make_pair(uint64_t{2}, uint64_t{64 + 16384}));
 }

@@ -1,11 +1,10 @@
-// Helpers for the allocator model tests: a model's blocks tallied by kind
-// and state, and its findings by kind.
+// For the allocator model tests: a model's blocks tallied by kind and
+// state (their findings: model_findings.h).
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -27,18 +26,6 @@ inline ModelTally tally(const HeapModel& m) {
     if (m.state(b) == BlockState::kInUse) ++t.in_use_blocks, t.in_use_bytes += b.size;
   }
   return t;
-}
-
-inline std::vector<std::string> finding_kinds(const HeapModel& m) {
-  std::vector<std::string> out;
-  for (const auto& f : m.findings) out.push_back(f.kind);
-  return out;
-}
-
-inline bool has_finding(const HeapModel& m, std::string_view kind) {
-  for (const auto& f : m.findings)
-    if (f.kind == kind) return true;
-  return false;
 }
 
 }  // namespace heapscope

@@ -14,6 +14,7 @@
 
 #include "heapscope/buffer_target.h"
 #include "heapscope/error.h"
+#include "model_findings.h"
 #include "model_tally.h"
 #include "tcmalloc/layout.h"
 
@@ -118,6 +119,8 @@ struct Synthetic {
     return tcmalloc::try_build(t, syms, cancel);
   }
 };
+
+using testing::finding_kinds, testing::has_finding;
 
 TEST(TcmallocHeap, NoTcmallocNoModel) {
   BufferTarget t;

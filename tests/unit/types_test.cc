@@ -43,7 +43,7 @@ TEST(Types, NamesChunksByTheirVtable) {
   s.tcache_push(1, freed);
   glibc::Heap h = glibc::Heap::build(s.target, *make_no_symbols());
   VtableSymbols syms;
-  TypeNamer namer(s.target, syms);
+  TypeNamer namer(s.target, syms, h);
   auto type = [&](uint64_t c) { return namer.type_of(*h.chunk_at(Address(c))); };
   EXPECT_EQ(type(w1), "Widget");
   EXPECT_EQ(type(w2), "Widget");

@@ -89,7 +89,6 @@ class Session {
   bool other_models_built_ = false;
   std::vector<std::unique_ptr<HeapModel>> other_models_;
   std::vector<std::string> model_notes_;
-  std::vector<std::string> model_errors_;  // "tcmalloc's heap could not be read: ...", one per failed model
   size_t model_notes_shown_ = 0;
   std::unique_ptr<CheckReport> heap_check_;
   std::unique_ptr<mems::Heap> mems_heap_;

@@ -49,7 +49,7 @@ constexpr size_t kQueueLimit = 1 << 16;  // a power of two: the ring wraps by ma
 // The marking engine: a bounded queue, then sweeps for what did not fit.
 struct Marker {
   const analysis::ChunkWords& words;
-  const glibc::Chunk* chunks;
+  const Block* chunks;
   uint8_t* mark;  // one per chunk
   uint32_t count;
   const CancelToken& cancel;
@@ -109,7 +109,7 @@ struct Marker {
 
 }  // namespace
 
-LeakAnalysis analyze_leaks(const Target& target, const glibc::Heap& heap, const CancelToken& cancel) {
+LeakAnalysis analyze_leaks(const Target& target, const HeapModel& heap, const CancelToken& cancel) {
   const auto& cs = heap.blocks;
   analysis::NodeIndex index(heap);
   analysis::ChunkWords words(target, heap, index);
@@ -149,11 +149,12 @@ LeakAnalysis analyze_leaks(const Target& target, const glibc::Heap& heap, const 
   // pointer to such an object is glibc's own start pointer. So is a
   // thread's pointer into its DTV when the thread pointer that would name
   // it exactly is unknown.
-  Roots roots = find_roots(target, heap, index.mmapped());
+  Roots roots = find_roots(target, heap, index.owned());
+  const bool glibc = dynamic_cast<const glibc::Heap*>(&heap) != nullptr;
   auto from_root = [&](uint64_t where, uint64_t v) {
     bool start;
     uint32_t n = index.find(v, &start);
-    if (n != kNoNode && !start) {
+    if (glibc && n != kNoNode && !start) {
       const uint64_t data = glibc::chunk_data(cs[n]).value;
       if (auto to_free = target.read_u64(Address(v + 8)); to_free && *to_free == data) v = data;
       else if (!roots.thread_pointers_known && dtv_shaped(target, cs[n], v)) v = data;
@@ -187,7 +188,7 @@ LeakAnalysis analyze_leaks(const Target& target, const glibc::Heap& heap, const 
       case kReach: mark[i] = static_cast<uint8_t>(LeakClass::kReachable); break;
       case kPoss: mark[i] = static_cast<uint8_t>(LeakClass::kPossible); break;
       case kUnvisited:
-        if (is_node(cs[i])) leaked.push_back(i);
+        if (index.is_node(i)) leaked.push_back(i);
         break;
       default: break;
     }

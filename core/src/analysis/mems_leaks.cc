@@ -152,7 +152,7 @@ MemsLeakAnalysis analyze_mems_leaks(const Target& target, const mems::Heap& h, c
     return n == kNoNode ? kNoNode : g + n;
   };
   auto scan = [&](uint32_t n, auto& visit) {
-    if (n < g) return analysis::for_each_chunk_word(target, cs[n], cancel, visit);
+    if (n < g) return analysis::for_each_chunk_word(target, gh, cs[n], cancel, visit);
     const MemsObject& o = objects[n - g];
     for_each_word(target, {o.begin, o.begin + o.size}, cancel, visit);
   };

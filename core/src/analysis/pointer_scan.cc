@@ -6,22 +6,26 @@
 
 namespace heapscope::analysis {
 
-NodeIndex::NodeIndex(const glibc::Heap& heap) : chunks_(heap.blocks), index_(heap.index) {
+NodeIndex::NodeIndex(const HeapModel& heap) : chunks_(heap.blocks), index_(heap.index) {
+  for (size_t k = 0; k < heap.kinds.size() && k < kMaxBlockKinds; ++k) {
+    user_offset_[k] = heap.kinds[k].user_offset;
+    if (is_program_object(heap.kinds[k])) live_kinds_ |= 1u << k;
+  }
   uint64_t lo = UINT64_MAX, hi = 0;
   for (const auto& c : heap.blocks) {
-    if (!heapscope::is_node(c)) continue;
+    if (!((live_kinds_ >> c.kind) & 1)) continue;
     lo = std::min(lo, c.address.value);
     hi = std::max(hi, c.end().value);
-    if (c.owner == glibc::kMmappedArena) {
-      if (!mmapped_.empty() && mmapped_.back().end == c.address) mmapped_.back().end = c.end();
-      else mmapped_.push_back({c.address, c.end()});
-    }
   }
   if (lo < hi) lo_ = lo, width_ = hi - lo;
+  for (const AddressRange& r : heap.system) {
+    if (!owned_.empty() && owned_.back().end == r.begin) owned_.back().end = r.end;
+    else owned_.push_back(r);
+  }
 }
 
-ChunkWords::ChunkWords(const Target& t, const glibc::Heap& heap, const NodeIndex& index)
-    : t_(t), chunks_(heap.blocks.data()), index_(index) {
+ChunkWords::ChunkWords(const Target& t, const HeapModel& heap, const NodeIndex& index)
+    : t_(t), heap_(heap), chunks_(heap.blocks.data()), index_(index) {
   views_.reserve(index.spans().size());
   for (const auto& s : index.spans()) {
     View v;

@@ -16,7 +16,7 @@
 #include "heapscope/address.h"
 #include "heapscope/analysis/refs.h"
 #include "heapscope/cancel.h"
-#include "heapscope/glibc/heap.h"
+#include "heapscope/model/heap_model.h"
 #include "heapscope/target.h"
 #include "target_words.h"
 
@@ -26,7 +26,7 @@ inline constexpr uint32_t kNoNode = UINT32_MAX;
 
 class NodeIndex {
  public:
-  explicit NodeIndex(const glibc::Heap& heap);
+  explicit NodeIndex(const HeapModel& heap);
 
   // The node whose user area [data(), end()) holds v, or kNoNode; *start is
   // set to whether v is exactly its data().
@@ -34,15 +34,15 @@ class NodeIndex {
     if (v - lo_ >= width_) [[likely]] return kNoNode;  // below lo_ wraps round
     const uint32_t i = index_.containing(chunks_, v);
     if (i == BlockIndex::kNone) return kNoNode;
-    const glibc::Chunk& c = chunks_[i];
-    if (!heapscope::is_node(c) || v < c.address.value + 16) return kNoNode;
-    *start = v == c.address.value + 16;
+    const Block& c = chunks_[i];
+    if (!((live_kinds_ >> c.kind) & 1) || v < c.address.value + user_offset_[c.kind]) return kNoNode;
+    *start = v == c.address.value + user_offset_[c.kind];
     return i;
   }
-  bool is_node(uint32_t i) const { return heapscope::is_node(chunks_[i]); }
+  bool is_node(uint32_t i) const { return (live_kinds_ >> chunks_[i].kind) & 1; }
   size_t size() const { return chunks_.size(); }
-  // The mmapped chunks' ranges (adjacent ones merged), address order.
-  const std::vector<AddressRange>& mmapped() const { return mmapped_; }
+  // What the allocator owns (adjacent ranges merged), address order: not roots.
+  const std::vector<AddressRange>& owned() const { return owned_; }
   // Every node byte is in [lo(), lo() + width()).
   uint64_t lo() const { return lo_; }
   uint64_t width() const { return width_; }
@@ -53,9 +53,11 @@ class NodeIndex {
   const Span* span_of_block(uint32_t i) const { return index_.span_of_block(i); }
 
  private:
-  std::span<const glibc::Chunk> chunks_;
+  std::span<const Block> chunks_;
   const BlockIndex& index_;
-  std::vector<AddressRange> mmapped_;
+  std::vector<AddressRange> owned_;
+  uint32_t user_offset_[kMaxBlockKinds] = {};
+  uint32_t live_kinds_ = 0;  // bit k: kind k is handed out to the program
   uint64_t lo_ = 1, width_ = 0;
 };
 
@@ -68,19 +70,13 @@ class NodeIndex {
 std::vector<uint8_t> direct_members(const std::vector<uint32_t>& first, const std::vector<uint32_t>& edges,
                                     const CancelToken& cancel);
 
-// The bytes an in-use chunk's owner may write: from data() to end(), plus
-// the next chunk's prev_size field, which belongs to this chunk while it is
-// in use (malloc_usable_size is size - 8); an mmapped chunk has no
-// neighbour, its usable bytes end at end().
-inline AddressRange user_area(const glibc::Chunk& c) {
-  return {glibc::chunk_data(c), c.kind == glibc::ChunkState::kMmapped ? c.end() : c.end() + 8};
-}
-
-// Calls f(address_of_word, value) for each word of node i's user area.
+// Calls f(address_of_word, value) for each word of a node's user area
+// (HeapModel::user_area: glibc's in-use chunk owns the next prev_size too).
 template <typename F>
-void for_each_chunk_word(const Target& t, const glibc::Chunk& c, const CancelToken& cancel, F&& f) {
-  if (c.size <= 16) return;
-  for_each_word(t, user_area(c), cancel, f);
+void for_each_chunk_word(const Target& t, const HeapModel& heap, const Block& c, const CancelToken& cancel, F&& f) {
+  const AddressRange r = heap.user_area(c);
+  if (r.end.value <= r.begin.value) return;
+  for_each_word(t, r, cancel, f);
 }
 
 // Visits the words of nodes' user areas that could point to a node (the
@@ -89,13 +85,12 @@ void for_each_chunk_word(const Target& t, const glibc::Chunk& c, const CancelTok
 // a span the target cannot show in one piece goes through for_each_word.
 class ChunkWords {
  public:
-  ChunkWords(const Target& t, const glibc::Heap& heap, const NodeIndex& index);
+  ChunkWords(const Target& t, const HeapModel& heap, const NodeIndex& index);
 
   template <typename F>
   void scan(uint32_t i, const CancelToken& cancel, F&& f) const {
-    const glibc::Chunk& c = chunks_[i];
-    if (c.size <= 16) return;
-    const AddressRange r = user_area(c);
+    const AddressRange r = heap_.user_area(chunks_[i]);
+    if (r.end.value <= r.begin.value) return;
     scan_range(i, r, cancel, f);
     probe_first_word(i, i);
   }
@@ -105,8 +100,7 @@ class ChunkWords {
   // [lo, lo + width) (runs_ok() says so). Cheaper than chunk by chunk.
   template <typename F>
   void scan_run(uint32_t first, uint32_t last, const CancelToken& cancel, F&& f) const {
-    const glibc::Chunk& a = chunks_[first];
-    const AddressRange r{glibc::chunk_data(a), user_area(chunks_[last]).end};
+    const AddressRange r{heap_.user_begin(chunks_[first]), heap_.user_area(chunks_[last]).end};
     if (r.end.value <= r.begin.value) return;
     scan_range(first, r, cancel, f);
     probe_first_word(first, last);
@@ -116,7 +110,7 @@ class ChunkWords {
   // Starts loading chunk i's first bytes (it will be scanned soon).
   void prefetch(uint32_t i) const {
     const View* v = view_of(i);
-    const uint64_t at = glibc::chunk_data(chunks_[i]).value;
+    const uint64_t at = heap_.user_begin(chunks_[i]).value;
     if (v && v->bytes && at >= v->begin && at < v->end) __builtin_prefetch(v->bytes + (at - v->begin));
   }
 
@@ -132,13 +126,14 @@ class ChunkWords {
   void probe_first_word(uint32_t first, uint32_t last) const {
     if (!probe_) return;
     for (uint32_t k = first; k <= last; ++k) {
-      const glibc::Chunk& c = chunks_[k];
-      if (c.size < 24) continue;
+      const Block& c = chunks_[k];
+      const AddressRange r = heap_.user_area(c);
+      if (r.size() < 8) continue;
       uint64_t w = 0;
       const View* v = view_of(k);
-      const uint64_t at = glibc::chunk_data(c).value;
+      const uint64_t at = r.begin.value;
       if (v && v->bytes && at >= v->begin && at + 8 <= v->end) std::memcpy(&w, v->bytes + (at - v->begin), 8);
-      else if (!t_.read_exact(glibc::chunk_data(c), &w, 8)) continue;
+      else if (!t_.read_exact(r.begin, &w, 8)) continue;
       if (w - probe_lo_ < probe_width_ && w - index_.lo() >= index_.width())
         (*probe_)[k >> 6] |= 1ull << (k & 63);
     }
@@ -175,7 +170,8 @@ class ChunkWords {
     return &views_[last_];
   }
   const Target& t_;
-  const glibc::Chunk* chunks_;
+  const HeapModel& heap_;
+  const Block* chunks_;
   const NodeIndex& index_;
   std::vector<View> views_;  // one per span
   bool runs_ok_ = false;

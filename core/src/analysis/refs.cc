@@ -79,7 +79,7 @@ Reference register_reference(const RegisterRoot& reg) {
   return ref;
 }
 
-std::vector<PathStep> shortest_path(const Target& target, const glibc::Heap& heap,
+std::vector<PathStep> shortest_path(const Target& target, const HeapModel& heap,
                                     const SymbolResolver& symbols, const Roots& roots, uint32_t goal,
                                     const CancelToken& cancel) {
   const auto& cs = heap.blocks;
@@ -104,7 +104,7 @@ std::vector<PathStep> shortest_path(const Target& target, const glibc::Heap& hea
                      });
   for (size_t head = 0; head < queue.size() && parent[goal] == kUnseen; ++head) {
     uint32_t p = queue[head];
-    analysis::for_each_chunk_word(target, cs[p], cancel, [&](uint64_t, uint64_t v) {
+    analysis::for_each_chunk_word(target, heap, cs[p], cancel, [&](uint64_t, uint64_t v) {
       bool start;
       uint32_t n = index.find(v, &start);
       if (n == kNoNode || parent[n] != kUnseen) return;
@@ -139,7 +139,7 @@ std::vector<PathStep> shortest_path(const Target& target, const glibc::Heap& hea
     ref.from = Reference::From::kChunk;
     ref.chunk = from;
     bool found = false;
-    analysis::for_each_chunk_word(target, cs[from], cancel, [&](uint64_t where, uint64_t v) {
+    analysis::for_each_chunk_word(target, heap, cs[from], cancel, [&](uint64_t where, uint64_t v) {
       bool start = false;
       if (found || index.find(v, &start) != to) return;
       found = true;
@@ -154,14 +154,14 @@ std::vector<PathStep> shortest_path(const Target& target, const glibc::Heap& hea
 
 }  // namespace
 
-RefsReport find_refs(const Target& target, const glibc::Heap& heap, const SymbolResolver& symbols,
+RefsReport find_refs(const Target& target, const HeapModel& heap, const SymbolResolver& symbols,
                      Address asked, bool with_path, const CancelToken& cancel) {
-  const glibc::Chunk* c = heap.chunk_containing(asked);
+  const Block* c = heap.block_containing(asked);
   if (!c) throw UserError{fmt::format("{} is not inside any heap chunk", to_hex(asked))};
   RefsReport rep;
   rep.asked = asked;
   rep.chunk = c - heap.blocks.data();
-  const uint64_t lo = glibc::chunk_data(*c).value, hi = c->end().value;
+  const uint64_t lo = heap.user_begin(*c).value, hi = c->end().value;
   Roots roots = find_roots(target, heap);
   for_each_root_word(target, roots, cancel,
                      [&](const RootRange* r, const RegisterRoot* reg, uint64_t where, uint64_t v) {
@@ -173,8 +173,8 @@ RefsReport find_refs(const Target& target, const glibc::Heap& heap, const Symbol
                      });
   for (size_t i = 0; i < heap.blocks.size(); ++i) {
     const auto& h = heap.blocks[i];
-    if (!is_node(h) || static_cast<int64_t>(i) == rep.chunk) continue;
-    analysis::for_each_chunk_word(target, h, cancel, [&](uint64_t where, uint64_t v) {
+    if (!heap.is_live(h) || static_cast<int64_t>(i) == rep.chunk) continue;
+    analysis::for_each_chunk_word(target, heap, h, cancel, [&](uint64_t where, uint64_t v) {
       if (v < lo || v >= hi) return;
       Reference ref;
       ref.from = Reference::From::kChunk;
@@ -186,7 +186,7 @@ RefsReport find_refs(const Target& target, const glibc::Heap& heap, const Symbol
     });
   }
   rep.path_asked = with_path;
-  if (with_path && is_node(*c))
+  if (with_path && heap.is_live(*c))
     rep.path = shortest_path(target, heap, symbols, roots, static_cast<uint32_t>(rep.chunk), cancel);
   return rep;
 }

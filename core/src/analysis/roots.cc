@@ -45,7 +45,9 @@ constexpr uint64_t kDtvEntry = 16;
 // the main thread's once dlopen has grown it). tcbhead_t.dtv is the TCB's
 // second word on x86-64 (tcb, dtv, self, ...), its first on aarch64
 // (TLS variant I: the thread pointer points at {dtv, private}).
-void add_thread_dtvs(const Target& target, const glibc::Heap& heap, Roots& roots) {
+// The DTV is malloc'ed with whatever malloc the process uses (ld.so calls
+// the interposed one), so this holds for every allocator's model.
+void add_thread_dtvs(const Target& target, const HeapModel& heap, Roots& roots) {
   const uint64_t dtv_slot = target.arch() == Arch::kAArch64 ? 0 : 8;
   for (const auto& t : target.threads()) {
     roots.thread_pointers_known = roots.thread_pointers_known && !t.thread_pointer.is_null();
@@ -53,8 +55,8 @@ void add_thread_dtvs(const Target& target, const glibc::Heap& heap, Roots& roots
     auto dtv = target.read_u64(t.thread_pointer + dtv_slot);
     if (!dtv || *dtv < kDtvEntry + 16) continue;
     Address data(*dtv - kDtvEntry);
-    const glibc::Chunk* c = heap.chunk_at(data - 16);
-    if (!c || !is_node(*c) || glibc::chunk_data(*c) != data) continue;
+    const Block* c = heap.block_with_user_begin(data);
+    if (!c || !heap.is_live(*c)) continue;
     roots.internal.push_back({t.tid, t.thread_pointer + dtv_slot, data});
   }
 }
@@ -70,20 +72,10 @@ bool dtv_shaped(const Target& target, const glibc::Chunk& chunk, uint64_t where)
   return chunk.size == want;
 }
 
-Roots find_roots(const Target& target, const glibc::Heap& heap) {
-  std::vector<AddressRange> mmapped;
-  for (const auto& c : heap.blocks)
-    if (c.owner == glibc::kMmappedArena) mmapped.push_back({c.address, c.end()});
-  return find_roots(target, heap, mmapped);
-}
+Roots find_roots(const Target& target, const HeapModel& heap) { return find_roots(target, heap, heap.system); }
 
-Roots find_roots(const Target& target, const glibc::Heap& heap, const std::vector<AddressRange>& mmapped) {
+Roots find_roots(const Target& target, const HeapModel& heap, const std::vector<AddressRange>& owned) {
   Roots roots;
-  // Memory the allocator owns: heap segments and mmapped chunks.
-  std::vector<AddressRange> owned = mmapped;
-  for (const auto& a : heap.arenas)
-    for (const auto& h : a.heaps) owned.push_back(h.range);
-  std::sort(owned.begin(), owned.end());
 
   // Stacks: from sp minus the red zone to the end of sp's mapping. Static TLS
   // of a non-main thread sits at the top of its stack mapping, so it is in.

@@ -56,9 +56,9 @@ std::optional<uint64_t> TypeNamer::first_word(Address a) {
   return w;
 }
 
-uint32_t TypeNamer::type_id(const glibc::Chunk& c) {
-  if (!is_node(c) || c.size < 24) return 0;
-  auto w = first_word(glibc::chunk_data(c));
+uint32_t TypeNamer::type_id(const Block& c) {
+  if (!heap_.is_live(c) || heap_.user_area(c).size() < 8) return 0;
+  auto w = first_word(heap_.user_begin(c));
   if (!w || (*w & 7) || !in_module(*w)) return 0;
   auto it = by_vptr_.find(*w);
   if (it != by_vptr_.end()) return it->second;
@@ -67,7 +67,7 @@ uint32_t TypeNamer::type_id(const glibc::Chunk& c) {
   return id;
 }
 
-void TypeNamer::type_ids(const std::vector<glibc::Chunk>& chunks, const std::vector<uint32_t>& which,
+void TypeNamer::type_ids(const std::vector<Block>& chunks, const std::vector<uint32_t>& which,
                          std::vector<uint32_t>& out, const std::vector<uint64_t>* maybe) {
   constexpr size_t kAhead = 16;  // chunks: a few hundred bytes ahead of the reads
   out.reserve(out.size() + which.size());
@@ -77,26 +77,26 @@ void TypeNamer::type_ids(const std::vector<glibc::Chunk>& chunks, const std::vec
   }
   for (size_t k = 0; k < which.size(); ++k) {
     if (k + kAhead < which.size()) {
-      uint64_t off = glibc::chunk_data(chunks[which[k + kAhead]]).value - view_begin_;
+      uint64_t off = heap_.user_begin(chunks[which[k + kAhead]]).value - view_begin_;
       if (off < view_.size()) __builtin_prefetch(view_.data() + off);
     }
     out.push_back(type_id(chunks[which[k]]));
   }
 }
 
-std::optional<std::string> TypeNamer::type_of(const glibc::Chunk& c) {
+std::optional<std::string> TypeNamer::type_of(const Block& c) {
   uint32_t id = type_id(c);
   if (!id) return std::nullopt;
   return names_[id - 1];
 }
 
 std::vector<TypeRow> stats_by_type(const Target& target, const SymbolResolver& symbols,
-                                   const glibc::Heap& heap, const CancelToken& cancel) {
-  TypeNamer namer(target, symbols);
+                                   const HeapModel& heap, const CancelToken& cancel) {
+  TypeNamer namer(target, symbols, heap);
   std::vector<Tally> by_id(1);
   size_t n = 0;
   for (const auto& c : heap.blocks) {
-    if (!is_node(c)) continue;
+    if (!heap.is_live(c)) continue;
     if ((++n & 0xffff) == 0) check_cancel(cancel);
     uint32_t id = namer.type_id(c);
     if (id >= by_id.size()) by_id.resize(id + 1);

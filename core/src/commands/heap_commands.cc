@@ -5,15 +5,18 @@
 #include <nlohmann/json.hpp>
 #include <span>
 
+#include "commands/mimalloc_bins.h"
 #include "commands/registry.h"
 #include "heapscope/analysis/check.h"
 #include "heapscope/analysis/stats.h"
 #include "heapscope/analysis/types.h"
 #include "heapscope/glibc/heap.h"
+#include "heapscope/musl/heap.h"
 #include "render/format.h"
 #include "render/heap_render.h"
 #include "render/leak_render.h"
 #include "render/model_render.h"
+#include "render/musl_render.h"
 
 namespace heapscope {
 
@@ -26,7 +29,12 @@ void run_stats(CommandContext& ctx) {
   const auto* glibc = dynamic_cast<const glibc::Heap*>(&model);
   if (!glibc) {
     // Another allocator: the generic report; its own walk's findings are the problems.
-    if (ctx.args.has("--by-type")) throw UserError{fmt::format("--by-type is not available for {} yet", model.allocator)};
+    if (ctx.args.has("--by-type")) {
+      auto rows = stats_by_type(ctx.session.target(), ctx.session.symbols(), model, ctx.cancel);
+      if (ctx.args.json()) type_stats_json(ctx.out, rows);
+      else type_stats_text(ctx.out, rows);
+      return;
+    }
     ModelStats s = compute_model_stats(model);
     ctx.out.write(ctx.args.json() ? model_stats_json(s) : model_stats_text(s));
     return;
@@ -85,9 +93,8 @@ void run_chunks(CommandContext& ctx) {
   uint64_t max_size = ctx.args.get_uint("--max-size").value_or(UINT64_MAX);
   uint64_t limit = ctx.args.get_uint("--limit").value_or(UINT64_MAX);
   auto type = ctx.args.get("--type");
-  if (type && !h) throw UserError{fmt::format("--type is not available for {} yet", m.allocator)};
   std::optional<TypeNamer> namer;
-  if (type) namer.emplace(ctx.session.target(), ctx.session.symbols());
+  if (type) namer.emplace(ctx.session.target(), ctx.session.symbols(), m);
   // Each row is written as it is found: the listing never sits whole in memory.
   ChunkListWriter list(ctx.out, m, ctx.args.json());
   size_t matching = 0;
@@ -168,6 +175,16 @@ std::string run_chunk(CommandContext& ctx) {
 
 void run_bins(CommandContext& ctx) {
   if (run_tcmalloc_bins(ctx)) return;
+  if (run_mimalloc_bins(ctx)) return;  // mimalloc's page lists
+  // mallocng has no free lists: its groups per size class, with their slot masks.
+  if (const auto* m = dynamic_cast<const musl::Heap*>(&ctx.session.heap_model(ctx.cancel))) {
+    if (!ctx.args.positional.empty())
+      throw UserError{fmt::format("musl's malloc has no {} bins: heap bins lists its groups per size class",
+                                  ctx.args.positional[0])};
+    size_t per_class = ctx.args.get_uint("--limit").value_or(20);
+    ctx.out.write(ctx.args.json() ? musl_groups_json(*m) : musl_groups_text(*m, per_class));
+    return;
+  }
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   auto arena = arena_option(ctx, h);
   std::optional<glibc::ListKind> kind;
@@ -227,7 +244,9 @@ void add_heap_commands(std::vector<CommandSpec>& t) {
   t.push_back({"heap", "bins", "Show the free lists (tcache, fastbins, unsorted, small, large bins)",
                "heap bins [tcache|fast|unsorted|small|large] [--arena I] [--limit N] [--json]",
                "Every non-empty list with its chunks in list order; anomalies (cycles, stray pointers,\n"
-               "wrong sizes, broken back links) are shown in place.",
+               "wrong sizes, broken back links) are shown in place.\n"
+               "On a mimalloc process: each heap's pages with the lengths of their free, local free,\n"
+               "thread free and delayed free lists (--arena I: owner I).",
                {kArenaOption, {"--limit", "N", "print at most N chunks of each list (text: 20)", ValueKind::kNumber}},
                0, 1, run_bins, {{"KIND", ValueKind::kChoice, {"tcache", "fast", "unsorted", "small", "large"}}}});
 }

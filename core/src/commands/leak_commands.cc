@@ -20,8 +20,15 @@ constexpr size_t kDumps = 5;       // direct leaks shown with their first bytes
 constexpr size_t kDumpBytes = 32;
 constexpr size_t kTextGroups = 20;  // default group rows in text
 
+// The problems every heap command reports: heap check's on glibc, the
+// model's own walk's findings on another allocator.
+size_t model_problems(CommandContext& ctx, const HeapModel& h) {
+  return dynamic_cast<const glibc::Heap*>(&h) ? heap_problems(ctx) : h.findings.size();
+}
+
 void run_leaks(CommandContext& ctx) {
-  const auto& h = ctx.session.glibc_heap(ctx.cancel);
+  const HeapModel& h = ctx.session.heap_model(ctx.cancel);
+  const bool glibc = dynamic_cast<const glibc::Heap*>(&h) != nullptr;
   const Target& t = ctx.session.target();
   const bool summary = ctx.args.has("--summary"), list = ctx.args.has("--list");  // not both: the table
   auto type_filter = ctx.args.get("--type");
@@ -32,7 +39,7 @@ void run_leaks(CommandContext& ctx) {
   l.mode = summary ? LeakListing::Mode::kSummary : list ? LeakListing::Mode::kList : LeakListing::Mode::kDefault;
   l.limit = ctx.args.get_uint("--limit").value_or(ctx.args.json() || list ? SIZE_MAX : kTextGroups);
   if (!summary) {
-    TypeNamer namer(t, ctx.session.symbols());
+    TypeNamer namer(t, ctx.session.symbols(), h);
     l.types.reserve(a.listed.size());
     if (!type_filter && !min_size) {
       // Everything listed: no copy of the list (it can hold a million chunks).
@@ -55,22 +62,22 @@ void run_leaks(CommandContext& ctx) {
         const auto& c = h.blocks[l.chunks[k]];
         if (a.classes[l.chunks[k]] != LeakClass::kDirect) continue;
         LeakListing::Dump d{l.chunks[k], l.types[k], {}};
-        d.bytes.resize(std::min<uint64_t>(kDumpBytes, c.size - 16));
-        d.bytes.resize(t.read(glibc::chunk_data(c), std::as_writable_bytes(std::span(d.bytes))));
+        d.bytes.resize(std::min<uint64_t>(kDumpBytes, c.end() - h.user_begin(c)));
+        d.bytes.resize(t.read(h.user_begin(c), std::as_writable_bytes(std::span(d.bytes))));
         l.dumps.push_back(std::move(d));
       }
     }
   }
   if (ctx.args.json()) {
-    leaks_json(ctx.out, h, a, l, heap_problems(ctx));
+    leaks_json(ctx.out, h, a, l, model_problems(ctx, h));
   } else {
     leaks_text(ctx.out, h, a, l);
-    write_findings_footer(ctx);
+    if (glibc) write_findings_footer(ctx);
   }
 }
 
 void run_refs(CommandContext& ctx) {
-  const auto& h = ctx.session.glibc_heap(ctx.cancel);
+  const HeapModel& h = ctx.session.heap_model(ctx.cancel);
   Address asked = parse_address(ctx.args.positional.at(0));
   RefsReport r = find_refs(ctx.session.target(), h, ctx.session.symbols(), asked, ctx.args.has("--path"),
                            ctx.cancel);
@@ -78,7 +85,7 @@ void run_refs(CommandContext& ctx) {
     refs_json(ctx.out, h, r);
   } else {
     refs_text(ctx.out, h, r);
-    write_findings_footer(ctx);
+    if (dynamic_cast<const glibc::Heap*>(&h)) write_findings_footer(ctx);
   }
 }
 

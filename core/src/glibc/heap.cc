@@ -42,7 +42,7 @@ std::span<const BlockKind> chunk_kinds() {
   // Tcache chunks are free for the program but in use for glibc's own
   // counters (mallinfo2, malloc_info): heap stats matches glibc.
   static constexpr BlockKind kKinds[kChunkStateCount] = {
-      {"in_use", BlockState::kInUse, 16, true},
+      {"in_use", BlockState::kInUse, 16, true, 8},
       {"tcache", BlockState::kCached, 16, true},
       {"fast", BlockState::kFree, 16},
       {"unsorted", BlockState::kFree, 16},

@@ -13,6 +13,7 @@
 
 #include "jemalloc/roots.h"
 #include "model/tiling.h"
+#include "util/mapped_range.h"
 
 namespace heapscope::jemalloc {
 
@@ -20,7 +21,7 @@ namespace {
 
 enum Kind : uint8_t {
   kRegion, kFreeRegion, kTcache, kLarge, kLargePad, kSlabTail,
-  kDirty, kMuzzy, kRetained, kBase, kUnknownExtent,
+  kDirty, kMuzzy, kRetained, kBase, kUnknownExtent, kTcacheStack,
 };
 // Regions and large allocations start at the program's pointer: no header.
 constexpr BlockKind kKinds[] = {
@@ -35,6 +36,10 @@ constexpr BlockKind kKinds[] = {
     {"retained", BlockState::kFree, 0, false},
     {"base", BlockState::kMetadata, 0, false},
     {"extent", BlockState::kUnknown, 0, false},  // an extent the walk could not read
+    // A thread cache's bin stacks: one region (or large allocation) jemalloc
+    // allocates for itself and counts as allocated; below each stack's head
+    // it keeps stale pointers to blocks since handed out again.
+    {"tcache stack", BlockState::kInUse, 0, true, 0, true},
 };
 static_assert(std::size(kKinds) <= kMaxBlockKinds);
 
@@ -141,14 +146,18 @@ class Walker {
       finding("bad-tcache", slow, owner_of(ind), "tcache_slow without its tcache");
       return;
     }
+    // The lowest head lies inside the one allocation that holds every bin's
+    // stack (a higher one may sit at its very end when its bin is empty).
+    uint64_t lowest_head = 0;
     for (int b = 0; b < l_.tcache_nbins_max; ++b) {
       Address bin = Address(*tcache) + l_.tcache_bins + uint64_t(b) * l_.cache_bin_size;
       auto head = target_.read_u64(bin + l_.cache_bin_stack_head);
       auto empty = target_.read_value<uint16_t>(bin + l_.cache_bin_low_bits_empty);
       if (!head || !empty) {
         finding("bad-tcache", bin, owner_of(ind), fmt::format("cache bin {} unreadable", b));
-        return;
+        break;
       }
+      if (*head != 0 && (lowest_head == 0 || *head < lowest_head)) lowest_head = *head;
       // The stack grows down to stack_head from the address whose low 16 bits are low_bits_empty.
       uint32_t count = uint16_t(*empty - uint16_t(*head)) / 8;
       if (count == 0) continue;
@@ -165,6 +174,7 @@ class Walker {
         if (!cached_.insert(p).second)
           finding("tcache-duplicate", Address(p), owner_of(ind), "cached twice (a double free)");
     }
+    if (lowest_head != 0) stack_heads_.push_back(lowest_head);
   }
 
   // The emap's leaves name every extent, once per page for slabs and at
@@ -236,7 +246,7 @@ class Walker {
       finding("bad-extent", edata, owner, fmt::format("extent at {} of {} bytes", to_hex(base), size));
       return;
     }
-    if (!in_mapped_memory(target_, Address(base), size)) {
+    if (!util::mapped_without_gap(target_, Address(base), size)) {
       finding("extent-unmapped", Address(base), owner,
               fmt::format("extent of {} bytes (descriptor {}) is not in mapped memory: left out", size, to_hex(edata)));
       return;
@@ -329,7 +339,7 @@ class Walker {
         auto size = target_.read_u64(Address(block + l_.base_block_size));
         auto next = target_.read_u64(Address(block + l_.base_block_next));
         if (!size || !next || *size < l_.base_block_header || block + *size < block ||
-            !in_mapped_memory(target_, Address(block), *size)) {
+            !util::mapped_without_gap(target_, Address(block), *size)) {
           finding("bad-base-block", Address(block), owner_of(ind), "base block unreadable, too small or unmapped");
           break;
         }
@@ -371,6 +381,18 @@ class Walker {
     for (uint64_t p : cached_)
       finding("tcache-stray", Address(p), kNoOwner, "a cached pointer that is no region or large allocation");
     sort_and_tile(heap_, 10000);
+    mark_tcache_stacks();
+  }
+
+  void mark_tcache_stacks() {
+    auto& blocks = heap_.blocks;
+    for (uint64_t head : stack_heads_) {
+      auto it = std::upper_bound(blocks.begin(), blocks.end(), Address(head),
+                                 [](Address a, const Block& b) { return a < b.address; });
+      if (it == blocks.begin()) continue;
+      Block& b = *std::prev(it);
+      if (Address(head) < b.end() && (b.kind == kRegion || b.kind == kLarge)) b.kind = kTcacheStack;
+    }
   }
 
   const Target& target_;
@@ -382,6 +404,7 @@ class Walker {
   std::unordered_map<unsigned, int> owner_index_;
   std::vector<std::pair<unsigned, Address>> bases_;
   std::unordered_set<uint64_t> cached_;
+  std::vector<uint64_t> stack_heads_;  // each thread cache's lowest bin stack head
   std::map<std::pair<unsigned, unsigned>, uint64_t> allocated_;  // (arena, size class): in use + cached
   bool sharded_bins_ = false;
 };

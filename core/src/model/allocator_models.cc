@@ -6,6 +6,8 @@
 #include "heapscope/glibc/heap.h"
 #include "heapscope/jemalloc/heap.h"
 #include "heapscope/tcmalloc/heap.h"
+#include "heapscope/mimalloc/heap.h"
+#include "heapscope/musl/heap.h"
 
 namespace heapscope {
 
@@ -20,6 +22,8 @@ constexpr AllocatorModel kModels[] = {
     {"glibc", build_glibc},
     {"jemalloc", jemalloc::try_build},
     {"tcmalloc", tcmalloc::try_build},
+    {"mimalloc", mimalloc::try_build},
+    {"musl", musl::try_build},
 };
 
 }  // namespace

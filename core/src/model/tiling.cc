@@ -32,15 +32,4 @@ void sort_and_tile(HeapModel& heap, size_t max_findings) {
   }
 }
 
-bool in_mapped_memory(const Target& target, Address at, uint64_t size) {
-  const Region* r = target.find_region(at);
-  if (!r) return false;
-  const auto& regions = target.regions();
-  for (size_t i = size_t(r - regions.data()); i < regions.size(); ++i) {
-    if (i > size_t(r - regions.data()) && regions[i].range.begin != regions[i - 1].range.end) return false;
-    if (regions[i].range.end - at >= size) return true;
-  }
-  return false;
-}
-
 }  // namespace heapscope

@@ -2,14 +2,14 @@
 // out of a walk mostly in address order (page or extent maps are walked in
 // order, metadata is added after); these put them in order, keep the first
 // of two that overlap (corrupt descriptors) with a finding, and derive the
-// system ranges the blocks tile.
+// system ranges the blocks tile. (Whether a block is in mapped memory at all:
+// util/mapped_range.h.)
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
 #include "heapscope/model/heap_model.h"
-#include "heapscope/target.h"
 
 namespace heapscope {
 
@@ -18,10 +18,5 @@ namespace heapscope {
 // and sets heap.system to the merged ranges of what is left. At most
 // `max_findings` findings in all.
 void sort_and_tile(HeapModel& heap, size_t max_findings);
-
-// True when [at, at + size) lies in mappings that follow each other without
-// a gap (a kernel splits one mapping where its pages' flags differ). A block
-// outside them is corrupt and would make the block index huge.
-bool in_mapped_memory(const Target& target, Address at, uint64_t size);
 
 }  // namespace heapscope

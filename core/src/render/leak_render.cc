@@ -26,16 +26,16 @@ const std::string& type_or_dash(const LeakListing& l, uint32_t id) {
   return id ? l.type_names[id - 1] : kDash;
 }
 
-std::string chunk_brief(const glibc::Heap& h, int64_t i) {
+std::string chunk_brief(const HeapModel& h, int64_t i) {
   const auto& c = h.blocks[static_cast<size_t>(i)];
-  return fmt::format("chunk {} (data {}, {} bytes, {})", to_hex(c.address), to_hex(glibc::chunk_data(c)), c.size,
-                     glibc::state_name(glibc::state_of(c)));
+  return fmt::format("chunk {} (data {}, {} bytes, {})", to_hex(c.address), to_hex(h.user_begin(c)), c.size,
+                     h.kind_of(c).name);
 }
 
 std::string offset_text(uint64_t off) { return off ? fmt::format("data+{:#x}", off) : "data"; }
 
 // Where a reference is held, for people.
-std::string holder_text(const glibc::Heap& h, const Reference& r) {
+std::string holder_text(const HeapModel& h, const Reference& r) {
   switch (r.from) {
     case Reference::From::kRegister:
       return fmt::format("register {} of thread {}", r.name, r.tid);
@@ -50,13 +50,13 @@ std::string holder_text(const glibc::Heap& h, const Reference& r) {
       return fmt::format("anonymous memory at {}", to_hex(r.where));
     case Reference::From::kChunk: {
       const auto& c = h.blocks[static_cast<size_t>(r.chunk)];
-      return fmt::format("{} at {}", chunk_brief(h, r.chunk), offset_text(r.where - glibc::chunk_data(c)));
+      return fmt::format("{} at {}", chunk_brief(h, r.chunk), offset_text(r.where - h.user_begin(c)));
     }
   }
   return "?";
 }
 
-json reference_json(const glibc::Heap& h, const Reference& r, Address target_data) {
+json reference_json(const HeapModel& h, const Reference& r, Address target_data) {
   json j{{"from", std::string(reference_from_name(r.from))}};
   if (r.from != Reference::From::kRegister) j["where"] = to_hex(r.where);
   j["value"] = to_hex(r.value);
@@ -69,15 +69,15 @@ json reference_json(const glibc::Heap& h, const Reference& r, Address target_dat
   if (r.from == Reference::From::kChunk) {
     const auto& c = h.blocks[static_cast<size_t>(r.chunk)];
     j["chunk"] = to_hex(c.address);
-    j["chunk_data"] = to_hex(glibc::chunk_data(c));
-    j["chunk_offset"] = r.where - glibc::chunk_data(c);
+    j["chunk_data"] = to_hex(h.user_begin(c));
+    j["chunk_offset"] = r.where - h.user_begin(c);
   }
   return j;
 }
 
 }  // namespace
 
-void leaks_text(OutputWriter& out, const glibc::Heap& h, const LeakAnalysis& a, const LeakListing& l) {
+void leaks_text(OutputWriter& out, const HeapModel& h, const LeakAnalysis& a, const LeakListing& l) {
   Tally leaked = a.leaked();
   out.print("leaked: {} chunk{}, {} bytes{}\n", leaked.chunks, leaked.chunks == 1 ? "" : "s", leaked.bytes,
             leaked.bytes >= 1024 ? " (" + human_size(leaked.bytes) + ")" : "");
@@ -96,7 +96,7 @@ void leaks_text(OutputWriter& out, const glibc::Heap& h, const LeakAnalysis& a, 
     size_t n = std::min(l.limit, l.chunks.size());
     for (size_t i = 0; i < n; ++i) {
       const auto& c = h.blocks[l.chunks[i]];
-      out.print("{:<18} {:<18} {:>10}  {:<9} {}\n", to_hex(c.address), to_hex(glibc::chunk_data(c)), c.size, leak_class_name(a.classes[l.chunks[i]]), type_or_dash(l, l.types[i]));
+      out.print("{:<18} {:<18} {:>10}  {:<9} {}\n", to_hex(c.address), to_hex(h.user_begin(c)), c.size, leak_class_name(a.classes[l.chunks[i]]), type_or_dash(l, l.types[i]));
     }
     if (n < l.chunks.size())
       out.print("... {} of {} chunks shown (--limit)\n", n, l.chunks.size());
@@ -143,7 +143,7 @@ void leaks_text(OutputWriter& out, const glibc::Heap& h, const LeakAnalysis& a, 
     }
     Group& g = rows[row];
     g.tally.add(c.size);
-    if (g.samples.size() < 3) g.samples.push_back(glibc::chunk_data(c));
+    if (g.samples.size() < 3) g.samples.push_back(h.user_begin(c));
   }
   std::sort(rows.begin(), rows.end(), [&](const Group& x, const Group& y) {
     if (x.rank != y.rank) return x.rank < y.rank;
@@ -169,13 +169,13 @@ void leaks_text(OutputWriter& out, const glibc::Heap& h, const LeakAnalysis& a, 
   if (n < rows.size()) out.print("... {} of {} groups shown (--limit)\n", n, rows.size());
   for (const auto& d : l.dumps) {
     const auto& c = h.blocks[d.chunk];
-    out.print("\ndirect leak {} ({} bytes{}):\n", to_hex(glibc::chunk_data(c)), c.size,
+    out.print("\ndirect leak {} ({} bytes{}):\n", to_hex(h.user_begin(c)), c.size,
               d.type ? ", " + l.type_names[d.type - 1] : std::string());
-    out.write(hex_dump(glibc::chunk_data(c), d.bytes));
+    out.write(hex_dump(h.user_begin(c), d.bytes));
   }
 }
 
-void leaks_json(OutputWriter& out, const glibc::Heap& h, const LeakAnalysis& a, const LeakListing& l,
+void leaks_json(OutputWriter& out, const HeapModel& h, const LeakAnalysis& a, const LeakListing& l,
                 size_t findings) {
   // Written directly: the list can hold a million chunks.
   json head{{"leaked", tally_json(a.leaked())},
@@ -192,7 +192,7 @@ void leaks_json(OutputWriter& out, const glibc::Heap& h, const LeakAnalysis& a, 
     for (size_t i = 0; i < n; ++i) {
       const auto& c = h.blocks[l.chunks[i]];
       out.print("{}{{\"address\":\"{:#x}\",\"data\":\"{:#x}\",\"size\":{},\"class\":\"{}\",\"type\":{}}}",
-              i ? "," : "", c.address.value, glibc::chunk_data(c).value, c.size, leak_class_name(a.classes[l.chunks[i]]),
+              i ? "," : "", c.address.value, h.user_begin(c).value, c.size, leak_class_name(a.classes[l.chunks[i]]),
               l.types[i] ? json(l.type_names[l.types[i] - 1]).dump() : std::string("null"));
     }
     out.print("],\"matching\":{}", l.chunks.size());
@@ -200,13 +200,13 @@ void leaks_json(OutputWriter& out, const glibc::Heap& h, const LeakAnalysis& a, 
   out.print(",\"findings\":{}}}\n", findings);
 }
 
-void refs_text(OutputWriter& out, const glibc::Heap& h, const RefsReport& r) {
+void refs_text(OutputWriter& out, const HeapModel& h, const RefsReport& r) {
   const auto& c = h.blocks[static_cast<size_t>(r.chunk)];
   out.print("{}: {} reference{}\n", chunk_brief(h, r.chunk), r.refs.size(), r.refs.size() == 1 ? "" : "s");
   for (const auto& ref : r.refs)
-    out.print("  {} -> {}\n", holder_text(h, ref), offset_text(ref.value - glibc::chunk_data(c).value));
+    out.print("  {} -> {}\n", holder_text(h, ref), offset_text(ref.value - h.user_begin(c).value));
   if (!r.path_asked) return;
-  if (!is_node(c)) {
+  if (!h.is_live(c)) {
     out.write("\nno path: the chunk is not in use\n");
   } else if (r.path.empty()) {
     out.write("\nno path from any root: the chunk is leaked\n");
@@ -217,23 +217,23 @@ void refs_text(OutputWriter& out, const glibc::Heap& h, const RefsReport& r) {
       const auto& to = h.blocks[static_cast<size_t>(s.chunk)];
       out.print("  {}{}\n", i ? "-> " : "", holder_text(h, s.via));
       out.print("     holds {} -> {}{}\n", to_hex(s.via.value), chunk_brief(h, s.chunk),
-                s.via.start ? "" : fmt::format(" at {}", offset_text(s.via.value - glibc::chunk_data(to).value)));
+                s.via.start ? "" : fmt::format(" at {}", offset_text(s.via.value - h.user_begin(to).value)));
     }
   }
 }
 
-void refs_json(OutputWriter& out, const glibc::Heap& h, const RefsReport& r) {
+void refs_json(OutputWriter& out, const HeapModel& h, const RefsReport& r) {
   // Written member by member, the same bytes as one dump(): a chunk can have
   // as many holders as the heap has words.
   const auto& c = h.blocks[static_cast<size_t>(r.chunk)];
   json chunk{{"address", to_hex(c.address)},
-             {"data", to_hex(glibc::chunk_data(c))},
+             {"data", to_hex(h.user_begin(c))},
              {"size", c.size},
-             {"state", std::string(glibc::state_name(glibc::state_of(c)))}};
+             {"state", std::string(h.kind_of(c).name)}};
   out.print("{{\"chunk\":{},\"asked\":{},\"refs\":[", chunk.dump(), json(to_hex(r.asked)).dump());
   for (size_t i = 0; i < r.refs.size(); ++i) {
     if (i) out.write(",");
-    out.write(reference_json(h, r.refs[i], glibc::chunk_data(c)).dump());
+    out.write(reference_json(h, r.refs[i], h.user_begin(c)).dump());
   }
   out.write("]");
   if (r.path_asked) {
@@ -242,9 +242,9 @@ void refs_json(OutputWriter& out, const glibc::Heap& h, const RefsReport& r) {
     for (size_t i = 0; i < r.path.size(); ++i) {
       const auto& s = r.path[i];
       const auto& to = h.blocks[static_cast<size_t>(s.chunk)];
-      json j = reference_json(h, s.via, glibc::chunk_data(to));
+      json j = reference_json(h, s.via, h.user_begin(to));
       j["to"] = to_hex(to.address);
-      j["to_data"] = to_hex(glibc::chunk_data(to));
+      j["to_data"] = to_hex(h.user_begin(to));
       out.write(i ? "," : "[");
       out.write(j.dump());
     }

@@ -32,15 +32,15 @@ struct LeakListing {
 };
 
 // Written to `out` as they are rendered (--list and JSON can hold a million chunks).
-void leaks_text(OutputWriter& out, const glibc::Heap& h, const LeakAnalysis& a, const LeakListing& l);
+void leaks_text(OutputWriter& out, const HeapModel& h, const LeakAnalysis& a, const LeakListing& l);
 // `findings`: how many problems heap check finds.
-void leaks_json(OutputWriter& out, const glibc::Heap& h, const LeakAnalysis& a, const LeakListing& l,
+void leaks_json(OutputWriter& out, const HeapModel& h, const LeakAnalysis& a, const LeakListing& l,
                 size_t findings);
 
 // Written to `out` row by row too: a chunk can have a holder in every heap
 // word, and a program as many classes as it likes.
-void refs_text(OutputWriter& out, const glibc::Heap& h, const RefsReport& r);
-void refs_json(OutputWriter& out, const glibc::Heap& h, const RefsReport& r);
+void refs_text(OutputWriter& out, const HeapModel& h, const RefsReport& r);
+void refs_json(OutputWriter& out, const HeapModel& h, const RefsReport& r);
 
 void type_stats_text(OutputWriter& out, const std::vector<TypeRow>& rows);
 void type_stats_json(OutputWriter& out, const std::vector<TypeRow>& rows);

@@ -19,6 +19,7 @@ constexpr std::string_view kThreadHeapsSymbol = "_ZN8tcmalloc11ThreadCache13thre
 constexpr std::string_view kThreadcacheAllocatorSymbol = "_ZN8tcmalloc21threadcache_allocatorE";
 constexpr std::string_view kSystemTakenSymbol = "TCMalloc_SystemTaken";
 constexpr std::string_view kInitedSymbol = "_ZN8tcmalloc6Static7inited_E";
+constexpr std::string_view kExtensionVtableSymbol = "_ZTV15MallocExtension";
 
 // TC_VERSION_STRING, "gperftools 2.10", in the library's read-only data.
 std::string version_in(std::string_view bytes) {
@@ -243,6 +244,8 @@ std::optional<Roots> find_roots(const Target& target, const SymbolResolver& symb
   roots.thread_heaps = symbol(kThreadHeapsSymbol);
   roots.threadcache_allocator = symbol(kThreadcacheAllocatorSymbol);
   roots.system_taken = symbol(kSystemTakenSymbol);
+  // The vtable's address point: past its offset-to-top and typeinfo words.
+  if (Address vtable = symbol(kExtensionVtableSymbol); !vtable.is_null()) roots.default_extension_vptr = vtable + 16;
 
   if (sizemap_sym) {
     roots.sizemap = *sizemap_sym;

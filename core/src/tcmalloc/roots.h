@@ -32,6 +32,7 @@ struct Roots {
   Address thread_heaps;      // &tcmalloc::ThreadCache::thread_heaps_, or null
   Address threadcache_allocator;  // &tcmalloc::threadcache_allocator, or null
   Address system_taken;      // &TCMalloc_SystemTaken, or null
+  Address default_extension_vptr;  // what a MallocExtension object's first word holds, or null
   bool by_structure = false;
   std::vector<std::string> notes;  // what could not be found, one line each
 };

@@ -8,33 +8,25 @@
 #include <map>
 #include <vector>
 
-#include "heapscope/core_file.h"
 #include "heapscope/error.h"
 #include "heapscope/jemalloc/heap.h"
-#include "heapscope/live_process.h"
+#include "dump_target.h"
 
 using namespace heapscope;
 
 int main(int argc, char** argv) {
-  bool live = argc == 3 && std::string_view(argv[1]) == "--pid";
-  if (argc != 2 && !live) {
-    std::fprintf(stderr, "usage: jemalloc_model_dump CORE | --pid PID\n");
-    return 2;
-  }
-  auto target = live ? open_live_process(std::atoi(argv[2]), StopMode::kStopAndDetach) : open_core_file(argv[1]);
-  if (!target) {
-    std::fprintf(stderr, "%s\n", target.error().message.c_str());
-    return 2;
-  }
-  auto symbols = make_elf_symbols(**target, {});
+  auto target = open_dump_target(argc, argv);
+  if (!target) return 2;
+  auto symbols = make_elf_symbols(*target, {});
   CancelToken cancel;
   try {
-    auto model = jemalloc::try_build(**target, *symbols, cancel);
+    auto model = jemalloc::try_build(*target, *symbols, cancel);
     if (!model) {
       std::printf("{\"allocator\": null}\n");
       return 0;
     }
     auto& heap = static_cast<jemalloc::Heap&>(*model);
+    constexpr uint64_t kSmallMaxClass = 14336;
     uint64_t in_use_bytes = 0, in_use_blocks = 0, covered = 0;
     std::vector<std::pair<uint64_t, uint64_t>> kind_tally(heap.kinds.size());
     std::map<std::string, std::pair<uint64_t, uint64_t>> by_kind;
@@ -45,7 +37,9 @@ int main(int argc, char** argv) {
       if (heap.state(b) == BlockState::kInUse) {
         ++in_use_blocks;
         in_use_bytes += b.size;
-        (heap.kind_of(b).name == "large" ? large_by_owner : small_by_owner)[b.owner] += b.size;
+        // jemalloc's small classes end at 14 KiB (4 KiB pages); its own
+        // tcache stacks are either.
+        (b.size > kSmallMaxClass ? large_by_owner : small_by_owner)[b.owner] += b.size;
       }
     }
     for (size_t k = 0; k < kind_tally.size(); ++k)

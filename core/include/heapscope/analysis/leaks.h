@@ -36,6 +36,7 @@ struct LeakAnalysis {
   }
 };
 
-LeakAnalysis analyze_leaks(const Target& target, const glibc::Heap& heap, const CancelToken& cancel);
+// `heap` is any allocator's model (glibc::Heap is one).
+LeakAnalysis analyze_leaks(const Target& target, const HeapModel& heap, const CancelToken& cancel);
 
 }  // namespace heapscope

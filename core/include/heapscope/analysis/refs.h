@@ -68,10 +68,13 @@ bool dtv_shaped(const Target& target, const glibc::Chunk& chunk, uint64_t where)
 // The x86-64 SysV red zone: a leaf function may keep data below sp.
 inline constexpr uint64_t kRedZone = 128;
 
-Roots find_roots(const Target& target, const glibc::Heap& heap);
-// The same, given the heap's mmapped chunks' ranges (sorted), which the
-// caller may know already (one pass less over a million chunks).
-Roots find_roots(const Target& target, const glibc::Heap& heap, const std::vector<AddressRange>& mmapped);
+// Every writable mapping, the stacks and the registers, less what the
+// allocator owns (HeapModel::system): its own bookkeeping keeps nothing
+// alive. On glibc, plus each thread's DTV.
+Roots find_roots(const Target& target, const HeapModel& heap);
+// The same, given what the allocator owns (sorted, disjoint), which the
+// caller may know already.
+Roots find_roots(const Target& target, const HeapModel& heap, const std::vector<AddressRange>& owned);
 
 // Whether a chunk is a node of the reference graph.
 inline bool is_node(const glibc::Chunk& c) {
@@ -109,7 +112,7 @@ struct RefsReport {
 
 // Everything that points into [data(), end()) of the chunk holding `asked`.
 // Throws UserError when `asked` is in no chunk.
-RefsReport find_refs(const Target& target, const glibc::Heap& heap, const SymbolResolver& symbols,
+RefsReport find_refs(const Target& target, const HeapModel& heap, const SymbolResolver& symbols,
                      Address asked, bool with_path, const CancelToken& cancel);
 
 }  // namespace heapscope

@@ -13,7 +13,7 @@
 
 #include "heapscope/analysis/stats.h"
 #include "heapscope/cancel.h"
-#include "heapscope/glibc/heap.h"
+#include "heapscope/model/heap_model.h"
 #include "heapscope/symbols.h"
 #include "heapscope/target.h"
 
@@ -21,18 +21,21 @@ namespace heapscope {
 
 class TypeNamer {
  public:
-  TypeNamer(const Target& target, const SymbolResolver& symbols) : target_(target), symbols_(symbols) {}
+  // The blocks asked about are `heap`'s: their first word is the vtable
+  // pointer of a C++ object, at the model's user_begin.
+  TypeNamer(const Target& target, const SymbolResolver& symbols, const HeapModel& heap)
+      : target_(target), symbols_(symbols), heap_(heap) {}
 
-  // The class of an in-use or mmapped chunk, or nullopt.
-  std::optional<std::string> type_of(const glibc::Chunk& c);
+  // The class of a live block (in use, mmapped), or nullopt.
+  std::optional<std::string> type_of(const Block& c);
   // The same as an id: 0 for none, else 1 + index into names().
-  uint32_t type_id(const glibc::Chunk& c);
+  uint32_t type_id(const Block& c);
   const std::vector<std::string>& names() const { return names_; }
   // type_id of chunks[i] for each i of `which` (address order), appended to
   // out; reads ahead, for lists of a million chunks.
   // With `maybe` (a bit per chunk, as LeakAnalysis::maybe_typed), chunks
   // whose bit is clear are 0 without a read.
-  void type_ids(const std::vector<glibc::Chunk>& chunks, const std::vector<uint32_t>& which,
+  void type_ids(const std::vector<Block>& chunks, const std::vector<uint32_t>& which,
                 std::vector<uint32_t>& out, const std::vector<uint64_t>* maybe = nullptr);
 
  private:
@@ -50,6 +53,7 @@ class TypeNamer {
 
   const Target& target_;
   const SymbolResolver& symbols_;
+  const HeapModel& heap_;
   std::unordered_map<uint64_t, uint32_t> by_vptr_;
   std::unordered_map<std::string, uint32_t> by_name_;
   std::vector<std::string> names_;
@@ -61,6 +65,6 @@ struct TypeRow {
   Tally tally;
 };
 std::vector<TypeRow> stats_by_type(const Target& target, const SymbolResolver& symbols,
-                                   const glibc::Heap& heap, const CancelToken& cancel);
+                                   const HeapModel& heap, const CancelToken& cancel);
 
 }  // namespace heapscope

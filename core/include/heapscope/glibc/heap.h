@@ -110,6 +110,12 @@ struct MallocPar {
 // what only glibc has: arenas' fields, free lists, tcaches, malloc_par.
 class Heap : public HeapModel {
  public:
+  // A glibc heap has glibc's kinds from the start (tests build some by hand).
+  Heap() {
+    allocator = "glibc";
+    kinds = chunk_kinds();
+  }
+
   // Finds and walks the heap. Throws UserError when no glibc heap is found.
   static Heap build(const Target& target, const SymbolResolver& symbols,
                     const CancelToken& cancel = CancelToken());

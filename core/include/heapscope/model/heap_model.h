@@ -41,8 +41,17 @@ struct BlockKind {
   BlockState state = BlockState::kUnknown;
   uint32_t user_offset = 0;  // from the block's address to the first byte the program sees
   bool in_use_counted = false;  // counted as in use by the allocator's own statistics (glibc: tcache)
+  // Bytes past the block's end its owner may still write (glibc: an in-use
+  // chunk owns the next chunk's prev_size field).
+  uint32_t tail_bytes = 0;
+  // Allocated by the allocator for itself (jemalloc's thread-cache stacks):
+  // in use for its counters, but no object of the program, so never a leak
+  // and never scanned (its stale slots would keep freed-and-reused memory alive).
+  bool internal = false;
 };
 inline constexpr int kMaxBlockKinds = 16;
+// A block the program holds: an object of the leak and reference scans.
+constexpr bool is_program_object(const BlockKind& k) { return is_live(k.state) && !k.internal; }
 
 // Sixteen bytes: a heap of millions of blocks is mostly this vector, and
 // every whole-heap pass reads it. Bit-fields keep plain member syntax; a
@@ -106,6 +115,12 @@ class HeapModel {
   BlockState state(const Block& b) const { return kinds[b.kind].state; }
   // The program's bytes of a block: [user_begin, end).
   Address user_begin(const Block& b) const { return b.address + kinds[b.kind].user_offset; }
+  // The bytes the program may write: from user_begin to the end, plus the tail.
+  AddressRange user_area(const Block& b) const {
+    return {user_begin(b), b.end() + kinds[b.kind].tail_bytes};
+  }
+  // Handed out to the program: an object of the leak and reference scans.
+  bool is_live(const Block& b) const { return is_program_object(kinds[b.kind]); }
 
   // The block whose [address, end) holds a, and the block that starts at a;
   // nullptr when there is none.
