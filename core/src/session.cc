@@ -68,6 +68,9 @@ const glibc::Heap& Session::glibc_heap(const CancelToken& cancel) {
   return *glibc_heap_;
 }
 
+// A model that failed leaves "note: <allocator>'s heap could not be read: <why>".
+constexpr std::string_view kNotePrefix = "note: ";
+
 std::vector<const HeapModel*> Session::heap_models(const CancelToken& cancel) {
   std::vector<const HeapModel*> out;
   try {
@@ -81,7 +84,7 @@ std::vector<const HeapModel*> Session::heap_models(const CancelToken& cancel) {
       try {
         if (auto model = m.try_build(*target_, symbols(), cancel)) other_models_.push_back(std::move(model));
       } catch (const UserError& e) {
-        model_notes_.push_back(fmt::format("note: {}'s heap could not be read: {}", m.name, e.message));
+        model_notes_.push_back(fmt::format("{}{}'s heap could not be read: {}", kNotePrefix, m.name, e.message));
       }
     }
     other_models_built_ = true;
@@ -95,6 +98,9 @@ const HeapModel& Session::heap_model(const CancelToken& cancel) {
     return glibc_heap(cancel);
   } catch (const UserError&) {
     auto models = heap_models(cancel);
+    // An allocator that is there but cannot be read says why, rather than
+    // glibc (its note is the only kind of model note).
+    if (models.empty() && !model_notes_.empty()) throw UserError{model_notes_.front().substr(kNotePrefix.size())};
     if (models.empty()) throw;
     return *models.front();
   }

@@ -8,7 +8,8 @@ without symbols), and processes whose malloc is not glibc's.
     and without debug info; gdb and lldb print the CLI's bytes.
   - other_malloc with jemalloc, tcmalloc, mimalloc preloaded, jemalloc
     linked, and built with musl-gcc (dynamic, static, static stripped): one
-    line naming the allocator (CLI: exit 2), the same line in gdb and lldb;
+    line naming the allocator (CLI: exit 2), the same line in gdb and lldb
+    (jemalloc, mimalloc and tcmalloc have models: heap stats reads them);
     with jemalloc preloaded and glibc's heap used too (__libc_malloc), the
     glibc heap is read as always.
 Environment: HEAPSCOPE_ROOTS_PROGRAMS (where CMake built other_malloc*), and
@@ -200,7 +201,7 @@ class OtherMallocTest(unittest.TestCase):
             self.assertRegex(err, "^heapscope: " + error + "\n$")
 
     def check_jemalloc(self, core, name="jemalloc", shown="libjemalloc.so", glibc_only="heap bins"):
-        """jemalloc and mimalloc: their glibc-only command says which allocator it is."""
+        """jemalloc, mimalloc and tcmalloc: their glibc-only command says which allocator it is."""
         self.check_model(core, name, glibc_only,
                          r"malloc in this process is %s \(%s[^)]*\); glibc's heap is unused" % (name, re.escape(shown)))
 
@@ -213,7 +214,7 @@ class OtherMallocTest(unittest.TestCase):
                 # arena is then set up, but still holds nothing.
                 args = ["info"] if name == "jemalloc" else []
                 core, _ = self.core_of(exe, {"LD_PRELOAD": preload(name)}, args)
-                if name in ("jemalloc", "mimalloc"):
+                if name in ("jemalloc", "mimalloc", "tcmalloc"):
                     self.check_jemalloc(core, name, shown, "heap bins" if name == "jemalloc" else "heap arenas")
                     continue
                 self.check_one_line(exe, core, r"malloc in this process is %s \(%s[^)]*\); glibc's heap is unused"

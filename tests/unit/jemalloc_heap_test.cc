@@ -15,6 +15,7 @@
 #include "heapscope/error.h"
 #include "jemalloc/layout.h"
 #include "model_findings.h"
+#include "model_tally.h"
 
 namespace heapscope {
 namespace {
@@ -111,22 +112,6 @@ struct Synthetic {
   }
 };
 
-struct Tally {
-  std::map<std::string, std::pair<uint64_t, uint64_t>> kinds;  // name: blocks, bytes
-  uint64_t in_use_blocks = 0, in_use_bytes = 0;
-};
-
-Tally tally(const HeapModel& m) {
-  Tally t;
-  for (const auto& b : m.blocks) {
-    auto& k = t.kinds[std::string(m.kind_of(b).name)];
-    ++k.first;
-    k.second += b.size;
-    if (m.state(b) == BlockState::kInUse) ++t.in_use_blocks, t.in_use_bytes += b.size;
-  }
-  return t;
-}
-
 using testing::finding_kinds, testing::has_finding;
 
 TEST(JemallocHeap, NoJemallocNoModel) {
@@ -149,7 +134,7 @@ TEST(JemallocHeap, SyntheticHeapFoundByShapeAndTiled) {
   EXPECT_EQ(heap.emap, Address(kEmap));
   EXPECT_EQ(heap.arenas, Address(kArenas));
   EXPECT_EQ(finding_kinds(heap), std::vector<std::string>{});
-  Tally t = tally(heap);
+  ModelTally t = tally(heap);
   EXPECT_EQ(t.in_use_blocks, 11u);
   EXPECT_EQ(t.in_use_bytes, 10 * 64 + 16384u);
   EXPECT_EQ(t.kinds["free region"], std::make_pair(uint64_t{54}, uint64_t{54 * 64}));
@@ -177,7 +162,7 @@ TEST(JemallocHeap, ThreadCacheItemsAreCached) {
   auto m = s.build();
   ASSERT_NE(m, nullptr);
   EXPECT_EQ(finding_kinds(*m), std::vector<std::string>{});
-  Tally t = tally(*m);
+  ModelTally t = tally(*m);
   EXPECT_EQ(t.in_use_blocks, 9u);
   EXPECT_EQ(t.kinds["tcache"], std::make_pair(uint64_t{2}, uint64_t{64 + 16384}));
 }

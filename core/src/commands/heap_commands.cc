@@ -169,6 +169,7 @@ std::string run_chunk(CommandContext& ctx) {
 }
 
 void run_bins(CommandContext& ctx) {
+  if (run_tcmalloc_bins(ctx)) return;
   if (run_mimalloc_bins(ctx)) return;  // mimalloc's page lists
   // mallocng has no free lists: its groups per size class, with their slot masks.
   if (const auto* m = dynamic_cast<const musl::Heap*>(&ctx.session.heap_model(ctx.cancel))) {

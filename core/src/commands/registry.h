@@ -26,6 +26,8 @@ void add_allocator_commands(std::vector<CommandSpec>& table);  // heap allocator
 extern const OptionSpec kAllocatorOption;
 const HeapModel& model_option(CommandContext& ctx);
 void add_snapshot_commands(std::vector<CommandSpec>& table);  // heap snapshot, heap diff
+// heap bins on a tcmalloc target (its size classes' free lists); false when tcmalloc is not the heap.
+bool run_tcmalloc_bins(CommandContext& ctx);
 
 // The arena `heap arena I` chose (nullopt: every arena); arena_option falls
 // back to it when a command has no --arena.

@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "jemalloc/roots.h"
+#include "model/tiling.h"
 #include "util/mapped_range.h"
 
 namespace heapscope::jemalloc {
@@ -379,28 +380,8 @@ class Walker {
   void finish() {
     for (uint64_t p : cached_)
       finding("tcache-stray", Address(p), kNoOwner, "a cached pointer that is no region or large allocation");
-    auto& blocks = heap_.blocks;
-    auto by_address = [](const Block& a, const Block& b) { return a.address < b.address; };
-    // Extents came in address order, then the base blocks: sort only what is not.
-    auto sorted_end = std::is_sorted_until(blocks.begin(), blocks.end(), by_address);
-    std::sort(sorted_end, blocks.end(), by_address);
-    std::inplace_merge(blocks.begin(), sorted_end, blocks.end(), by_address);
-    // Overlaps mean a corrupt descriptor: keep the first, say so.
-    size_t kept = 0;
-    for (size_t i = 0; i < blocks.size(); ++i) {
-      if (kept > 0 && blocks[i].address < blocks[kept - 1].end()) {
-        finding("overlap", blocks[i].address, blocks[i].owner,
-                fmt::format("overlaps the block at {}", to_hex(blocks[kept - 1].address)));
-        continue;
-      }
-      blocks[kept++] = blocks[i];
-    }
-    blocks.resize(kept);
+    sort_and_tile(heap_, 10000);
     mark_tcache_stacks();
-    for (const Block& b : blocks) {
-      if (!heap_.system.empty() && heap_.system.back().end == b.address) heap_.system.back().end = b.end();
-      else heap_.system.push_back({b.address, b.end()});
-    }
   }
 
   void mark_tcache_stacks() {

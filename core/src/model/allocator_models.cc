@@ -8,6 +8,7 @@
 #include "heapscope/mems/model.h"
 #include "heapscope/mimalloc/heap.h"
 #include "heapscope/musl/heap.h"
+#include "heapscope/tcmalloc/heap.h"
 
 namespace heapscope {
 
@@ -21,6 +22,7 @@ std::unique_ptr<HeapModel> build_glibc(const Target& target, const SymbolResolve
 constexpr AllocatorModel kModels[] = {
     {"glibc", build_glibc},
     {"jemalloc", jemalloc::try_build},
+    {"tcmalloc", tcmalloc::try_build},
     {"mimalloc", mimalloc::try_build},
     {"musl", musl::try_build},
     {"mems", mems::try_build},
