@@ -53,7 +53,9 @@ void run_sites(CommandContext& ctx) {
 
 void run_flamegraph(CommandContext& ctx) {
   const bool leaked = leaked_state(ctx);
-  auto path = *ctx.args.get("--html");
+  auto html = ctx.args.get("--html");
+  if (!html || html->empty()) throw UserError{"heap flamegraph writes a page: give it --html FILE"};
+  const std::string path = *html;
   auto tables = required_sites(ctx);
   auto groups = group_sites(ctx, tables, leaked, sites::SiteOrder::kBytes);
   auto tree = sites::build_site_tree(tables, groups);
