@@ -120,6 +120,24 @@ class _ModelMap:
                          % self.allocator)
 
 
+class TcmallocLeakMarksTest(unittest.TestCase):
+    """The HTML page marks every block `heap leaks` lists, by its class."""
+
+    def test_marks_are_the_leaks(self):
+        core, _ = lib.run_scenario_to_core(lib.example_path("tcmalloc_leaks_basic"))
+        leaks = lib.run_cli_json([core, "heap", "leaks"])
+        want = sorted((c["class"], c["address"]) for c in leaks["chunks"])
+        self.assertGreater(len(want), 0)
+        with tempfile.TemporaryDirectory() as d:
+            page = os.path.join(d, "map.html")
+            lib.run_cli_json([core, "heap", "map", "--html", page])
+            with open(page, encoding="utf-8") as f:
+                text = f.read()
+        data = json.loads(re.search(r'id="heapscope-data"[^>]*>(.*?)</script>', text, re.S).group(1))
+        self.assertEqual(sorted((m["kind"], m["address"]) for m in data["marks"]), want)
+        self.assertEqual(data["marks_total"], len(want))
+
+
 class JemallocMapTest(_ModelMap, SameInEveryFrontEnd, unittest.TestCase):
     program = "jemalloc_threads"
     allocator = "jemalloc"
