@@ -138,6 +138,24 @@ class TcmallocLeakMarksTest(unittest.TestCase):
         self.assertEqual(data["marks_total"], len(want))
 
 
+class MemsMapTest(unittest.TestCase):
+    """heap map --allocator mems draws the MeMS nodes; its page marks no
+    leaks (the generic scan misses MeMS virtual addresses: mems leaks)."""
+
+    def test_mems_rows_and_no_leak_marks(self):
+        core, _ = lib.run_scenario_to_core(lib.example_path("mems_demo"))
+        got = lib.run_cli_json([core, "heap", "map", "--allocator", "mems"])
+        self.assertEqual(got["allocator"], "mems")
+        self.assertGreater(len(got["rows"]), 0)
+        with tempfile.TemporaryDirectory() as d:
+            page = os.path.join(d, "map.html")
+            lib.run_cli_json([core, "heap", "map", "--allocator", "mems", "--html", page])
+            with open(page, encoding="utf-8") as f:
+                text = f.read()
+        data = json.loads(re.search(r'id="heapscope-data"[^>]*>(.*?)</script>', text, re.S).group(1))
+        self.assertEqual([m["kind"] for m in data["marks"]], ["finding"] * got["findings"])
+
+
 class JemallocMapTest(_ModelMap, SameInEveryFrontEnd, unittest.TestCase):
     program = "jemalloc_threads"
     allocator = "jemalloc"

@@ -1,7 +1,10 @@
 # heap map (text, --json, --html) on the models of allocators other than
-# glibc (model_map_test.py), on jemalloc, musl, tcmalloc and mimalloc cores.
+# glibc (model_map_test.py), on jemalloc, musl, tcmalloc, mimalloc and mems cores.
 # Included by CMakeLists.txt here. Labels: integration, map, and the allocator's.
 set(heapscope_map_tests "")
+if(TARGET mems_demo)
+  list(APPEND heapscope_map_tests MemsMapTest:mems)
+endif()
 if(HEAPSCOPE_JEMALLOC_LIBRARY)
   list(APPEND heapscope_map_tests JemallocMapTest:jemalloc)
 endif()
