@@ -112,6 +112,10 @@ class _ModelMap:
             self.assertEqual(attrs.get("data-selftest"), "ok", attrs)
             self.assertEqual(attrs.get("data-errors"), "0", attrs)
             self.assertEqual(attrs.get("data-heaps-drawn"), str(len(self.map["rows"])), attrs)
+            # The self-test hovered the first row: named as OWNER range N, in blocks.
+            tip = attrs.get("data-tooltip", "")
+            self.assertRegex(tip, r"^.+ range 0 \| ")
+            self.assertNotIn("chunk", tip)
 
     def test_glibc_options_are_refused(self):
         status, out, err = lib.run_cli([self.core, "heap", "map", "--arena", "0"])

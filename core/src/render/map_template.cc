@@ -79,6 +79,7 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
   // glibc's rows are an arena's heaps; another allocator's (D.allocator)
   // are an owner's system ranges, each with its label.
   function rowName(h) { return h.mm ? "mmapped chunk " + h.index : h.label || "arena " + h.arena + " heap " + h.index; }
+  var UNIT = D.allocator ? "block" : "chunk";  // what the allocator hands out, in its own word
   function ownerName(a) { return a.label || "arena " + a.index + (a.main ? " (main)" : ""); }
 
   // Decode each heap's spans (see map_render.cc).
@@ -196,7 +197,7 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
     ctx.fillStyle = "#888";
     ctx.font = "11px ui-monospace,monospace";
     ctx.fillText(h.mm ? "mmapped chunk " + h.begin + "  " + human(h.size)
-                      : (h.label ? "range " : "heap ") + h.index + "  " + h.begin + "  " + human(h.size) + "  " + h.chunks + " chunks", LM, r.y + 9);
+                      : (h.label ? "range " : "heap ") + h.index + "  " + h.begin + "  " + human(h.size) + "  " + h.chunks + " " + UNIT + "s", LM, r.y + 9);
     for (var c2 = 0; c2 < pw; c2++) {
       var tot = 0, best = 0, bestv = 0;
       for (var k = 0; k < NS; k++) { var v = acc[c2 * NS + k]; tot += v; if (v > bestv) { bestv = v; best = k; } }
@@ -348,16 +349,16 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
       // The chunk itself, when the page knows the chunk boundaries.
       var ci = Math.max(0, lowerBound(h.bd, Math.floor(b / 16) + 1) - 1);
       var c0 = h.bd[ci] * 16, c1 = ci + 1 < h.bd.length ? h.bd[ci + 1] * 16 : h.size;
-      if (h.cnt[i] !== 1) lines.push("chunk " + hex(h.base + c0) + "  size " + (c1 - c0) + " (" + human(c1 - c0) + ")");
+      if (h.cnt[i] !== 1) lines.push(UNIT + " " + hex(h.base + c0) + "  size " + (c1 - c0) + " (" + human(c1 - c0) + ")");
       if (h.fw) lines.push("data " + firstBytes(h, ci));
     }
     if (h.cnt[i] === 1 && !D.granularity) {
-      lines.push("chunk " + hex(addr) + "  size " + size + " (" + human(size) + ")");
+      lines.push(UNIT + " " + hex(addr) + "  size " + size + " (" + human(size) + ")");
       lines.push("state " + name[st]);
     } else {
       lines.push(hex(addr) + " - " + hex(addr + size) + "  " + human(size));
       lines.push("state " + name[st] + (D.granularity ? " (dominant in each " + human(D.granularity) + " cell)" : ""));
-      lines.push(h.cnt[i] + " chunk" + (h.cnt[i] === 1 ? "" : "s") + " start here");
+      lines.push(h.cnt[i] + " " + UNIT + (h.cnt[i] === 1 ? "" : "s") + " start here");
     }
     if (bpp > size) lines.push("1 px = " + human(Math.round(bpp)) + ": zoom in for detail");
     return lines.join("\n");
@@ -446,11 +447,11 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
     row("external frag.", pct(f.external_fragmentation));
     if (f.trim_bytes !== undefined) row("malloc_trim(0)", human(f.trim_bytes));
     parent.appendChild(t);
-    if (f.free_hist.length) { parent.appendChild(el("div", "free chunk sizes", "muted")); histo(parent, f.free_hist); }
-    if (f.in_use_hist.length) { parent.appendChild(el("div", "in-use chunk sizes", "muted")); histo(parent, f.in_use_hist, "hu"); }
+    if (f.free_hist.length) { parent.appendChild(el("div", "free " + UNIT + " sizes", "muted")); histo(parent, f.free_hist); }
+    if (f.in_use_hist.length) { parent.appendChild(el("div", "in-use " + UNIT + " sizes", "muted")); histo(parent, f.in_use_hist, "hu"); }
   }
   var side = document.getElementById("side");
-  side.appendChild(el("div", "Drag to pan, wheel or +/- to zoom, 0 to reset; hover for a chunk; click a problem or a leak to go to it.", "muted"));
+  side.appendChild(el("div", "Drag to pan, wheel or +/- to zoom, 0 to reset; hover for a " + UNIT + "; click a problem or a leak to go to it.", "muted"));
   D.arenas.forEach(function (a) { if (a.frag) figures(side, ownerName(a), a.frag); });
   if (D.arenas.length > 1) figures(side, D.allocator ? "all owners" : "all arenas", D.total);
   if (D.mmapped.chunks) side.appendChild(el("p", "mmapped chunks: " + D.mmapped.chunks + " (" + human(D.mmapped.bytes) + "), outside the arenas"));
