@@ -122,5 +122,82 @@ TEST(MapRender, TextHasLegendAndStrip) {
   EXPECT_EQ(j["heaps"][0]["strip"].get<std::string>().size(), 64u);
 }
 
+constexpr BlockKind kModelKinds[] = {
+    {"region", BlockState::kInUse, 0},
+    {"cached", BlockState::kCached, 0},
+    {"dirty", BlockState::kFree, 0},
+    {"base", BlockState::kMetadata, 0},
+    {"huge", BlockState::kMapped, 0},
+};
+
+// Three system ranges listed in address order: the unowned huge block's
+// (lowest), arena 1's and arena 0's; the walk left 0x100 bytes of arena 0's
+// range unparsed.
+HeapModel three_ranges() {
+  HeapModel m;
+  m.allocator = "testalloc";
+  m.version = "1.0";
+  m.kinds = kModelKinds;
+  m.owners = {{"arena 0", Address(0x1000), 0x1000}, {"arena 1", Address(0x2000), 0x800}};
+  m.blocks = {
+      Block(Address(0x100000), 0x1000, kNoOwner, 4, 0),
+      Block(Address(0x200000), 0x400, 1, 0, 0), Block(Address(0x200400), 0x400, 1, 2, 0),
+      Block(Address(0x300000), 0x100, 0, 3, 0), Block(Address(0x300100), 0x600, 0, 0, 0),
+      Block(Address(0x300700), 0x800, 0, 1, 0),
+  };
+  m.system = {{Address(0x100000), Address(0x101000)}, {Address(0x200000), Address(0x200800)},
+              {Address(0x300000), Address(0x301000)}};
+  m.build_index();
+  return m;
+}
+
+TEST(ModelMap, RowsAreSystemRangesByOwnerUnownedLast) {
+  HeapModel h = three_ranges();
+  HeapMap m = build_model_map(h, 16, 0);
+  ASSERT_EQ(m.heaps.size(), 3u);
+  EXPECT_EQ(m.arenas, 3u);
+  EXPECT_EQ(m.heaps[0].arena, 0);
+  EXPECT_EQ(m.heaps[0].range.begin, Address(0x300000));
+  EXPECT_EQ(m.heaps[1].arena, 1);
+  EXPECT_EQ(m.heaps[2].arena, kNoOwner);
+  EXPECT_EQ(m.heaps[0].chunks, 3u);
+  // 0x100 metadata, 0x600 in use, 0x800 cached, 0x100 no block: one char is 0x100 bytes.
+  EXPECT_EQ(m.heaps[0].strip, "m######cccccccc?");
+  EXPECT_EQ(m.heaps[1].strip, "########--------");
+  EXPECT_EQ(m.heaps[2].strip, std::string(16, 'M'));
+  // Exact spans in BlockState values, the gap unknown.
+  ASSERT_EQ(m.heaps[0].spans.size(), 4u);
+  EXPECT_EQ(m.heaps[0].spans[3].state, static_cast<uint8_t>(BlockState::kUnknown));
+  EXPECT_EQ(m.heaps[0].spans[3].size, 0x100u);
+}
+
+TEST(ModelMap, CellsWithNoMajorityAreMixed) {
+  HeapModel h = three_ranges();
+  HeapMap m = build_model_map(h, 2, 0);  // arena 1's range: half in use, half free in one cell each
+  EXPECT_EQ(m.heaps[1].strip, "#-");
+  m = build_model_map(h, 1, 0);
+  EXPECT_EQ(m.heaps[1].strip, "%");
+}
+
+TEST(ModelMap, TextJsonAndPage) {
+  HeapModel h = three_ranges();
+  HeapMap m = build_model_map(h, 16, 0);
+  std::string t = model_map_text(h, m);
+  EXPECT_EQ(t.substr(0, t.find('\n')), "testalloc 1.0: 3 system ranges, 6 blocks, system bytes 10240 (10.0 KiB)");
+  EXPECT_NE(t.find("arena 0 at 0x1000: 1 range, system bytes 4096 (4.0 KiB)\n"
+                   "  range 0 0x300000-0x301000 4.0 KiB, 3 blocks, 1 char = 256 B\n"
+                   "  |m######cccccccc?|\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("unowned: 1 range\n"), std::string::npos) << t;
+  auto j = nlohmann::json::parse(model_map_json(h, m));
+  EXPECT_EQ(j["states"]["in_use"], (nlohmann::json{{"blocks", 2}, {"bytes", 0xa00}}));
+  EXPECT_EQ(j["states"]["mapped"], (nlohmann::json{{"blocks", 1}, {"bytes", 0x1000}}));
+  EXPECT_EQ(j["states"]["unknown"], (nlohmann::json{{"blocks", 0}, {"bytes", 0}}));
+  EXPECT_EQ(j["rows"][2]["owner"], nullptr);
+  std::string page = model_map_html(h, build_model_map(h, 0, 100), compute_model_frag(h), "test", {});
+  EXPECT_NE(page.find("\"allocator\":\"testalloc\""), std::string::npos);
+  EXPECT_NE(page.find("\"label\":\"unowned range 0\""), std::string::npos);
+  EXPECT_EQ(page.find("/*HEAPSCOPE_DATA*/"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace heapscope

@@ -70,10 +70,11 @@ std::string run_pages(CommandContext& ctx) {
 constexpr size_t kMaxHtmlSpans = 200000;
 
 std::vector<MapMark> map_marks(CommandContext& ctx, const glibc::Heap& h, std::optional<int> arena);
+void add_leak_marks(CommandContext& ctx, const HeapModel& h, std::optional<int> owner, std::vector<MapMark>& marks);
 
-// Each chunk's first 8 data bytes for the HTML map, when the heaps drawn
-// have few enough chunks for the page to carry them (else none).
-std::vector<uint64_t> first_words(CommandContext& ctx, const glibc::Heap& h, const HeapMap& m) {
+// Each block's first 8 bytes of the program's for the HTML map, when the
+// rows drawn have few enough blocks for the page to carry them (else none).
+std::vector<uint64_t> first_words(CommandContext& ctx, const HeapModel& h, const HeapMap& m) {
   constexpr uint64_t kMaxChunks = 100'000;
   uint64_t chunks = 0;
   for (const auto& mh : m.heaps) chunks += mh.chunks;
@@ -81,29 +82,77 @@ std::vector<uint64_t> first_words(CommandContext& ctx, const glibc::Heap& h, con
   std::vector<uint64_t> words(h.blocks.size());
   for (size_t i = 0; i < h.blocks.size(); ++i) {
     if (i % 4096 == 0) check_cancel(ctx.cancel);
-    words[i] = ctx.session.target().read_u64(glibc::chunk_data(h.blocks[i])).value_or(0);
+    words[i] = ctx.session.target().read_u64(h.user_begin(h.blocks[i])).value_or(0);
   }
   return words;
 }
 
-std::string run_map(CommandContext& ctx) {
-  const auto& h = ctx.session.glibc_heap(ctx.cancel);
-  auto arena = arena_option(ctx, h);
+void write_page(const std::string& file, const std::string& page) {
+  std::FILE* f = std::fopen(file.c_str(), "wb");
+  if (!f) throw UserError{fmt::format("cannot write {}: {}", file, std::strerror(errno))};
+  bool ok = std::fwrite(page.data(), 1, page.size(), f) == page.size();
+  ok = std::fclose(f) == 0 && ok;
+  if (!ok) throw UserError{fmt::format("cannot write {}: {}", file, std::strerror(errno))};
+}
+
+uint64_t width_option(CommandContext& ctx) {
   uint64_t width = ctx.args.get_uint("--width").value_or(64);
   if (width < 8 || width > 4096) throw UserError{"--width must be between 8 and 4096"};
+  return width;
+}
+
+uint64_t max_spans_option(CommandContext& ctx) {
+  uint64_t max_spans = ctx.args.get_uint("--max-spans").value_or(kMaxHtmlSpans);
+  if (max_spans < 1) throw UserError{"--max-spans must be at least 1"};
+  return max_spans;
+}
+
+// heap map on a model other than glibc's: a row per system range, grouped
+// by owner; the HTML page marks the walk's findings and the leaks (not on
+// mems: 'mems leaks' follows its virtual addresses).
+std::string run_model_map(CommandContext& ctx, const HeapModel& h) {
+  if (ctx.args.has("--arena"))
+    throw UserError{fmt::format("heap map --arena needs glibc's heap; malloc in this process is {}", h.allocator)};
+  uint64_t width = width_option(ctx);
   if (auto file = ctx.args.get("--html")) {
     if (file->empty()) throw UserError{"--html needs a file name"};
-    uint64_t max_spans = ctx.args.get_uint("--max-spans").value_or(kMaxHtmlSpans);
-    if (max_spans < 1) throw UserError{"--max-spans must be at least 1"};
-    HeapMap m = build_heap_map(h, arena, 0, static_cast<size_t>(max_spans), ctx.cancel);
+    HeapMap m = build_model_map(h, 0, static_cast<size_t>(max_spans_option(ctx)), ctx.cancel);
+    std::vector<MapMark> marks;
+    for (const Finding& f : h.findings) {
+      const Block* b = h.block_containing(f.address);
+      marks.push_back({f.address, b ? uint64_t{b->size} : 0, "finding", f.kind + ": " + f.detail});
+    }
+    // The generic scan misses MeMS virtual addresses (see heap leaks): no leak marks there.
+    if (h.allocator != "mems") add_leak_marks(ctx, h, std::nullopt, marks);
+    std::string page = model_map_html(h, m, compute_model_frag(h, ctx.cancel), ctx.session.target().description(),
+                                      marks, first_words(ctx, h, m));
+    write_page(*file, page);
+    uint64_t blocks = 0;
+    for (const auto& mh : m.heaps) blocks += mh.chunks;
+    if (ctx.args.json())
+      return nlohmann::ordered_json{{"html", *file}, {"bytes", page.size()}, {"owners", m.arenas},
+                                    {"rows", m.heaps.size()}, {"blocks", blocks}, {"granularity", m.granularity}}
+                 .dump() + "\n";
+    return fmt::format("wrote the heap map to {} ({} system range{}, {} blocks, {} bytes)\n", *file, m.heaps.size(),
+                       m.heaps.size() == 1 ? "" : "s", blocks, page.size());
+  }
+  HeapMap m = build_model_map(h, static_cast<size_t>(width), 0, ctx.cancel);
+  return ctx.args.json() ? model_map_json(h, m) : model_map_text(h, m);
+}
+
+std::string run_map(CommandContext& ctx) {
+  const HeapModel& model = model_option(ctx);
+  if (!dynamic_cast<const glibc::Heap*>(&model)) return run_model_map(ctx, model);
+  const auto& h = ctx.session.glibc_heap(ctx.cancel);
+  auto arena = arena_option(ctx, h);
+  uint64_t width = width_option(ctx);
+  if (auto file = ctx.args.get("--html")) {
+    if (file->empty()) throw UserError{"--html needs a file name"};
+    HeapMap m = build_heap_map(h, arena, 0, static_cast<size_t>(max_spans_option(ctx)), ctx.cancel);
     FragReport frag = compute_frag(h, targets::page_size(ctx.session.target()), ctx.cancel);
     std::string page = map_html(h, m, frag, ctx.session.target().description(), heap_problems(ctx),
                                 map_marks(ctx, h, arena), first_words(ctx, h, m));
-    std::FILE* f = std::fopen(file->c_str(), "wb");
-    if (!f) throw UserError{fmt::format("cannot write {}: {}", *file, std::strerror(errno))};
-    bool ok = std::fwrite(page.data(), 1, page.size(), f) == page.size();
-    ok = std::fclose(f) == 0 && ok;
-    if (!ok) throw UserError{fmt::format("cannot write {}: {}", *file, std::strerror(errno))};
+    write_page(*file, page);
     size_t spans = 0;
     for (const auto& mh : m.heaps) spans += mh.spans.size();
     if (ctx.args.json())
@@ -127,14 +176,19 @@ std::vector<MapMark> map_marks(CommandContext& ctx, const glibc::Heap& h, std::o
     const glibc::Chunk* c = h.chunk_containing(f.address);
     marks.push_back({f.address, c ? uint64_t{c->size} : 0, "finding", f.kind + ": " + f.detail});
   }
+  add_leak_marks(ctx, h, arena, marks);
+  return marks;
+}
+
+// The leaked and possibly leaked blocks (heap leaks' classes), of `owner` only when given.
+void add_leak_marks(CommandContext& ctx, const HeapModel& h, std::optional<int> owner, std::vector<MapMark>& marks) {
   const LeakAnalysis leaks = analyze_leaks(ctx.session.target(), h, ctx.cancel);
   for (uint32_t i : leaks.listed) {
-    const glibc::Chunk& c = h.blocks[i];
-    if (arena && c.owner != *arena) continue;
+    const Block& c = h.blocks[i];
+    if (owner && c.owner != *owner) continue;
     const std::string_view cls = leak_class_name(leaks.classes[i]);
     marks.push_back({c.address, c.size, std::string(cls), fmt::format("{} leak, {} bytes", cls, uint64_t{c.size})});
   }
-  return marks;
 }
 
 std::string run_mems_frag(CommandContext& ctx) {
@@ -164,11 +218,14 @@ void add_frag_commands(std::vector<CommandSpec>& t) {
                {kArenaOption, kAllocatorOption}, 0, 1, rendered_whole(run_pages), {{"ADDR", ValueKind::kAddress}},
                {{"ADDR", "--arena"}}});
   t.push_back({"heap", "map", "Draw the heap: a strip per heap, or an HTML map with --html FILE",
-               "heap map [--arena I] [--width N] [--html FILE [--max-spans N]] [--json]",
+               "heap map [--arena I] [--allocator NAME] [--width N] [--html FILE [--max-spans N]] [--json]",
                "Text: one character per span of each heap, in the state covering most of it.\n"
                "--html FILE writes one self-contained HTML page: every arena's heaps to scale, chunks\n"
-               "coloured by state, zoom and pan, a tooltip per chunk, and the frag figures beside it.",
-               {kArenaOption, {"--width", "N", "characters per heap strip (text; default 64)", ValueKind::kNumber},
+               "coloured by state, zoom and pan, a tooltip per chunk, and the frag figures beside it.\n"
+               "On another allocator (jemalloc, musl, ...): a row per range it got from the system,\n"
+               "grouped by owner, blocks in their generic states (in_use, free, cached, top, mapped,\n"
+               "metadata, unknown); the HTML page marks the heap walk's findings and the leaks.",
+               {kArenaOption, kAllocatorOption, {"--width", "N", "characters per heap strip (text; default 64)", ValueKind::kNumber},
                 {"--html", "FILE", "write the HTML map to FILE", ValueKind::kFile},
                 {"--max-spans", "N", "HTML: aggregate into cells past N spans (default 200000)", ValueKind::kNumber}},
                0, 0, rendered_whole(run_map)});

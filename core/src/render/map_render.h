@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "heapscope/analysis/frag.h"
+#include "heapscope/analysis/model_frag.h"
 #include "heapscope/analysis/heapmap.h"
 #include "heapscope/glibc/heap.h"
 
@@ -32,6 +33,14 @@ std::string map_html(const glibc::Heap& h, const HeapMap& m, const FragReport& f
                      const std::vector<uint64_t>& first_words = {});
 // `first_words`, when given, holds each chunk's first 8 data bytes (indexed
 // as h.blocks): the page shows them when zoomed in far enough.
+
+// `heap map` on any other allocator's model: a row per system range,
+// grouped by owner, blocks in their generic states. The HTML page is the
+// same template fed the model's rows, its frag figures and `marks`.
+std::string model_map_text(const HeapModel& h, const HeapMap& m);
+std::string model_map_json(const HeapModel& h, const HeapMap& m);
+std::string model_map_html(const HeapModel& h, const HeapMap& m, const ModelFragReport& frag, std::string_view title,
+                           const std::vector<MapMark>& marks, const std::vector<uint64_t>& first_words = {});
 
 // The page around the data (map_template.cc); "/*HEAPSCOPE_DATA*/" marks
 // where the JSON data goes.

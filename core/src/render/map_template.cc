@@ -76,6 +76,11 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
     return i ? n.toFixed(1) + " " + u[i] : n + " B";
   }
   function pct(f) { return (f * 100).toFixed(1) + "%"; }
+  // glibc's rows are an arena's heaps; another allocator's (D.allocator)
+  // are an owner's system ranges, each with its label.
+  function rowName(h) { return h.mm ? "mmapped chunk " + h.index : h.label || "arena " + h.arena + " heap " + h.index; }
+  var UNIT = D.allocator ? "block" : "chunk";  // what the allocator hands out, in its own word
+  function ownerName(a) { return a.label || "arena " + a.index + (a.main ? " (main)" : ""); }
 
   // Decode each heap's spans (see map_render.cc).
   D.heaps.forEach(function (h) {
@@ -192,7 +197,7 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
     ctx.fillStyle = "#888";
     ctx.font = "11px ui-monospace,monospace";
     ctx.fillText(h.mm ? "mmapped chunk " + h.begin + "  " + human(h.size)
-                      : "heap " + h.index + "  " + h.begin + "  " + human(h.size) + "  " + h.chunks + " chunks", LM, r.y + 9);
+                      : (h.label ? "range " : "heap ") + h.index + "  " + h.begin + "  " + human(h.size) + "  " + h.chunks + " " + UNIT + "s", LM, r.y + 9);
     for (var c2 = 0; c2 < pw; c2++) {
       var tot = 0, best = 0, bestv = 0;
       for (var k = 0; k < NS; k++) { var v = acc[c2 * NS + k]; tot += v; if (v > bestv) { bestv = v; best = k; } }
@@ -306,8 +311,9 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
       } else if (r.kind === "arena") {
         var a = arenaByIndex[r.arena] || { index: r.arena };
         ctx.fillStyle = "#222"; ctx.font = "bold 13px system-ui,sans-serif";
-        var t = "arena " + a.index + (a.main ? " (main)" : "") + "  " + (a.address || "");
-        if (a.frag) t += "   free " + human(a.frag.free_bytes) + ", external fragmentation " + pct(a.frag.external_fragmentation) + ", malloc_trim(0) would release " + human(a.frag.trim_bytes);
+        var t = ownerName(a) + "  " + (a.address || "");
+        if (a.frag) t += "   free " + human(a.frag.free_bytes) + ", external fragmentation " + pct(a.frag.external_fragmentation) +
+                         (a.frag.trim_bytes !== undefined ? ", malloc_trim(0) would release " + human(a.frag.trim_bytes) : "");
         ctx.fillText(t, LM, r.y + 15);
       } else {
         drawHeap(r);
@@ -338,21 +344,21 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
     var i = spanAt(h, Math.floor(b));
     if (i < 0) return null;
     var u = h.unit, addr = h.base + h.off[i] * u, size = h.len[i] * u, st = h.st[i];
-    var lines = [h.mm ? "mmapped chunk " + h.index : "arena " + h.arena + " heap " + h.index];
+    var lines = [rowName(h)];
     if (h.bd && !D.granularity) {
       // The chunk itself, when the page knows the chunk boundaries.
       var ci = Math.max(0, lowerBound(h.bd, Math.floor(b / 16) + 1) - 1);
       var c0 = h.bd[ci] * 16, c1 = ci + 1 < h.bd.length ? h.bd[ci + 1] * 16 : h.size;
-      if (h.cnt[i] !== 1) lines.push("chunk " + hex(h.base + c0) + "  size " + (c1 - c0) + " (" + human(c1 - c0) + ")");
+      if (h.cnt[i] !== 1) lines.push(UNIT + " " + hex(h.base + c0) + "  size " + (c1 - c0) + " (" + human(c1 - c0) + ")");
       if (h.fw) lines.push("data " + firstBytes(h, ci));
     }
     if (h.cnt[i] === 1 && !D.granularity) {
-      lines.push("chunk " + hex(addr) + "  size " + size + " (" + human(size) + ")");
+      lines.push(UNIT + " " + hex(addr) + "  size " + size + " (" + human(size) + ")");
       lines.push("state " + name[st]);
     } else {
       lines.push(hex(addr) + " - " + hex(addr + size) + "  " + human(size));
       lines.push("state " + name[st] + (D.granularity ? " (dominant in each " + human(D.granularity) + " cell)" : ""));
-      lines.push(h.cnt[i] + " chunk" + (h.cnt[i] === 1 ? "" : "s") + " start here");
+      lines.push(h.cnt[i] + " " + UNIT + (h.cnt[i] === 1 ? "" : "s") + " start here");
     }
     if (bpp > size) lines.push("1 px = " + human(Math.round(bpp)) + ": zoom in for detail");
     return lines.join("\n");
@@ -412,7 +418,8 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
     var sw = document.createElement("span"); sw.className = "sw"; sw.style.background = l.color;
     s.appendChild(sw); s.appendChild(document.createTextNode(l.name)); lg.appendChild(s);
   });
-  document.getElementById("title").textContent = "heap map: " + D.title + " (glibc " + D.glibc_version + ")";
+  document.getElementById("title").textContent = "heap map: " + D.title +
+    (D.allocator ? " (" + D.allocator + " " + D.version + ", " + D.blocks + " blocks)" : " (glibc " + D.glibc_version + ")");
 
   function el(tag, text, cls) { var e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; }
   function histo(parent, hist, cls) {
@@ -432,21 +439,21 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
     parent.appendChild(el("h3", heading));
     var t = el("table");
     function row(k, v) { var tr = el("tr"); tr.appendChild(el("td", k)); tr.appendChild(el("td", v, "n")); t.appendChild(tr); }
-    ["tcache", "fast", "unsorted", "small", "large", "top"].forEach(function (c) {
+    (D.free_classes || ["tcache", "fast", "unsorted", "small", "large", "top"]).forEach(function (c) {
       var x = f.free[c]; row(c, x.chunks + " / " + human(x.bytes));
     });
     row("free total", human(f.free_bytes));
     row("largest free", human(f.largest_free));
     row("external frag.", pct(f.external_fragmentation));
-    row("malloc_trim(0)", human(f.trim_bytes));
+    if (f.trim_bytes !== undefined) row("malloc_trim(0)", human(f.trim_bytes));
     parent.appendChild(t);
-    if (f.free_hist.length) { parent.appendChild(el("div", "free chunk sizes", "muted")); histo(parent, f.free_hist); }
-    if (f.in_use_hist.length) { parent.appendChild(el("div", "in-use chunk sizes", "muted")); histo(parent, f.in_use_hist, "hu"); }
+    if (f.free_hist.length) { parent.appendChild(el("div", "free " + UNIT + " sizes", "muted")); histo(parent, f.free_hist); }
+    if (f.in_use_hist.length) { parent.appendChild(el("div", "in-use " + UNIT + " sizes", "muted")); histo(parent, f.in_use_hist, "hu"); }
   }
   var side = document.getElementById("side");
-  side.appendChild(el("div", "Drag to pan, wheel or +/- to zoom, 0 to reset; hover for a chunk; click a problem or a leak to go to it.", "muted"));
-  D.arenas.forEach(function (a) { if (a.frag) figures(side, "arena " + a.index + (a.main ? " (main)" : ""), a.frag); });
-  if (D.arenas.length > 1) figures(side, "all arenas", D.total);
+  side.appendChild(el("div", "Drag to pan, wheel or +/- to zoom, 0 to reset; hover for a " + UNIT + "; click a problem or a leak to go to it.", "muted"));
+  D.arenas.forEach(function (a) { if (a.frag) figures(side, ownerName(a), a.frag); });
+  if (D.arenas.length > 1) figures(side, D.allocator ? "all owners" : "all arenas", D.total);
   if (D.mmapped.chunks) side.appendChild(el("p", "mmapped chunks: " + D.mmapped.chunks + " (" + human(D.mmapped.bytes) + "), outside the arenas"));
   if (D.findings) side.appendChild(el("p", D.findings + " anomalies found in the heap (see heap check)"));
 
@@ -499,7 +506,7 @@ body{font:13px system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f6f6;
     cv.dispatchEvent(ev);
     var text = tip.textContent || "";
     if (tip.style.display !== "block") throw new Error("tooltip not shown");
-    if (text.indexOf("arena " + h0.arena + " heap " + h0.index) < 0) throw new Error("tooltip names the wrong heap: " + text);
+    if (text.indexOf(rowName(h0)) < 0) throw new Error("tooltip names the wrong heap: " + text);
     var m = /0x[0-9a-f]+/.exec(text);
     if (!m) throw new Error("tooltip has no address");
     var a = parseInt(m[0], 16);

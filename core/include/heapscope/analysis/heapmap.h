@@ -15,8 +15,10 @@
 
 namespace heapscope {
 
-// Span states are glibc::ChunkState values, plus kMixed.
+// Span states are glibc::ChunkState values, plus kMixed; on any other
+// model, BlockState values plus kModelMixedState.
 inline constexpr uint8_t kMixedState = glibc::kChunkStateCount;
+inline constexpr uint8_t kModelMixedState = kBlockStateCount;
 
 struct MapSpan {
   uint64_t offset = 0;  // from the heap's begin
@@ -26,8 +28,8 @@ struct MapSpan {
 };
 
 struct MapHeap {
-  int arena = 0;
-  int index = 0;         // heap number within its arena, oldest first
+  int arena = 0;         // on any other model: the owner index, or kNoOwner
+  int index = 0;         // heap number within its arena, oldest first (a model's: its range number)
   AddressRange range;
   bool sbrk = false;
   std::vector<MapSpan> spans;
@@ -48,9 +50,18 @@ char map_char(uint8_t state);
 std::string map_state_name(uint8_t state);  // glibc::state_name, or "mixed"
 std::vector<uint8_t> map_legend_states();
 
+// The same for any other model's span states.
+char model_map_char(uint8_t state);
+std::string model_map_state_name(uint8_t state);  // block_state_name, or "mixed"
+std::vector<uint8_t> model_map_legend_states();
+
 // max_spans bounds the spans of all heaps together (the HTML map's size);
 // strip_width is the number of characters per heap in the text strip.
 HeapMap build_heap_map(const glibc::Heap& heap, std::optional<int> arena, size_t strip_width,
                        size_t max_spans, const CancelToken& cancel = CancelToken());
+// Any other allocator's model: one row per system range, grouped by owner
+// (the owner of the range's first block), spans in BlockState values.
+HeapMap build_model_map(const HeapModel& heap, size_t strip_width, size_t max_spans,
+                        const CancelToken& cancel = CancelToken());
 
 }  // namespace heapscope

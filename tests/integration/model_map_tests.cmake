@@ -1,0 +1,28 @@
+# heap map (text, --json, --html) on the models of allocators other than
+# glibc (model_map_test.py), on jemalloc, musl, tcmalloc, mimalloc and mems cores.
+# Included by CMakeLists.txt here. Labels: integration, map, and the allocator's.
+set(heapscope_map_tests "")
+if(TARGET mems_demo)
+  list(APPEND heapscope_map_tests MemsMapTest:mems)
+endif()
+if(HEAPSCOPE_JEMALLOC_LIBRARY)
+  list(APPEND heapscope_map_tests JemallocMapTest:jemalloc)
+endif()
+if(HEAPSCOPE_MUSL_GCC)
+  list(APPEND heapscope_map_tests MuslMapTest:musl)
+endif()
+if(HEAPSCOPE_TCMALLOC_LIBRARY)
+  list(APPEND heapscope_map_tests TcmallocMapTest:tcmalloc TcmallocLeakMarksTest:tcmalloc)
+endif()
+if(HEAPSCOPE_MIMALLOC_LIBRARY)
+  list(APPEND heapscope_map_tests MimallocMapTest:mimalloc)
+endif()
+foreach(entry ${heapscope_map_tests})
+  string(REPLACE ":" ";" parts ${entry})
+  list(GET parts 0 class)
+  list(GET parts 1 allocator)
+  heapscope_integration_test(map.${class} model_map_test.${class} TIMEOUT 180)
+  set_property(TEST integration.map.${class} APPEND PROPERTY LABELS map ${allocator})
+  set_property(TEST integration.map.${class} APPEND PROPERTY ENVIRONMENT
+    "HEAPSCOPE_LLDB_PLUGIN=${PROJECT_BINARY_DIR}/lib/heapscope/libheapscope-lldb.so")
+endforeach()
