@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "builder.h"
+#include "model/tiling.h"
 #include "mems_layout.h"
 
 namespace heapscope::mems {
@@ -18,6 +19,8 @@ enum Kind : uint8_t {
   kProcess, kHole, kInvalid, kPoolHeader, kBlockInUse, kBlockFree, kBlockCached, kPoolTail, kUncarved,
   kArenaSlack, kMetaPage,
 };
+constexpr size_t kMaxFindings = 10000;
+
 constexpr BlockKind kKinds[] = {
     {"PROCESS", BlockState::kInUse},
     {"HOLE", BlockState::kFree},
@@ -110,24 +113,7 @@ class Layout {
     add(at, end - at, owner, kPoolTail);
   }
 
-  void finish() {
-    auto& blocks = m_.blocks;
-    std::stable_sort(blocks.begin(), blocks.end(), [](const Block& a, const Block& b) { return a.address < b.address; });
-    size_t kept = 0;
-    for (size_t i = 0; i < blocks.size(); ++i) {
-      if (kept > 0 && blocks[i].address < blocks[kept - 1].end()) {
-        m_.findings.push_back({"overlap", blocks[i].address, blocks[i].owner,
-                               fmt::format("overlaps the block at {}", to_hex(blocks[kept - 1].address))});
-        continue;
-      }
-      blocks[kept++] = blocks[i];
-    }
-    blocks.resize(kept);
-    for (const Block& b : blocks) {
-      if (!m_.system.empty() && m_.system.back().end == b.address) m_.system.back().end = b.end();
-      else m_.system.push_back({b.address, b.end()});
-    }
-  }
+  void finish() { sort_and_tile(m_, kMaxFindings); }
 
   Model& m_;
 };

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "model/tiling.h"
 #include "musl/context.h"
 #include "musl/layout.h"
 
@@ -406,25 +407,8 @@ class Walker {
     }
   }
 
-  void finish() {
-    auto& blocks = heap_.blocks;
-    std::sort(blocks.begin(), blocks.end(), [](const Block& a, const Block& b) { return a.address < b.address; });
-    // Overlaps mean corrupt metas: keep the first, say so.
-    size_t kept = 0;
-    for (size_t i = 0; i < blocks.size(); ++i) {
-      if (kept > 0 && blocks[i].address < blocks[kept - 1].end()) {
-        finding("overlap", blocks[i].address, fmt::format("overlaps the block at {}", to_hex(blocks[kept - 1].address)));
-        heap_.owners[0].system_bytes -= blocks[i].size;
-        continue;
-      }
-      blocks[kept++] = blocks[i];
-    }
-    blocks.resize(kept);
-    for (const Block& b : blocks) {
-      if (!heap_.system.empty() && heap_.system.back().end == b.address) heap_.system.back().end = b.end();
-      else heap_.system.push_back({b.address, b.end()});
-    }
-  }
+  // Overlaps mean corrupt metas: the first block stays, the other is a finding.
+  void finish() { sort_and_tile(heap_, kMaxFindings); }
 
   const Target& target_;
   const CancelToken& cancel_;
