@@ -147,7 +147,10 @@ class MemsMapTest(unittest.TestCase):
     leaks (the generic scan misses MeMS virtual addresses: mems leaks)."""
 
     def test_mems_rows_and_no_leak_marks(self):
-        core, _ = lib.run_scenario_to_core(lib.example_path("mems_demo"))
+        try:
+            core, _ = lib.run_scenario_to_core(lib.example_path("mems_demo"))
+        except lib.CoreUnavailable as e:  # sanitized libmems: ASan turns cores off
+            self.skipTest("cannot produce core files here: %s" % e)
         got = lib.run_cli_json([core, "heap", "map", "--allocator", "mems"])
         self.assertEqual(got["allocator"], "mems")
         self.assertGreater(len(got["rows"]), 0)
