@@ -213,6 +213,18 @@ class CompressedCoreTest(_CoreCase):
                 _, whole, _ = lib.run_cli([self.core, "heap", "chunks", "--limit", "20"])
                 self.assertEqual(text, whole)
 
+    def test_pages_of_a_compressed_core(self):
+        # The target decompressed the core; page residency asks it, not the
+        # file on disk (which is not an ELF file): same regions, every page
+        # of unknown state, and a note saying why.
+        whole = lib.run_cli_json([self.core, "heap", "pages"])
+        got = lib.run_cli_json([self.compressed("zstd"), "heap", "pages"])
+        self.assertEqual([(r["begin"], r["end"]) for r in got["regions"]],
+                         [(r["begin"], r["end"]) for r in whole["regions"]])
+        for mine, plain in zip(got["regions"], whole["regions"]):
+            self.assertEqual(mine["pages"]["unknown"], sum(plain["pages"].values()))
+        self.assertTrue(any("compressed" in n for n in got["notes"]), got["notes"])
+
     def test_corrupt_data_is_one_line(self):
         for kind in ("zstd", "lz4", "xz"):
             with self.subTest(format=kind):

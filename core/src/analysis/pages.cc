@@ -1,16 +1,15 @@
 #include "heapscope/analysis/pages.h"
 
-#include <elf.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
+#include "targets/dump_layout.h"
 #include "targets/page_size.h"
 
 namespace heapscope {
@@ -151,16 +150,9 @@ std::optional<uint64_t> find_zero_pfn(uint64_t ps) {
 
 // ------------------------------------------------------------ core: holes
 
-struct LoadSegment {
-  uint64_t vaddr, memsz, offset, filesz;
-};
-
 class CoreResidency : public Residency {
  public:
-  CoreResidency(std::vector<LoadSegment> loads, std::vector<std::pair<uint64_t, uint64_t>> data,
-                bool holes_known, std::string why, uint64_t page_size)
-      : loads_(std::move(loads)), data_(std::move(data)), holes_known_(holes_known),
-        why_(std::move(why)), page_(page_size) {}
+  CoreResidency(targets::DumpLayout layout, uint64_t page_size) : layout_(std::move(layout)), page_(page_size) {}
 
   std::vector<PageState> states(Address first_page, uint64_t n) const override {
     std::vector<PageState> out;
@@ -175,39 +167,38 @@ class CoreResidency : public Residency {
     std::vector<std::string> n{
         "a core file cannot tell swapped pages from resident ones (the kernel reads swapped "
         "pages back to dump them) and has no frame numbers"};
-    if (holes_known_)
+    if (layout_.holes_known)
       n.push_back("pages not in the dump are holes the kernel skipped: never touched, or released "
                   "(madvise) and not touched since");
     else
-      n.push_back("cannot tell which pages were never touched: " + why_);
+      n.push_back("cannot tell which pages were never touched: " + layout_.why_not);
     return n;
   }
 
  private:
   PageState state(uint64_t va) const {
-    auto it = std::upper_bound(loads_.begin(), loads_.end(), va,
-                               [](uint64_t v, const LoadSegment& l) { return v < l.vaddr; });
-    if (it == loads_.begin()) return PageState::kUnknown;
+    const auto& segs = layout_.segments;
+    auto it = std::upper_bound(segs.begin(), segs.end(), va,
+                               [](uint64_t v, const targets::DumpedSegment& l) { return v < l.vaddr; });
+    if (it == segs.begin()) return PageState::kUnknown;
     --it;
     if (va - it->vaddr >= it->memsz) return PageState::kUnknown;
     uint64_t rel = va - it->vaddr;
     if (rel + page_ > it->filesz) return PageState::kUnknown;  // not dumped at all (e.g. file-backed text)
-    if (!holes_known_) return PageState::kUnknown;
+    if (!layout_.holes_known) return PageState::kUnknown;
     uint64_t off = it->offset + rel;
     // In a data extent: in the dump. In a hole: skipped by the kernel.
-    auto d = std::upper_bound(data_.begin(), data_.end(), off,
+    const auto& data = layout_.data;
+    auto d = std::upper_bound(data.begin(), data.end(), off,
                               [](uint64_t o, const std::pair<uint64_t, uint64_t>& e) { return o < e.first; });
-    if (d != data_.begin()) {
+    if (d != data.begin()) {
       --d;
       if (off < d->second) return PageState::kPresent;
     }
     return PageState::kAbsent;
   }
 
-  std::vector<LoadSegment> loads_;
-  std::vector<std::pair<uint64_t, uint64_t>> data_;  // [begin, end) file extents holding data
-  bool holes_known_;
-  std::string why_;
+  targets::DumpLayout layout_;
   uint64_t page_;
 };
 
@@ -221,63 +212,14 @@ Result<std::unique_ptr<Residency>> open_pagemap(int pid, uint64_t page_size) {
   return std::unique_ptr<Residency>(new PagemapResidency(fd, page_size, find_zero_pfn(page_size)));
 }
 
-Result<std::unique_ptr<Residency>> open_core_residency(const std::string& path, uint64_t page_size) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return Error{fmt::format("cannot open core file {}: {}", path, std::strerror(errno))};
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return Error{fmt::format("cannot stat {}", path)};
-  Elf64_Ehdr eh{};
-  if (::pread(fd.get(), &eh, sizeof eh, 0) != static_cast<ssize_t>(sizeof eh) ||
-      std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-      eh.e_type != ET_CORE || eh.e_phentsize != sizeof(Elf64_Phdr))
-    return Error{fmt::format("{} is not a 64-bit ELF core file", path)};
-  std::vector<LoadSegment> loads;
-  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
-  for (uint16_t i = 0; i < eh.e_phnum && i < 65535; ++i) {
-    Elf64_Phdr ph{};
-    uint64_t at = eh.e_phoff + static_cast<uint64_t>(i) * sizeof ph;
-    if (::pread(fd.get(), &ph, sizeof ph, static_cast<off_t>(at)) != static_cast<ssize_t>(sizeof ph)) break;
-    if (ph.p_type != PT_LOAD) continue;
-    uint64_t filesz = ph.p_offset > file_size ? 0 : std::min<uint64_t>(ph.p_filesz, file_size - ph.p_offset);
-    loads.push_back({ph.p_vaddr, ph.p_memsz, ph.p_offset, filesz});
-  }
-  std::sort(loads.begin(), loads.end(), [](const auto& a, const auto& b) { return a.vaddr < b.vaddr; });
-  // The file's data extents. A filesystem without SEEK_DATA support reports
-  // the whole file as data; a core written through a pipe or copied without
-  // --sparse has no holes either: then nothing can be said.
-  std::vector<std::pair<uint64_t, uint64_t>> data;
-  bool seek_ok = true;
-  off_t pos = 0;
-  while (static_cast<uint64_t>(pos) < file_size) {
-    off_t d = ::lseek(fd.get(), pos, SEEK_DATA);
-    if (d < 0) {
-      if (errno != ENXIO) seek_ok = false;  // ENXIO: only a hole remains
-      break;
-    }
-    off_t h = ::lseek(fd.get(), d, SEEK_HOLE);
-    if (h < 0) {
-      seek_ok = false;
-      break;
-    }
-    data.emplace_back(static_cast<uint64_t>(d), static_cast<uint64_t>(h));
-    pos = h;
-  }
-  uint64_t data_bytes = 0;
-  for (const auto& [b, e] : data) data_bytes += e - b;
-  bool holes = seek_ok && data_bytes < file_size;
-  std::string why;
-  if (!seek_ok)
-    why = "this filesystem does not report holes (SEEK_DATA/SEEK_HOLE)";
-  else if (!holes)
-    why = "the core file has no holes (written through a pipe, copied or decompressed without "
-          "keeping them, or every page was resident)";
-  return std::unique_ptr<Residency>(new CoreResidency(std::move(loads), std::move(data), holes, why, page_size));
-}
-
 Result<std::unique_ptr<Residency>> open_residency(const Target& target) {
   // A core file names its process's pid too: the core comes first.
   const uint64_t ps = targets::page_size(target);
-  if (auto core = target.core_path()) return open_core_residency(*core, ps);
+  if (target.core_path()) {
+    auto layout = targets::target_dump_layout(target);
+    if (!layout) return layout.error();
+    return std::unique_ptr<Residency>(new CoreResidency(std::move(*layout), ps));
+  }
   if (auto pid = target.pid()) {
     // Only a process on this machine has a pagemap we can read.
     auto r = open_pagemap(*pid, ps);

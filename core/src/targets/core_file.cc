@@ -20,6 +20,7 @@
 #include "targets/auxv.h"
 #include "targets/checked.h"
 #include "targets/compressed_core.h"
+#include "targets/dump_layout.h"
 #include "targets/elf_image.h"
 #include "targets/link_map.h"
 #include "targets/mapped_file.h"
@@ -81,7 +82,7 @@ std::string type_name(uint16_t t) {
   }
 }
 
-class CoreFile final : public Target, public HasAuxv, public HasWarnings {
+class CoreFile final : public Target, public HasAuxv, public HasWarnings, public HasDumpLayout {
  public:
   std::span<const std::byte> view(Address addr, uint64_t max_size) const override {
     const uint64_t a = addr.value;
@@ -125,6 +126,15 @@ class CoreFile final : public Target, public HasAuxv, public HasWarnings {
   std::vector<std::string> warnings() const override { return warnings_; }
   std::optional<std::string> core_path() const override { return path_; }
   const std::vector<AuxvEntry>& auxv() const override { return auxv_; }
+  Result<DumpLayout> dump_layout() const override {
+    DumpLayout layout;
+    layout.segments = dumped_;
+    if (compressed_)
+      layout.why_not = "the core was compressed: its holes were not kept";
+    else
+      find_data_extents(path_, layout);
+    return layout;
+  }
 
   static Result<std::unique_ptr<Target>> open(const std::string& path, const CoreFileOptions& opt);
 
@@ -164,6 +174,8 @@ class CoreFile final : public Target, public HasAuxv, public HasWarnings {
   std::map<uint64_t, FileMapping> file_mappings_;              // NT_FILE, by start
   std::map<std::string, std::string> header_build_ids_;        // from ELF header pages in the core
   std::map<std::string, std::span<const std::byte>> header_pages_;  // first page of each file, if kept
+  bool compressed_ = false;
+  std::vector<DumpedSegment> dumped_;  // the PT_LOADs as add_load placed them
   std::vector<Piece> pieces_;
   mutable std::atomic<size_t> last_{0};
   std::vector<Region> regions_;
@@ -330,6 +342,7 @@ void CoreFile::add_load(const LoadSegment& seg) {
   uint64_t in_core = 0;
   if (seg.offset < core_.size()) in_core = std::min<uint64_t>(filesz, core_.size() - seg.offset);
   segment_bytes_ += filesz;
+  dumped_.push_back({begin, seg.memsz, seg.offset, in_core});
   if (in_core < filesz) {
     truncated_bytes_ += filesz - in_core;
     first_missing_ = std::min(first_missing_, begin + in_core);
@@ -528,12 +541,13 @@ void CoreFile::mappings_from_link_map(const std::vector<LoadSegment>& loads, uin
 
 // The core's bytes: the file itself, or, when it is compressed (told by its
 // magic bytes), its decompressed copy in an unlinked file.
-Result<MappedFile> map_core(const std::string& path) {
+Result<MappedFile> map_core(const std::string& path, bool& was_compressed) {
   auto file = util::open_regular_file(path);
   if (!file) return file.error();
   std::byte head[8] = {};
   ssize_t n = pread(file->fd.get(), head, sizeof head, 0);
   Compression kind = detect_compression({head, n > 0 ? static_cast<size_t>(n) : 0});
+  was_compressed = kind != Compression::kNone;
   if (kind == Compression::kNone) return MappedFile::map(*file, path);
   auto compressed = MappedFile::map(*file, path);
   if (!compressed) return compressed.error();
@@ -546,7 +560,7 @@ Result<std::unique_ptr<Target>> CoreFile::open(const std::string& path, const Co
   auto core = std::make_unique<CoreFile>();
   core->path_ = path;
   core->sysroot_ = opt.sysroot;
-  auto mf = map_core(path);
+  auto mf = map_core(path, core->compressed_);
   if (!mf) return mf.error();
   core->core_ = std::move(*mf);
   auto bytes = core->core_.bytes();

@@ -68,8 +68,6 @@ class Residency {
 Result<std::unique_ptr<Residency>> open_residency(const Target& target);
 // The pagemap of `pid` (exposed for tests).
 Result<std::unique_ptr<Residency>> open_pagemap(int pid, uint64_t page_size);
-// The sparse holes of the ELF core at `path` (exposed for tests).
-Result<std::unique_ptr<Residency>> open_core_residency(const std::string& path, uint64_t page_size);
 
 // The OS page behind one address of a live local process (`mems get`):
 // nothing for other targets, or when the pagemap cannot be read.
