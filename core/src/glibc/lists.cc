@@ -98,8 +98,9 @@ ChunkState state_for_list(ListKind k) {
 // this list's nodes needed, so a sound heap never builds one.
 class ListWalk {
  public:
-  ListWalk(FreeList& fl, std::vector<Finding>& double_listed, const CancelToken& cancel)
-      : fl_(fl), state_(state_for_list(fl.kind)), double_listed_(double_listed), cancel_(cancel) {}
+  // bound: how many nodes the list can have at most (the heap's chunks).
+  ListWalk(FreeList& fl, size_t bound, std::vector<Finding>& double_listed, const CancelToken& cancel)
+      : fl_(fl), state_(state_for_list(fl.kind)), bound_(bound), double_listed_(double_listed), cancel_(cancel) {}
 
   // False when c is already on this list: the walk must stop.
   bool enter(Chunk& c) {
@@ -121,13 +122,19 @@ class ListWalk {
   void append(const Chunk& c) {
     // A list of millions of chunks is a long loop: Ctrl-C must reach it.
     if ((fl_.chunks.size() & 0xffff) == 0xffff) check_cancel(cancel_);
+    // A long list reserves room for its longest possible length once: pages
+    // never written cost no memory, while doubling would copy the list and
+    // hold both copies at the peak (an unsorted bin of 200k chunks).
+    if (fl_.chunks.size() == kReserveAt && bound_ > kReserveAt) fl_.chunks.reserve(bound_);
     fl_.chunks.push_back(c.address);
     if (tracking_) members_.insert(c.address);
   }
 
  private:
+  static constexpr size_t kReserveAt = 4096;
   FreeList& fl_;
   ChunkState state_;
+  size_t bound_;
   std::vector<Finding>& double_listed_;
   const CancelToken& cancel_;
   bool tracking_ = false;
@@ -164,7 +171,7 @@ void Builder::walk_tcache(const Tcache& t, std::vector<Finding>& double_listed) 
       }
     }
     uint64_t e = target.read_u64(entries + 8 * i).value_or(0);
-    ListWalk walk(fl, double_listed, cancel);
+    ListWalk walk(fl, heap.blocks.size(), double_listed, cancel);
     while (e != 0) {
       Address entry(e);
       auto bad = [&](std::string kind, std::string detail) {
@@ -219,7 +226,7 @@ void Builder::walk_lists() {
       FreeList fl{ListKind::kFast, ar.index, i, 0, slot};
       fl.min_size = fl.max_size = l.min_chunk + i * l.malloc_alignment;
       uint64_t p = target.read_u64(slot).value_or(0);
-      ListWalk walk(fl, double_listed, cancel);
+      ListWalk walk(fl, heap.blocks.size(), double_listed, cancel);
       while (p != 0) {
         Address at(p);
         auto bad = [&](std::string kind, std::string detail) {
@@ -262,7 +269,7 @@ void Builder::walk_lists() {
       auto bk = target.read_u64(bin + 3 * l.size_sz);
       if (!fd || !bk) continue;
       Address prev = bin, cur(*fd);
-      ListWalk walk(fl, double_listed, cancel);
+      ListWalk walk(fl, heap.blocks.size(), double_listed, cancel);
       // A second cursor goes back from the bin's last node through the bk
       // links, only prefetching, until it meets this walk: two chains of
       // cache misses in flight instead of one, and the walk finds the second

@@ -7,6 +7,10 @@
 namespace heapscope {
 
 BlockIndex::BlockIndex(std::span<const Block> cs) : count_(cs.size()) {
+  // First the spans and how many index words each needs, then the words in
+  // one exact allocation: growing the vector would hold two copies of it at
+  // its peak, beside the blocks.
+  uint64_t total_words = 0;
   size_t i = 0;
   while (i < cs.size()) {
     // A span grows while the next block starts where this one ends.
@@ -24,24 +28,29 @@ BlockIndex::BlockIndex(std::span<const Block> cs) : count_(cs.size()) {
     // would make them mostly empty: such a span is binary-searched instead.
     const uint64_t nwords = ((cs[j].address.value - s.begin) >> 10) + 1;
     if (j > i && nwords <= 16 * (j - i + 1) + 4096) {
-      s.word = static_cast<uint32_t>(words_.size());
-      words_.resize(words_.size() + nwords, IndexWord{0, 0});
-      for (size_t k = i; k <= j; ++k) {
-        const uint64_t off = cs[k].address.value - s.begin;
-        IndexWord& w = words_[s.word + (off >> 10)];
-        const uint64_t m = 1ull << ((off >> 4) & 63);
-        if ((off & 15) || (w.starts & m)) s.exact = false;
-        w.starts |= m;
-      }
-      uint64_t before = 0;
-      for (uint64_t k = s.word; k < words_.size(); ++k) {
-        words_[k].before = before;
-        before += bits_set(words_[k].starts);
-      }
+      s.word = static_cast<uint32_t>(total_words);
+      total_words += nwords;
     }
     if (!spans_.empty() && s.begin < spans_.back().end) overlapping_ = true;
     spans_.push_back(s);
     i = j + 1;
+  }
+  words_.assign(total_words, IndexWord{0, 0});
+  for (Span& s : spans_) {
+    if (s.word == kNone) continue;
+    for (size_t k = s.first; k <= s.last; ++k) {
+      const uint64_t off = cs[k].address.value - s.begin;
+      IndexWord& w = words_[s.word + (off >> 10)];
+      const uint64_t m = 1ull << ((off >> 4) & 63);
+      if ((off & 15) || (w.starts & m)) s.exact = false;
+      w.starts |= m;
+    }
+    const uint64_t last_word = s.word + ((cs[s.last].address.value - s.begin) >> 10);
+    uint64_t before = 0;
+    for (uint64_t k = s.word; k <= last_word; ++k) {
+      words_[k].before = before;
+      before += bits_set(words_[k].starts);
+    }
   }
 }
 
