@@ -10,7 +10,7 @@ BlockIndex::BlockIndex(std::span<const Block> cs) : count_(cs.size()) {
   // First the spans and how many index words each needs, then the words in
   // one exact allocation: growing the vector would hold two copies of it at
   // its peak, beside the blocks.
-  uint64_t total_words = 0;
+  uint64_t total_words = 0, total_counts = 0;
   size_t i = 0;
   while (i < cs.size()) {
     // A span grows while the next block starts where this one ends.
@@ -24,20 +24,34 @@ BlockIndex::BlockIndex(std::span<const Block> cs) : count_(cs.size()) {
     s.last = static_cast<uint32_t>(j);
     s.word = kNone;
     s.exact = true;
+    s.sparse = false;
     // Words reach the last block's start. Huge blocks (or hostile sizes)
     // would make them mostly empty: such a span is binary-searched instead.
     const uint64_t nwords = ((cs[j].address.value - s.begin) >> 10) + 1;
-    if (j > i && nwords <= 16 * (j - i + 1) + 4096) {
+    const uint64_t n = j - i + 1;
+    if (j > i && nwords * 4 <= n) {
       s.word = static_cast<uint32_t>(total_words);
       total_words += nwords;
+    } else if (j > i && nwords <= 4 * n + 4096) {
+      s.sparse = true;
+      s.word = static_cast<uint32_t>(total_counts);
+      total_counts += nwords + 1;
     }
     if (!spans_.empty() && s.begin < spans_.back().end) overlapping_ = true;
     spans_.push_back(s);
     i = j + 1;
   }
   words_.assign(total_words, IndexWord{0, 0});
+  counts_.assign(total_counts, 0);
   for (Span& s : spans_) {
     if (s.word == kNone) continue;
+    if (s.sparse) {
+      // counts_[word + k]: blocks starting before the span's KiB k.
+      const uint64_t nwords = ((cs[s.last].address.value - s.begin) >> 10) + 1;
+      for (size_t k = s.first; k <= s.last; ++k) ++counts_[s.word + ((cs[k].address.value - s.begin) >> 10) + 1];
+      for (uint64_t k = 1; k <= nwords; ++k) counts_[s.word + k] += counts_[s.word + k - 1];
+      continue;
+    }
     for (size_t k = s.first; k <= s.last; ++k) {
       const uint64_t off = cs[k].address.value - s.begin;
       IndexWord& w = words_[s.word + (off >> 10)];
@@ -80,6 +94,13 @@ uint32_t BlockIndex::last_at_or_before_searched(std::span<const Block> cs, uint6
     auto first = cs.begin() + s->first, last = cs.begin() + s->last + 1;
     auto it = std::upper_bound(first, last, a, [](uint64_t x, const Block& c) { return x < c.address.value; });
     i = static_cast<uint32_t>(it - cs.begin() - 1);  // a >= the span's begin: never before first
+  } else if (s->sparse) {
+    // The last block starting before the KiB, or one starting in it.
+    const uint64_t k = (a - s->begin) >> 10;
+    const uint32_t before = counts_[s->word + k], upto = counts_[s->word + k + 1];
+    auto first = cs.begin() + s->first + (before ? before - 1 : 0), last = cs.begin() + s->first + upto;
+    auto it = std::upper_bound(first, last, a, [](uint64_t x, const Block& c) { return x < c.address.value; });
+    i = static_cast<uint32_t>(it - cs.begin() - 1);
   } else {
     const uint64_t bit = (a - s->begin) >> 4;
     const IndexWord& w = words_[s->word + (bit >> 6)];

@@ -6,7 +6,10 @@
 // marks where blocks start and a running count per 64-bit word turns a set
 // bit into the block's position: 16 bytes of index per KiB of heap. Blocks
 // closer than 16 bytes (8-byte size classes) share a bit: such a span is
-// inexact and lookups settle by address.
+// inexact and lookups settle by address. A span of larger blocks (fewer
+// than four a KiB) keeps only the running count, 4 bytes per KiB, and
+// searches the few blocks of the KiB: its bitmap would cost more than the
+// blocks themselves.
 #pragma once
 
 #include <cstdint>
@@ -39,8 +42,9 @@ class BlockIndex {
     uint64_t begin, end;
     uint64_t last_begin;   // where block `last` starts
     uint32_t first, last;  // block positions [first, last]
-    uint32_t word;         // this span's first index word; kNone: one block, no words
+    uint32_t word;         // this span's first index word (or count); kNone: searched, no words
     bool exact;            // every block has a bit of its own
+    bool sparse;           // counts per KiB only (in counts_), no bitmap
   };
   const std::vector<Span>& spans() const { return spans_; }
   // The span holding block position i (every block is in one).
@@ -52,7 +56,7 @@ class BlockIndex {
   uint32_t last_at_or_before(std::span<const Block> blocks, uint64_t a) const {
     if (last_span_ < spans_.size() && blocks.size() == count_ && !overlapping_) {
       const Span& s = spans_[last_span_];
-      if (a >= s.begin && a < s.end && s.exact && s.word != kNone) {
+      if (a >= s.begin && a < s.end && s.exact && s.word != kNone && !s.sparse) {
         if (a >= s.last_begin) return s.last;
         const uint64_t bit = (a - s.begin) >> 4;
         const IndexWord& w = words_[s.word + (bit >> 6)];
@@ -66,7 +70,9 @@ class BlockIndex {
   // list asks for the next node while it still checks this one.
   void prefetch(uint64_t a) const {
     const Span* s = span_for(a);
-    if (s && s->word != kNone) __builtin_prefetch(&words_[s->word + ((a - s->begin) >> 10)]);
+    if (s && s->word != kNone)
+      __builtin_prefetch(s->sparse ? static_cast<const void*>(&counts_[s->word + ((a - s->begin) >> 10)])
+                                   : &words_[s->word + ((a - s->begin) >> 10)]);
   }
 
  private:
@@ -87,6 +93,7 @@ class BlockIndex {
 
   std::vector<Span> spans_;
   std::vector<IndexWord> words_;
+  std::vector<uint32_t> counts_;  // sparse spans: blocks starting before each KiB, and the span's count
   // The span of the last lookup: scans ask about neighbouring addresses.
   // One heap model is read by one thread at a time.
   mutable size_t last_span_ = SIZE_MAX;
