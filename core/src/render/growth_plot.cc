@@ -32,8 +32,8 @@ h3{margin:0 0 8px 0;font-weight:normal}
 constexpr const char* kScript = R"(
 (function () {
   const data = JSON.parse(document.getElementById('growth-data').textContent);
-  const NS = 'http://www.w3.org/2000/svg';
   const svg = document.getElementById('plot'), legend = document.getElementById('legend');
+  const NS = svg.namespaceURI;
   const info = document.getElementById('info');
   const W = 1100, H = 480, left = 80, right = 20, top = 14, bottom = 44;
   const t = data.t;
@@ -107,8 +107,8 @@ constexpr const char* kScript = R"(
       });
       drawn++;
       const item = document.createElement('div');
-      item.innerHTML = '<svg width="34" height="10"><line x1="0" y1="5" x2="34" y2="5" stroke-width="2"></line></svg>';
-      const sample = item.querySelector('line');
+      const key_svg = el('svg', {width: 34, height: 10}, item);
+      const sample = el('line', {x1: 0, y1: 5, x2: 34, y2: 5, 'stroke-width': 2}, key_svg);
       sample.setAttribute('stroke', colour);
       if (dash) sample.setAttribute('stroke-dasharray', dash);
       item.appendChild(document.createTextNode(s.label + ' ' + name));
