@@ -12,6 +12,7 @@ steps themselves show the process ran between samples.
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -223,6 +224,24 @@ class WatchEndsTest(unittest.TestCase):
             g.kill()
         self.assertEqual(w.returncode, 0, err)
         self.assertRegex(err.decode(), r"^heapscope: note: the process exited; \d+ samples? taken\n$")
+
+    def test_ctrl_c_ends_the_watch_and_writes_the_page(self):
+        html = os.path.join(lib.scratch_dir(), "interrupted.html")
+        g = Growth()
+        try:
+            w = watch(g.pid, count=None, html=html)
+            lines = [w.stdout.readline(), w.stdout.readline()]
+            w.send_signal(signal.SIGINT)
+            out, err = w.communicate(timeout=30)
+            self.assertEqual(g.step()["step"], 1, "the process does not run after the watch")
+        finally:
+            g.finish()
+            g.kill()
+        self.assertEqual(w.returncode, 0, err)
+        samples = len(lines) + len(out.splitlines())
+        self.assertEqual(err.decode(), "heapscope: note: interrupted; %d samples taken\n" % samples)
+        with open(html, encoding="utf-8") as f:
+            self.assertIn("%d samples, allocator glibc" % samples, f.read())
 
     def test_user_errors_are_one_line_and_exit_2(self):
         g = Growth()
