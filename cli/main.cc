@@ -1,6 +1,7 @@
 // heapscope: the command table on a core file or a live process.
 //   heapscope [--no-debuginfo] [--sysroot DIR] [--debug-dir DIR]... CORE heap stats [--json]
 //   heapscope [--no-debuginfo] --pid PID heap chunks --limit 10
+//   heapscope --pid PID --watch 0.5 [--count N] [--html FILE] heap stats
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "heapscope/command.h"
 #include "heapscope/core_file.h"
 #include "heapscope/heap_diff.h"
+#include "heapscope/heap_watch.h"
 #include "heapscope/live_process.h"
 #include "heapscope/process_id.h"
 #include "heapscope/version.h"
@@ -31,12 +33,18 @@ void on_sigint(int) {
 
 // stdout, piece by piece as the command renders. A reader that goes away
 // (`| head`) ends heapscope by SIGPIPE, as it ends any Unix filter.
+// `flush_each`: every piece goes out at once (--watch: a reader of the pipe
+// sees each sample as it is taken).
 class StdoutSink final : public heapscope::OutputSink {
  public:
+  explicit StdoutSink(bool flush_each = false) : flush_each_(flush_each) {}
   void write(std::string_view text) override {
-    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size())
+    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || (flush_each_ && std::fflush(stdout) != 0))
       throw heapscope::UserError{std::string("cannot write the output: ") + std::strerror(errno)};
   }
+
+ private:
+  bool flush_each_;
 };
 
 int usage_error(const std::string& message) {
@@ -48,12 +56,16 @@ const char kUsage[] =
     "Usage: heapscope [OPTIONS] CORE-FILE GROUP COMMAND [ARGS...]\n"
     "       heapscope [OPTIONS] --pid PID GROUP COMMAND [ARGS...]\n"
     "       heapscope [OPTIONS] diff A B [--limit N] [--json]   (A, B: cores, snapshot files, --pid PID)\n"
+    "       heapscope [OPTIONS] --pid PID --watch SECONDS [--count N] [--html FILE] heap stats\n"
     "GROUP is 'heap' or 'mems'; 'heapscope heap help' lists the commands.\n"
     "Options:\n"
     "  --no-debuginfo   use no separate debug files (roots from the heap's structure)\n"
     "  --sysroot DIR    read the files the core names as DIR/PATH (a core from another machine)\n"
     "  --debug-dir DIR  look for debug files in DIR (like /usr/lib/debug) first; repeatable\n"
     "  --color WHEN     colour the text output: auto (a terminal, NO_COLOR unset), always or never\n"
+    "  --watch SECONDS  with --pid and heap stats: a JSON line per sample every SECONDS (0.5 works)\n"
+    "  --count N        with --watch: stop after N samples\n"
+    "  --html FILE      with --watch: also plot in-use, free and system bytes over time into FILE\n"
     "DEBUGINFOD_URLS set: debug files no directory has are fetched by build-id.\n";
 
 // The value of option args[i]; advances i. Empty when there is none.
@@ -107,6 +119,24 @@ std::optional<bool> color_choice(const std::string& when) {
   return std::nullopt;
 }
 
+// --watch: heap stats every SECONDS, one JSON line each, the process
+// stopped afresh for each sample.
+int watch(int pid, heapscope::WatchOptions watch_options, const heapscope::SessionOptions& options) {
+  using namespace heapscope;
+  WatchSource source{[pid] { return open_live_process(pid, StopMode::kStopAndDetach); },
+                     [pid] { return process_has_exited(pid); }};
+  watch_options.title = "pid " + std::to_string(pid);
+  CancelToken cancel;
+  g_cancel = &cancel;
+  std::signal(SIGINT, on_sigint);
+  StdoutSink sink(true);
+  WatchOutcome out = watch_heap(source, watch_options, options, cancel, sink,
+                                [](const std::string& note) { std::fprintf(stderr, "%s\n", note.c_str()); });
+  if (out.status != 0) return usage_error(out.error);
+  if (!out.end_note.empty()) std::fprintf(stderr, "heapscope: %s\n", out.end_note.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -115,6 +145,8 @@ int main(int argc, char** argv) {
   SessionOptions options;
   std::string core;
   int pid = 0;
+  std::optional<WatchOptions> watch_options;
+  std::optional<std::string> count_text, html;
   bool color = *color_choice("auto");
   size_t i = 0;
   for (; i < args.size(); ++i) {
@@ -147,12 +179,24 @@ int main(int argc, char** argv) {
       auto parsed = parse_process_id(args[++i]);
       if (!parsed) return usage_error(parsed.error().message);
       pid = *parsed;
+    } else if (a == "--watch") {
+      auto v = option_value(args, i);
+      if (!v) return usage_error("--watch needs a number of seconds");
+      auto interval = parse_watch_interval(*v);
+      if (!interval) return usage_error(interval.error().message);
+      watch_options = WatchOptions{};
+      watch_options->interval_seconds = *interval;
+    } else if (a == "--count" || a == "--html") {
+      auto v = option_value(args, i);
+      if (!v) return usage_error(a + (a == "--count" ? " needs a number of samples" : " needs a file name"));
+      (a == "--count" ? count_text : html) = *v;
     } else if (a.starts_with("-")) {
       return usage_error("unknown option '" + a + "' (try --help)");
     } else {
       break;
     }
   }
+  if (watch_options && pid == 0) return usage_error("--watch samples a live process: give it --pid PID");
   if (pid == 0 && i < args.size() && args[i] == "diff") {
     // Two targets, not one: each side is opened and snapshotted in turn.
     CancelToken cancel;
@@ -177,6 +221,32 @@ int main(int argc, char** argv) {
   if (group != "heap" && group != "mems")
     return usage_error("unknown command group '" + group + "' (expected heap or mems)");
   std::vector<std::string> command(args.begin() + static_cast<long>(i), args.end());
+  if (watch_options) {
+    if (group != "heap" || command.empty() || command[0] != "stats")
+      return usage_error("--watch works with heap stats only, not '" + group +
+                         (command.empty() ? "" : " " + command[0]) + "'");
+    if (count_text) {
+      try {
+        watch_options->count = parse_uint(*count_text, "--count");
+      } catch (const UserError& e) {
+        return usage_error(e.message);
+      }
+      if (*watch_options->count == 0) return usage_error("--count must be at least 1");
+    }
+    // --html FILE may also follow the command, where heap map's is.
+    for (size_t w = 1; w < command.size(); ++w) {
+      if (command[w] != "--html") {
+        watch_options->stats_args.push_back(command[w]);
+      } else if (w + 1 < command.size()) {
+        html = command[++w];
+      } else {
+        return usage_error("--html needs a file name");
+      }
+    }
+    if (html) watch_options->html_file = *html;
+    return watch(pid, *watch_options, options);
+  }
+  if (count_text || html) return usage_error("--count and --html (before the command) go with --watch");
 
   CoreFileOptions core_options;
   core_options.sysroot = options.sysroot;

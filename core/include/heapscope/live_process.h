@@ -28,4 +28,7 @@ Result<std::unique_ptr<Target>> open_live_process(int pid, StopMode mode,
 // front-ends whose debugger still holds it report open_live_process's error.
 bool is_zombie_process(int pid);
 
+// True when pid has exited: it is gone from /proc, or only its zombie is left.
+bool process_has_exited(int pid);
+
 }  // namespace heapscope

@@ -2,6 +2,7 @@
 // by an inline script (no network, no library): a frame's width is its
 // share of the focused frame's bytes, its row its depth from the bottom.
 #include "render/format.h"
+#include "render/html_embed.h"
 #include "render/sites_render.h"
 
 namespace heapscope {
@@ -95,25 +96,6 @@ std::string node_name(const SiteTreeListing& l, uint32_t i) {
   return i == 0 ? (l.leaked ? "all leaked allocations" : "all live allocations") : frame_text(l.frames[i]);
 }
 
-// JSON inside <script>: "</" would close the element early.
-std::string script_safe(std::string s) {
-  for (size_t at = 0; (at = s.find("</", at)) != std::string::npos; at += 3) s.replace(at, 2, "<\\/");
-  return s;
-}
-
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 void flamegraph_html(OutputWriter& out, const SiteTreeListing& l) {
@@ -130,7 +112,7 @@ void flamegraph_html(OutputWriter& out, const SiteTreeListing& l) {
             html_escape(bytes_with_human(root.bytes)), l.tables.pid);
   out.write("<div id=\"info\">hover a frame for its bytes; click to zoom, click the bottom row to reset</div>\n");
   out.write("<div id=\"graph\"></div>\n<script type=\"application/json\" id=\"flame-data\">");
-  out.write(script_safe(json{{"nodes", std::move(nodes)}}.dump(-1, ' ', false, json::error_handler_t::replace)));
+  out.write(script_safe_json(json{{"nodes", std::move(nodes)}}));
   out.write("</script>\n<script>");
   out.write(kScript);
   out.write("</script>\n</body></html>\n");

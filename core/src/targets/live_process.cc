@@ -268,6 +268,11 @@ bool is_zombie_process(int pid) {
   return state.starts_with("Z") || state.starts_with("X");
 }
 
+bool process_has_exited(int pid) {
+  struct stat st;
+  return stat(fmt::format("/proc/{}", pid).c_str(), &st) != 0 || is_zombie_process(pid);
+}
+
 namespace {
 
 std::optional<Error> LiveProcess::open(std::vector<Thread> supplied) {
