@@ -55,7 +55,8 @@ void flamegraph_html(OutputWriter& out, const SiteTreeListing& l);
 
 // The recorded allocation of one chunk (heap chunk).
 struct ChunkAllocation {
-  std::optional<sites::SiteRecord> record;  // none: the recorder has no record of it
+  std::optional<sites::SiteRecord> record;  // none: the source has no record of it
+  std::string unrecorded;                   // why a live block may have none (RecordTables::unrecorded)
   std::vector<NamedFrame> frames;
 };
 std::string chunk_allocation_text(const ChunkAllocation& a);
