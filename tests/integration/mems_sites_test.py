@@ -6,6 +6,7 @@ examples/mems_sites printed of its own allocations; gdb and lldb print the
 same bytes as the CLI."""
 
 import collections
+import json
 import os
 import re
 import sys
@@ -153,6 +154,34 @@ class MemsSitesTest(SameInEveryFrontEnd, unittest.TestCase):
         status, out, err = lib.run_cli([self.core, "heap", "sites"])
         self.assertEqual((status, out), (2, ""))
         self.assertTrue(re.match(r"heapscope: no allocation sites recorded in this process", err), err)
+
+
+class MemsOnlySnapshotTest(unittest.TestCase):
+    """A program whose only heap is MeMS's (mems_demo): heap sites needs no
+    --allocator, and a snapshot groups live bytes by MeMS's sites."""
+
+    @classmethod
+    def setUpClass(cls):
+        try:
+            cls.core, _ = lib.run_scenario_to_core(lib.example_path("mems_demo"))
+        except lib.CoreUnavailable as e:
+            raise unittest.SkipTest("cannot produce core files here: %s" % e)
+
+    def test_snapshot_by_site(self):
+        sites = lib.run_cli_json([self.core, "heap", "sites"])
+        self.assertEqual(sites["recorder"]["origin"], "MeMS")
+        process = lib.run_cli_json([self.core, "heap", "stats", "--allocator", "mems"])["total"]["kinds"]["PROCESS"]
+        self.assertEqual((sites["total"]["count"], sites["total"]["bytes"]), (process["chunks"], process["bytes"]))
+        path = os.path.join(lib.scratch_dir(), "snap.json")
+        status, out, err = lib.run_cli([self.core, "heap", "snapshot", "save", "a", "--file", path])
+        self.assertEqual(status, 0, err)
+        with open(path) as f:
+            snap = json.load(f)
+        self.assertTrue(snap["has_sites"])
+        named = {e["site"]: (e["count"], e["bytes"]) for e in snap["by_site"] if e["site"]}
+        want = {"%s (%s:%d)" % (s["frames"][0]["function"], os.path.basename(s["frames"][0]["file"]),
+                                s["frames"][0]["line"]): (s["count"], s["bytes"]) for s in sites["sites"]}
+        self.assertEqual(named, want)
 
 
 if __name__ == "__main__":

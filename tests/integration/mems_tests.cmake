@@ -31,7 +31,7 @@ endif()
 
 # MeMS sites through heap sites / chunk / flamegraph on examples/mems_sites (CLI, gdb, lldb).
 if(TARGET mems_sites)
-  heapscope_integration_test(mems.sites mems_sites_test.MemsSitesTest TIMEOUT 300)
+  heapscope_integration_test(mems.sites mems_sites_test TIMEOUT 300)
   set_property(TEST integration.mems.sites APPEND PROPERTY LABELS mems)
   set_property(TEST integration.mems.sites APPEND PROPERTY ENVIRONMENT
     "HEAPSCOPE_LLDB_PLUGIN=${PROJECT_BINARY_DIR}/lib/heapscope/libheapscope-lldb.so")
