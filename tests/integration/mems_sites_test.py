@@ -126,6 +126,9 @@ class MemsSitesTest(SameInEveryFrontEnd, unittest.TestCase):
         j = lib.run_cli_json([self.core, "heap", "flamegraph", "--html", path, "--allocator", "mems"])
         self.assertEqual((j["bytes"], j["count"], j["frames"]),
                          (self.sites["total"]["bytes"], self.sites["total"]["count"], 5))
+        with open(path, encoding="utf-8") as f:
+            self.assertIn("<h3>%d live allocations, %d (1.0 MiB) (recorded by MeMS)</h3>"
+                          % (j["count"], j["bytes"]), f.read())
         import frag_html_test as fh
         if fh.chromium_path() is None:
             self.skipTest("chromium is not installed (Debian: apt-get install -y chromium)")

@@ -19,15 +19,14 @@ json recorder_json(const sites::RecordTables& t) {
 
 std::string what(bool leaked) { return leaked ? "leaked" : "live"; }
 
-// "libheapscope-record, root 0x..., pid 42" or "MeMS, root 0x...".
+}  // namespace
+
 std::string recorded_by(const sites::RecordTables& t, bool with_root) {
   std::string s = t.origin;
   if (with_root) s += ", root " + to_hex(t.root);
   if (t.pid) s += fmt::format(", pid {}", t.pid);
   return s;
 }
-
-}  // namespace
 
 std::string frame_text(const NamedFrame& f) {
   const auto& s = f.symbol;
