@@ -28,3 +28,11 @@ if(TARGET mems_leaks)
   set_property(TEST integration.mems.leaks APPEND PROPERTY ENVIRONMENT
     "HEAPSCOPE_LLDB_PLUGIN=${PROJECT_BINARY_DIR}/lib/heapscope/libheapscope-lldb.so")
 endif()
+
+# MeMS sites through heap sites / chunk / flamegraph on examples/mems_sites (CLI, gdb, lldb).
+if(TARGET mems_sites)
+  heapscope_integration_test(mems.sites mems_sites_test TIMEOUT 300)
+  set_property(TEST integration.mems.sites APPEND PROPERTY LABELS mems)
+  set_property(TEST integration.mems.sites APPEND PROPERTY ENVIRONMENT
+    "HEAPSCOPE_LLDB_PLUGIN=${PROJECT_BINARY_DIR}/lib/heapscope/libheapscope-lldb.so")
+endif()

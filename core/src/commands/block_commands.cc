@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <span>
 
+#include "commands/recorded_sites.h"
 #include "commands/registry.h"
 #include "heapscope/analysis/types.h"
 #include "render/block_render.h"
@@ -48,6 +49,8 @@ std::string describe_block(CommandContext& ctx, const HeapModel& m, Address aske
   }
   BlockView view{m, *b, asked, std::nullopt, {}, dump_option(ctx, m.user_begin(*b), b->end())};
   if (m.is_live(*b)) view.type = TypeNamer(ctx.session.target(), ctx.session.symbols(), m).type_of(*b);
+  // The recorder's backtrace, or MeMS's own site and sequence number.
+  view.allocation = chunk_allocation(ctx, m.user_begin(*b), m.is_live(*b));
   for (const auto& f : m.findings)
     if (f.address >= b->address && f.address < b->end()) view.findings.push_back(&f);
   return ctx.args.json() ? block_json(view) : block_text(view);

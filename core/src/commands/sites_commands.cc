@@ -1,5 +1,6 @@
 // `heap sites` and `heap flamegraph`: live (or leaked) memory by allocation
-// stack, from the tables libheapscope-record kept in the target (recorder/).
+// stack, from the tables libheapscope-record kept in the target (recorder/)
+// or the allocator's own records (MeMS): recorded_sites.h chooses.
 // `heap leaks --by-site` shares the grouping (site_listing).
 #include <fmt/format.h>
 
@@ -39,16 +40,16 @@ void run_sites(CommandContext& ctx) {
   auto by = ctx.args.get("--by").value_or("bytes");
   if (by != "bytes" && by != "count") throw UserError{fmt::format("--by takes bytes or count, not '{}'", by)};
   const bool leaked = leaked_state(ctx);
-  auto tables = required_sites(ctx);
-  auto groups = group_sites(ctx, tables, leaked, by == "count" ? sites::SiteOrder::kCount : sites::SiteOrder::kBytes);
+  auto source = required_sites(ctx);
+  auto groups = group_sites(ctx, source, leaked, by == "count" ? sites::SiteOrder::kCount : sites::SiteOrder::kBytes);
   if (ctx.args.has("--tree")) {
-    auto tree = sites::build_site_tree(tables, groups);
-    auto l = tree_listing(ctx, tables, tree, leaked);
+    auto tree = sites::build_site_tree(source.tables, groups);
+    auto l = tree_listing(ctx, source.tables, tree, leaked);
     if (ctx.args.json()) site_tree_json(ctx.out, l);
     else site_tree_text(ctx.out, l);
     return;
   }
-  write_site_listing(ctx, tables, groups, by == "count", leaked, kTextSites);
+  write_site_listing(ctx, source, groups, by == "count", leaked, kTextSites);
 }
 
 void run_flamegraph(CommandContext& ctx) {
@@ -56,10 +57,10 @@ void run_flamegraph(CommandContext& ctx) {
   auto html = ctx.args.get("--html");
   if (!html || html->empty()) throw UserError{"heap flamegraph writes a page: give it --html FILE"};
   const std::string path = *html;
-  auto tables = required_sites(ctx);
-  auto groups = group_sites(ctx, tables, leaked, sites::SiteOrder::kBytes);
-  auto tree = sites::build_site_tree(tables, groups);
-  auto l = tree_listing(ctx, tables, tree, leaked);
+  auto source = required_sites(ctx);
+  auto groups = group_sites(ctx, source, leaked, sites::SiteOrder::kBytes);
+  auto tree = sites::build_site_tree(source.tables, groups);
+  auto l = tree_listing(ctx, source.tables, tree, leaked);
   std::ofstream file(path, std::ios::binary | std::ios::trunc);
   if (!file) throw UserError{fmt::format("cannot write {}", path)};
   StringSink page;
@@ -84,13 +85,15 @@ void run_flamegraph(CommandContext& ctx) {
 }  // namespace
 
 void add_sites_commands(std::vector<CommandSpec>& t) {
-  t.push_back({"heap", "sites", "Show live memory by allocation stack (needs libheapscope-record)",
+  t.push_back({"heap", "sites", "Show live memory by allocation stack (libheapscope-record's, or MeMS's own)",
                "heap sites [--by bytes|count] [--state in_use|leaked] [--limit N] [--tree] [--allocator NAME] [--json]",
                "Reads the tables libheapscope-record.so keeps in a program it is preloaded into\n"
                "(LD_PRELOAD) or linked with: for each live allocation, the stack that made it.\n"
                "Sites are unique stacks; bytes are the sizes of their in-use chunks, headers\n"
                "included. Frames are return addresses, named with the line of the call.\n"
-               "--tree: the same bytes as a call tree, outermost frame first (memray's tree).",
+               "--tree: the same bytes as a call tree, outermost frame first (memray's tree).\n"
+               "--allocator mems: the sites MeMS keeps itself, one frame per PROCESS segment\n"
+               "(pool blocks keep none); --state leaked is then mems leaks' classes.",
                {{"--by", "bytes|count", "order sites by bytes (default) or by allocations", ValueKind::kChoice,
                  {"bytes", "count"}},
                 kStateOption,
@@ -99,11 +102,11 @@ void add_sites_commands(std::vector<CommandSpec>& t) {
                 {"--tree", "", "print a call tree of bytes by frame instead of the table"}, kAllocatorOption},
                0, 0, run_sites});
   t.push_back({"heap", "flamegraph", "Write a flame graph of live (or leaked) bytes by allocation stack",
-               "heap flamegraph --html FILE [--state in_use|leaked] [--json]",
+               "heap flamegraph --html FILE [--state in_use|leaked] [--allocator NAME] [--json]",
                "One self-contained HTML page (no network): each allocation stack a tower of frames,\n"
                "outermost at the bottom, widths in bytes; hover for figures, click to zoom.\n"
-               "Needs libheapscope-record in the target, as heap sites does.",
-               {{"--html", "FILE", "the page to write", ValueKind::kFile}, kStateOption},
+               "Needs libheapscope-record in the target (or --allocator mems), as heap sites does.",
+               {{"--html", "FILE", "the page to write", ValueKind::kFile}, kStateOption, kAllocatorOption},
                0, 0, run_flamegraph});
 }
 

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "heapscope/sites/frame_symbols.h"
+#include "heapscope/sites/model_sites.h"
 #include "render/sites_render.h"
 
 namespace heapscope {
@@ -15,7 +16,7 @@ constexpr size_t kSiteFrames = 6;  // frames that name a site in a snapshot
 
 HeapSnapshot snapshot_of(Session& session, const CancelToken& cancel, std::string name, std::string source) {
   const HeapModel& m = session.heap_model(cancel);
-  auto tables = sites::read_record_tables(session.target(), session.symbols(), cancel);
+  auto tables = sites::model_site_tables(m, session.target(), session.symbols(), cancel);
   sites::FrameSymbols symbols(session.symbols());
   auto site_name = [&](uint32_t stack) {
     std::string s;

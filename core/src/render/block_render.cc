@@ -47,6 +47,7 @@ std::string block_text(const BlockView& v) {
   }
   if (v.type) out += fmt::format("  type {}\n", *v.type);
   for (const Finding* f : v.findings) out += fmt::format("  problem: {}\n", model_finding_text(m, *f));
+  if (v.allocation) out += chunk_allocation_text(*v.allocation);
   if (v.dump) out += dump_text(data, *v.dump);
   return out;
 }
@@ -69,6 +70,7 @@ std::string block_json(const BlockView& v) {
            {"owner", b.owner == kNoOwner ? json(nullptr) : json(owner_label(m, b))},
            {"type", v.type ? json(*v.type) : json(nullptr)},
            {"findings", std::move(problems)}};
+  if (v.allocation) doc["allocation"] = chunk_allocation_json(*v.allocation);
   if (v.dump) doc["dump"] = dump_hex(*v.dump);
   // Invalid UTF-8 from the target (a corrupt class name) is replaced.
   return doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";

@@ -11,6 +11,7 @@
 
 #include "heapscope/model/heap_model.h"
 #include "heapscope/target.h"
+#include "render/sites_render.h"
 
 namespace heapscope {
 
@@ -22,6 +23,7 @@ struct BlockView {
   std::optional<std::string> type;          // its C++ class, from a vtable (live blocks)
   std::vector<const Finding*> findings;     // the model's findings inside the block
   std::optional<std::vector<unsigned char>> dump;  // --dump: bytes from the block's data
+  std::optional<ChunkAllocation> allocation;  // where it was allocated, when the model's sites say
 };
 
 std::string block_text(const BlockView& v);

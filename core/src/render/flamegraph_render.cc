@@ -107,9 +107,9 @@ void flamegraph_html(OutputWriter& out, const SiteTreeListing& l) {
   }
   const auto& root = l.tree.nodes[0];
   out.write(kPageHead);
-  out.print("<h3>{} {} allocation{}, {} (pid {}, recorded by libheapscope-record)</h3>\n",
-            root.count, l.leaked ? "leaked" : "live", root.count == 1 ? "" : "s",
-            html_escape(bytes_with_human(root.bytes)), l.tables.pid);
+  out.print("<h3>{} {} allocation{}, {} (recorded by {})</h3>\n", root.count, l.leaked ? "leaked" : "live",
+            root.count == 1 ? "" : "s", html_escape(bytes_with_human(root.bytes)),
+            html_escape(recorded_by(l.tables, false)));
   out.write("<div id=\"info\">hover a frame for its bytes; click to zoom, click the bottom row to reset</div>\n");
   out.write("<div id=\"graph\"></div>\n<script type=\"application/json\" id=\"flame-data\">");
   out.write(script_safe_json(json{{"nodes", std::move(nodes)}}));

@@ -12,13 +12,21 @@ constexpr size_t kTextFrames = 4;  // frames of each stack shown in the table
 const char* plural(uint64_t n) { return n == 1 ? "" : "s"; }
 
 json recorder_json(const sites::RecordTables& t) {
-  return json{{"root", to_hex(t.root)}, {"by_symbol", t.by_symbol}, {"pid", t.pid},
+  return json{{"origin", t.origin}, {"root", to_hex(t.root)}, {"by_symbol", t.by_symbol},
+              {"pid", t.pid ? json(t.pid) : json(nullptr)},
               {"allocations", t.allocations}, {"dropped", t.dropped}, {"busy", t.busy}};
 }
 
 std::string what(bool leaked) { return leaked ? "leaked" : "live"; }
 
 }  // namespace
+
+std::string recorded_by(const sites::RecordTables& t, bool with_root) {
+  std::string s = t.origin;
+  if (with_root) s += ", root " + to_hex(t.root);
+  if (t.pid) s += fmt::format(", pid {}", t.pid);
+  return s;
+}
 
 std::string frame_text(const NamedFrame& f) {
   const auto& s = f.symbol;
@@ -41,9 +49,8 @@ json frame_json(const NamedFrame& f) {
 
 void sites_text(OutputWriter& out, const SitesListing& l) {
   const auto& g = l.groups;
-  out.print("{} {} allocation{} in {} site{}, {} (recorded by libheapscope-record, root {}, pid {})\n",
-            g.count, what(l.leaked), plural(g.count), g.groups.size(), plural(g.groups.size()),
-            bytes_with_human(g.bytes), to_hex(l.tables.root), l.tables.pid);
+  out.print("{} {} allocation{} in {} site{}, {} (recorded by {})\n", g.count, what(l.leaked), plural(g.count),
+            g.groups.size(), plural(g.groups.size()), bytes_with_human(g.bytes), recorded_by(l.tables, true));
   out.print("{:>12}  {:>8}  {}\n", "bytes", "count", "allocated at (innermost first)");
   for (size_t i = 0; i < l.shown; ++i) {
     const auto& grp = g.groups[i];
@@ -117,8 +124,8 @@ json tree_node_json(const SiteTreeListing& l, uint32_t i) {
 
 void site_tree_text(OutputWriter& out, const SiteTreeListing& l) {
   const auto& root = l.tree.nodes[0];
-  out.print("{} {} allocation{}, {}, by call path, outermost first (recorded by libheapscope-record, pid {})\n",
-            root.count, what(l.leaked), plural(root.count), bytes_with_human(root.bytes), l.tables.pid);
+  out.print("{} {} allocation{}, {}, by call path, outermost first (recorded by {})\n", root.count,
+            what(l.leaked), plural(root.count), bytes_with_human(root.bytes), recorded_by(l.tables, false));
   out.print("{:>7}  {:>10}  {:>7}  {}\n", "share", "bytes", "count", "frame");
   tree_rows(out, l, 0, "");
   for (const auto& f : l.tables.findings) out.print("warning: {}\n", f);
@@ -134,8 +141,10 @@ void site_tree_json(OutputWriter& out, const SiteTreeListing& l) {
 }
 
 std::string chunk_allocation_text(const ChunkAllocation& a) {
-  if (!a.record) return "  allocated at: not recorded (allocated before libheapscope-record started, or not by malloc)\n";
-  std::string s = fmt::format("  allocated by thread {}, allocation #{}, at:\n", a.record->thread, a.record->seq);
+  if (!a.record) return fmt::format("  allocated at: not recorded ({})\n", a.unrecorded);
+  std::string s = a.record->thread
+                      ? fmt::format("  allocated by thread {}, allocation #{}, at:\n", a.record->thread, a.record->seq)
+                      : fmt::format("  allocation #{}, at:\n", a.record->seq);
   if (a.frames.empty()) s += "    (no stack recorded)\n";
   for (size_t i = 0; i < a.frames.size(); ++i)
     s += fmt::format("    #{:<2} {}  {}\n", i, to_hex(a.frames[i].ra), frame_text(a.frames[i]));
@@ -146,7 +155,8 @@ json chunk_allocation_json(const ChunkAllocation& a) {
   if (!a.record) return json(nullptr);
   json frames = json::array();
   for (const auto& f : a.frames) frames.push_back(frame_json(f));
-  return json{{"seq", a.record->seq}, {"thread", a.record->thread}, {"frames", std::move(frames)}};
+  return json{{"seq", a.record->seq}, {"thread", a.record->thread ? json(a.record->thread) : json(nullptr)},
+              {"frames", std::move(frames)}};
 }
 
 }  // namespace heapscope

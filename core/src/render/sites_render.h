@@ -27,6 +27,10 @@ struct NamedFrame {
 std::string frame_text(const NamedFrame& f);
 nlohmann::ordered_json frame_json(const NamedFrame& f);
 
+// Who recorded the sites: "libheapscope-record, root 0x..., pid 42", or
+// "MeMS, root 0x..." (no pid); with_root false leaves the root out.
+std::string recorded_by(const sites::RecordTables& t, bool with_root);
+
 struct SitesListing {
   const sites::RecordTables& tables;
   const sites::SiteGroups& groups;
@@ -55,7 +59,8 @@ void flamegraph_html(OutputWriter& out, const SiteTreeListing& l);
 
 // The recorded allocation of one chunk (heap chunk).
 struct ChunkAllocation {
-  std::optional<sites::SiteRecord> record;  // none: the recorder has no record of it
+  std::optional<sites::SiteRecord> record;  // none: the source has no record of it
+  std::string unrecorded;                   // why a live block may have none (RecordTables::unrecorded)
   std::vector<NamedFrame> frames;
 };
 std::string chunk_allocation_text(const ChunkAllocation& a);

@@ -23,15 +23,19 @@ inline constexpr uint32_t kNoStack = UINT32_MAX;
 struct SiteRecord {
   Address address;          // the allocation's user pointer
   uint64_t seq = 0;         // process-wide allocation number, from 1
-  uint32_t thread = 0;      // Linux thread id of the allocating thread
+  uint32_t thread = 0;      // Linux thread id of the allocating thread (0: not recorded)
   uint32_t stack = kNoStack;  // index into RecordTables::stacks
 };
 
 struct RecordTables {
+  // Who kept the records, and why a live block may have none, for people:
+  // the recorder, or an allocator that records its own sites (mems_sites.h).
+  std::string origin = "libheapscope-record";
+  std::string unrecorded = "allocated before libheapscope-record started, or not by malloc";
   Address root;
   bool by_symbol = false;   // found through the symbol (else by its magic)
   bool busy = false;        // a thread was changing the tables when the target stopped
-  uint64_t pid = 0;
+  uint64_t pid = 0;         // 0: not recorded
   uint64_t allocations = 0; // recorded since the start
   uint64_t dropped = 0;     // not recorded (the recorder ran out of table memory)
   std::vector<SiteRecord> records;             // live allocations, in address order
