@@ -93,6 +93,27 @@ class CliColorTest(unittest.TestCase):
                 self.assertIn(ESC, coloured)
                 self.assertEqual(ANSI.sub("", coloured), cli("--color=never", self.core, *args))
 
+    def test_map_leaks_frag_refs_are_the_plain_text_under_their_colours(self):
+        leaky = core("leaks_basic")
+        doc = json.loads(cli(leaky, "heap", "leaks", "--json"))
+        direct = next(c["data"] for c in doc["chunks"] if c["class"] == "direct")
+        in_use = json.loads(cli(leaky, "heap", "chunks", "--state", "in_use", "--limit", "1", "--json"))
+        reachable = in_use["chunks"][0]["data"]
+        runs = [(self.core, ["heap", "map"], "\x1b[36mf"),            # a run of fast chunks in the strip
+                (self.core, ["heap", "frag"], "\x1b[35mtcache\x1b[0m"),  # a free class in its state's colour
+                (leaky, ["heap", "leaks"], "\x1b[1;31mdirect\x1b[0m"),    # leaks are findings
+                (leaky, ["heap", "leaks", "--list"], "\x1b[1;31mdirect\x1b[0m"),
+                (leaky, ["heap", "refs", direct], "\x1b[34m" + direct + "\x1b[0m"),
+                (leaky, ["heap", "refs", reachable, "--path"], "\x1b[32min_use\x1b[0m")]
+        for path, args, mark in runs:
+            with self.subTest(args=args):
+                coloured = cli("--color=always", path, *args)
+                plain = cli("--color=never", path, *args)
+                self.assertIn(mark, coloured)
+                self.assertNotIn("\x1b", plain)
+                # Colour only adds escapes: the same text, the same columns.
+                self.assertEqual(ANSI.sub("", coloured), plain)
+
     def test_json_is_never_coloured(self):
         out = cli("--color=always", self.core, "heap", "chunks", "--limit", "3", "--json")
         self.assertNotIn("\x1b", out)
@@ -126,7 +147,8 @@ class CliColorTest(unittest.TestCase):
 
 
 def commands(core_path):
-    return ["heap chunks --limit 30", "heap bins --limit 3", "heap stats", "heap chunk " + fast_chunk(core_path)]
+    return ["heap chunks --limit 30", "heap bins --limit 3", "heap stats", "heap chunk " + fast_chunk(core_path),
+            "heap map", "heap frag"]
 
 
 class GdbColorTest(unittest.TestCase):

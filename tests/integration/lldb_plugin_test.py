@@ -149,6 +149,24 @@ class PluginLoading(unittest.TestCase):
         for name in names:
             self.assertIn(name, outputs[0])
 
+    def test_tab_completes_subcommand_names_from_the_table(self):
+        # HandleCompletion is what TAB runs. LLDB 19 completes a plugin's
+        # subcommand names (its multiword commands); options and their values
+        # have no hook there (docs/commands.md, LLDB).
+        lines = ["heap sta", "heap ", "mems "]
+        probe = ("script ci = lldb.debugger.GetCommandInterpreter(); complete = lambda line: "
+                 "(lambda m: (ci.HandleCompletion(line, len(line), 0, -1, m), "
+                 "sorted(m.GetStringAtIndex(i) for i in range(1, m.GetSize())))[1])(lldb.SBStringList()); "
+                 "[print('completions %r: %s' % (l, ' '.join(complete(l)))) for l in " + repr(lines) + "]")
+        status, outputs, out, err = ls.run_lldb(["heap help", "mems help", probe])
+        self.assertEqual(status, 0, err)
+        tables = {"heap": ls.parse_group_help(outputs[0]), "mems": ls.parse_group_help(outputs[1])}
+        for line in lines:
+            group, partial = line.split(" ")
+            want = sorted(n for n in tables[group] + ["help"] if n.startswith(partial))
+            with self.subTest(line=line):
+                self.assertIn("completions %r: %s\n" % (line, " ".join(want)), outputs[2])
+
     def test_load_twice(self):
         status, outputs, out, err = ls.run_lldb(["plugin load " + ls.plugin_path(), "heap help"])
         self.assertGreaterEqual(status, 0, err)

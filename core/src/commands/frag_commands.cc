@@ -28,12 +28,12 @@ std::string run_frag(CommandContext& ctx) {
     if (ctx.args.has("--arena"))
       throw UserError{fmt::format("heap frag --arena needs glibc's heap; malloc in this process is {}", model.allocator)};
     ModelFragReport r = compute_model_frag(model, ctx.cancel);
-    return ctx.args.json() ? model_frag_json(model, r, model.findings.size()) : model_frag_text(model, r);
+    return ctx.args.json() ? model_frag_json(model, r, model.findings.size()) : model_frag_text(model, r, Style(ctx.color));
   }
   const auto& h = ctx.session.glibc_heap(ctx.cancel);
   auto arena = arena_option(ctx, h);
   FragReport r = compute_frag(h, targets::page_size(ctx.session.target()), ctx.cancel);
-  return ctx.args.json() ? frag_json(h, r, arena, heap_problems(ctx)) : with_findings_footer(ctx, frag_text(h, r, arena));
+  return ctx.args.json() ? frag_json(h, r, arena, heap_problems(ctx)) : with_findings_footer(ctx, frag_text(h, r, arena, Style(ctx.color)));
 }
 
 // heap pages on a model other than glibc's: its system ranges and block
@@ -137,7 +137,7 @@ std::string run_model_map(CommandContext& ctx, const HeapModel& h) {
                        m.heaps.size() == 1 ? "" : "s", blocks, page.size());
   }
   HeapMap m = build_model_map(h, static_cast<size_t>(width), 0, ctx.cancel);
-  return ctx.args.json() ? model_map_json(h, m) : model_map_text(h, m);
+  return ctx.args.json() ? model_map_json(h, m) : model_map_text(h, m, Style(ctx.color));
 }
 
 std::string run_map(CommandContext& ctx) {
@@ -164,7 +164,7 @@ std::string run_map(CommandContext& ctx) {
                        m.arenas == 1 ? "" : "s", m.heaps.size(), m.heaps.size() == 1 ? "" : "s", page.size());
   }
   HeapMap m = build_heap_map(h, arena, static_cast<size_t>(width), 0, ctx.cancel);
-  return ctx.args.json() ? map_json(h, m) : with_findings_footer(ctx, map_text(h, m));
+  return ctx.args.json() ? map_json(h, m) : with_findings_footer(ctx, map_text(h, m, Style(ctx.color)));
 }
 
 // What the HTML map points at: heap check's problems, then the leaked and

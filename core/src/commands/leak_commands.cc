@@ -91,7 +91,7 @@ void run_leaks(CommandContext& ctx) {
   if (ctx.args.json()) {
     leaks_json(ctx.out, h, a, l, model_problems(ctx, h));
   } else {
-    leaks_text(ctx.out, h, a, l);
+    leaks_text(ctx.out, h, a, l, Style(ctx.color));
     if (glibc) write_findings_footer(ctx);
   }
 }
@@ -104,7 +104,7 @@ void run_refs(CommandContext& ctx) {
   if (ctx.args.json()) {
     refs_json(ctx.out, h, r);
   } else {
-    refs_text(ctx.out, h, r);
+    refs_text(ctx.out, h, r, Style(ctx.color));
     if (dynamic_cast<const glibc::Heap*>(&h)) write_findings_footer(ctx);
   }
 }

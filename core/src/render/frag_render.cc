@@ -61,19 +61,21 @@ json figures_json(const FragFigures& f) {
   return j;
 }
 
-std::string figures_text(const FragFigures& f, bool main_arena) {
+std::string figures_text(const FragFigures& f, bool main_arena, const Style& style) {
   std::string out;
   out += fmt::format("  {:<10} {:>8} {:>14}\n", "free class", "chunks", "bytes");
   for (ChunkState s : kFreeClasses) {
     const Tally& t = f.free[s];
-    out += fmt::format("  {:<10} {:>8} {:>14}  {}\n", glibc::state_name(s), t.chunks, t.bytes,
+    out += fmt::format("  {} {:>8} {:>14}  {}\n", style.left(state_hue(glibc::state_name(s)), glibc::state_name(s), 10),
+                       t.chunks, t.bytes,
                        t.bytes >= 1024 ? human_size(t.bytes) : "");
   }
   out += fmt::format("  {:<10} {:>8} {:>14}  {}\n", "total", "", f.free_bytes,
                      f.free_bytes >= 1024 ? human_size(f.free_bytes) : "");
   if (f.largest_free)
     out += fmt::format("  largest free chunk: {} at {} ({})\n", bytes_with_human(f.largest_free),
-                       to_hex(f.largest_free_at), glibc::state_name(f.largest_free_state));
+                       style.address(f.largest_free_at),
+                       style.paint(state_hue(glibc::state_name(f.largest_free_state)), glibc::state_name(f.largest_free_state)));
   else
     out += "  largest free chunk: none\n";
   out += fmt::format("  external fragmentation: {}  (1 - largest free / total free)\n",
@@ -168,19 +170,19 @@ std::string histogram_text(const SizeHistogram& hist, size_t bar_width, std::str
   return out;
 }
 
-std::string frag_text(const glibc::Heap& h, const FragReport& r, std::optional<int> only_arena) {
+std::string frag_text(const glibc::Heap& h, const FragReport& r, std::optional<int> only_arena, const Style& style) {
   std::string out;
   for (const auto& f : r.arenas) {
     if (only_arena && f.arena != *only_arena) continue;
     const auto& a = h.arenas[static_cast<size_t>(f.arena)];
     out += fmt::format("{}arena {}{} at {}: system bytes {}, free {}\n", out.empty() ? "" : "\n", f.arena,
-                       a.main ? " (main)" : "", to_hex(a.address), bytes_with_human(a.system_mem),
+                       a.main ? " (main)" : "", style.address(a.address), bytes_with_human(a.system_mem),
                        bytes_with_human(f.free_bytes));
-    out += figures_text(f, a.main);
+    out += figures_text(f, a.main, style);
   }
   if (!only_arena && r.arenas.size() > 1) {
     out += fmt::format("\nall arenas: free {}\n", bytes_with_human(r.total.free_bytes));
-    out += figures_text(r.total, false);
+    out += figures_text(r.total, false, style);
   }
   if (!only_arena && r.mmapped.chunks)
     out += fmt::format("\nmmapped chunks: {} ({}); malloc_trim leaves them alone\n", r.mmapped.chunks,
@@ -319,18 +321,20 @@ std::string pages_json(const glibc::Heap& h, const PagesReport& r) {
 
 namespace {
 
-std::string model_figures_text(const HeapModel& h, const ModelFragFigures& f) {
+std::string model_figures_text(const HeapModel& h, const ModelFragFigures& f, const Style& style) {
   std::string out = fmt::format("  {:<14} {:>8} {:>14}\n", "free kind", "chunks", "bytes");
   for (size_t k = 0; k < h.kinds.size(); ++k) {
     if (!is_free_state(h.kinds[k].state)) continue;
     const Tally& t = f.free_by_kind[k];
-    out += fmt::format("  {:<14} {:>8} {:>14}  {}\n", h.kinds[k].name, t.chunks, t.bytes,
+    out += fmt::format("  {} {:>8} {:>14}  {}\n", style.left(kind_hue(h.kinds[k]), h.kinds[k].name, 14), t.chunks,
+                       t.bytes,
                        t.bytes >= 1024 ? human_size(t.bytes) : "");
   }
   out += fmt::format("  free bytes: {}\n", bytes_with_human(f.free_bytes));
   if (f.free_bytes)
     out += fmt::format("  largest free: {} at {} ({})\n", bytes_with_human(f.largest_free),
-                       to_hex(f.largest_free_at), h.kinds[f.largest_free_kind].name);
+                       style.address(f.largest_free_at),
+                       style.paint(kind_hue(h.kinds[f.largest_free_kind]), h.kinds[f.largest_free_kind].name));
   out += fmt::format("  external fragmentation: {}  (1 - largest free / free bytes)\n",
                      percent(f.external_fragmentation));
   return out;
@@ -350,14 +354,14 @@ json model_figures_json(const HeapModel& h, const ModelFragFigures& f) {
 
 }  // namespace
 
-std::string model_frag_text(const HeapModel& h, const ModelFragReport& r) {
+std::string model_frag_text(const HeapModel& h, const ModelFragReport& r, const Style& style) {
   std::string out = fmt::format("{} {}: free space of {} owner{}\n", h.allocator, h.version, r.owners.size(),
                                 r.owners.size() == 1 ? "" : "s");
   for (size_t i = 0; i < r.owners.size(); ++i) {
     out += fmt::format("{}:\n", h.owners[i].label);
-    out += model_figures_text(h, r.owners[i]);
+    out += model_figures_text(h, r.owners[i], style);
   }
-  out += "total:\n" + model_figures_text(h, r.total);
+  out += "total:\n" + model_figures_text(h, r.total, style);
   out += "  free block sizes (top excluded):\n";
   out += r.total.free_sizes.chunks() ? histogram_text(r.total.free_sizes, 40, "    ") : "    none\n";
   out += "  in-use block sizes:\n";

@@ -9,10 +9,13 @@
 #include "heapscope/analysis/model_frag.h"
 #include "heapscope/analysis/pages.h"
 #include "heapscope/glibc/heap.h"
+#include "render/style.h"
 
 namespace heapscope {
 
-std::string frag_text(const glibc::Heap& h, const FragReport& r, std::optional<int> only_arena);
+// Text: free classes, addresses in colour when `style` is on.
+std::string frag_text(const glibc::Heap& h, const FragReport& r, std::optional<int> only_arena,
+                      const Style& style = Style());
 // `findings`: how many problems heap check finds.
 std::string frag_json(const glibc::Heap& h, const FragReport& r, std::optional<int> only_arena, size_t findings);
 
@@ -22,7 +25,7 @@ std::string pages_json(const glibc::Heap& h, const PagesReport& r);
 std::string model_pages_text(const HeapModel& h, const ModelPagesReport& r);
 std::string model_pages_json(const HeapModel& h, const ModelPagesReport& r);
 // heap frag's generic part, on any other allocator's model.
-std::string model_frag_text(const HeapModel& h, const ModelFragReport& r);
+std::string model_frag_text(const HeapModel& h, const ModelFragReport& r, const Style& style = Style());
 std::string model_frag_json(const HeapModel& h, const ModelFragReport& r, size_t findings);
 
 std::string mems_frag_text(const MemsFrag& f);

@@ -195,7 +195,7 @@ void ChunkListWriter::add(const Block& c) {
   } else if (style_.on())
     out_.print("{} {} {:>12}  {} {}\n", style_.left(Hue::kAddress, to_hex(c.address), 18),
                style_.left(Hue::kAddress, to_hex(data), 18), uint64_t{c.size},
-               style_.left(state_hue(state, block_state_hue(model_.kind_of(c).state)), state, 13),
+               style_.left(kind_hue(model_.kind_of(c)), state, 13),
                c.owner == kNoOwner ? std::string("-") : std::to_string(c.owner));
   else
     out_.print("{:<18} {:<18} {:>12}  {:<13} {}\n", to_hex(c.address), to_hex(data), uint64_t{c.size}, state,

@@ -15,8 +15,22 @@ namespace {
 
 json tally_json(const Tally& t) { return json{{"chunks", t.chunks}, {"bytes", t.bytes}}; }
 
-std::string tally_line(std::string_view name, const Tally& t) {
-  return fmt::format("  {:<10} {:>10} chunk{} {:>14} bytes{}\n", name, t.chunks, t.chunks == 1 ? " " : "s",
+// Leaks are findings; what is only possibly leaked a lesser one; what is
+// reachable is in order.
+Hue leak_hue(LeakClass c) {
+  switch (c) {
+    case LeakClass::kDirect: return Hue::kFinding;
+    case LeakClass::kIndirect: return Hue::kAnomaly;
+    case LeakClass::kPossible: return Hue::kUnsorted;
+    case LeakClass::kReachable: return Hue::kGood;
+    case LeakClass::kNotNode: return Hue::kPlain;
+  }
+  return Hue::kPlain;
+}
+
+std::string tally_line(LeakClass c, const Tally& t, const Style& style) {
+  const std::string_view name = leak_class_name(c);
+  return fmt::format("  {} {:>10} chunk{} {:>14} bytes{}\n", style.left(t.chunks ? leak_hue(c) : Hue::kPlain, name, 10), t.chunks, t.chunks == 1 ? " " : "s",
                      t.bytes, t.bytes >= 1024 ? " (" + human_size(t.bytes) + ")" : "");
 }
 
@@ -25,31 +39,31 @@ const std::string& type_or_dash(const LeakListing& l, uint32_t id) {
   return id ? l.type_names[id - 1] : kDash;
 }
 
-std::string chunk_brief(const HeapModel& h, int64_t i) {
+std::string chunk_brief(const HeapModel& h, int64_t i, const Style& style) {
   const auto& c = h.blocks[static_cast<size_t>(i)];
-  return fmt::format("chunk {} (data {}, {} bytes, {})", to_hex(c.address), to_hex(h.user_begin(c)), c.size,
-                     h.kind_of(c).name);
+  return fmt::format("chunk {} (data {}, {} bytes, {})", style.address(c.address), style.address(h.user_begin(c)),
+                     c.size, style.paint(kind_hue(h.kind_of(c)), h.kind_of(c).name));
 }
 
 std::string offset_text(uint64_t off) { return off ? fmt::format("data+{:#x}", off) : "data"; }
 
 // Where a reference is held, for people.
-std::string holder_text(const HeapModel& h, const Reference& r) {
+std::string holder_text(const HeapModel& h, const Reference& r, const Style& style) {
   switch (r.from) {
     case Reference::From::kRegister:
       return fmt::format("register {} of thread {}", r.name, r.tid);
     case Reference::From::kStack:
       // Below sp is the red zone (x86-64: 128 bytes): sp-0x58, not a wrapped sp+0xff...a8.
       return r.where >= r.thread_sp
-                 ? fmt::format("stack of thread {} at {} (sp+{:#x})", r.tid, to_hex(r.where), r.where - r.thread_sp)
-                 : fmt::format("stack of thread {} at {} (sp-{:#x})", r.tid, to_hex(r.where), r.thread_sp - r.where);
+                 ? fmt::format("stack of thread {} at {} (sp+{:#x})", r.tid, style.address(r.where), r.where - r.thread_sp)
+                 : fmt::format("stack of thread {} at {} (sp-{:#x})", r.tid, style.address(r.where), r.thread_sp - r.where);
     case Reference::From::kModule:
-      return fmt::format("global {} at {}", r.name.empty() ? "?" : r.name, to_hex(r.where));
+      return fmt::format("global {} at {}", r.name.empty() ? "?" : r.name, style.address(r.where));
     case Reference::From::kAnonymous:
-      return fmt::format("anonymous memory at {}", to_hex(r.where));
+      return fmt::format("anonymous memory at {}", style.address(r.where));
     case Reference::From::kChunk: {
       const auto& c = h.blocks[static_cast<size_t>(r.chunk)];
-      return fmt::format("{} at {}", chunk_brief(h, r.chunk), offset_text(r.where - h.user_begin(c)));
+      return fmt::format("{} at {}", chunk_brief(h, r.chunk, style), offset_text(r.where - h.user_begin(c)));
     }
   }
   return "?";
@@ -76,14 +90,15 @@ json reference_json(const HeapModel& h, const Reference& r, Address target_data)
 
 }  // namespace
 
-void leaks_text(OutputWriter& out, const HeapModel& h, const LeakAnalysis& a, const LeakListing& l) {
+void leaks_text(OutputWriter& out, const HeapModel& h, const LeakAnalysis& a, const LeakListing& l,
+                const Style& style) {
   Tally leaked = a.leaked();
   out.print("leaked: {} chunk{}, {} bytes{}\n", leaked.chunks, leaked.chunks == 1 ? "" : "s", leaked.bytes,
             leaked.bytes >= 1024 ? " (" + human_size(leaked.bytes) + ")" : "");
-  out.write(tally_line("direct", a.direct));
-  out.write(tally_line("indirect", a.indirect));
-  out.write(tally_line("possible", a.possible));
-  out.write(tally_line("reachable", a.reachable));
+  out.write(tally_line(LeakClass::kDirect, a.direct, style));
+  out.write(tally_line(LeakClass::kIndirect, a.indirect, style));
+  out.write(tally_line(LeakClass::kPossible, a.possible, style));
+  out.write(tally_line(LeakClass::kReachable, a.reachable, style));
   if (l.mode == LeakListing::Mode::kSummary) return;
   bool filtered = l.filtered;
   if (l.chunks.empty()) {
@@ -95,7 +110,10 @@ void leaks_text(OutputWriter& out, const HeapModel& h, const LeakAnalysis& a, co
     size_t n = std::min(l.limit, l.chunks.size());
     for (size_t i = 0; i < n; ++i) {
       const auto& c = h.blocks[l.chunks[i]];
-      out.print("{:<18} {:<18} {:>10}  {:<9} {}\n", to_hex(c.address), to_hex(h.user_begin(c)), c.size, leak_class_name(a.classes[l.chunks[i]]), type_or_dash(l, l.types[i]));
+      const LeakClass cls = a.classes[l.chunks[i]];
+      out.print("{} {} {:>10}  {} {}\n", style.left(Hue::kAddress, to_hex(c.address), 18),
+                style.left(Hue::kAddress, to_hex(h.user_begin(c)), 18), c.size,
+                style.left(leak_hue(cls), leak_class_name(cls), 9), type_or_dash(l, l.types[i]));
     }
     if (n < l.chunks.size())
       out.print("... {} of {} chunks shown (--limit)\n", n, l.chunks.size());
@@ -111,16 +129,16 @@ void leaks_text(OutputWriter& out, const HeapModel& h, const LeakAnalysis& a, co
   for (size_t i = 0; i < n; ++i) {
     const LeakGroup& g = rows[i];
     std::string samples;
-    for (auto s : g.samples) samples += (samples.empty() ? "" : " ") + to_hex(s);
+    for (auto s : g.samples) samples += (samples.empty() ? "" : " ") + style.address(s);
     if (g.tally.chunks > g.samples.size()) samples += " ...";
-    out.print("{:<9} {:<{}} {:>10} {:>8} {:>12}  {}\n",
-              leak_class_name(g.cls), type_or_dash(l, g.type), width, g.size, g.tally.chunks,
+    out.print("{} {:<{}} {:>10} {:>8} {:>12}  {}\n",
+              style.left(leak_hue(g.cls), leak_class_name(g.cls), 9), type_or_dash(l, g.type), width, g.size, g.tally.chunks,
               g.tally.bytes, samples);
   }
   if (n < rows.size()) out.print("... {} of {} groups shown (--limit)\n", n, rows.size());
   for (const auto& d : l.dumps) {
     const auto& c = h.blocks[d.chunk];
-    out.print("\ndirect leak {} ({} bytes{}):\n", to_hex(h.user_begin(c)), c.size,
+    out.print("\n{} {} ({} bytes{}):\n", style.paint(Hue::kFinding, "direct leak"), style.address(h.user_begin(c)), c.size,
               d.type ? ", " + l.type_names[d.type - 1] : std::string());
     out.write(hex_dump(h.user_begin(c), d.bytes));
   }
@@ -167,23 +185,23 @@ void leaks_json(OutputWriter& out, const HeapModel& h, const LeakAnalysis& a, co
   out.print(",\"findings\":{}}}\n", findings);
 }
 
-void refs_text(OutputWriter& out, const HeapModel& h, const RefsReport& r) {
+void refs_text(OutputWriter& out, const HeapModel& h, const RefsReport& r, const Style& style) {
   const auto& c = h.blocks[static_cast<size_t>(r.chunk)];
-  out.print("{}: {} reference{}\n", chunk_brief(h, r.chunk), r.refs.size(), r.refs.size() == 1 ? "" : "s");
+  out.print("{}: {} reference{}\n", chunk_brief(h, r.chunk, style), r.refs.size(), r.refs.size() == 1 ? "" : "s");
   for (const auto& ref : r.refs)
-    out.print("  {} -> {}\n", holder_text(h, ref), offset_text(ref.value - h.user_begin(c).value));
+    out.print("  {} -> {}\n", holder_text(h, ref, style), offset_text(ref.value - h.user_begin(c).value));
   if (!r.path_asked) return;
   if (!h.is_live(c)) {
     out.write("\nno path: the chunk is not in use\n");
   } else if (r.path.empty()) {
-    out.write("\nno path from any root: the chunk is leaked\n");
+    out.print("\nno path from any root: {}\n", style.paint(Hue::kFinding, "the chunk is leaked"));
   } else {
     out.write("\nshortest path from a root:\n");
     for (size_t i = 0; i < r.path.size(); ++i) {
       const auto& s = r.path[i];
       const auto& to = h.blocks[static_cast<size_t>(s.chunk)];
-      out.print("  {}{}\n", i ? "-> " : "", holder_text(h, s.via));
-      out.print("     holds {} -> {}{}\n", to_hex(s.via.value), chunk_brief(h, s.chunk),
+      out.print("  {}{}\n", i ? "-> " : "", holder_text(h, s.via, style));
+      out.print("     holds {} -> {}{}\n", style.address(Address(s.via.value)), chunk_brief(h, s.chunk, style),
                 s.via.start ? "" : fmt::format(" at {}", offset_text(s.via.value - h.user_begin(to).value)));
     }
   }

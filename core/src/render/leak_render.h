@@ -14,6 +14,7 @@
 #include "heapscope/analysis/types.h"
 #include "heapscope/glibc/heap.h"
 #include "heapscope/output.h"
+#include "render/style.h"
 
 namespace heapscope {
 
@@ -34,14 +35,16 @@ struct LeakListing {
 };
 
 // Written to `out` as they are rendered (--list and JSON can hold a million chunks).
-void leaks_text(OutputWriter& out, const HeapModel& h, const LeakAnalysis& a, const LeakListing& l);
+// Text: leak classes, states and addresses in colour when `style` is on.
+void leaks_text(OutputWriter& out, const HeapModel& h, const LeakAnalysis& a, const LeakListing& l,
+                const Style& style = Style());
 // `findings`: how many problems heap check finds.
 void leaks_json(OutputWriter& out, const HeapModel& h, const LeakAnalysis& a, const LeakListing& l,
                 size_t findings);
 
 // Written to `out` row by row too: a chunk can have a holder in every heap
 // word, and a program as many classes as it likes.
-void refs_text(OutputWriter& out, const HeapModel& h, const RefsReport& r);
+void refs_text(OutputWriter& out, const HeapModel& h, const RefsReport& r, const Style& style = Style());
 void refs_json(OutputWriter& out, const HeapModel& h, const RefsReport& r);
 
 void type_stats_text(OutputWriter& out, const std::vector<TypeRow>& rows);

@@ -48,9 +48,37 @@ const char* model_map_color(uint8_t state) {
   return "#000000";
 }
 
-std::string legend_text() {
+// A strip (or legend) with each run of one state's character in that state's
+// colour; the characters themselves are the same with colour on and off.
+class StripPainter {
+ public:
+  StripPainter(const std::vector<uint8_t>& states, char (*to_char)(uint8_t), std::string (*to_name)(uint8_t),
+               const Style& style)
+      : style_(style) {
+    hues_.fill(Hue::kPlain);
+    for (uint8_t st : states) hues_[static_cast<unsigned char>(to_char(st))] = state_hue(to_name(st));
+  }
+  std::string operator()(std::string_view strip) const {
+    if (!style_.on()) return std::string(strip);
+    std::string out;
+    for (size_t i = 0; i < strip.size();) {
+      size_t j = i;
+      while (j < strip.size() && strip[j] == strip[i]) ++j;
+      out += style_.paint(hues_[static_cast<unsigned char>(strip[i])], strip.substr(i, j - i));
+      i = j;
+    }
+    return out;
+  }
+
+ private:
+  std::array<Hue, 256> hues_{};
+  const Style& style_;
+};
+
+std::string legend_text(const std::vector<uint8_t>& states, char (*to_char)(uint8_t),
+                        std::string (*to_name)(uint8_t), const StripPainter& paint) {
   std::string s = "legend:";
-  for (uint8_t st : map_legend_states()) s += fmt::format(" {} {}", map_char(st), map_state_name(st));
+  for (uint8_t st : states) s += fmt::format(" {} {}", paint(std::string(1, to_char(st))), to_name(st));
   return s;
 }
 
@@ -76,22 +104,23 @@ std::string base64_encode(std::string_view in) {
   return out;
 }
 
-std::string map_text(const glibc::Heap& h, const HeapMap& m) {
+std::string map_text(const glibc::Heap& h, const HeapMap& m, const Style& style) {
+  const StripPainter paint(map_legend_states(), map_char, map_state_name, style);
   std::string out;
   int last_arena = -1;
   for (const auto& mh : m.heaps) {
     if (mh.arena != last_arena) {
       const auto& a = h.arenas[static_cast<size_t>(mh.arena)];
       out += fmt::format("arena {}{} at {}: {} heap{}, system bytes {}\n", a.index, a.main ? " (main)" : "",
-                         to_hex(a.address), a.heaps.size(), a.heaps.size() == 1 ? "" : "s",
+                         style.address(a.address), a.heaps.size(), a.heaps.size() == 1 ? "" : "s",
                          bytes_with_human(a.system_mem));
       last_arena = mh.arena;
     }
     uint64_t cell = (mh.range.size() + m.strip_width - 1) / std::max<size_t>(1, m.strip_width);
-    out += fmt::format("  heap {} {}-{} {}, {} chunks, 1 char = {}\n", mh.index, to_hex(mh.range.begin),
-                       to_hex(mh.range.end), human_size(mh.range.size()), mh.chunks,
+    out += fmt::format("  heap {} {}-{} {}, {} chunks, 1 char = {}\n", mh.index, style.address(mh.range.begin),
+                       style.address(mh.range.end), human_size(mh.range.size()), mh.chunks,
                        cell >= 1024 ? human_size(cell) : fmt::format("{} B", cell));
-    out += "  |" + mh.strip + "|\n";
+    out += "  |" + paint(mh.strip) + "|\n";
   }
   if (!m.mmapped.empty()) {
     uint64_t bytes = 0;
@@ -99,7 +128,7 @@ std::string map_text(const glibc::Heap& h, const HeapMap& m) {
     out += fmt::format("mmapped: {} chunk{}, {} (each its own mapping, outside the arenas)\n",
                        m.mmapped.size(), m.mmapped.size() == 1 ? "" : "s", bytes_with_human(bytes));
   }
-  out += legend_text() + "\n";
+  out += legend_text(map_legend_states(), map_char, map_state_name, paint) + "\n";
   out += "  each character is the state covering at least 60% of its bytes; % when none does\n";
   return out;
 }
@@ -315,7 +344,8 @@ std::array<Tally, kBlockStateCount> model_state_totals(const HeapModel& h) {
 
 }  // namespace
 
-std::string model_map_text(const HeapModel& h, const HeapMap& m) {
+std::string model_map_text(const HeapModel& h, const HeapMap& m, const Style& style) {
+  const StripPainter paint(model_map_legend_states(), model_map_char, model_map_state_name, style);
   uint64_t system_bytes = 0;
   for (const auto& mh : m.heaps) system_bytes += mh.range.size();
   std::string out = fmt::format("{} {}: {} system range{}, {} blocks, system bytes {}\n", h.allocator, h.version,
@@ -327,20 +357,19 @@ std::string model_map_text(const HeapModel& h, const HeapMap& m) {
       const size_t n = rows_of(m, mh.arena);
       if (mh.arena >= 0 && static_cast<size_t>(mh.arena) < h.owners.size()) {
         const Owner& o = h.owners[static_cast<size_t>(mh.arena)];
-        out += fmt::format("{} at {}: {} range{}, system bytes {}\n", o.label, to_hex(o.address), n,
+        out += fmt::format("{} at {}: {} range{}, system bytes {}\n", o.label, style.address(o.address), n,
                            n == 1 ? "" : "s", bytes_with_human(o.system_bytes));
       } else {
         out += fmt::format("unowned: {} range{}\n", n, n == 1 ? "" : "s");
       }
     }
     uint64_t cell = (mh.range.size() + m.strip_width - 1) / std::max<size_t>(1, m.strip_width);
-    out += fmt::format("  range {} {}-{} {}, {} blocks, 1 char = {}\n", mh.index, to_hex(mh.range.begin),
-                       to_hex(mh.range.end), human_size(mh.range.size()), mh.chunks,
+    out += fmt::format("  range {} {}-{} {}, {} blocks, 1 char = {}\n", mh.index, style.address(mh.range.begin),
+                       style.address(mh.range.end), human_size(mh.range.size()), mh.chunks,
                        cell >= 1024 ? human_size(cell) : fmt::format("{} B", cell));
-    out += "  |" + mh.strip + "|\n";
+    out += "  |" + paint(mh.strip) + "|\n";
   }
-  out += "legend:";
-  for (uint8_t st : model_map_legend_states()) out += fmt::format(" {} {}", model_map_char(st), model_map_state_name(st));
+  out += legend_text(model_map_legend_states(), model_map_char, model_map_state_name, paint);
   out += "\n  each character is the state covering at least 60% of its bytes; % when none does\n";
   if (!h.findings.empty())
     out += fmt::format("{} problem{} met in the heap walk (see heap check)\n", h.findings.size(),

@@ -11,10 +11,12 @@
 #include "heapscope/analysis/model_frag.h"
 #include "heapscope/analysis/heapmap.h"
 #include "heapscope/glibc/heap.h"
+#include "render/style.h"
 
 namespace heapscope {
 
-std::string map_text(const glibc::Heap& h, const HeapMap& m);
+// Text strips: states, addresses and the legend in colour when `style` is on.
+std::string map_text(const glibc::Heap& h, const HeapMap& m, const Style& style = Style());
 std::string map_json(const glibc::Heap& h, const HeapMap& m);
 
 // Something the HTML map points at and lists in its side panel: a heap
@@ -37,7 +39,7 @@ std::string map_html(const glibc::Heap& h, const HeapMap& m, const FragReport& f
 // `heap map` on any other allocator's model: a row per system range,
 // grouped by owner, blocks in their generic states. The HTML page is the
 // same template fed the model's rows, its frag figures and `marks`.
-std::string model_map_text(const HeapModel& h, const HeapMap& m);
+std::string model_map_text(const HeapModel& h, const HeapMap& m, const Style& style = Style());
 std::string model_map_json(const HeapModel& h, const HeapMap& m);
 std::string model_map_html(const HeapModel& h, const HeapMap& m, const ModelFragReport& frag, std::string_view title,
                            const std::vector<MapMark>& marks, const std::vector<uint64_t>& first_words = {});

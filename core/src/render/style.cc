@@ -78,4 +78,6 @@ Hue state_hue(std::string_view state, Hue fallback) {
 
 Hue block_state_hue(BlockState state) { return state_hue(block_state_name(state)); }
 
+Hue kind_hue(const BlockKind& kind) { return state_hue(kind.name, block_state_hue(kind.state)); }
+
 }  // namespace heapscope

@@ -57,5 +57,8 @@ class Style {
 Hue state_hue(std::string_view state, Hue fallback = Hue::kPlain);
 // The hue of a shared block state (another allocator's kinds).
 Hue block_state_hue(BlockState state);
+// The hue of a model's block kind: its own name when that is a known state
+// ("tcache", "fast"), else its shared state's.
+Hue kind_hue(const BlockKind& kind);
 
 }  // namespace heapscope
