@@ -207,7 +207,11 @@ void add_leak_commands(std::vector<CommandSpec>& t) {
                "  possible  reached only through a pointer into its middle (interior pointer)\n"
                "Types come from the vtable a chunk's first word points to (C++ classes).\n"
                "Sizes are chunk sizes, headers included. --by-site groups the leaked chunks by\n"
-               "the stack that allocated them (needs libheapscope-record, as heap sites does).",
+               "the stack that allocated them (needs libheapscope-record, as heap sites does).\n"
+               "Every heap of the process is scanned at once (glibc's, the mems allocators', jemalloc's,\n"
+               "...): a pointer into any of them counts, a MeMS virtual address counts for its segment,\n"
+               "and no allocator's memory is a root. Several heaps: a section per heap (JSON:\n"
+               "\"allocators\"); --allocator NAME shows that heap's part of the same scan.",
                {{"--summary", "", "print only the totals per class"},
                 {"--by-site", "", "group leaked chunks by allocation stack (libheapscope-record)"},
                 {"--list", "", "list every leaked and possible chunk instead of groups"},
@@ -230,8 +234,9 @@ void add_leak_commands(std::vector<CommandSpec>& t) {
                "the pool map, thread caches, mems_root. A word holding a segment's MeMS virtual address or its\n"
                "physical address points into it; pool blocks are reached by physical addresses.\n"
                "In-use malloc'ed chunks are followed too: a reachable struct keeps what it points\n"
-               "to alive. Classes as in heap leaks (direct, indirect, possible). Segments are shown\n"
-               "with their sequence number and allocation site.",
+               "to alive (it is heap leaks' scan of every heap, the mems part shown). Classes as in\n"
+               "heap leaks (direct, indirect, possible). Segments are shown with their sequence number\n"
+               "and allocation site.",
                {{"--summary", "", "print only the totals per class"}}, 0, 0, run_mems_leaks});
 }
 
