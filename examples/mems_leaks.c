@@ -15,9 +15,13 @@
  *   - a segment held by main's stack through its physical address: reachable
  *   - a leaked segment whose only pointers are stale: in a freed malloc'ed
  *     chunk and in a freed pool block: direct
+ *   - leaks across the two heaps: a leaked malloc'ed struct (direct) holding
+ *     a segment's virtual address (indirect), and a leaked segment (direct)
+ *     holding the only pointer to a malloc'ed chunk (indirect)
  * It prints each leak (leaks_record.h, with MLEAK lines):
  *   MLEAK segment <class> 0x<virtual ^ mask> <function that allocated it>
  *   MLEAK block <class> 0x<address ^ mask>
+ *   LEAK <class> 0x<malloc'ed data address ^ mask>    (glibc's heap)
  * then aborts (core), or with --exit exits 0.
  */
 #include <stdlib.h>
@@ -122,6 +126,21 @@ __attribute__((noinline)) static void leak_with_stale_pointers(void) {
   mems_pool_free(block);
 }
 
+__attribute__((noinline)) static void leak_across_heaps(void) {
+  struct holder *h = must(malloc(sizeof *h));
+  h->tag = 9;
+  h->segment = must(mems_malloc(900));
+  h->block = NULL;
+  leak_record("direct", h, NULL);
+  mleak_segment("indirect", h->segment, "leak_across_heaps");
+  void *v = must(mems_malloc(600));
+  long *chunk = must(malloc(40));
+  memset(chunk, 'c', 40);
+  put(v, 24, chunk);
+  mleak_segment("direct", v, "leak_across_heaps");
+  leak_record("indirect", chunk, NULL);
+}
+
 int main(int argc, char **argv) {
   oracle_init();
   int exit_normally = oracle_wants_exit(argc, argv);
@@ -135,6 +154,7 @@ int main(int argc, char **argv) {
   leak_cycle();
   keep_by_interior();
   leak_with_stale_pointers();
+  leak_across_heaps();
   wipe_stack();
   say("LEAKS-END\n");
   if (exit_normally) _exit(0);

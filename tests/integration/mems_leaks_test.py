@@ -11,12 +11,21 @@ Checks:
     file:line, and their sequence numbers are those of `mems chain`;
   - text and --summary forms;
   - gdb and lldb print the same bytes as the CLI.
+`heap leaks` scans the union of the heaps (glibc's and MeMS'):
+  - it lists exactly the recorded MeMS objects (by physical address) and the
+    recorded malloc'ed leaks (LEAK lines), with their classes, including the
+    leaks across heaps: a leaked malloc'ed struct holding a segment's MeMS
+    virtual address, a leaked segment holding the only pointer to a chunk;
+  - `--allocator NAME` shows that heap's part of the same analysis;
+  - `heap map --html --allocator mems` marks exactly those MeMS leaks.
 Standard library only.
 """
 
 import json
 import os
+import re
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -25,9 +34,10 @@ from frontend_parity import SameInEveryFrontEnd  # noqa: E402
 
 
 def parse_record(stdout):
-    """-> ({virtual address: (class, function)}, {block address: class})."""
+    """-> ({virtual address: (class, function)}, {block address: class},
+    {malloc'ed data address: class})."""
     mask = None
-    segments, blocks = {}, {}
+    segments, blocks, chunks = {}, {}, {}
     for line in stdout.splitlines():
         w = line.split()
         if not w:
@@ -38,13 +48,16 @@ def parse_record(stdout):
             segments[int(w[3], 16) ^ mask] = (w[2], w[4])
         elif w[0] == "MLEAK" and w[1] == "block":
             blocks[int(w[3], 16) ^ mask] = w[2]
+        elif w[0] == "LEAK":
+            chunks[int(w[2], 16) ^ mask] = w[1]
     if mask is None or "LEAKS-END" not in stdout:
         raise AssertionError("the scenario did not finish its record:\n" + stdout[-2000:])
-    return segments, blocks
+    return segments, blocks, chunks
 
 
 class MemsLeaksTest(SameInEveryFrontEnd, unittest.TestCase):
-    COMMANDS = ["mems leaks", "mems leaks --json", "mems leaks --summary", "mems leaks --summary --json"]
+    COMMANDS = ["mems leaks", "mems leaks --json", "mems leaks --summary", "mems leaks --summary --json",
+                "heap leaks", "heap leaks --json", "heap leaks --allocator mems"]
 
     @classmethod
     def setUpClass(cls):
@@ -55,8 +68,9 @@ class MemsLeaksTest(SameInEveryFrontEnd, unittest.TestCase):
             cls.core, cls.stdout = lib.run_scenario_to_core(cls.exe)
         except lib.CoreUnavailable as e:
             raise unittest.SkipTest("cannot produce core files here: %s" % e)
-        cls.segments, cls.blocks = parse_record(cls.stdout)
+        cls.segments, cls.blocks, cls.chunks = parse_record(cls.stdout)
         cls.doc = lib.run_cli_json([cls.core, "mems", "leaks"])
+        cls.union = lib.run_cli_json([cls.core, "heap", "leaks"])
 
     def cli(self, *args):
         status, out, err = lib.run_cli([self.core] + list(args))
@@ -67,8 +81,9 @@ class MemsLeaksTest(SameInEveryFrontEnd, unittest.TestCase):
         classes = [c for c, _ in self.segments.values()] + list(self.blocks.values())
         for cls_ in ("direct", "indirect", "possible"):
             self.assertIn(cls_, classes)
-        self.assertEqual(len(self.segments), 5)
+        self.assertEqual(len(self.segments), 7)
         self.assertEqual(len(self.blocks), 6)
+        self.assertEqual(sorted(self.chunks.values()), ["direct", "indirect"])
 
     def test_exact_set_and_classes(self):
         got_s = {int(s["virtual"], 16): s["class"] for s in self.doc["segments"]}
@@ -131,6 +146,48 @@ class MemsLeaksTest(SameInEveryFrontEnd, unittest.TestCase):
         self.assertTrue(out.startswith(summary))
         self.assertNotIn("segments:", summary)
 
+
+    def section(self, allocator):
+        parts = {p["allocator"]: p for p in self.union["allocators"]}
+        self.assertEqual(sorted(parts), ["glibc", "mems"])
+        return parts[allocator]
+
+    def test_heap_leaks_union_is_the_recorded_set(self):
+        # MeMS: every recorded segment (at the physical address mems leaks
+        # translated its virtual one to) and block, nothing else.
+        physical = {int(s["virtual"], 16): int(s["physical"], 16) for s in self.doc["segments"]}
+        want = {physical[v]: c for v, (c, _) in self.segments.items()}
+        want.update(self.blocks)
+        got = {int(c["data"], 16): c["class"] for c in self.section("mems")["chunks"]}
+        self.assertEqual(got, want, "mems part of heap leaks vs recorded")
+        # glibc: exactly the recorded malloc'ed leaks; the struct that holds a
+        # segment's virtual address from a global keeps it (not listed above).
+        got = {int(c["data"], 16): c["class"] for c in self.section("glibc")["chunks"]}
+        self.assertEqual(got, self.chunks, "glibc part of heap leaks vs recorded")
+
+    def test_allocator_shows_its_part_of_the_union(self):
+        for name in ("mems", "glibc"):
+            with self.subTest(allocator=name):
+                part = dict(self.section(name))
+                del part["allocator"]
+                self.assertEqual(lib.run_cli_json([self.core, "heap", "leaks", "--allocator", name]), part)
+
+    def test_mems_leaks_is_the_same_analysis(self):
+        part = self.section("mems")
+        for k in ("direct", "indirect", "possible", "reachable"):
+            self.assertEqual(part[k]["chunks"], self.doc[k]["segments"] + self.doc[k]["blocks"], k)
+            self.assertEqual(part[k]["bytes"], self.doc[k]["bytes"], k)
+
+    def test_map_marks_the_mems_leaks(self):
+        want = sorted((c["class"], c["address"]) for c in self.section("mems")["chunks"])
+        with tempfile.TemporaryDirectory() as d:
+            page = os.path.join(d, "map.html")
+            lib.run_cli_json([self.core, "heap", "map", "--allocator", "mems", "--html", page])
+            with open(page, encoding="utf-8") as f:
+                text = f.read()
+        data = json.loads(re.search(r'id="heapscope-data"[^>]*>(.*?)</script>', text, re.S).group(1))
+        got = sorted((m["kind"], m["address"]) for m in data["marks"] if m["kind"] != "finding")
+        self.assertEqual(got, want)
 
 
 if __name__ == "__main__":

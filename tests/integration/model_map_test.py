@@ -143,10 +143,10 @@ class TcmallocLeakMarksTest(unittest.TestCase):
 
 
 class MemsMapTest(unittest.TestCase):
-    """heap map --allocator mems draws the MeMS nodes; its page marks no
-    leaks (the generic scan misses MeMS virtual addresses: mems leaks)."""
+    """heap map --allocator mems draws the MeMS nodes; its page marks the
+    walk's findings and heap leaks' MeMS leaks."""
 
-    def test_mems_rows_and_no_leak_marks(self):
+    def test_mems_rows_and_leak_marks(self):
         try:
             core, _ = lib.run_scenario_to_core(lib.example_path("mems_demo"))
         except lib.CoreUnavailable as e:  # sanitized libmems: ASan turns cores off
@@ -160,7 +160,9 @@ class MemsMapTest(unittest.TestCase):
             with open(page, encoding="utf-8") as f:
                 text = f.read()
         data = json.loads(re.search(r'id="heapscope-data"[^>]*>(.*?)</script>', text, re.S).group(1))
-        self.assertEqual([m["kind"] for m in data["marks"]], ["finding"] * got["findings"])
+        leaks = lib.run_cli_json([core, "heap", "leaks", "--allocator", "mems"])
+        want = sorted(["finding"] * got["findings"] + [c["class"] for c in leaks["chunks"]])
+        self.assertEqual(sorted(m["kind"] for m in data["marks"]), want)
 
 
 class JemallocMapTest(_ModelMap, SameInEveryFrontEnd, unittest.TestCase):

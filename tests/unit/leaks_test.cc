@@ -117,6 +117,53 @@ TEST(Leaks, CancelStops) {
   EXPECT_THROW(analyze_leaks(s.target, h, t), Cancelled);
 }
 
+// A second allocator beside glibc, laid out by hand: one region of
+// in-use objects of 0x40 bytes.
+constexpr BlockKind kOtherKinds[] = {{"object", BlockState::kInUse}};
+constexpr uint64_t kOther = 0x7e0000000000;
+
+HeapModel other_heap(SyntheticHeap& s, int objects) {
+  s.target.add_region(Address(kOther), std::vector<std::byte>(0x40 * objects));
+  HeapModel m;
+  m.allocator = "other";
+  m.kinds = kOtherKinds;
+  for (int i = 0; i < objects; ++i) m.blocks.emplace_back(Address(kOther + 0x40 * i), 0x40, 0, 0, 0);
+  m.system = {{Address(kOther), Address(kOther + 0x40 * objects)}};
+  m.build_index();
+  return m;
+}
+
+TEST(UnionLeaks, PointersAcrossHeapsCountAndNoHeapIsARoot) {
+  SyntheticHeap s;
+  uint64_t a = s.chunk(0x30), b = s.chunk(0x30), c = s.chunk(0x30);
+  s.finish();
+  HeapModel o = other_heap(s, 3);
+  const uint64_t x = kOther, y = kOther + 0x40, z = kOther + 0x80;
+  s.w(kGlobal, a + 16);  // global -> a -> x: both reachable
+  s.w(a + 16, x);
+  s.w(y + 8, b + 16);    // leaked y -> b: b is indirect, not kept by y's memory
+  s.w(c + 16, z + 0x10); // leaked c -> into z: z is indirect
+  glibc::Heap h = build(s);
+  UnionLeakAnalysis u = analyze_union_leaks(s.target, {&h, &o}, CancelToken());
+  ASSERT_EQ(u.per_model.size(), 2u);
+  const LeakAnalysis& g = u.per_model[0];
+  const LeakAnalysis& m = u.per_model[1];
+  EXPECT_EQ(class_of(h, g, a), LeakClass::kReachable);
+  EXPECT_EQ(class_of(h, g, b), LeakClass::kIndirect);
+  EXPECT_EQ(class_of(h, g, c), LeakClass::kDirect);
+  EXPECT_EQ(m.classes[0], LeakClass::kReachable);
+  EXPECT_EQ(m.classes[1], LeakClass::kDirect);
+  EXPECT_EQ(m.classes[2], LeakClass::kIndirect);
+  EXPECT_EQ(m.listed, (std::vector<uint32_t>{1, 2}));
+  EXPECT_EQ(u.total(&LeakAnalysis::direct).chunks, 2u);
+  // Alone, glibc's heap gets analyze_leaks' answer; there the other heap's
+  // memory is anonymous memory, a root, so y keeps b alive.
+  UnionLeakAnalysis alone = analyze_union_leaks(s.target, {&h}, CancelToken());
+  LeakAnalysis direct = analyze_leaks(s.target, h, CancelToken());
+  EXPECT_EQ(alone.per_model[0].classes, direct.classes);
+  EXPECT_EQ(class_of(h, direct, b), LeakClass::kReachable);
+}
+
 // A range spanning most of the address space (a corrupt mems segment size,
 // found by fuzz_mems) is scanned region by region: only the words the target
 // has are visited, and the gaps between regions cost nothing (page by page,

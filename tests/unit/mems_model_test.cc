@@ -426,6 +426,12 @@ TEST(MemsModel, TranslateProcessHoleAndOutside) {
   }
   EXPECT_THROW(mems::translate(h, 999), UserError);
   EXPECT_THROW(mems::translate(h, h.root.virt_next), UserError);
+  // The leak scan's form: the same answer, or none instead of the error.
+  auto quiet = mems::try_translate(h, MEMS_VIRT_BASE + 112 + 7);
+  ASSERT_TRUE(quiet.has_value());
+  EXPECT_EQ(quiet->physical, tr.physical);
+  EXPECT_FALSE(mems::try_translate(h, MEMS_VIRT_BASE + 1000).has_value());
+  EXPECT_FALSE(mems::try_translate(h, 999).has_value());
 }
 
 TEST(MemsModel, CycleInMainChainIsFoundAndWalkEnds) {

@@ -98,6 +98,12 @@ const HeapModel& model_option(CommandContext& ctx) {
   return ctx.session.heap_model(named ? *named : chosen_allocator(), ctx.cancel);
 }
 
+const HeapModel* named_model_option(CommandContext& ctx) {
+  auto named = ctx.args.get("--allocator");
+  const std::string name = named ? std::string(*named) : chosen_allocator();
+  return name.empty() ? nullptr : &ctx.session.heap_model(name, ctx.cancel);
+}
+
 void add_allocator_commands(std::vector<CommandSpec>& t) {
   std::vector<std::string> choices = allocator_names();
   choices.insert(choices.begin(), "auto");

@@ -108,8 +108,8 @@ uint64_t max_spans_option(CommandContext& ctx) {
 }
 
 // heap map on a model other than glibc's: a row per system range, grouped
-// by owner; the HTML page marks the walk's findings and the leaks (not on
-// mems: 'mems leaks' follows its virtual addresses).
+// by owner; the HTML page marks the walk's findings and the leaks (heap
+// leaks' classes over every heap of the target).
 std::string run_model_map(CommandContext& ctx, const HeapModel& h) {
   if (ctx.args.has("--arena"))
     throw UserError{fmt::format("heap map --arena needs glibc's heap; malloc in this process is {}", h.allocator)};
@@ -122,8 +122,7 @@ std::string run_model_map(CommandContext& ctx, const HeapModel& h) {
       const Block* b = h.block_containing(f.address);
       marks.push_back({f.address, b ? uint64_t{b->size} : 0, "finding", f.kind + ": " + f.detail});
     }
-    // The generic scan misses MeMS virtual addresses (see heap leaks): no leak marks there.
-    if (h.allocator != "mems") add_leak_marks(ctx, h, std::nullopt, marks);
+    add_leak_marks(ctx, h, std::nullopt, marks);
     std::string page = model_map_html(h, m, compute_model_frag(h, ctx.cancel), ctx.session.target().description(),
                                       marks, first_words(ctx, h, m));
     write_page(*file, page);
@@ -182,7 +181,7 @@ std::vector<MapMark> map_marks(CommandContext& ctx, const glibc::Heap& h, std::o
 
 // The leaked and possibly leaked blocks (heap leaks' classes), of `owner` only when given.
 void add_leak_marks(CommandContext& ctx, const HeapModel& h, std::optional<int> owner, std::vector<MapMark>& marks) {
-  const LeakAnalysis leaks = analyze_leaks(ctx.session.target(), h, ctx.cancel);
+  const LeakAnalysis leaks = leaks_in_union(ctx, h);
   for (uint32_t i : leaks.listed) {
     const Block& c = h.blocks[i];
     if (owner && c.owner != *owner) continue;

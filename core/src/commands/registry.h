@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "heapscope/analysis/leaks.h"
 #include "heapscope/command.h"
 #include "heapscope/glibc/heap.h"
 
@@ -13,6 +14,8 @@ void add_heap_commands(std::vector<CommandSpec>& table);
 void add_mems_commands(std::vector<CommandSpec>& table);
 void add_frag_commands(std::vector<CommandSpec>& table);
 void add_leak_commands(std::vector<CommandSpec>& table);  // heap leaks, heap refs
+// heap leaks' classes of h's blocks, computed over the union of every heap in the target.
+LeakAnalysis leaks_in_union(CommandContext& ctx, const HeapModel& h);
 void add_check_commands(std::vector<CommandSpec>& table);
 void add_arena_commands(std::vector<CommandSpec>& table);  // heap arena
 void add_mp_commands(std::vector<CommandSpec>& table);     // heap mp
@@ -25,6 +28,8 @@ void add_allocator_commands(std::vector<CommandSpec>& table);  // heap allocator
 // default (glibc's when present). Throws UserError when it is not there.
 extern const OptionSpec kAllocatorOption;
 const HeapModel& model_option(CommandContext& ctx);
+// The model --allocator or `heap allocator NAME` names; nullptr when neither does.
+const HeapModel* named_model_option(CommandContext& ctx);
 void add_snapshot_commands(std::vector<CommandSpec>& table);  // heap snapshot, heap diff
 // heap bins on a tcmalloc target (its size classes' free lists); false when tcmalloc is not the heap.
 bool run_tcmalloc_bins(CommandContext& ctx);

@@ -71,7 +71,22 @@ PoolStats root_pool_counters(const Root& r) {
   return s;
 }
 
+std::optional<Translation> try_translate(const SegmentHeap& h, uint64_t vaddr) {
+  auto place = h.find_virtual(vaddr);
+  if (!place) return std::nullopt;
+  const Segment& seg = h.nodes[place->node].segments[place->segment];
+  if (seg.type != SegmentType::kProcess) return std::nullopt;
+  Translation t;
+  t.vaddr = vaddr;
+  t.physical = seg.pstart + (vaddr - seg.vstart);
+  t.node = place->node;
+  t.segment = place->segment;
+  t.seg = &seg;
+  return t;
+}
+
 Translation translate(const SegmentHeap& h, uint64_t vaddr) {
+  if (auto t = try_translate(h, vaddr)) return *t;
   auto place = h.find_virtual(vaddr);
   if (!place) {
     if (h.nodes.empty())
@@ -82,18 +97,10 @@ Translation translate(const SegmentHeap& h, uint64_t vaddr) {
                                 to_hex(vaddr), to_hex(h.nodes.front().vstart), to_hex(last.vstart + last.length))};
   }
   const Segment& seg = h.nodes[place->node].segments[place->segment];
-  if (seg.type != SegmentType::kProcess)
-    throw UserError{fmt::format("MeMS virtual address {} is inside a {} (node {}, segment {}, virtual [{}, {})): "
-                                "not allocated",
-                                to_hex(vaddr), type_name(seg.type), place->node, place->segment,
-                                to_hex(seg.vstart), to_hex(seg.vend()))};
-  Translation t;
-  t.vaddr = vaddr;
-  t.physical = seg.pstart + (vaddr - seg.vstart);
-  t.node = place->node;
-  t.segment = place->segment;
-  t.seg = &seg;
-  return t;
+  throw UserError{fmt::format("MeMS virtual address {} is inside a {} (node {}, segment {}, virtual [{}, {})): "
+                              "not allocated",
+                              to_hex(vaddr), type_name(seg.type), place->node, place->segment,
+                              to_hex(seg.vstart), to_hex(seg.vend()))};
 }
 
 }  // namespace heapscope::mems

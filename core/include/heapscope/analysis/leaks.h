@@ -39,4 +39,21 @@ struct LeakAnalysis {
 // `heap` is any allocator's model (glibc::Heap is one).
 LeakAnalysis analyze_leaks(const Target& target, const HeapModel& heap, const CancelToken& cancel);
 
+// The leaks of every heap in the target at once: one graph over all their
+// objects, so a block's class is the same whichever heap's leaks are shown.
+// A pointer into any heap counts, and so does a MeMS virtual address inside
+// a PROCESS segment; no allocator's memory is a root. One heap alone is
+// analyze_leaks' answer.
+struct UnionLeakAnalysis {
+  std::vector<const HeapModel*> models;  // as given (Session::heap_models order)
+  std::vector<LeakAnalysis> per_model;   // one per models entry, over its blocks
+  Tally total(Tally LeakAnalysis::*field) const {
+    Tally t;
+    for (const auto& a : per_model) t.add(a.*field);
+    return t;
+  }
+};
+UnionLeakAnalysis analyze_union_leaks(const Target& target, std::vector<const HeapModel*> models,
+                                      const CancelToken& cancel);
+
 }  // namespace heapscope

@@ -13,6 +13,7 @@
 // allocator's bookkeeping keeps nothing alive. In-use glibc chunks are
 // vertices of the same graph: a malloc'ed struct that is reachable keeps the
 // MeMS objects it points to alive, and a leaked one makes them indirect.
+// The graph is heap leaks' union over every heap (analyze_union_leaks).
 // Free blocks, HOLEs and pool headers are neither scanned nor vertices.
 #pragma once
 
@@ -23,6 +24,7 @@
 #include "heapscope/cancel.h"
 #include "heapscope/glibc/heap.h"
 #include "heapscope/mems/heap.h"
+#include "heapscope/mems/model.h"
 #include "heapscope/target.h"
 
 namespace heapscope {
@@ -59,9 +61,13 @@ struct MemsLeakAnalysis {
   }
 };
 
-// glibc may be null (no glibc heap in the target): then the glibc heap's
-// memory is not known, and it is scanned as anonymous memory (roots).
-MemsLeakAnalysis analyze_mems_leaks(const Target& target, const mems::SegmentHeap& heap, const glibc::Heap* glibc,
-                                    const CancelToken& cancel);
+// The mems allocators' own memory (node mappings, metadata pages, the pool
+// map, thread caches, mems_root): never a root, so their bookkeeping keeps
+// nothing alive. Address order.
+std::vector<AddressRange> mems_own_memory(const mems::SegmentHeap& heap);
+
+// `mems leaks`' view of the union's analysis (analyze_union_leaks):
+// `leaks` is the one for `model`. glibc_scanned: a glibc heap was part of the union.
+MemsLeakAnalysis mems_leaks_of(const mems::Model& model, const LeakAnalysis& leaks, bool glibc_scanned);
 
 }  // namespace heapscope

@@ -51,5 +51,8 @@ struct Translation {
 // Translates a MeMS virtual address inside a PROCESS segment; throws
 // UserError (one line) for an address in a HOLE or outside every node.
 Translation translate(const SegmentHeap& h, uint64_t vaddr);
+// The same translation, as mems_get does it, without the error: nullopt
+// for an address in no PROCESS segment (what the leak scan asks of every word).
+std::optional<Translation> try_translate(const SegmentHeap& h, uint64_t vaddr);
 
 }  // namespace heapscope::mems
