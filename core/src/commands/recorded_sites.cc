@@ -1,12 +1,7 @@
 #include "commands/recorded_sites.h"
 
-#include <unordered_map>
-
 #include "commands/registry.h"
 #include "heapscope/analysis/leaks.h"
-#include "heapscope/analysis/mems_leaks.h"
-#include "heapscope/glibc/heap.h"
-#include "heapscope/mems/model.h"
 #include "heapscope/model/heap_model.h"
 #include "heapscope/sites/model_sites.h"
 
@@ -15,39 +10,18 @@ namespace {
 
 bool leaked_class(LeakClass c) { return c == LeakClass::kDirect || c == LeakClass::kIndirect; }
 
-// The recorder's records name user pointers of the model's live blocks;
-// leaks are heap leaks' over the model.
+// The records name user pointers of the model's live blocks (a MeMS
+// segment's physical address); leaks are heap leaks' verdicts over every
+// heap at once, which follow MeMS virtual addresses too.
 CountedSize model_sizes(CommandContext& ctx, bool leaked) {
   const HeapModel& m = model_option(ctx);
   std::shared_ptr<LeakAnalysis> leaks;
-  if (leaked) leaks = std::make_shared<LeakAnalysis>(analyze_leaks(ctx.session.target(), m, ctx.cancel));
+  if (leaked) leaks = std::make_shared<LeakAnalysis>(leaks_in_union(ctx, m));
   return [&m, leaks](Address a) -> std::optional<uint64_t> {
     const Block* b = m.block_with_user_begin(a);
     if (!b || !is_live(m.state(*b))) return std::nullopt;
     if (leaks && !leaked_class(leaks->classes[static_cast<size_t>(b - m.blocks.data())])) return std::nullopt;
     return uint64_t{b->size};
-  };
-}
-
-// MeMS segments are reached through their MeMS virtual addresses too, which
-// heap leaks does not follow: leaks are mems leaks'.
-CountedSize mems_sizes(CommandContext& ctx, const mems::Model& m, bool leaked) {
-  if (!leaked) return model_sizes(ctx, false);
-  const glibc::Heap* glibc = nullptr;
-  try {
-    glibc = &ctx.session.glibc_heap(ctx.cancel);
-  } catch (const UserError&) {
-    // No glibc heap: its memory, if any, is scanned as roots (as mems leaks does).
-  }
-  MemsLeakAnalysis a = analyze_mems_leaks(ctx.session.target(), m.walk, glibc, ctx.cancel);
-  auto sizes = std::make_shared<std::unordered_map<uint64_t, uint64_t>>();  // leaked segment -> size
-  for (size_t k = 0; k < a.objects.size(); ++k)
-    if (a.objects[k].kind == MemsObject::Kind::kSegment && leaked_class(a.classes[k]))
-      sizes->emplace(a.objects[k].begin.value, a.objects[k].size);
-  return [sizes](Address at) -> std::optional<uint64_t> {
-    auto it = sizes->find(at.value);
-    if (it == sizes->end()) return std::nullopt;
-    return it->second;
   };
 }
 
@@ -57,8 +31,6 @@ std::optional<SiteSource> recorded_sites(CommandContext& ctx) {
   const HeapModel& model = model_option(ctx);
   auto tables = sites::model_site_tables(model, ctx.session.target(), ctx.session.symbols(), ctx.cancel);
   if (!tables) return std::nullopt;
-  if (const auto* m = dynamic_cast<const mems::Model*>(&model))
-    return SiteSource{std::move(*tables), [m](CommandContext& c, bool leaked) { return mems_sizes(c, *m, leaked); }};
   return SiteSource{std::move(*tables), model_sizes};
 }
 
