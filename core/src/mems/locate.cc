@@ -2,6 +2,8 @@
 // statically initialised global, so it sits in a writable mapping of the
 // module that links libmems (its .data), with the magic "MeMSroot" at an
 // 8-aligned address followed by the layout version and the root size.
+#include <algorithm>
+
 #include "mems/builder.h"
 #include "target_words.h"
 
@@ -54,7 +56,11 @@ std::optional<RootLocation> locate_root(const Target& target, const SymbolResolv
   }
   std::vector<Address> hits;
   for (const Region* r : first) scan_region(target, *r, cancel, hits);
-  if (hits.empty()) {
+  // Anonymous memory only when no mapping names its file (a core without
+  // NT_FILE): else the modules' data was searched, and a heap of another
+  // allocator, gigabytes of it, need not be read to learn there is no MeMS.
+  const bool named = std::any_of(rs.begin(), rs.end(), [](const Region& r) { return file_backed(r); });
+  if (hits.empty() && !named) {
     uint64_t scanned = 0;
     for (const Region* r : second) {
       if (scanned + r->range.size() > kScanCap) continue;
