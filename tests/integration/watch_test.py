@@ -283,3 +283,31 @@ class WatchEndsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SnapshotAgainstLiveTest(unittest.TestCase):
+    """heapscope diff SNAPSHOT --pid PID: a snapshot file saved from the live
+    process, then the same process two steps later: the in-use growth is the
+    program's own record of what it allocated meanwhile."""
+
+    def test_diff_of_a_snapshot_and_the_live_process(self):
+        snap = os.path.join(lib.scratch_dir(), "before.json")
+        g = Growth()
+        try:
+            status, out, err = lib.run_cli(["--pid", str(g.pid), "heap", "snapshot", "save", "before",
+                                            "--file", snap])
+            self.assertEqual(status, 0, err)
+            before = g.records[-1]
+            g.step()
+            after = g.step()
+            diff = lib.run_cli_json(["diff", snap, "--pid", str(g.pid)])
+            self.assertIsNone(g.proc.poll(), "the process died while it was read")
+        finally:
+            if g.proc.poll() is None:
+                g.finish()
+            g.kill()
+        grown = (after["main"] + after["worker"]) - (before["main"] + before["worker"])
+        self.assertGreater(grown, 0)
+        self.assertEqual(diff["in_use"]["bytes_change"], grown)
+        self.assertEqual(diff["before"], "before")
+        self.assertIn(str(g.pid), diff["after"])
