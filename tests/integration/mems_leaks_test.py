@@ -18,6 +18,13 @@ Checks:
     virtual address, a leaked segment holding the only pointer to a chunk;
   - `--allocator NAME` shows that heap's part of the same analysis;
   - `heap map --html --allocator mems` marks exactly those MeMS leaks.
+`heap refs` searches the same union:
+  - a segment held only through a malloc'ed struct's MeMS virtual address
+    (asked by that virtual address) is held by that glibc chunk; a chunk held
+    only by a segment is held by that segment;
+  - `--path` to the segment g_held's struct keeps goes through the struct;
+    every block heap leaks lists has a path exactly when it is possible;
+  - gdb and lldb print the same bytes.
 Standard library only.
 """
 
@@ -71,6 +78,23 @@ class MemsLeaksTest(SameInEveryFrontEnd, unittest.TestCase):
         cls.segments, cls.blocks, cls.chunks = parse_record(cls.stdout)
         cls.doc = lib.run_cli_json([cls.core, "mems", "leaks"])
         cls.union = lib.run_cli_json([cls.core, "heap", "leaks"])
+        chain = lib.run_cli_json([cls.core, "mems", "chain"])
+        cls.process = [s for n in chain["nodes"] for s in n["segments"] if s["type"] == "PROCESS"]
+        # The across-heaps leaks: struct (direct chunk) -> segment (indirect),
+        # segment (direct) -> chunk (indirect).
+        cls.held_by_chunk = cls.across("indirect")
+        cls.holding_chunk = cls.across("direct")
+        # g_held's segment: the smaller of make_reachable's two.
+        kept = [s for s in cls.process if s["site"].startswith("make_reachable+")]
+        cls.kept = min(kept, key=lambda s: s["size"])
+        chunk = next(a for a, c in cls.chunks.items() if c == "indirect")
+        cls.COMMANDS = cls.COMMANDS + [
+            "heap refs %s" % hex(cls.held_by_chunk), "heap refs %s --path --json" % hex(cls.held_by_chunk),
+            "heap refs %s --path" % cls.kept["physical"], "heap refs %s --json" % hex(chunk)]
+
+    @classmethod
+    def across(cls, want):
+        return next(v for v, (c, fn) in cls.segments.items() if fn == "leak_across_heaps" and c == want)
 
     def cli(self, *args):
         status, out, err = lib.run_cli([self.core] + list(args))
@@ -188,6 +212,48 @@ class MemsLeaksTest(SameInEveryFrontEnd, unittest.TestCase):
         data = json.loads(re.search(r'id="heapscope-data"[^>]*>(.*?)</script>', text, re.S).group(1))
         got = sorted((m["kind"], m["address"]) for m in data["marks"] if m["kind"] != "finding")
         self.assertEqual(got, want)
+
+    def test_refs_to_a_segment_held_by_a_chunk_by_virtual_address(self):
+        struct = next(a for a, c in self.chunks.items() if c == "direct")
+        r = lib.run_cli_json([self.core, "heap", "refs", hex(self.held_by_chunk), "--path"])
+        self.assertEqual(r["chunk"]["allocator"], "mems")
+        self.assertTrue(r["virtual"])
+        holders = [(x.get("allocator"), int(x["chunk_data"], 16), x.get("virtual"))
+                   for x in r["refs"] if x["from"] == "chunk"]
+        self.assertIn(("glibc", struct, True), holders)
+        self.assertIsNone(r["path"], "a leaked segment has no path")
+        text = self.cli("heap", "refs", hex(self.held_by_chunk), "--path")
+        self.assertIn("(MeMS virtual address %s)" % hex(self.held_by_chunk), text.splitlines()[0])
+        self.assertIn("no path from any root: the chunk is leaked", text)
+
+    def test_refs_to_a_chunk_held_by_a_segment(self):
+        chunk = next(a for a, c in self.chunks.items() if c == "indirect")
+        physical = next(int(s["physical"], 16) for s in self.process
+                        if int(s["virtual"], 16) == self.holding_chunk)
+        r = lib.run_cli_json([self.core, "heap", "refs", hex(chunk)])
+        self.assertEqual(r["chunk"]["allocator"], "glibc")
+        self.assertEqual([(x.get("allocator"), int(x["chunk_data"], 16), x["chunk_offset"]) for x in r["refs"]],
+                         [("mems", physical, 24)])
+
+    def test_refs_path_to_a_kept_segment_goes_through_the_struct(self):
+        r = lib.run_cli_json([self.core, "heap", "refs", self.kept["virtual"], "--path"])
+        path = r["path"]
+        self.assertEqual(len(path), 2, path)
+        self.assertEqual(path[0]["from"], "global")
+        self.assertTrue(path[0]["symbol"].startswith("g_held"), path[0])
+        self.assertEqual(path[0]["to_allocator"], "glibc")
+        self.assertEqual((path[1]["from"], path[1]["allocator"], path[1]["to_allocator"]), ("chunk", "glibc", "mems"))
+        self.assertEqual(int(path[1]["value"], 16), int(self.kept["virtual"], 16))
+        self.assertTrue(path[1]["virtual"])
+        self.assertEqual(path[1]["to"], self.kept["physical"])
+        self.assertIn("(MeMS virtual address)", self.cli("heap", "refs", self.kept["virtual"], "--path"))
+
+    def test_refs_path_exactly_for_what_heap_leaks_keeps(self):
+        for name in ("mems", "glibc"):
+            for c in self.section(name)["chunks"]:
+                with self.subTest(allocator=name, chunk=c["data"]):
+                    r = lib.run_cli_json([self.core, "heap", "refs", c["data"], "--path", "--allocator", name])
+                    self.assertEqual(r["path"] is not None, c["class"] == "possible", r)
 
 
 if __name__ == "__main__":

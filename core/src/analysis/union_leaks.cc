@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "analysis/pointer_scan.h"
+#include "analysis/union_index.h"
 #include "heapscope/analysis/leaks.h"
 #include "heapscope/analysis/mems_leaks.h"
 #include "heapscope/analysis/refs.h"
@@ -22,80 +23,10 @@ namespace heapscope {
 namespace {
 
 using analysis::kNoNode;
+using analysis::UnionIndex;
+using analysis::allocators_memory;
 
 enum Mark : uint8_t { kNot, kUnvisited, kSeed, kReach, kPoss };
-
-// Every heap's objects under one numbering: heap m's block i is first[m] + i.
-class UnionIndex {
- public:
-  explicit UnionIndex(const std::vector<const HeapModel*>& models) : models_(models) {
-    uint32_t n = 0;
-    for (const HeapModel* m : models) {
-      first_.push_back(n);
-      n += static_cast<uint32_t>(m->blocks.size());
-      nodes_.emplace_back(*m);
-      if (auto* mm = dynamic_cast<const mems::Model*>(m)) mems_ = mm, mems_at_ = nodes_.size() - 1;
-    }
-    first_.push_back(n);
-    if (mems_)
-      for (const auto& node : mems_->walk.nodes) {
-        vlo_ = std::min(vlo_, node.vstart);
-        vhi_ = std::max(vhi_, node.vstart + node.length);
-      }
-  }
-  uint32_t size() const { return first_.back(); }
-  size_t model_of(uint32_t g) const {
-    return static_cast<size_t>(std::upper_bound(first_.begin(), first_.end(), g) - first_.begin() - 1);
-  }
-  const Block& block(uint32_t g) const {
-    const size_t m = model_of(g);
-    return models_[m]->blocks[g - first_[m]];
-  }
-  bool is_node(uint32_t g) const {
-    const size_t m = model_of(g);
-    return nodes_[m].is_node(g - first_[m]);
-  }
-  uint32_t first(size_t m) const { return first_[m]; }
-
-  // The object v points into (by target address, or by MeMS virtual address).
-  uint32_t find(uint64_t v, bool* start) const {
-    for (size_t m = 0; m < nodes_.size(); ++m)
-      if (uint32_t i = nodes_[m].find(v, start); i != kNoNode) return first_[m] + i;
-    if (!mems_ || v < vlo_ || v >= vhi_) return kNoNode;
-    auto t = mems::try_translate(mems_->walk, v);
-    if (!t || t->seg->is_arena()) return kNoNode;
-    const uint32_t i = nodes_[mems_at_].find(t->physical.value, start);
-    return i == kNoNode ? kNoNode : first_[mems_at_] + i;
-  }
-
- private:
-  const std::vector<const HeapModel*>& models_;
-  std::vector<analysis::NodeIndex> nodes_;
-  std::vector<uint32_t> first_;
-  const mems::Model* mems_ = nullptr;
-  size_t mems_at_ = 0;
-  uint64_t vlo_ = UINT64_MAX, vhi_ = 0;
-};
-
-// What no heap's roots may include: every allocator's memory, merged.
-std::vector<AddressRange> allocators_memory(const std::vector<const HeapModel*>& models) {
-  std::vector<AddressRange> all;
-  for (const HeapModel* m : models) {
-    all.insert(all.end(), m->system.begin(), m->system.end());
-    if (auto* mm = dynamic_cast<const mems::Model*>(m)) {
-      auto own = mems_own_memory(mm->walk);
-      all.insert(all.end(), own.begin(), own.end());
-    }
-  }
-  std::sort(all.begin(), all.end(), [](const AddressRange& a, const AddressRange& b) { return a.begin < b.begin; });
-  std::vector<AddressRange> merged;
-  for (const auto& r : all) {
-    if (r.end <= r.begin) continue;
-    if (!merged.empty() && r.begin <= merged.back().end) merged.back().end = std::max(merged.back().end, r.end);
-    else merged.push_back(r);
-  }
-  return merged;
-}
 
 }  // namespace
 

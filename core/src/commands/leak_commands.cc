@@ -27,15 +27,6 @@ constexpr size_t kTextGroups = 20;  // default group rows in text
 
 // The problems every heap command reports: heap check's on glibc, the
 // model's own walk's findings on another allocator.
-// The scan over a model follows target addresses only; the mems allocators
-// also hand out their own virtual addresses, which 'mems leaks' follows.
-const HeapModel& scanned_model(CommandContext& ctx) {  // heap refs
-  const HeapModel& h = model_option(ctx);
-  if (h.allocator == "mems")
-    throw UserError{"the mems heap's references include MeMS virtual addresses: use 'mems leaks' for its leaks"};
-  return h;
-}
-
 size_t model_problems(CommandContext& ctx, const HeapModel& h) {
   return dynamic_cast<const glibc::Heap*>(&h) ? heap_problems(ctx) : h.findings.size();
 }
@@ -137,15 +128,33 @@ void run_leaks(CommandContext& ctx) {
 }
 
 void run_refs(CommandContext& ctx) {
-  const HeapModel& h = scanned_model(ctx);
   Address asked = parse_address(ctx.args.positional.at(0));
-  RefsReport r = find_refs(ctx.session.target(), h, ctx.session.symbols(), asked, ctx.args.has("--path"),
-                           ctx.cancel);
+  const bool path = ctx.args.has("--path");
+  const Target& t = ctx.session.target();
+  auto models = every_model(ctx);
+  // One heap (the mems heap excepted: its virtual addresses are the union's):
+  // its own search, as it always was. Several: holders in every heap.
+  if (models.size() == 1 && models[0]->allocator != "mems") {
+    const HeapModel& h = model_option(ctx);
+    RefsReport r = find_refs(t, h, ctx.session.symbols(), asked, path, ctx.cancel);
+    if (ctx.args.json()) {
+      refs_json(ctx.out, h, r);
+    } else {
+      refs_text(ctx.out, h, r, Style(ctx.color));
+      if (dynamic_cast<const glibc::Heap*>(&h)) write_findings_footer(ctx);
+    }
+    return;
+  }
+  const HeapModel* lookup = named_model_option(ctx);
+  RefsReport r = find_union_refs(t, models, lookup, ctx.session.symbols(), asked, path, ctx.cancel);
+  const HeapModel& h = *r.heaps[r.heap];
   if (ctx.args.json()) {
     refs_json(ctx.out, h, r);
   } else {
     refs_text(ctx.out, h, r, Style(ctx.color));
-    if (dynamic_cast<const glibc::Heap*>(&h)) write_findings_footer(ctx);
+    bool any_glibc = false;
+    for (const HeapModel* m : models) any_glibc = any_glibc || dynamic_cast<const glibc::Heap*>(m);
+    if (any_glibc) write_findings_footer(ctx);
   }
 }
 
@@ -224,7 +233,12 @@ void add_leak_commands(std::vector<CommandSpec>& t) {
                "heap refs ADDR [--path] [--allocator NAME] [--json]",
                "Holders: other in-use chunks (address and offset), thread registers and stack slots,\n"
                "module globals (symbol and offset) and other anonymous memory. With --path, the\n"
-               "shortest chain of pointers from a root to the chunk: why it is still alive.",
+               "shortest chain of pointers from a root to the chunk: why it is still alive.\n"
+               "Several heaps (glibc's, the mems allocators', jemalloc's, ...): their union, as heap\n"
+               "leaks scans it. ADDR may be in any heap's block, or a MeMS virtual address (it names\n"
+               "its segment); holders are searched in every heap (a MeMS virtual address of the\n"
+               "segment counts) and each block is named with its allocator; no allocator's memory\n"
+               "is a root. --allocator NAME looks ADDR up in that heap only.",
                {{"--path", "", "also print the shortest chain from a root"}, kAllocatorOption}, 1, 1, run_refs,
                {{"ADDR", ValueKind::kAddress}}});
   t.push_back({"mems", "leaks", "Find PROCESS segments and pool blocks that no root reaches",

@@ -39,16 +39,32 @@ const std::string& type_or_dash(const LeakListing& l, uint32_t id) {
   return id ? l.type_names[id - 1] : kDash;
 }
 
-std::string chunk_brief(const HeapModel& h, int64_t i, const Style& style) {
+// The heaps a refs report names blocks in: the caller's one heap, or the
+// union's (find_union_refs), where every block is named with its allocator.
+class RefHeaps {
+ public:
+  RefHeaps(const HeapModel& h, const RefsReport& r) : one_(h), many_(r.heaps.empty() ? nullptr : &r.heaps) {}
+  const HeapModel& operator[](uint32_t i) const { return many_ ? *(*many_)[i] : one_; }
+  bool named() const { return many_ != nullptr; }
+
+ private:
+  const HeapModel& one_;
+  const std::vector<const HeapModel*>* many_;
+};
+
+std::string chunk_brief(const HeapModel& h, int64_t i, const Style& style, bool named = false) {
   const auto& c = h.blocks[static_cast<size_t>(i)];
-  return fmt::format("chunk {} (data {}, {} bytes, {})", style.address(c.address), style.address(h.user_begin(c)),
-                     c.size, style.paint(kind_hue(h.kind_of(c)), h.kind_of(c).name));
+  return fmt::format("{}chunk {} (data {}, {} bytes, {})", named ? h.allocator + " " : "", style.address(c.address),
+                     style.address(h.user_begin(c)), c.size, style.paint(kind_hue(h.kind_of(c)), h.kind_of(c).name));
 }
 
 std::string offset_text(uint64_t off) { return off ? fmt::format("data+{:#x}", off) : "data"; }
 
+// The target address a reference's value stands for.
+uint64_t pointed_to(const Reference& r) { return r.mems_virtual ? r.resolved : r.value; }
+
 // Where a reference is held, for people.
-std::string holder_text(const HeapModel& h, const Reference& r, const Style& style) {
+std::string holder_text(const RefHeaps& hs, const Reference& r, const Style& style) {
   switch (r.from) {
     case Reference::From::kRegister:
       return fmt::format("register {} of thread {}", r.name, r.tid);
@@ -62,25 +78,29 @@ std::string holder_text(const HeapModel& h, const Reference& r, const Style& sty
     case Reference::From::kAnonymous:
       return fmt::format("anonymous memory at {}", style.address(r.where));
     case Reference::From::kChunk: {
+      const HeapModel& h = hs[r.heap];
       const auto& c = h.blocks[static_cast<size_t>(r.chunk)];
-      return fmt::format("{} at {}", chunk_brief(h, r.chunk, style), offset_text(r.where - h.user_begin(c)));
+      return fmt::format("{} at {}", chunk_brief(h, r.chunk, style, hs.named()), offset_text(r.where - h.user_begin(c)));
     }
   }
   return "?";
 }
 
-json reference_json(const HeapModel& h, const Reference& r, Address target_data) {
+json reference_json(const RefHeaps& hs, const Reference& r, Address target_data) {
   json j{{"from", std::string(reference_from_name(r.from))}};
   if (r.from != Reference::From::kRegister) j["where"] = to_hex(r.where);
   j["value"] = to_hex(r.value);
-  j["offset"] = r.value - target_data.value;
+  if (r.mems_virtual) j["virtual"] = true;
+  j["offset"] = pointed_to(r) - target_data.value;
   j["start"] = r.start;
   if (r.from == Reference::From::kRegister || r.from == Reference::From::kStack) j["tid"] = r.tid;
   if (r.from == Reference::From::kRegister) j["register"] = r.name;
   if (r.from == Reference::From::kStack) j["sp_offset"] = r.where.value - r.thread_sp.value;
   if (r.from == Reference::From::kModule) j["symbol"] = r.name.empty() ? json(nullptr) : json(r.name);
   if (r.from == Reference::From::kChunk) {
+    const HeapModel& h = hs[r.heap];
     const auto& c = h.blocks[static_cast<size_t>(r.chunk)];
+    if (hs.named()) j["allocator"] = h.allocator;
     j["chunk"] = to_hex(c.address);
     j["chunk_data"] = to_hex(h.user_begin(c));
     j["chunk_offset"] = r.where - h.user_begin(c);
@@ -185,11 +205,17 @@ void leaks_json(OutputWriter& out, const HeapModel& h, const LeakAnalysis& a, co
   out.print(",\"findings\":{}}}\n", findings);
 }
 
-void refs_text(OutputWriter& out, const HeapModel& h, const RefsReport& r, const Style& style) {
+void refs_text(OutputWriter& out, const HeapModel& heap, const RefsReport& r, const Style& style) {
+  const RefHeaps hs(heap, r);
+  const HeapModel& h = hs[r.heap];
   const auto& c = h.blocks[static_cast<size_t>(r.chunk)];
-  out.print("{}: {} reference{}\n", chunk_brief(h, r.chunk, style), r.refs.size(), r.refs.size() == 1 ? "" : "s");
+  // A MeMS virtual address names its segment: said in the header.
+  out.print("{}{}: {} reference{}\n", chunk_brief(h, r.chunk, style, hs.named()),
+            r.asked_virtual ? fmt::format(" (MeMS virtual address {})", to_hex(r.asked)) : "", r.refs.size(),
+            r.refs.size() == 1 ? "" : "s");
   for (const auto& ref : r.refs)
-    out.print("  {} -> {}\n", holder_text(h, ref, style), offset_text(ref.value - h.user_begin(c).value));
+    out.print("  {} -> {}{}\n", holder_text(hs, ref, style), offset_text(pointed_to(ref) - h.user_begin(c).value),
+              ref.mems_virtual ? " (by MeMS virtual address)" : "");
   if (!r.path_asked) return;
   if (!h.is_live(c)) {
     out.write("\nno path: the chunk is not in use\n");
@@ -199,26 +225,33 @@ void refs_text(OutputWriter& out, const HeapModel& h, const RefsReport& r, const
     out.write("\nshortest path from a root:\n");
     for (size_t i = 0; i < r.path.size(); ++i) {
       const auto& s = r.path[i];
-      const auto& to = h.blocks[static_cast<size_t>(s.chunk)];
-      out.print("  {}{}\n", i ? "-> " : "", holder_text(h, s.via, style));
-      out.print("     holds {} -> {}{}\n", style.address(Address(s.via.value)), chunk_brief(h, s.chunk, style),
-                s.via.start ? "" : fmt::format(" at {}", offset_text(s.via.value - h.user_begin(to).value)));
+      const HeapModel& th = hs[s.heap];
+      const auto& to = th.blocks[static_cast<size_t>(s.chunk)];
+      out.print("  {}{}\n", i ? "-> " : "", holder_text(hs, s.via, style));
+      out.print("     holds {}{} -> {}{}\n", style.address(Address(s.via.value)),
+                s.via.mems_virtual ? " (MeMS virtual address)" : "", chunk_brief(th, s.chunk, style, hs.named()),
+                s.via.start ? "" : fmt::format(" at {}", offset_text(pointed_to(s.via) - th.user_begin(to).value)));
     }
   }
 }
 
-void refs_json(OutputWriter& out, const HeapModel& h, const RefsReport& r) {
+void refs_json(OutputWriter& out, const HeapModel& heap, const RefsReport& r) {
   // Written member by member, the same bytes as one dump(): a chunk can have
   // as many holders as the heap has words.
+  const RefHeaps hs(heap, r);
+  const HeapModel& h = hs[r.heap];
   const auto& c = h.blocks[static_cast<size_t>(r.chunk)];
-  json chunk{{"address", to_hex(c.address)},
-             {"data", to_hex(h.user_begin(c))},
-             {"size", c.size},
-             {"state", std::string(h.kind_of(c).name)}};
-  out.print("{{\"chunk\":{},\"asked\":{},\"refs\":[", chunk.dump(), json(to_hex(r.asked)).dump());
+  json chunk;
+  if (hs.named()) chunk["allocator"] = h.allocator;
+  chunk["address"] = to_hex(c.address);
+  chunk["data"] = to_hex(h.user_begin(c));
+  chunk["size"] = c.size;
+  chunk["state"] = std::string(h.kind_of(c).name);
+  out.print("{{\"chunk\":{},\"asked\":{}{},\"refs\":[", chunk.dump(), json(to_hex(r.asked)).dump(),
+            r.asked_virtual ? ",\"virtual\":true" : "");
   for (size_t i = 0; i < r.refs.size(); ++i) {
     if (i) out.write(",");
-    out.write(reference_json(h, r.refs[i], h.user_begin(c)).dump());
+    out.write(reference_json(hs, r.refs[i], h.user_begin(c)).dump());
   }
   out.write("]");
   if (r.path_asked) {
@@ -226,10 +259,12 @@ void refs_json(OutputWriter& out, const HeapModel& h, const RefsReport& r) {
     if (r.path.empty()) out.write("null");
     for (size_t i = 0; i < r.path.size(); ++i) {
       const auto& s = r.path[i];
-      const auto& to = h.blocks[static_cast<size_t>(s.chunk)];
-      json j = reference_json(h, s.via, h.user_begin(to));
+      const HeapModel& th = hs[s.heap];
+      const auto& to = th.blocks[static_cast<size_t>(s.chunk)];
+      json j = reference_json(hs, s.via, th.user_begin(to));
+      if (hs.named()) j["to_allocator"] = th.allocator;
       j["to"] = to_hex(to.address);
-      j["to_data"] = to_hex(h.user_begin(to));
+      j["to_data"] = to_hex(th.user_begin(to));
       out.write(i ? "," : "[");
       out.write(j.dump());
     }

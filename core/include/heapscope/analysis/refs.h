@@ -91,7 +91,10 @@ struct Reference {
   int tid = 0;           // registers and stacks
   std::string name;      // register name; module global "symbol+0x8"; anonymous: ""
   int64_t chunk = -1;    // kChunk: index into heap.blocks of the holder
+  uint32_t heap = 0;     // kChunk: the holder's heap (index into RefsReport::heaps)
   Address thread_sp;     // kStack: the thread's sp (offsets are shown from it)
+  bool mems_virtual = false;  // value is a MeMS virtual address of the segment
+  uint64_t resolved = 0;      // mems_virtual: the target address it translates to
 };
 std::string_view reference_from_name(Reference::From f);  // "register", "stack", ...
 
@@ -100,11 +103,17 @@ std::string_view reference_from_name(Reference::From f);  // "register", "stack"
 struct PathStep {
   Reference via;       // how this chunk is reached (from a root, or from the previous chunk)
   int64_t chunk = -1;  // the chunk reached
+  uint32_t heap = 0;   // its heap (index into RefsReport::heaps)
 };
 
 struct RefsReport {
   int64_t chunk = -1;      // the chunk asked about (index into heap.blocks)
+  uint32_t heap = 0;       // its heap (index into heaps)
   Address asked;
+  // find_union_refs: every heap of the target, each block named with its
+  // allocator; empty from find_refs (one heap, the caller's).
+  std::vector<const HeapModel*> heaps;
+  bool asked_virtual = false;     // asked is a MeMS virtual address of the segment
   std::vector<Reference> refs;    // roots first (registers, stacks, globals, anonymous), then chunks
   bool path_asked = false;
   std::vector<PathStep> path;     // empty when no root reaches the chunk
@@ -114,5 +123,13 @@ struct RefsReport {
 // Throws UserError when `asked` is in no chunk.
 RefsReport find_refs(const Target& target, const HeapModel& heap, const SymbolResolver& symbols,
                      Address asked, bool with_path, const CancelToken& cancel);
+
+// The same over every heap of the target, as heap leaks sees them: a
+// pointer into any heap's block holds it, a MeMS virtual address holds its
+// PROCESS segment, and no allocator's memory is a root. `asked` is looked up
+// in `lookup` (every heap when null), then as a MeMS virtual address.
+RefsReport find_union_refs(const Target& target, const std::vector<const HeapModel*>& heaps,
+                           const HeapModel* lookup, const SymbolResolver& symbols, Address asked, bool with_path,
+                           const CancelToken& cancel);
 
 }  // namespace heapscope
