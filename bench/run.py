@@ -14,8 +14,8 @@ the repo), then times, per core, these rows:
                  the build tree's front-ends (start-up and symbol loading included)
 
 With --threads 1,2 the rows marked as using threads run once per value
-with HEAPSCOPE_THREADS set, named "... t=1", "... t=2" (heapscope has no
-threaded command yet: every command runs on one thread).
+with HEAPSCOPE_THREADS set, named "... t=1", "... t=2" (the leak marking
+of `heap leaks` is threaded; without the option it uses every core, at most 8).
 
 The runs are interleaved (run 1 of every row, then run 2, ...) so that a
 change of the machine's load hits every row alike, and each row reports its
@@ -79,8 +79,8 @@ LLDB = 'lldb-19 -b --no-lldbinit -o "plugin load {build}/lib/heapscope/libheapsc
 FLOOR = {"name": "floor read", "cmd": "{bench}/read_floor {core}"}
 ROWS = [
     {"name": "cli stats", "cmd": "{cli} {core} heap stats", "ours": True},
-    # "threads": True on a row that uses HEAPSCOPE_THREADS (none yet).
-    {"name": "cli leaks", "cmd": "{cli} {core} heap leaks", "ours": True},
+    # "threads": True on a row that uses HEAPSCOPE_THREADS.
+    {"name": "cli leaks", "cmd": "{cli} {core} heap leaks", "ours": True, "threads": True},
     {"name": "cli chunks --json", "cmd": "{cli} {core} heap chunks --json", "ours": True},
 ]
 CHAP_ROW = {"name": "chap count leaked", "cmd": "{chap} {core}", "stdin": "count leaked\n"}

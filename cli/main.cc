@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -63,6 +64,8 @@ const char kUsage[] =
     "  --sysroot DIR    read the files the core names as DIR/PATH (a core from another machine)\n"
     "  --debug-dir DIR  look for debug files in DIR (like /usr/lib/debug) first; repeatable\n"
     "  --color WHEN     colour the text output: auto (a terminal, NO_COLOR unset), always or never\n"
+    "  --threads N      threads for heap leaks' scan, 1 to 64 (default: the cores, at most 8;\n"
+    "                   $HEAPSCOPE_THREADS); the output is the same whatever N\n"
     "  --watch SECONDS  with --pid and heap stats: a JSON line per sample every SECONDS (0.5 works)\n"
     "  --count N        with --watch: stop after N samples\n"
     "  --html FILE      with --watch: also plot in-use, free and system bytes over time into FILE\n"
@@ -174,6 +177,14 @@ int main(int argc, char** argv) {
       auto choice = when ? color_choice(*when) : std::nullopt;
       if (!choice) return usage_error("--color takes auto, always or never");
       color = *choice;
+    } else if (a == "--threads") {
+      // The scan reads HEAPSCOPE_THREADS: the option sets it for this run.
+      auto v = option_value(args, i);
+      unsigned n = 0;
+      auto [end, ec] = v ? std::from_chars(v->data(), v->data() + v->size(), n) : std::from_chars_result{};
+      if (!v || ec != std::errc() || end != v->data() + v->size() || n < 1 || n > 64)
+        return usage_error("--threads takes a number from 1 to 64");
+      setenv("HEAPSCOPE_THREADS", v->c_str(), 1);
     } else if (a == "--pid") {
       if (i + 1 >= args.size()) return usage_error("--pid needs a process id");
       auto parsed = parse_process_id(args[++i]);

@@ -105,6 +105,26 @@ class _LeakScenario:
         self.assertEqual((missing, extra, wrong), ({}, {}, {}),
                          "missing / unexpected / wrong class or type")
 
+    def test_same_bytes_whatever_the_thread_count(self):
+        # The marking may run on several threads (issue 18): the output
+        # must not depend on how many.
+        outputs = {}
+        for threads in ("1", "2", "4"):
+            env = dict(os.environ, HEAPSCOPE_THREADS=threads)
+            for form in (["--json"], ["--list"]):
+                status, out, err = lib.run_cli([self.core, "heap", "leaks"] + form, env=env)
+                self.assertEqual(status, 0, err)
+                outputs.setdefault(form[0], {})[threads] = out
+        for form, by_threads in outputs.items():
+            self.assertEqual(by_threads["2"], by_threads["1"], form)
+            self.assertEqual(by_threads["4"], by_threads["1"], form)
+        # The CLI's option says the same; a count out of range is one line.
+        status, out, err = lib.run_cli(["--threads", "3", self.core, "heap", "leaks", "--json"])
+        self.assertEqual((status, out), (0, outputs["--json"]["1"]), err)
+        status, _, err = lib.run_cli(["--threads", "0", self.core, "heap", "leaks"])
+        self.assertEqual(status, 2)
+        self.assertEqual(err.strip(), "heapscope: --threads takes a number from 1 to 64")
+
     def test_glibc_own_chunks_are_reachable(self):
         """A thread's DTV and a dlopen'ed module's TLS block: glibc holds them
         (by an interior pointer, or from another of its own chunks); they

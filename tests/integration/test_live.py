@@ -58,6 +58,20 @@ class LiveTest(unittest.TestCase):
         # A page or two may come from the process's own stack use.
         self.assertLessEqual(grown, 2 * 4096, "heapscope's reads made %d bytes resident" % grown)
 
+    def test_leaks_same_whatever_the_thread_count(self):
+        # A live process's memory is read from several threads at once by
+        # heap leaks' marking (its caches are filled under a lock): the
+        # answer must not depend on how many.
+        with lib.LiveScenario(lib.example_path("scenario_live")) as live:
+            outputs = []
+            for threads in ("1", "4"):
+                env = dict(os.environ, HEAPSCOPE_THREADS=threads)
+                status, out, err = lib.run_cli(["--pid", live.pid, "heap", "leaks", "--json"], env=env)
+                self.assertEqual(status, 0, err)
+                outputs.append(out)
+            live.finish()
+        self.assertEqual(outputs[1], outputs[0])
+
     def test_bad_pid(self):
         # A pid that cannot exist (above the kernel's pid_max).
         with open("/proc/sys/kernel/pid_max") as f:

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "analysis/leak_marking.h"
 #include "analysis/pointer_scan.h"
 #include "heapscope/buffer_target.h"
 #include "heapscope/analysis/refs.h"
@@ -118,17 +119,17 @@ TEST(Leaks, CancelStops) {
 }
 
 // A second allocator beside glibc, laid out by hand: one region of
-// in-use objects of 0x40 bytes.
+// in-use objects of `size` bytes.
 constexpr BlockKind kOtherKinds[] = {{"object", BlockState::kInUse}};
 constexpr uint64_t kOther = 0x7e0000000000;
 
-HeapModel other_heap(SyntheticHeap& s, int objects) {
-  s.target.add_region(Address(kOther), std::vector<std::byte>(0x40 * objects));
+HeapModel other_heap(SyntheticHeap& s, uint32_t objects, uint32_t size = 0x40) {
+  s.target.add_region(Address(kOther), std::vector<std::byte>(uint64_t{size} * objects));
   HeapModel m;
   m.allocator = "other";
   m.kinds = kOtherKinds;
-  for (int i = 0; i < objects; ++i) m.blocks.emplace_back(Address(kOther + 0x40 * i), 0x40, 0, 0, 0);
-  m.system = {{Address(kOther), Address(kOther + 0x40 * objects)}};
+  for (uint32_t i = 0; i < objects; ++i) m.blocks.emplace_back(Address(kOther + uint64_t{size} * i), size, 0, 0, 0);
+  m.system = {{Address(kOther), Address(kOther + uint64_t{size} * objects)}};
   m.build_index();
   return m;
 }
@@ -162,6 +163,72 @@ TEST(UnionLeaks, PointersAcrossHeapsCountAndNoHeapIsARoot) {
   LeakAnalysis direct = analyze_leaks(s.target, h, CancelToken());
   EXPECT_EQ(alone.per_model[0].classes, direct.classes);
   EXPECT_EQ(class_of(h, direct, b), LeakClass::kReachable);
+}
+
+// A graph too big for tiny queues: a binary tree from one root (the bench's
+// tree shape: one thread must share its queue), random start and interior
+// pointers over every object (reachable, possible and leaked ones).
+constexpr uint32_t kGraphObjects = 20000;
+HeapModel random_graph(SyntheticHeap& s) {
+  s.finish();
+  HeapModel m = other_heap(s, kGraphObjects, 0x20);
+  auto at = [](uint32_t i) { return kOther + 0x20 * uint64_t{i}; };
+  s.w(kGlobal, at(0));
+  for (uint32_t i = 0; i < kGraphObjects / 2; ++i)
+    for (uint32_t c = 2 * i + 1; c <= 2 * i + 2 && c < kGraphObjects / 2; ++c) s.w(at(i) + 8 * (c - 2 * i - 1), at(c));
+  uint64_t x = 12345;
+  auto next = [&x] { return (x = x * 6364136223846793005ull + 1442695040888963407ull) >> 33; };
+  for (uint32_t i = 0; i < kGraphObjects; ++i) {
+    if (next() % 4 == 0) s.w(at(i) + 16, at(static_cast<uint32_t>(next() % kGraphObjects)));
+    if (next() % 8 == 0) s.w(at(i) + 24, at(static_cast<uint32_t>(next() % kGraphObjects)) + 8);
+  }
+  return m;
+}
+
+// Any thread count and queue size gives the same classes, tallies and list.
+TEST(Leaks, SameAnswerWhateverTheThreadCount) {
+  SyntheticHeap s;
+  const HeapModel m = random_graph(s);
+  const LeakAnalysis one = analyze_leaks(s.target, m, CancelToken(), {.threads = 1});
+  EXPECT_GT(one.reachable.chunks, kGraphObjects / 2);
+  EXPECT_GT(one.possible.chunks, 0u);
+  EXPECT_GT(one.direct.chunks, 0u);
+  EXPECT_GT(one.indirect.chunks, 0u);
+  EXPECT_EQ(one.reachable.chunks + one.possible.chunks + one.leaked().chunks, kGraphObjects);
+  for (unsigned threads : {1u, 2u, 4u, 7u}) {
+    for (uint32_t queue : {uint32_t{1} << 16, uint32_t{4}}) {
+      const LeakAnalysis an = analyze_leaks(s.target, m, CancelToken(), {.threads = threads, .queue_limit = queue});
+      SCOPED_TRACE(::testing::Message() << threads << " threads, queue " << queue);
+      EXPECT_EQ(an.classes, one.classes);
+      EXPECT_EQ(an.listed, one.listed);
+      EXPECT_EQ(an.maybe_typed, one.maybe_typed);
+      for (auto field : {&LeakAnalysis::reachable, &LeakAnalysis::possible, &LeakAnalysis::direct,
+                         &LeakAnalysis::indirect}) {
+        EXPECT_EQ((an.*field).chunks, (one.*field).chunks);
+        EXPECT_EQ((an.*field).bytes, (one.*field).bytes);
+      }
+    }
+  }
+}
+
+// A scan on several threads whose token fires on the way stops every
+// thread (the test would hang otherwise); one that ends before it fires is
+// whole.
+TEST(Leaks, CancelStopsEveryThread) {
+  SyntheticHeap s;
+  const HeapModel m = random_graph(s);
+  const LeakAnalysis whole = analyze_leaks(s.target, m, CancelToken(), {.threads = 1});
+  int stopped = 0;
+  for (int after : {0, 1, 2, 3, 4}) {
+    int polls = 0;
+    CancelToken t([&] { return ++polls > after; });
+    try {
+      EXPECT_EQ(analyze_leaks(s.target, m, t, {.threads = 4, .queue_limit = 4}).classes, whole.classes);
+    } catch (const Cancelled&) {
+      ++stopped;
+    }
+  }
+  EXPECT_GT(stopped, 0);
 }
 
 // A range spanning most of the address space (a corrupt mems segment size,

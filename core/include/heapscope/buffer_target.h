@@ -5,11 +5,12 @@
 #include <map>
 #include <memory>
 
+#include "heapscope/concurrent_reads.h"
 #include "heapscope/target.h"
 
 namespace heapscope {
 
-class BufferTarget : public Target {
+class BufferTarget : public Target, public ConcurrentReads {  // view() only reads the map
  public:
   // Adds (or replaces) a region with the given bytes at address `at`.
   void add_region(Address at, std::vector<std::byte> bytes, uint8_t perms = kPermRead | kPermWrite,

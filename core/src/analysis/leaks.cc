@@ -2,22 +2,17 @@
 // interior-only rest), then split the unmarked nodes into direct and
 // indirect leaks the way valgrind's memcheck does.
 //
-// Speed: the marks are one byte per chunk and become the result's classes in
-// place. The mark queue is bounded (as in a garbage collector's): when it is
-// full, a chunk is only marked "pending", and a sweep in address order scans
-// the pending ones afterwards, so a pointer array of a million chunks costs a
-// bounded queue and a sequential pass instead of a million-entry one. The
-// queue is first in, first out, and a chunk's first bytes are prefetched as
-// it enters: a thousand linked lists are followed a node of each in turn, so
-// a node's bytes are in cache when it is scanned (a stack would follow one
-// list at a time, a cache miss per node). The marks are a fixed point, the
-// same whatever the order.
+// The marking (one thread or several) is LeakMarking's; the result is the
+// same bytes whatever the thread count.
 #include "heapscope/analysis/leaks.h"
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
+#include "analysis/leak_marking.h"
 #include "analysis/pointer_scan.h"
+#include "analysis/scan_threads.h"
 #include "heapscope/analysis/refs.h"
 
 namespace heapscope {
@@ -36,80 +31,19 @@ std::string_view leak_class_name(LeakClass c) {
 namespace {
 
 using analysis::kNoNode;
-
-// Working marks, one byte per chunk. A chunk is "pending" once reached and
-// until scanned.
-// kUnvisited is 0: the marks start as zeroed memory, and a chunk that is not
-// a node is never marked (find() returns nodes only).
-enum Mark : uint8_t {
-  kUnvisited, kSeed, kReachPending, kReach, kPossPending, kPoss,
-};
-constexpr size_t kQueueLimit = 1 << 16;  // a power of two: the ring wraps by masking
-
-// The marking engine: a bounded queue, then sweeps for what did not fit.
-struct Marker {
-  const analysis::ChunkWords& words;
-  const Block* chunks;
-  uint8_t* mark;  // one per chunk
-  uint32_t count;
-  const CancelToken& cancel;
-  std::vector<uint32_t> queue = std::vector<uint32_t>(kQueueLimit);  // a ring
-  size_t head = 0, queued = 0;
-  bool overflow = false;
-
-  void reach(uint32_t n, uint8_t pending) {
-    mark[n] = pending;
-    if (queued < kQueueLimit) {
-      queue[(head + queued++) & (kQueueLimit - 1)] = n;
-      words.prefetch(n);
-    } else {
-      overflow = true;
-    }
-  }
-  // Scans every pending chunk (marked `pending`, which becomes `done`),
-  // with visit(address, word) for each word.
-  template <typename F>
-  void drain(uint8_t pending, uint8_t done, F& visit, Tally& tally) {
-    uint64_t scanned = 0;
-    auto scan = [&](uint32_t n) {
-      mark[n] = done;
-      tally.add(chunks[n].size);
-      if ((++scanned & 0xfff) == 0) check_cancel(cancel);
-      words.scan(n, cancel, visit);
-    };
-    auto empty_queue = [&] {
-      while (queued) {
-        uint32_t n = queue[head];
-        head = (head + 1) & (kQueueLimit - 1);
-        --queued;
-        if (mark[n] == pending) scan(n);
-      }
-    };
-    empty_queue();
-    // What did not fit on the stack, in address order; a run of adjacent
-    // pending chunks is scanned as one range.
-    while (overflow) {
-      overflow = false;
-      for (uint32_t i = 0; i < count; ++i) {
-        if (mark[i] != pending) continue;
-        uint32_t j = i;
-        if (words.runs_ok())
-          while (j + 1 < count && mark[j + 1] == pending && chunks[j + 1].address == chunks[j].end()) ++j;
-        for (uint32_t k = i; k <= j; ++k) mark[k] = done, tally.add(chunks[k].size);
-        scanned += j - i + 1;
-        if ((scanned & ~uint64_t{0xfff}) != ((scanned - (j - i + 1)) & ~uint64_t{0xfff})) check_cancel(cancel);
-        if (j == i) words.scan(i, cancel, visit);
-        else words.scan_run(i, j, cancel, visit);
-        i = j;
-        empty_queue();
-      }
-    }
-  }
-};
+using analysis::kPoss;
+using analysis::kReach;
+using analysis::kUnvisited;
 
 }  // namespace
 
 LeakAnalysis analyze_leaks(const Target& target, const HeapModel& heap, const CancelToken& cancel) {
+  return analyze_leaks(target, heap, cancel, LeakScanOptions{});
+}
+
+LeakAnalysis analyze_leaks(const Target& target, const HeapModel& heap, const CancelToken& cancel,
+                           const LeakScanOptions& options) {
+  const unsigned threads = analysis::scan_threads(target, options.threads);
   const auto& cs = heap.blocks;
   analysis::NodeIndex index(heap);
   analysis::ChunkWords words(target, heap, index);
@@ -120,29 +54,18 @@ LeakAnalysis analyze_leaks(const Target& target, const HeapModel& heap, const Ca
     for (const auto& r : target.regions())
       if (!r.path.empty() && r.path[0] == '/') lo = std::min(lo, r.range.begin.value), hi = std::max(hi, r.range.end.value);
     out.maybe_typed.assign((cs.size() + 63) / 64, 0);
-    if (lo < hi) words.probe_first_words(lo, hi - lo, &out.maybe_typed);
+    if (lo < hi) words.probe_first_words(lo, hi - lo, &out.maybe_typed, threads > 1);
   }
   // The marks, then the classes (LeakClass values) in the same bytes.
   std::vector<LeakClass> classes(cs.size());
   uint8_t* mark = reinterpret_cast<uint8_t*>(classes.data());  // LeakClass is one byte
   static_assert(sizeof(LeakClass) == 1 && static_cast<uint8_t>(LeakClass::kNotNode) == kUnvisited);
-  Marker m{words, cs.data(), mark, static_cast<uint32_t>(cs.size()), cancel};
-  size_t seeds = 0;  // chunks marked kSeed at some point (an upper bound of those left)
+  auto marking = std::make_unique<analysis::LeakMarking>(heap, index, words, mark, threads, options.queue_limit,
+                                                          cancel);
 
   // Phase 1: start pointers from roots and from reachable chunks make
   // chunks reachable; an interior pointer from them only makes a seed.
-  auto definite = [&](uint64_t, uint64_t v) {
-    bool start;
-    uint32_t n = index.find(v, &start);
-    if (n == kNoNode) return;
-    uint8_t k = mark[n];
-    if (start) {
-      if (k == kUnvisited || k == kSeed) m.reach(n, kReachPending);
-    } else if (k == kUnvisited) {
-      mark[n] = kSeed;
-      ++seeds;
-    }
-  };
+  auto definite = [&](uint64_t, uint64_t v) { marking->definite(v); };
   // glibc over-allocates to align some of its objects and keeps the
   // malloc'ed start in the object's second word (`to_free`: ld.so's
   // dl_find_object segments, held by _dlfo_loaded_mappings): a root's
@@ -164,29 +87,28 @@ LeakAnalysis analyze_leaks(const Target& target, const HeapModel& heap, const Ca
   for (const auto& r : roots.registers) definite(0, r.value);
   for (const auto& r : roots.internal) definite(0, r.chunk_data.value);
   for (const auto& r : roots.ranges) for_each_word(target, r.range, cancel, from_root);
-  m.drain(kReachPending, kReach, definite, out.reachable);
+  marking->drain(true);
 
   // Phase 2: from the seeds, any pointer reaches: all of it is possible.
-  auto possible = [&](uint64_t, uint64_t v) {
-    bool start;
-    uint32_t n = index.find(v, &start);
-    if (n == kNoNode) return;
-    if (mark[n] == kUnvisited || mark[n] == kSeed) m.reach(n, kPossPending);
-  };
-  if (seeds)
-    for (uint32_t i = 0; i < cs.size(); ++i)
-      if (mark[i] == kSeed) m.reach(i, kPossPending);
-  m.drain(kPossPending, kPoss, possible, out.possible);
-  std::vector<uint32_t>().swap(m.queue);
+  marking->seeds_to_possible();
+  marking->drain(false);
+  marking.reset();  // its queues and the other threads' lookups
 
   // One pass over the marks: reached nodes get their class (never 0, so
-  // from here a node whose byte is 0 is leaked), the leaked ones are listed.
+  // from here a node whose byte is 0 is leaked) and are counted, the leaked
+  // ones are listed.
   // Only the unreached chunks are read (free ones, or leaks).
   std::vector<uint32_t> leaked;
   for (uint32_t i = 0; i < cs.size(); ++i) {
     switch (mark[i]) {
-      case kReach: mark[i] = static_cast<uint8_t>(LeakClass::kReachable); break;
-      case kPoss: mark[i] = static_cast<uint8_t>(LeakClass::kPossible); break;
+      case kReach:
+        mark[i] = static_cast<uint8_t>(LeakClass::kReachable);
+        out.reachable.add(cs[i].size);
+        break;
+      case kPoss:
+        mark[i] = static_cast<uint8_t>(LeakClass::kPossible);
+        out.possible.add(cs[i].size);
+        break;
       case kUnvisited:
         if (index.is_node(i)) leaked.push_back(i);
         break;

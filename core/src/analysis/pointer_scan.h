@@ -7,6 +7,8 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
+#include <iterator>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -27,6 +29,14 @@ inline constexpr uint32_t kNoNode = UINT32_MAX;
 class NodeIndex {
  public:
   explicit NodeIndex(const HeapModel& heap);
+  // The same index answering through `index`, a copy of the heap's
+  // BlockIndex: lookups cache their last span, so each thread of a scan
+  // needs its own.
+  NodeIndex(const NodeIndex& other, const BlockIndex& index)
+      : chunks_(other.chunks_), index_(index), owned_(other.owned_), live_kinds_(other.live_kinds_),
+        lo_(other.lo_), width_(other.width_) {
+    std::copy(std::begin(other.user_offset_), std::end(other.user_offset_), user_offset_);
+  }
 
   // The node whose user area [data(), end()) holds v, or kNoNode; *start is
   // set to whether v is exactly its data().
@@ -86,6 +96,12 @@ void for_each_chunk_word(const Target& t, const HeapModel& heap, const Block& c,
 class ChunkWords {
  public:
   ChunkWords(const Target& t, const HeapModel& heap, const NodeIndex& index);
+  // The same views for another thread, looking nodes up through `index`
+  // (the span cursor is per object).
+  ChunkWords(const ChunkWords& other, const NodeIndex& index)
+      : t_(other.t_), heap_(other.heap_), chunks_(other.chunks_), index_(index), views_(other.views_),
+        runs_ok_(other.runs_ok_), probe_lo_(other.probe_lo_), probe_width_(other.probe_width_),
+        probe_(other.probe_), probe_shared_(other.probe_shared_) {}
 
   template <typename F>
   void scan(uint32_t i, const CancelToken& cancel, F&& f) const {
@@ -117,9 +133,10 @@ class ChunkWords {
   // While scanning, notes (one bit per chunk in `bits`) the chunks whose
   // first word may be a vtable pointer: inside [lo, lo + width) (the
   // modules' mappings) and not into a node. The words are in cache then;
-  // naming types afterwards reads only the chunks noted.
-  void probe_first_words(uint64_t lo, uint64_t width, std::vector<uint64_t>* bits) {
-    probe_lo_ = lo, probe_width_ = width, probe_ = bits;
+  // naming types afterwards reads only the chunks noted. `shared`: several
+  // threads scan at once (the bits are set atomically).
+  void probe_first_words(uint64_t lo, uint64_t width, std::vector<uint64_t>* bits, bool shared) {
+    probe_lo_ = lo, probe_width_ = width, probe_ = bits, probe_shared_ = shared;
   }
 
  private:
@@ -134,8 +151,11 @@ class ChunkWords {
       const uint64_t at = r.begin.value;
       if (v && v->bytes && at >= v->begin && at + 8 <= v->end) std::memcpy(&w, v->bytes + (at - v->begin), 8);
       else if (!t_.read_exact(r.begin, &w, 8)) continue;
-      if (w - probe_lo_ < probe_width_ && w - index_.lo() >= index_.width())
-        (*probe_)[k >> 6] |= 1ull << (k & 63);
+      if (w - probe_lo_ < probe_width_ && w - index_.lo() >= index_.width()) {
+        uint64_t& bits = (*probe_)[k >> 6];
+        if (probe_shared_) std::atomic_ref<uint64_t>(bits).fetch_or(1ull << (k & 63), std::memory_order_relaxed);
+        else bits |= 1ull << (k & 63);
+      }
     }
   }
   template <typename F>
@@ -178,6 +198,7 @@ class ChunkWords {
   mutable size_t last_ = SIZE_MAX;
   uint64_t probe_lo_ = 0, probe_width_ = 0;
   std::vector<uint64_t>* probe_ = nullptr;
+  bool probe_shared_ = false;
 };
 
 }  // namespace heapscope::analysis

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <map>
 
+#include "heapscope/concurrent_reads.h"
 #include "targets/arch_regs.h"
 #include "targets/auxv.h"
 #include "targets/checked.h"
@@ -82,7 +83,9 @@ std::string type_name(uint16_t t) {
   }
 }
 
-class CoreFile final : public Target, public HasAuxv, public HasWarnings, public HasDumpLayout {
+// ConcurrentReads: the pieces are immutable mappings, last_ is atomic.
+class CoreFile final : public Target, public HasAuxv, public HasWarnings, public HasDumpLayout,
+                       public ConcurrentReads {
  public:
   std::span<const std::byte> view(Address addr, uint64_t max_size) const override {
     const uint64_t a = addr.value;

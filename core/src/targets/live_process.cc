@@ -33,6 +33,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "heapscope/concurrent_reads.h"
 #include "targets/arch_regs.h"
 #include "targets/auxv.h"
 #include "targets/checked.h"
@@ -138,7 +139,9 @@ std::vector<Mapping> parse_maps(const std::string& text) {
   return out;
 }
 
-class LiveProcess final : public Target, public HasAuxv {
+// ConcurrentReads: caches are filled under mu_ (published by Cache::loaded),
+// last_ is atomic.
+class LiveProcess final : public Target, public HasAuxv, public ConcurrentReads {
  public:
   LiveProcess(int pid, StopMode mode) : pid_(pid), mode_(mode) {}
   ~LiveProcess() override {
