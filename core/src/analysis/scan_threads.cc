@@ -1,11 +1,10 @@
-// scan_threads: the target's capability, then the caller, the environment, the machine.
+// scan_threads: the target's capability, then the caller, then the environment; else one.
 #include "analysis/scan_threads.h"
 
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
-#include <thread>
 
 #include "heapscope/concurrent_reads.h"
 
@@ -20,7 +19,10 @@ unsigned scan_threads(const Target& target, unsigned asked) {
     auto [p, ec] = std::from_chars(env, end, n);
     if (ec == std::errc() && p == end && n >= 1 && n <= 64) return n;
   }
-  return std::clamp(std::thread::hardware_concurrency(), 1u, kMaxScanThreads);
+  // One thread unless asked: each thread still costs 1.3-3 bytes per chunk
+  // (its copy of the block index) and the gain is not yet measured on an
+  // idle machine (README, Speed: Threads).
+  return 1;
 }
 
 }  // namespace heapscope::analysis

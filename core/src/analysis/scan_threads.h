@@ -5,12 +5,10 @@
 
 namespace heapscope::analysis {
 
-inline constexpr unsigned kMaxScanThreads = 8;
-
 // 1 when the target's reads are not safe from several threads (a debugger's
 // callbacks: see heapscope/concurrent_reads.h); else `asked` when not 0; else
 // HEAPSCOPE_THREADS when it is a number from 1 (the sequential path) to 64;
-// else the machine's cores, at most kMaxScanThreads. Results never depend on it.
+// else 1. Results never depend on it.
 unsigned scan_threads(const Target& target, unsigned asked = 0);
 
 }  // namespace heapscope::analysis
