@@ -245,7 +245,9 @@ void find_holders(const Target& target, const Heaps& heaps, const SymbolResolver
                      });
   for (uint32_t g = 0; g < heaps.size(); ++g) {
     if (!heaps.is_live(g) || g == asked) continue;
-    auto [heap, block] = heaps.locate(g);
+    // Named copies: clang 14 does not let a lambda capture structured bindings.
+    const auto located = heaps.locate(g);
+    const uint32_t heap = located.first, block = located.second;
     heaps.scan(g, cancel, [&](uint64_t where, uint64_t v) {
       if ((v < lo || v >= hi) && v - vlo >= vsize) return;
       Reference ref;
