@@ -142,7 +142,13 @@ class LeakMarking::Worker {
   template <bool kDefinite>
   void drain_queue() {
     constexpr uint8_t pending = kDefinite ? kReachPending : kPossPending, done = pending + 1;
+    // A long queue is popped long after its pushes warmed the chunks: load
+    // a later entry's block, then (once that is in cache) its words, a few
+    // pops ahead of their scans.
+    constexpr size_t kBlockAhead = 16, kWordsAhead = 8;
     while (queued_) {
+      if (queued_ > kBlockAhead) __builtin_prefetch(s_.chunks + queue_[(head_ + kBlockAhead) & mask()]);
+      if (queued_ > kWordsAhead) words_.prefetch(queue_[(head_ + kWordsAhead) & mask()]);
       const uint32_t n = queue_[head_];
       head_ = (head_ + 1) & mask();
       --queued_;
