@@ -553,8 +553,26 @@ class Checker {
     // Every chunk's words in address order: through one reader.
     WordReader words(t_);
     auto u64 = [&words](Address a) { return words.u64(a).value_or(0); };
+    // The walk noted which chunks hold the key when it knew it (the same
+    // answer as reading each chunk's second word here).
+    const bool holders_known = key_ && h_.walked_tcache_key == key_;
+    auto holder = h_.tcache_key_holders.begin();
+    const bool key_reads = !holders_known && (key_ || !tcache_keys_.empty());
+    // The words a chunk's tests read, loaded kAhead chunks before: those of
+    // free chunks and of chunks with PREV_INUSE clear (and every in-use one's
+    // key when the walk did not note the holders).
+    constexpr size_t kAhead = 16;
+    auto prefetch = [&](const Chunk& c) {
+      if (c.kind == ChunkState::kMmapped || c.kind == ChunkState::kUnknown || c.kind == ChunkState::kMetadata)
+        return;
+      if (!(c.bits & kPrevInuse)) words.prefetch(c.address);
+      if (binned_state(glibc::state_of(c))) words.prefetch(c.end());
+      if (key_reads && c.kind == ChunkState::kInUse) words.prefetch(c.address + 3 * l_.size_sz);
+    };
+    const size_t count = h_.blocks.size();
     size_t i = 0;
     for (const auto& c : h_.blocks) {
+      if (i + kAhead < count) prefetch(h_.blocks[i + kAhead]);
       if ((++i & 0xffff) == 0) check_cancel(cancel_);
       if (!wanted(c.owner)) continue;
       if (c.kind == ChunkState::kMmapped) {
@@ -613,7 +631,13 @@ class Checker {
         }
       }
       if (c.kind == ChunkState::kInUse && (key_ || !tcache_keys_.empty()) && c.size >= 4 * l_.size_sz) {
-        auto k = words.u64(c.address + 3 * l_.size_sz);
+        std::optional<uint64_t> k;
+        if (holders_known) {
+          while (holder != h_.tcache_key_holders.end() && *holder < c.address) ++holder;
+          if (holder != h_.tcache_key_holders.end() && *holder == c.address) k = key_;
+        } else {
+          k = words.u64(c.address + 3 * l_.size_sz);
+        }
         if (k && (key_ ? *k == *key_ : tcache_keys_.count(*k) > 0))
           add("tcache-key-in-use", c.address, c.owner, msg::kTcacheDoubleFree,
               fmt::format("in-use chunk {} holds tcache key {:#x} in its second word", to_hex(c.address), *k),

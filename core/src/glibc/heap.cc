@@ -343,6 +343,9 @@ void Builder::walk_heaps() {
           continue;
         }
         emit(p, size, ChunkState::kInUse, *raw);
+        if (tcache_key && out.back().kind == ChunkState::kInUse && size >= 4 * l.size_sz)
+          if (auto second = bytes.u64(p + 3 * l.size_sz); second && *second == *tcache_key)
+            heap.tcache_key_holders.push_back(p);
         p = p + size;
       }
       // Free-ness: a chunk is free when the next chunk's PREV_INUSE is clear.
@@ -537,11 +540,16 @@ Heap Heap::build(const Target& target, const SymbolResolver& symbols, const Canc
   heap.found_by_symbols = roots.by_symbols;
 
   Builder b{target, l, cancel, heap};
+  // Before 2.34 a chunk's key is its tcache's address, known only later.
+  if (!(l.major == 2 && l.minor < 34))
+    if (auto a = symbols.find(heap.libc_module, "tcache_key"))
+      if (auto v = target.read_u64(*a); v && *v) b.tcache_key = heap.walked_tcache_key = *v;
   b.read_mp(roots.mp);
   b.read_arenas(roots.main_arena);
   b.walk_heaps();
   b.scan_mmapped();
   sort_runs(heap.blocks);
+  std::sort(heap.tcache_key_holders.begin(), heap.tcache_key_holders.end());
   heap.index = BlockIndex(heap.blocks);
   b.find_tcaches();
   b.decide_mangling();
