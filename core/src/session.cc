@@ -117,20 +117,18 @@ const HeapModel& Session::heap_model(std::string_view allocator, const CancelTok
                               present.empty() ? "none" : present)};
 }
 
-CheckOptions Session::check_options() {
+CheckOptions Session::check_options(const glibc::Heap& heap) {
   CheckOptions opt;
-  // glibc 2.34+ keeps the key in a static; with libc's symbols we read it
-  // rather than infer it from the entries.
-  std::string libc = glibc_heap_ ? glibc_heap_->libc_module : "libc.so";
-  if (auto a = symbols().find(libc, "tcache_key"))
-    if (auto v = target_->read_u64(*a); v && *v) opt.tcache_key = *v;
+  // glibc 2.34+ keeps the key in a static: the model read it from libc's
+  // symbols, rather than heap check inferring it from the entries.
+  opt.tcache_key = heap.tcache_key;
   return opt;
 }
 
 const CheckReport& Session::heap_check(const CancelToken& cancel) {
   if (!heap_check_) {
     const glibc::Heap& h = glibc_heap(cancel);
-    heap_check_ = std::make_unique<CheckReport>(check_heap(h, *target_, check_options(), cancel));
+    heap_check_ = std::make_unique<CheckReport>(check_heap(h, *target_, check_options(h), cancel));
   }
   return *heap_check_;
 }

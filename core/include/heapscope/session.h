@@ -67,9 +67,9 @@ class Session {
   // check's never disagree.
   const CheckReport& heap_check(const CancelToken& cancel = CancelToken());
 
-  // The options heap check runs with here (the tcache key from libc's
-  // symbols when they have it).
-  CheckOptions check_options();
+  // The options heap check runs with on `heap` (the tcache key its model
+  // read from libc's symbols, when they have it).
+  CheckOptions check_options(const glibc::Heap& heap);
 
   // The mems allocators' model, built on first use. Throws UserError when the
   // target has no mems root.

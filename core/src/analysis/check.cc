@@ -555,7 +555,7 @@ class Checker {
     auto u64 = [&words](Address a) { return words.u64(a).value_or(0); };
     // The walk noted which chunks hold the key when it knew it (the same
     // answer as reading each chunk's second word here).
-    const bool holders_known = key_ && h_.walked_tcache_key == key_;
+    const bool holders_known = key_ && h_.tcache_key == key_;
     auto holder = h_.tcache_key_holders.begin();
     const bool key_reads = !holders_known && (key_ || !tcache_keys_.empty());
     // The words a chunk's tests read, loaded kAhead chunks before: those of

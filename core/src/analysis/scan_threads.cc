@@ -19,9 +19,9 @@ unsigned scan_threads(const Target& target, unsigned asked) {
     auto [p, ec] = std::from_chars(env, end, n);
     if (ec == std::errc() && p == end && n >= 1 && n <= 64) return n;
   }
-  // One thread unless asked: each thread still costs 1.3-3 bytes per chunk
-  // (its copy of the block index) and the gain is not yet measured on an
-  // idle machine (README, Speed: Threads).
+  // One thread unless asked: each thread costs 1.3-3 bytes per chunk (its
+  // copy of the block index), and a second one pays off on some heap shapes
+  // only (README, Speed: Threads).
   return 1;
 }
 

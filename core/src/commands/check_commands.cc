@@ -31,7 +31,7 @@ void run_check(CommandContext& ctx) {
   }
   const glibc::Heap& h = *glibc;
   if (auto arena = arena_option(ctx, h)) {
-    CheckOptions opt = ctx.session.check_options();
+    CheckOptions opt = ctx.session.check_options(h);
     opt.arena = *arena;
     write_report(ctx, check_heap(h, ctx.session.target(), opt, ctx.cancel));
     return;

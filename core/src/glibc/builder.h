@@ -14,8 +14,6 @@ struct Builder {
   const Layout& l;
   const CancelToken& cancel;
   Heap& heap;
-  // tcache_key (2.34+, from libc's symbol): the walk notes the chunks that hold it.
-  std::optional<uint64_t> tcache_key;
   // Pointer mangling (safe-linking, 2.32+): confirmed from the data.
   bool mangled = true;
   // Tcaches known only by where they lie or by their shape (some thread's

@@ -296,6 +296,7 @@ void Builder::walk_heaps() {
       }
       Address first = first_chunk_at(start, l);
       std::vector<Chunk>& out = heap.blocks;
+      const std::optional<uint64_t> tcache_key = heap.tcache_key;
       auto emit = [&](Address at, uint64_t size, ChunkState state, uint64_t raw) __attribute__((always_inline)) {
         if (size > kMaxChunkSize) {
           finding("bad-size", at, ar.index,
@@ -540,10 +541,10 @@ Heap Heap::build(const Target& target, const SymbolResolver& symbols, const Canc
   heap.found_by_symbols = roots.by_symbols;
 
   Builder b{target, l, cancel, heap};
-  // Before 2.34 a chunk's key is its tcache's address, known only later.
-  if (!(l.major == 2 && l.minor < 34))
-    if (auto a = symbols.find(heap.libc_module, "tcache_key"))
-      if (auto v = target.read_u64(*a); v && *v) b.tcache_key = heap.walked_tcache_key = *v;
+  // glibc 2.34+ keeps the key in a static (before, a chunk's key is its
+  // tcache's address, known only later): the walk notes the chunks holding it.
+  if (auto a = symbols.find(heap.libc_module, "tcache_key"))
+    if (auto v = target.read_u64(*a); v && *v) heap.tcache_key = *v;
   b.read_mp(roots.mp);
   b.read_arenas(roots.main_arena);
   b.walk_heaps();

@@ -130,11 +130,12 @@ class Heap : public HeapModel {
   std::vector<Arena> arenas;    // ring order
   std::vector<FreeList> lists;  // tcache lists, then per arena fast, unsorted, small, large
   std::vector<Tcache> tcaches;
-  // glibc 2.34+: tcache_key as libc's symbol gave it before the walk, and the
-  // chunks the walk took for in use whose second word held it (address
-  // order), read while each header was in cache: heap check looks for in-use
-  // chunks still carrying the key here instead of reading every chunk again.
-  std::optional<uint64_t> walked_tcache_key;
+  // glibc 2.34+: tcache_key as libc's symbol gave it (read once, before the
+  // walk; heap check takes it from here), and the chunks the walk took for
+  // in use whose second word held it (address order), read while each
+  // header was in cache: heap check looks for in-use chunks still carrying
+  // the key here instead of reading every chunk again.
+  std::optional<uint64_t> tcache_key;
   std::vector<Address> tcache_key_holders;
 
   // HeapModel::blocks are the chunks: address order, all arenas and mmapped
