@@ -155,6 +155,28 @@ class FakeResidency : public Residency {
   uint64_t page_size() const override { return 0x1000; }
 };
 
+// A corrupt arena whose heap spans petabytes (a mutated core gave one):
+// the pages outside the target's mapped ranges are unknown at once, the
+// mapped ones asked as before; nothing allocates a state per page.
+TEST(Pages, AHeapRangeOfPetabytesCountsItsUnmappedPagesAtOnce) {
+  glibc::Heap h;
+  h.layout = glibc::layout_for_version(2, 36).layout;
+  glibc::Arena a;
+  a.main = true;
+  const uint64_t end = uint64_t{1} << 60;
+  a.heaps.push_back({{Address(0x10000), Address(end)}, Address()});
+  h.arenas.push_back(a);
+  FragReport f = compute_frag(h, 0x1000);
+  FakeResidency res;
+  res.pages[0x10000] = PageState::kPresent;
+  res.set_mapped({{Address(0x10000), Address(0x12000)}});
+  PagesReport r = compute_pages(res, h, f, std::nullopt);
+  ASSERT_EQ(r.regions.size(), 1u);
+  EXPECT_EQ(r.regions[0].pages.present, 1u);
+  EXPECT_EQ(r.regions[0].pages.absent, 1u);
+  EXPECT_EQ(r.regions[0].pages.unknown, (end - 0x12000) / 0x1000);
+}
+
 TEST(Pages, CountsRegionsAndTrimRanges) {
   // One main-arena heap [0x10000, 0x18000): in use, a large free chunk whose
   // interior [0x12000, 0x14000) malloc_trim would release, in use, top.

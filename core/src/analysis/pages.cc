@@ -31,14 +31,19 @@ PagemapEntry decode_pagemap_entry(uint64_t raw) {
   return e;
 }
 
-void PageCounts::add(PageState s) {
+void PageCounts::add(PageState s, uint64_t pages) {
   switch (s) {
-    case PageState::kPresent: ++present; break;
-    case PageState::kSwapped: ++swapped; break;
-    case PageState::kAbsent: ++absent; break;
-    case PageState::kZero: ++zero; break;
-    case PageState::kUnknown: ++unknown; break;
+    case PageState::kPresent: present += pages; break;
+    case PageState::kSwapped: swapped += pages; break;
+    case PageState::kAbsent: absent += pages; break;
+    case PageState::kZero: zero += pages; break;
+    case PageState::kUnknown: unknown += pages; break;
   }
+}
+
+void Residency::set_mapped(std::vector<AddressRange> ranges) {
+  std::sort(ranges.begin(), ranges.end(), [](const AddressRange& a, const AddressRange& b) { return a.begin < b.begin; });
+  mapped_ = std::move(ranges);
 }
 
 void PageCounts::add(const PageCounts& o) {
@@ -215,15 +220,20 @@ Result<std::unique_ptr<Residency>> open_pagemap(int pid, uint64_t page_size) {
 Result<std::unique_ptr<Residency>> open_residency(const Target& target) {
   // A core file names its process's pid too: the core comes first.
   const uint64_t ps = targets::page_size(target);
+  std::vector<AddressRange> mapped;
+  for (const Region& r : target.regions()) mapped.push_back(r.range);
   if (target.core_path()) {
     auto layout = targets::target_dump_layout(target);
     if (!layout) return layout.error();
-    return std::unique_ptr<Residency>(new CoreResidency(std::move(*layout), ps));
+    std::unique_ptr<Residency> res(new CoreResidency(std::move(*layout), ps));
+    res->set_mapped(std::move(mapped));
+    return res;
   }
   if (auto pid = target.pid()) {
     // Only a process on this machine has a pagemap we can read.
     auto r = open_pagemap(*pid, ps);
     if (!r) return Error{r.error().message + " (page residency needs a local live process)"};
+    (*r)->set_mapped(std::move(mapped));
     return r;
   }
   return Error{"page residency needs a local live process (/proc/PID/pagemap) or an ELF core file; "
@@ -257,6 +267,34 @@ std::vector<Span> heap_regions(const glibc::Heap& heap, std::optional<int> arena
   return out;
 }
 
+// Counts the states of the pages of r (page-aligned) into `into`: those in
+// the target's mapped ranges asked from `res` a bounded piece at a time, the
+// rest unknown at once.
+void count_pages(const Residency& res, AddressRange r, PageCounts& into, const CancelToken& cancel) {
+  const uint64_t ps = res.page_size();
+  constexpr uint64_t kPiece = uint64_t{1} << 20;  // pages per request
+  auto ask = [&](Address b, Address e) {
+    while (b < e) {
+      check_cancel(cancel);
+      const uint64_t n = std::min<uint64_t>((e.value - b.value) / ps, kPiece);
+      for (PageState s : res.states(b, n)) into.add(s);
+      b = b + n * ps;
+    }
+  };
+  if (!res.mapped()) return ask(r.begin, r.end);
+  uint64_t asked = 0;
+  Address done = r.begin;
+  for (const AddressRange& m : *res.mapped()) {
+    const Address b = std::max({done, r.begin, m.begin.align_down(ps)});
+    const Address e = std::min(r.end, Address((m.end.value + ps - 1) & ~(ps - 1)));
+    if (b >= e) continue;
+    ask(b, e);
+    asked += (e.value - b.value) / ps;
+    done = e;
+  }
+  into.add(PageState::kUnknown, r.size() / ps - asked);
+}
+
 // /proc/kpageflags bit names (Documentation/admin-guide/mm/pagemap.rst).
 const char* const kKpageflagNames[] = {
     "LOCKED", "ERROR", "REFERENCED", "UPTODATE", "DIRTY", "LRU", "ACTIVE", "SLAB",
@@ -279,15 +317,12 @@ PagesReport compute_pages(const Residency& res, const glibc::Heap& heap, const F
     rp.arena = s.arena;
     rp.range = s.range;
     rp.sbrk = s.sbrk && s.arena >= 0 && heap.arenas[static_cast<size_t>(s.arena)].main;
-    uint64_t n = s.range.size() / ps;
-    std::vector<PageState> st = res.states(s.range.begin, n);
-    for (PageState p : st) rp.pages.add(p);
-    // The ranges malloc_trim(0) would release inside this region.
+    count_pages(res, s.range, rp.pages, cancel);
+    // The pages malloc_trim(0) would release inside this region.
     for (const TrimRange& t : frag.trim_ranges) {
       if (t.arena != s.arena || t.range.end <= s.range.begin || t.range.begin >= s.range.end) continue;
       Address b = std::max(t.range.begin, s.range.begin), e = std::min(t.range.end, s.range.end);
-      for (uint64_t p = (b.value - s.range.begin.value) / ps; p < (e.value - s.range.begin.value + ps - 1) / ps; ++p)
-        rp.trim_pages.add(st[p]);
+      count_pages(res, {b.align_down(ps), Address((e.value + ps - 1) & ~(ps - 1))}, rp.trim_pages, cancel);
     }
     r.total.add(rp.pages);
     r.trim_total.add(rp.trim_pages);

@@ -61,6 +61,15 @@ class Residency {
   virtual std::vector<std::string> notes() const { return {}; }
   // Live only: the raw pagemap entry of one page.
   virtual std::optional<PagemapEntry> entry(Address) const { return std::nullopt; }
+
+  // The target's mapped ranges, when known (open_residency sets them): the
+  // pages of a heap range outside them are unknown without asking the source,
+  // so a corrupt heap's range (petabytes) costs nothing.
+  void set_mapped(std::vector<AddressRange> ranges);
+  const std::optional<std::vector<AddressRange>>& mapped() const { return mapped_; }
+
+ private:
+  std::optional<std::vector<AddressRange>> mapped_;  // address order
 };
 
 // /proc/PID/pagemap of a live process, or the core's sparse holes; an error
@@ -79,7 +88,7 @@ std::optional<OsPage> os_page(const Target& target, Address a);
 
 struct PageCounts {
   uint64_t present = 0, swapped = 0, absent = 0, zero = 0, unknown = 0;  // pages
-  void add(PageState s);
+  void add(PageState s, uint64_t pages = 1);
   void add(const PageCounts& o);
   uint64_t total() const { return present + swapped + absent + zero + unknown; }
 };
