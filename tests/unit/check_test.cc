@@ -225,6 +225,29 @@ TEST(Check, SmallBinPrevSizeMismatch) {
   EXPECT_EQ(f->glibc_message, "corrupted size vs. prev_size");
 }
 
+// The walk compares prev_sizes once and lists the exceptions; a model
+// without them (prev_sizes_walked false) makes heap check read every
+// prev_size itself. Both must report the same.
+TEST(Check, WalkedPrevSizesReportWhatReadingThemReports) {
+  for (int corruption = 0; corruption < 3; ++corruption) {
+    CleanHeap c;
+    if (corruption == 1) c.s.w(c.small + 0x100, 0x1234);                // the next chunk's prev_size
+    if (corruption == 2) c.s.w(c.unsorted + 0x90, 0x40);                // the same after the unsorted chunk
+    auto syms = make_no_symbols();
+    glibc::Heap walked = glibc::Heap::build(c.s.target, *syms);
+    EXPECT_TRUE(walked.prev_sizes_walked);
+    EXPECT_EQ(walked.prev_size_exceptions.size(), corruption == 0 ? 0u : 1u);
+    glibc::Heap read = walked;
+    read.prev_sizes_walked = false;
+    read.prev_size_exceptions.clear();
+    const CheckReport a = check_heap(walked, c.s.target, {}), b = check_heap(read, c.s.target, {});
+    EXPECT_EQ(dump(a), dump(b)) << "corruption " << corruption;
+    if (corruption) {
+      EXPECT_NE(dump(a).find("prev-size-mismatch"), std::string::npos) << dump(a);
+    }
+  }
+}
+
 TEST(Check, ArenaFilter) {
   CleanHeap c;
   c.s.tcache_push(0, c.t1);

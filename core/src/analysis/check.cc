@@ -558,6 +558,8 @@ class Checker {
     const bool holders_known = key_ && h_.tcache_key == key_;
     auto holder = h_.tcache_key_holders.begin();
     const bool key_reads = !holders_known && (key_ || !tcache_keys_.empty());
+    // The walk compared prev_sizes (walked_prev_size): only its exceptions are read.
+    const bool prev_sizes_walked = h_.prev_sizes_walked && !h_.index.overlapping();
     // The words a chunk's tests read, loaded kAhead chunks before: those of
     // free chunks and of chunks with PREV_INUSE clear (and every in-use one's
     // key when the walk did not note the holders).
@@ -565,16 +567,32 @@ class Checker {
     auto prefetch = [&](const Chunk& c) {
       if (c.kind == ChunkState::kMmapped || c.kind == ChunkState::kUnknown || c.kind == ChunkState::kMetadata)
         return;
-      if (!(c.bits & kPrevInuse)) words.prefetch(c.address);
-      if (binned_state(glibc::state_of(c))) words.prefetch(c.end());
+      if (!prev_sizes_walked) {
+        if (!(c.bits & kPrevInuse)) words.prefetch(c.address);
+        if (binned_state(glibc::state_of(c))) words.prefetch(c.end());
+      }
       if (key_reads && c.kind == ChunkState::kInUse) words.prefetch(c.address + 3 * l_.size_sz);
+    };
+    // Most chunks need none of the tests below: handed out (in use, tcache,
+    // fast), PREV_INUSE set, aligned, the arena bit their arena wants, and
+    // (in use) not a key holder. Told apart first, in a few instructions.
+    // want_bits[a]: the bits (P and A) a handed-out chunk of arena a has.
+    std::vector<uint8_t> want_bits(h_.arenas.size());
+    for (size_t a = 0; a < h_.arenas.size(); ++a) want_bits[a] = kPrevInuse | (h_.arenas[a].main ? 0 : kNonMainArena);
+    const uint64_t misaligned = l_.malloc_alignment - 1;
+    auto nothing_to_test = [&](const Chunk& c) {
+      if (c.kind > ChunkState::kFast || c.owner < 0 || static_cast<size_t>(c.owner) >= want_bits.size()) return false;
+      if ((c.bits & (kPrevInuse | kNonMainArena)) != want_bits[static_cast<size_t>(c.owner)]) return false;
+      if (glibc::chunk_data(c).value & misaligned) return false;
+      if (c.kind != ChunkState::kInUse) return true;
+      return !key_reads && (holder == h_.tcache_key_holders.end() || c.address < *holder);
     };
     const size_t count = h_.blocks.size();
     size_t i = 0;
     for (const auto& c : h_.blocks) {
       if (i + kAhead < count) prefetch(h_.blocks[i + kAhead]);
       if ((++i & 0xffff) == 0) check_cancel(cancel_);
-      if (!wanted(c.owner)) continue;
+      if (nothing_to_test(c) || !wanted(c.owner)) continue;
       if (c.kind == ChunkState::kMmapped) {
         check_mmapped(c);
         continue;
@@ -605,7 +623,8 @@ class Checker {
                         c.size, ar->system_mem),
             header_cause(c));
       if (binned && n && n->kind != ChunkState::kUnknown) {
-        uint64_t prev_size = u64(n->address);
+        const auto walked = walked_prev_size(*n, &c);
+        const uint64_t prev_size = walked ? *walked : u64(n->address);
         if (prev_size != c.size)
           add("prev-size-mismatch", c.address, c.owner,
               c.kind == ChunkState::kUnsorted ? msg::kUnsortedPrevSize : msg::kSizeVsPrevSize,
@@ -618,7 +637,8 @@ class Checker {
       // the chunk before (free() merges backward by it).
       if (!(c.bits & kPrevInuse) && c.kind != ChunkState::kFreeUnlisted) {
         const Chunk* p = before(c);
-        uint64_t prev_size = u64(c.address);
+        const auto walked = walked_prev_size(c, p);
+        const uint64_t prev_size = walked ? *walked : u64(c.address);
         if (p && p->kind != ChunkState::kMetadata && p->kind != ChunkState::kUnknown && prev_size != p->size &&
             !blamed_sizes_.count(c.address.value) && !binned_state(glibc::state_of(*p))) {
           Address merged = c.address - prev_size;
@@ -645,6 +665,21 @@ class Checker {
               "write after free)");
       }
     }
+  }
+
+  // c's prev_size as the walk saw it, when c has PREV_INUSE clear and p is
+  // the one chunk ending at c: the walk compared the two (prev_size_exceptions).
+  std::optional<uint64_t> walked_prev_size(const Chunk& c, const Chunk* p) const {
+    if (!h_.prev_sizes_walked || h_.index.overlapping() || (c.bits & kPrevInuse) || c.owner < 0 || !p ||
+        p->end() != c.address)
+      return std::nullopt;
+    if (c.kind == ChunkState::kMetadata || c.kind == ChunkState::kUnknown || c.kind == ChunkState::kMmapped)
+      return std::nullopt;  // not a chunk of the walk's own
+    const auto& ex = h_.prev_size_exceptions;
+    auto it = std::lower_bound(ex.begin(), ex.end(), c.address,
+                               [](const glibc::Heap::PrevSize& e, Address a) { return e.chunk < a; });
+    if (it != ex.end() && it->chunk == c.address) return it->prev_size;
+    return uint64_t{p->size};
   }
 
   static bool binned_state(ChunkState s) {

@@ -107,8 +107,11 @@ class ChunkWords {
   void scan(uint32_t i, const CancelToken& cancel, F&& f) const {
     const AddressRange r = heap_.user_area(chunks_[i]);
     if (r.end.value <= r.begin.value) return;
-    scan_range(i, r, cancel, f);
-    probe_first_word(i, i);
+    if (const std::byte* p = scan_range(i, r, cancel, f)) {
+      if (probe_ && r.size() >= 8) probe_word(i, p);
+    } else {
+      probe_first_word(i, i);
+    }
   }
 
   // Scans chunks first..last (adjacent nodes of one span) as one range: the
@@ -118,8 +121,17 @@ class ChunkWords {
   void scan_run(uint32_t first, uint32_t last, const CancelToken& cancel, F&& f) const {
     const AddressRange r{heap_.user_begin(chunks_[first]), heap_.user_area(chunks_[last]).end};
     if (r.end.value <= r.begin.value) return;
-    scan_range(first, r, cancel, f);
-    probe_first_word(first, last);
+    const std::byte* p = scan_range(first, r, cancel, f);
+    if (!p) {
+      probe_first_word(first, last);
+      return;
+    }
+    if (!probe_) return;
+    for (uint32_t k = first; k <= last; ++k) {
+      const AddressRange u = heap_.user_area(chunks_[k]);
+      if (u.size() >= 8 && u.begin >= r.begin && u.begin.value + 8 <= r.end.value)
+        probe_word(k, p + (u.begin.value - r.begin.value));
+    }
   }
   bool runs_ok() const { return runs_ok_; }
 
@@ -151,19 +163,30 @@ class ChunkWords {
       const uint64_t at = r.begin.value;
       if (v && v->bytes && at >= v->begin && at + 8 <= v->end) std::memcpy(&w, v->bytes + (at - v->begin), 8);
       else if (!t_.read_exact(r.begin, &w, 8)) continue;
-      if (w - probe_lo_ < probe_width_ && w - index_.lo() >= index_.width()) {
-        uint64_t& bits = (*probe_)[k >> 6];
-        if (probe_shared_) std::atomic_ref<uint64_t>(bits).fetch_or(1ull << (k & 63), std::memory_order_relaxed);
-        else bits |= 1ull << (k & 63);
-      }
+      probe_value(k, w);
     }
   }
+  // Chunk k's first word, at `at` in a view the scan just read.
+  void probe_word(uint32_t k, const std::byte* at) const {
+    uint64_t w;
+    std::memcpy(&w, at, 8);
+    probe_value(k, w);
+  }
+  void probe_value(uint32_t k, uint64_t w) const {
+    if (w - probe_lo_ < probe_width_ && w - index_.lo() >= index_.width()) {
+      uint64_t& bits = (*probe_)[k >> 6];
+      if (probe_shared_) std::atomic_ref<uint64_t>(bits).fetch_or(1ull << (k & 63), std::memory_order_relaxed);
+      else bits |= 1ull << (k & 63);
+    }
+  }
+  // The bytes of r it scanned in a view, or nullptr when it read them
+  // through the target.
   template <typename F>
-  void scan_range(uint32_t i, AddressRange r, const CancelToken& cancel, F&& f) const {
+  const std::byte* scan_range(uint32_t i, AddressRange r, const CancelToken& cancel, F&& f) const {
     const View* v = view_of(i);
     if (!v || !v->bytes || r.begin.value < v->begin || r.end.value > v->end || (r.begin.value & 7)) {
       for_each_word(t_, r, cancel, f);
-      return;
+      return nullptr;
     }
     const std::byte* p = v->bytes + (r.begin.value - v->begin);
     const uint64_t n = (r.end.value - r.begin.value) / 8;
@@ -175,6 +198,7 @@ class ChunkWords {
       std::memcpy(&w, p + 8 * k, 8);
       if (w - lo < width) [[unlikely]] f(r.begin.value + 8 * k, w);
     }
+    return p;
   }
 
   struct View {

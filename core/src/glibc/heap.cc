@@ -15,7 +15,7 @@
 namespace heapscope::glibc {
 
 namespace {
-constexpr uint64_t kIsMmapped = 2, kFlagMask = 7;  // the size field's flag bits we test
+constexpr uint64_t kPrevInuse = 1, kIsMmapped = 2, kFlagMask = 7;  // the size field's flag bits we test
 constexpr int kMaxHeapsPerArena = 1 << 16;
 // The page size mmapped chunks are made of (x86-64 and aarch64 with 4 KiB pages).
 constexpr uint64_t kMmapPage = 4096;
@@ -307,10 +307,21 @@ void Builder::walk_heaps() {
         }
         out.push_back({at, size, ar.index, state, static_cast<uint8_t>(raw & kFlagMask)});
       };
+      const size_t seg_blocks = out.size();
       if (first > seg.range.begin) emit(seg.range.begin, first - seg.range.begin, ChunkState::kMetadata, 0);
       const bool has_top = seg.range.contains(ar.top);
       const Address limit = has_top ? ar.top : seg.range.end;
       SegmentBytes bytes(target, seg.range);
+      // Before the chunk at `at` is emitted: its prev_size, when PREV_INUSE
+      // is clear, against the chunk emitted last (see prev_size_exceptions).
+      auto note_prev_size = [&](Address at, uint64_t raw) __attribute__((always_inline)) {
+        if (raw & kPrevInuse) return;
+        auto prev_size = bytes.u64(at);
+        if (!prev_size) prev_size = target.read_u64(at);
+        if (prev_size && out.size() > seg_blocks && out.back().end() == at && *prev_size == out.back().size)
+          return;
+        heap.prev_size_exceptions.push_back({at, prev_size.value_or(0)});
+      };
       Address p = first;
       size_t walked = 0;
       while (p < limit) {
@@ -343,6 +354,7 @@ void Builder::walk_heaps() {
           p = r;
           continue;
         }
+        note_prev_size(p, *raw);
         emit(p, size, ChunkState::kInUse, *raw);
         if (tcache_key && out.back().kind == ChunkState::kInUse && size >= 4 * l.size_sz)
           if (auto second = bytes.u64(p + 3 * l.size_sz); second && *second == *tcache_key)
@@ -361,7 +373,9 @@ void Builder::walk_heaps() {
                               top_size, to_hex(seg.range.end)));
           top_size = seg.range.end > ar.top ? seg.range.end - ar.top : 0;
         }
-        emit(ar.top, top_size, ChunkState::kTop, bytes.u64(ar.top + 8).value_or(0));
+        const uint64_t top_raw = bytes.u64(ar.top + 8).value_or(0);
+        note_prev_size(ar.top, top_raw);
+        emit(ar.top, top_size, ChunkState::kTop, top_raw);
       }
     }
   }
@@ -551,6 +565,9 @@ Heap Heap::build(const Target& target, const SymbolResolver& symbols, const Canc
   b.scan_mmapped();
   sort_runs(heap.blocks);
   std::sort(heap.tcache_key_holders.begin(), heap.tcache_key_holders.end());
+  std::sort(heap.prev_size_exceptions.begin(), heap.prev_size_exceptions.end(),
+            [](const Heap::PrevSize& a, const Heap::PrevSize& b) { return a.chunk < b.chunk; });
+  heap.prev_sizes_walked = true;
   heap.index = BlockIndex(heap.blocks);
   b.find_tcaches();
   b.decide_mangling();

@@ -115,16 +115,6 @@ uint32_t BlockIndex::last_at_or_before_searched(std::span<const Block> cs, uint6
   return cs[i].address.value <= a ? i : kNone;
 }
 
-uint32_t BlockIndex::at(std::span<const Block> cs, uint64_t a) const {
-  uint32_t i = last_at_or_before(cs, a);
-  return i != kNone && cs[i].address.value == a ? i : kNone;
-}
-
-uint32_t BlockIndex::containing(std::span<const Block> cs, uint64_t a) const {
-  uint32_t i = last_at_or_before(cs, a);
-  return i != kNone && a - cs[i].address.value < cs[i].size ? i : kNone;
-}
-
 const BlockIndex::Span* BlockIndex::span_of_block(uint32_t i) const {
   auto it = std::upper_bound(spans_.begin(), spans_.end(), i, [](uint32_t x, const Span& s) { return x < s.first; });
   if (it == spans_.begin()) return nullptr;

@@ -137,6 +137,18 @@ class Heap : public HeapModel {
   // the key here instead of reading every chunk again.
   std::optional<uint64_t> tcache_key;
   std::vector<Address> tcache_key_holders;
+  // A chunk with PREV_INUSE clear must have the size of the chunk before it
+  // in its prev_size. The walk, which has both in cache, compares them; heap
+  // check then reads only the exceptions, listed here in address order with
+  // their prev_size: those that differ, and those with no chunk walked just
+  // before (the first of a heap). Every other chunk the walk reached
+  // (prev_sizes_walked) has the right prev_size.
+  struct PrevSize {
+    Address chunk;
+    uint64_t prev_size;
+  };
+  std::vector<PrevSize> prev_size_exceptions;
+  bool prev_sizes_walked = false;
 
   // HeapModel::blocks are the chunks: address order, all arenas and mmapped
   // chunks; HeapModel::findings every anomaly, list ones included.

@@ -35,8 +35,10 @@ class BlockIndex {
   // block whose [address, end) holds a; kNone when there is none. A vector
   // of another length than the one indexed (a model built by hand) is
   // binary-searched.
-  uint32_t at(std::span<const Block> blocks, uint64_t a) const;
-  uint32_t containing(std::span<const Block> blocks, uint64_t a) const;
+  // Inline (defined in heap_model.h, beside Block): the reference scans ask
+  // containing() for every word that looks like a pointer.
+  inline uint32_t at(std::span<const Block> blocks, uint64_t a) const;
+  inline uint32_t containing(std::span<const Block> blocks, uint64_t a) const;
 
   struct Span {
     uint64_t begin, end;
@@ -47,6 +49,9 @@ class BlockIndex {
     bool sparse;           // counts per KiB only (in counts_), no bitmap
   };
   const std::vector<Span>& spans() const { return spans_; }
+  // Some blocks overlap (hostile sizes): the block ending at an address
+  // need not be the only one.
+  bool overlapping() const { return overlapping_; }
   // The span holding block position i (every block is in one).
   const Span* span_of_block(uint32_t i) const;
 

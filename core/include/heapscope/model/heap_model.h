@@ -77,6 +77,16 @@ struct Block {
 };
 static_assert(sizeof(Block) == 16);
 
+inline uint32_t BlockIndex::at(std::span<const Block> blocks, uint64_t a) const {
+  const uint32_t i = last_at_or_before(blocks, a);
+  return i != kNone && blocks[i].address.value == a ? i : kNone;
+}
+
+inline uint32_t BlockIndex::containing(std::span<const Block> blocks, uint64_t a) const {
+  const uint32_t i = last_at_or_before(blocks, a);
+  return i != kNone && a - blocks[i].address.value < blocks[i].size ? i : kNone;
+}
+
 // An arena, node, extent, ...: what holds blocks and got memory from the system.
 struct Owner {
   std::string label;         // "arena 1", "node 3"
