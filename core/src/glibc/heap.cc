@@ -139,6 +139,9 @@ Address first_chunk_at(Address p, const Layout& l) {
 
 // Bytes of a heap segment, zero-copy when the target can give them in one
 // piece, else copied once.
+// How far ahead of its chunk the heap walk asks for memory (bytes).
+constexpr uint64_t kWalkAhead = 2048;
+
 class SegmentBytes {
  public:
   SegmentBytes(const Target& t, AddressRange r) : begin_(r.begin) {
@@ -167,6 +170,10 @@ class SegmentBytes {
     uint64_t v;
     std::memcpy(&v, span_.data() + off, 8);
     return v;
+  }
+  void prefetch(Address a) const {
+    const uint64_t off = a.value - begin_.value;
+    if (a >= begin_ && off < span_.size()) __builtin_prefetch(span_.data() + off);
   }
 
  private:
@@ -326,6 +333,10 @@ void Builder::walk_heaps() {
       size_t walked = 0;
       while (p < limit) {
         if ((++walked & 0xffff) == 0) check_cancel(cancel);
+        // The headers ahead load while this one is classified: the walk
+        // is a chain of dependent loads through memory the hardware's
+        // prefetcher stops following at each page boundary.
+        bytes.prefetch(p + kWalkAhead);
         auto raw = bytes.u64(p + l.size_sz);
         if (!raw) {
           finding("unreadable", p, ar.index, fmt::format("chunk header at {} cannot be read", to_hex(p)));

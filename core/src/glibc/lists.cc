@@ -193,7 +193,7 @@ void Builder::walk_tcache(const Tcache& t, std::vector<Finding>& double_listed) 
       if (c->size < fl.min_size || c->size > fl.max_size)
         bad("tcache-size", fmt::format("chunk {} of size {:#x} is in tcache bin {} (size {:#x})", to_hex(c->address), uint64_t{c->size}, i, fl.min_size));
       walk.append(*c);
-      auto stored = target.read_u64(entry);
+      auto stored = node_word(entry);
       if (!stored) {
         bad("unreadable", fmt::format("tcache entry {} cannot be read", to_hex(entry)));
         break;
@@ -213,6 +213,7 @@ void Builder::walk_lists() {
   // chunk names it); a chunk met twice in one list is a cycle.
   std::vector<Finding> double_listed;
   const uint64_t align_mask = l.malloc_alignment - 1;
+  heap_words = std::make_unique<HeapWords>(target, heap.arenas);
   auto by_arena = [](const Tcache& a, const Tcache& b) {
     return a.arena != b.arena ? a.arena < b.arena : a.address < b.address;
   };
@@ -238,7 +239,7 @@ void Builder::walk_lists() {
         }
         // The next node's address first, so its lines load meanwhile.
         const Address pos = at + 2 * l.size_sz;
-        const auto stored = target.read_u64(pos);
+        const auto stored = node_word(pos);
         if (stored) prefetch_node(Address(demangle(pos, *stored)));
         Chunk* c = chunk_at(at);
         if (!c) {
@@ -282,11 +283,11 @@ void Builder::walk_lists() {
           fl.findings.push_back({std::move(k), cur, ar.index, std::move(detail)});
         };
         // The next node's address first, so its lines load meanwhile.
-        const auto next = target.read_u64(cur + 2 * l.size_sz);
+        const auto next = node_word(cur + 2 * l.size_sz);
         if (next) prefetch_node(Address(*next));
         if (backing) {
           const auto before = back == cur || back == prev || back == bin ? std::nullopt
-                                                                           : target.read_u64(back + 3 * l.size_sz);
+                                                                           : node_word(back + 3 * l.size_sz);
           backing = before.has_value();
           if (backing) back = Address(*before), prefetch_node(back);
         }
@@ -299,7 +300,7 @@ void Builder::walk_lists() {
           bad("bin-cycle", fmt::format("bin {} loops back to {} without returning to the bin", i, to_hex(cur)));
           break;
         }
-        auto c_bk = target.read_u64(cur + 3 * l.size_sz);
+        auto c_bk = node_word(cur + 3 * l.size_sz);
         if (!c_bk || *c_bk != prev.value)
           bad("bin-backlink", fmt::format("chunk {}'s bk is {} but the previous node is {} (corrupted double-linked list)", to_hex(cur), to_hex(c_bk.value_or(0)), to_hex(prev)));
         if (c->size < fl.min_size || c->size > fl.max_size)
