@@ -503,6 +503,8 @@ void Builder::scan_mmapped() {
   }
   std::sort(cands.begin(), cands.end(), [](const Chunk& a, const Chunk& b) { return a.address < b.address; });
   heap.blocks.insert(heap.blocks.end(), cands.begin(), cands.end());
+  // Each mmapped chunk is a mapping the allocator got from the system.
+  for (const Chunk& c : cands) heap.system.push_back({c.address, c.end()});
   if (cands.size() != heap.mp.n_mmaps || bytes != heap.mp.mmapped_mem)
     finding("mmapped-count", heap.mp.address, -1,
             fmt::format("found {} mmapped chunks ({} bytes) but mp_ records {} ({} bytes)", cands.size(), bytes,
@@ -587,10 +589,9 @@ Heap Heap::build(const Target& target, const SymbolResolver& symbols, const Canc
   b.classify();
   for (const Arena& a : heap.arenas)
     heap.owners.push_back({fmt::format("arena {}{}", a.index, a.main ? " (main)" : ""), a.address, a.system_mem});
+  // The heaps' ranges beside the mmapped chunks' (scan_mmapped added those).
   for (const Arena& a : heap.arenas)
     for (const HeapSegment& hs : a.heaps) heap.system.push_back(hs.range);
-  for (const Chunk& c : heap.blocks)
-    if (c.owner == kMmappedArena) heap.system.push_back({c.address, c.end()});
   std::sort(heap.system.begin(), heap.system.end());
   if (!match.exact) {
     // The nearest row was validated by the walk itself: the arenas were
