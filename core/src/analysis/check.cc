@@ -55,7 +55,8 @@ constexpr const char* kNotSmall = "corrupted double-linked list (not small)";
 class Checker {
  public:
   Checker(const glibc::Heap& h, const Target& t, const CheckOptions& o, const CancelToken& c)
-      : h_(h), t_(t), opt_(o), cancel_(c), l_(*h.layout) {}
+      : h_(h), t_(t), opt_(o), cancel_(c), l_(*h.layout),
+        prev_sizes_walked_(h.prev_sizes_walked && !h.index.overlapping()) {}
 
   CheckReport run() {
     find_tcache_key();
@@ -81,6 +82,8 @@ class Checker {
   std::optional<uint64_t> key_;
   std::set<uint64_t> tcache_keys_;  // 2.29..2.33: every tcache's own address
   std::set<uint64_t> blamed_sizes_;  // chunks already reported for a wrong size
+  // The walk compared prev_sizes (walked_prev_size): only its exceptions are read.
+  const bool prev_sizes_walked_;
 
   bool wanted(int arena) const { return !opt_.arena || arena == *opt_.arena; }
 
@@ -558,8 +561,6 @@ class Checker {
     const bool holders_known = key_ && h_.tcache_key == key_;
     auto holder = h_.tcache_key_holders.begin();
     const bool key_reads = !holders_known && (key_ || !tcache_keys_.empty());
-    // The walk compared prev_sizes (walked_prev_size): only its exceptions are read.
-    const bool prev_sizes_walked = h_.prev_sizes_walked && !h_.index.overlapping();
     // The words a chunk's tests read, loaded kAhead chunks before: those of
     // free chunks and of chunks with PREV_INUSE clear (and every in-use one's
     // key when the walk did not note the holders).
@@ -567,7 +568,7 @@ class Checker {
     auto prefetch = [&](const Chunk& c) {
       if (c.kind == ChunkState::kMmapped || c.kind == ChunkState::kUnknown || c.kind == ChunkState::kMetadata)
         return;
-      if (!prev_sizes_walked) {
+      if (!prev_sizes_walked_) {
         if (!(c.bits & kPrevInuse)) words.prefetch(c.address);
         if (binned_state(glibc::state_of(c))) words.prefetch(c.end());
       }
@@ -670,7 +671,7 @@ class Checker {
   // c's prev_size as the walk saw it, when c has PREV_INUSE clear and p is
   // the one chunk ending at c: the walk compared the two (prev_size_exceptions).
   std::optional<uint64_t> walked_prev_size(const Chunk& c, const Chunk* p) const {
-    if (!h_.prev_sizes_walked || h_.index.overlapping() || (c.bits & kPrevInuse) || c.owner < 0 || !p ||
+    if (!prev_sizes_walked_ || (c.bits & kPrevInuse) || c.owner < 0 || !p ||
         p->end() != c.address)
       return std::nullopt;
     if (c.kind == ChunkState::kMetadata || c.kind == ChunkState::kUnknown || c.kind == ChunkState::kMmapped)

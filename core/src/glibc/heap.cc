@@ -137,11 +137,11 @@ Address first_chunk_at(Address p, const Layout& l) {
   return mis ? p + (l.malloc_alignment - mis) : p;
 }
 
-// Bytes of a heap segment, zero-copy when the target can give them in one
-// piece, else copied once.
 // How far ahead of its chunk the heap walk asks for memory (bytes).
 constexpr uint64_t kWalkAhead = 2048;
 
+// Bytes of a heap segment, zero-copy when the target can give them in one
+// piece, else copied once.
 class SegmentBytes {
  public:
   SegmentBytes(const Target& t, AddressRange r) : begin_(r.begin) {
