@@ -211,6 +211,53 @@ TEST(Leaks, SameAnswerWhateverTheThreadCount) {
   }
 }
 
+// One thread sweeps in address order and leaves the chunks ahead of it to
+// the sweep, queueing only those behind it. Two chains from one root, one
+// running up the addresses and one down, with an interior pointer in each
+// (the rest of the down chain only possibly reachable), under any queue
+// size and thread count, reach what following every pointer one by one does.
+TEST(Leaks, ChainsUpAndDownTheAddressesReachWhatAPlainWalkDoes) {
+  constexpr uint32_t kObjects = 4000, kHalf = kObjects / 2, kSize = 0x20;
+  SyntheticHeap s;
+  s.finish();
+  HeapModel m = other_heap(s, kObjects, kSize);
+  auto at = [](uint32_t i) { return kOther + uint64_t{kSize} * i; };
+  // Up: 0 -> 1 -> ... -> kHalf-1. Down: kObjects-1 -> ... -> kHalf, with
+  // 300's link (up) and kObjects-700's (down) pointing inside their next.
+  std::vector<uint64_t> link(kObjects, 0);
+  for (uint32_t i = 0; i + 1 < kHalf; ++i) link[i] = at(i + 1) + (i == 300 ? 8 : 0);
+  for (uint32_t i = kObjects - 1; i > kHalf; --i) link[i] = at(i - 1) + (i == kObjects - 700 ? 8 : 0);
+  for (uint32_t i = 0; i < kObjects; ++i)
+    if (link[i]) s.w(at(i), link[i]);
+  s.w(kGlobal, at(0));
+  s.w(kGlobal + 8, at(kObjects - 1));
+  // The plain walk: start pointers reach, interior ones only possibly.
+  std::vector<LeakClass> expected(kObjects, LeakClass::kDirect);
+  auto walk = [&](uint32_t from, LeakClass c, bool interior_stops) {
+    for (uint32_t i = from;;) {
+      expected[i] = c;
+      if (!link[i]) break;
+      const uint32_t next = static_cast<uint32_t>((link[i] - kOther) / kSize);
+      if (interior_stops && link[i] != at(next)) {
+        c = LeakClass::kPossible;
+        interior_stops = false;
+      }
+      i = next;
+    }
+  };
+  walk(0, LeakClass::kReachable, true);
+  walk(kObjects - 1, LeakClass::kReachable, true);
+  ASSERT_EQ(expected[301], LeakClass::kPossible);
+  ASSERT_EQ(expected[kObjects - 701], LeakClass::kPossible);
+  ASSERT_EQ(expected[kObjects - 700], LeakClass::kReachable);
+  for (unsigned threads : {1u, 2u})
+    for (uint32_t queue : {uint32_t{1} << 16, uint32_t{4}}) {
+      SCOPED_TRACE(::testing::Message() << threads << " threads, queue " << queue);
+      const LeakAnalysis an = analyze_leaks(s.target, m, CancelToken(), {.threads = threads, .queue_limit = queue});
+      EXPECT_EQ(an.classes, expected);
+    }
+}
+
 // A scan on several threads whose token fires on the way stops every
 // thread (the test would hang otherwise); one that ends before it fires is
 // whole.

@@ -78,6 +78,7 @@ class LeakMarking::Worker {
     if (s_.take(n, kUnvisited, kPossPending) || s_.take(n, kSeed, kPossPending)) push(n);
   }
   void push(uint32_t n) {
+    if (n >= ahead_) return;  // the sweep under way gets there
     if (queued_ < capacity_) {
       queue_[(head_ + queued_++) & mask()] = n;
       words_.prefetch(n);
@@ -86,23 +87,34 @@ class LeakMarking::Worker {
     }
   }
 
+  // Alone (no other thread), the marks made until the next sweep ends need
+  // no queue: the sweep scans every chunk still pending when it gets there.
+  void sweep_follows() { ahead_ = 0; }
+
   // Scans the pending chunks of [lo, hi) in address order; a run of
   // adjacent pending chunks is scanned as one range.
   template <bool kDefinite>
   void sweep(uint32_t lo, uint32_t hi) {
     constexpr uint8_t pending = kDefinite ? kReachPending : kPossPending, done = pending + 1;
     const Block* cs = s_.chunks;
+    // Alone, a chunk past the sweep's position is only marked: the sweep
+    // reaches it in address order, so a heap whose objects mostly point to
+    // later ones (a tree built breadth-first, lists built in order) is
+    // scanned in one sequential pass, its adjacent objects as one range.
+    const bool alone = !s_.concurrent && lo == 0 && hi == s_.count;
     for (uint32_t i = lo; i < hi; ++i) {
       if (!s_.take(i, pending, done)) continue;
       uint32_t j = i;
       if (words_.runs_ok())
         while (j + 1 < hi && cs[j + 1].address == cs[j].end() && s_.take(j + 1, pending, done)) ++j;
+      if (alone) ahead_ = j + 1;
       tick(j - i + 1);
       if (j == i) words_.scan(i, cancel_, visitor<kDefinite>());
       else words_.scan_run(i, j, cancel_, visitor<kDefinite>());
       i = j;
       drain_queue<kDefinite>();
     }
+    ahead_ = UINT32_MAX;
   }
 
   // Empties this thread's queue, then takes from the pool until every
@@ -201,6 +213,9 @@ class LeakMarking::Worker {
   std::unique_ptr<uint32_t[]> queue_;
   size_t capacity_, head_ = 0, queued_ = 0;
   uint64_t scanned_ = 0;
+  // Chunks from here on are left to the sweep under way (or about to
+  // start): push() only marks them. UINT32_MAX: no sweep follows.
+  uint32_t ahead_ = UINT32_MAX;
 };
 
 LeakMarking::LeakMarking(const HeapModel& heap, const NodeIndex& index, const ChunkWords& words, uint8_t* marks,
@@ -215,6 +230,7 @@ LeakMarking::LeakMarking(const HeapModel& heap, const NodeIndex& index, const Ch
   const uint32_t limit = std::bit_ceil(std::max<uint32_t>(queue_limit, 2));
   workers_.push_back(std::make_unique<Worker>(s, index, words, limit, cancel));
   for (unsigned k = 1; k < s.threads; ++k) workers_.push_back(std::make_unique<Worker>(s, heap, *workers_[0], limit));
+  if (!s.concurrent) workers_[0]->sweep_follows();  // the roots' marks: phase 1 starts with a sweep
 }
 
 LeakMarking::~LeakMarking() = default;
@@ -224,6 +240,7 @@ void LeakMarking::definite(uint64_t v) { workers_[0]->definite(v); }
 void LeakMarking::seeds_to_possible() {
   Shared& s = *shared_;
   if (!s.any_seed.load()) return;
+  if (!s.concurrent) workers_[0]->sweep_follows();
   for (uint32_t i = 0; i < s.count; ++i)
     if (s.take(i, kSeed, kPossPending)) workers_[0]->push(i);
 }
@@ -239,7 +256,9 @@ template <bool kDefinite>
 void LeakMarking::run_rounds() {
   Shared& s = *shared_;
   const unsigned n = s.threads;
-  bool sweep = false;
+  // Alone, every phase starts with a sweep (see Worker::sweep); threads
+  // start from their queues and sweep only what overflowed.
+  bool sweep = !s.concurrent;
   do {
     auto part = [&](unsigned p) { return static_cast<uint32_t>(uint64_t{s.count} * p / n); };
     s.idle = 0;

@@ -8,7 +8,12 @@
 // million-entry one. The queue is first in, first out, and a chunk's first
 // bytes are prefetched as it enters: a thousand linked lists are followed a
 // node of each in turn, so a node's bytes are in cache when it is scanned (a
-// stack would follow one list at a time, a cache miss per node).
+// stack would follow one list at a time, a cache miss per node). Alone (one
+// thread), every phase starts with a sweep, and a pointer to a chunk ahead
+// of the sweep only marks it: the sweep scans it in address order. Where
+// objects mostly point to later ones (a tree built from the root down, a
+// list built by appending), most of the marking is one sequential pass;
+// pointers behind the sweep go through the queue.
 //
 // Threads: the marks are a fixed point, the same whatever the order, so it
 // does not matter which thread reaches a chunk first. Every change of a mark
