@@ -41,6 +41,7 @@ BlockIndex::BlockIndex(std::span<const Block> cs) : count_(cs.size()) {
     spans_.push_back(s);
     i = j + 1;
   }
+  span_count_ = spans_.size();
   words_.assign(total_words, IndexWord{0, 0});
   counts_.assign(total_counts, 0);
   for (Span& s : spans_) {

@@ -59,7 +59,7 @@ class BlockIndex {
   // Inline for the common case (a in the span of the last lookup, an exact
   // one): the reference scans ask this for every word that looks like a pointer.
   uint32_t last_at_or_before(std::span<const Block> blocks, uint64_t a) const {
-    if (last_span_ < spans_.size() && blocks.size() == count_ && !overlapping_) {
+    if (last_span_ < span_count_ && blocks.size() == count_ && !overlapping_) {
       const Span& s = spans_[last_span_];
       if (a >= s.begin && a < s.end && s.exact && s.word != kNone && !s.sparse) {
         if (a >= s.last_begin) return s.last;
@@ -104,6 +104,7 @@ class BlockIndex {
   mutable size_t last_span_ = SIZE_MAX;
   bool overlapping_ = false;  // blocks overlap: lookups search the blocks instead
   size_t count_ = 0;          // the blocks indexed; lookups in others search them
+  size_t span_count_ = 0;     // spans_.size(), without a division by sizeof(Span) per lookup
 };
 
 }  // namespace heapscope

@@ -8,7 +8,9 @@
 // models stay with their allocator.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -70,8 +72,15 @@ struct Block {
   uint8_t bits : 3 = 0;     // the allocator's own spare bits (glibc: the size field's P, M, A)
 
   Block() = default;
+  // The four fields in one store: compilers update bit-fields one at a time,
+  // and walks make millions of blocks. The layout (first field lowest) is
+  // that of the System V and AAPCS64 ABIs; BlockTest.FieldsReadBack holds it.
   Block(Address at, uint64_t block_size, int owner_index, uint8_t kind_index, uint8_t allocator_bits)
-      : address(at), size(block_size), owner(owner_index), kind(kind_index), bits(allocator_bits & 7) {}
+      : address(at) {
+    const uint64_t word = (block_size & kMaxBlockSize) | (uint64_t{static_cast<uint32_t>(owner_index) & 0x1fff} << 44) |
+                          (uint64_t{kind_index & 15u} << 57) | (uint64_t{allocator_bits & 7u} << 61);
+    std::memcpy(reinterpret_cast<std::byte*>(this) + sizeof(Address), &word, sizeof word);
+  }
 
   Address end() const { return address + size; }
 };
