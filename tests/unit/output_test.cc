@@ -38,6 +38,35 @@ TEST(OutputWriter, PiecesAreBoundedAndAddUp) {
   EXPECT_EQ(joined, whole);
 }
 
+// Rows written in place (begin_append's room, end_append where they stop),
+// mixed with print and write, arrive whole and in order; the room a row did
+// not use is never sent.
+TEST(OutputWriter, RowsWrittenInPlaceArriveInOrder) {
+  PieceSink sink;
+  OutputWriter out(sink);
+  std::string whole;
+  for (int i = 0; i < 50000; ++i) {
+    const std::string row = fmt::format("[{}:{}]", i, std::string(i % 29, 'y'));
+    char* p = out.begin_append(256);
+    std::copy(row.begin(), row.end(), p);
+    out.end_append(p + row.size());
+    whole += row;
+    if (i % 1000 == 0) {
+      out.print("<{}>", i);
+      out.write("|");
+      whole += fmt::format("<{}>|", i);
+    }
+  }
+  EXPECT_GT(sink.pieces.size(), 10u);
+  out.flush();
+  std::string joined;
+  for (const auto& p : sink.pieces) {
+    EXPECT_LE(p.size(), OutputWriter::kPiece + 256);
+    joined += p;
+  }
+  EXPECT_EQ(joined, whole);
+}
+
 struct CancellingSink final : OutputSink {
   size_t writes = 0;
   void write(std::string_view) override {

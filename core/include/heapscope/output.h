@@ -42,7 +42,7 @@ class OutputWriter {
   OutputWriter& operator=(const OutputWriter&) = delete;
 
   void write(std::string_view text) {
-    buffer_.append(text);
+    buffer_.append(text.data(), text.data() + text.size());
     if (buffer_.size() >= kPiece) flush();
   }
   template <typename... Args>
@@ -50,17 +50,29 @@ class OutputWriter {
     fmt::format_to(std::back_inserter(buffer_), format, std::forward<Args>(args)...);
     if (buffer_.size() >= kPiece) flush();
   }
+  // Room for up to `most` bytes at the end of the buffer, to write in place
+  // (a listing of a million rows puts each together there: no copy), then
+  // end_append with where the writing stopped.
+  char* begin_append(size_t most) {
+    const size_t used = buffer_.size();
+    buffer_.resize(used + most);  // a memory_buffer grows without filling
+    return buffer_.data() + used;
+  }
+  void end_append(const char* end) {
+    buffer_.resize(static_cast<size_t>(end - buffer_.data()));
+    if (buffer_.size() >= kPiece) flush();
+  }
   // Hands what is buffered to the sink. The command runner calls it at the
   // end; what is still buffered when a command fails is dropped.
   void flush() {
-    if (buffer_.empty()) return;
-    sink_.write(buffer_);
+    if (buffer_.size() == 0) return;
+    sink_.write(std::string_view(buffer_.data(), buffer_.size()));
     buffer_.clear();
   }
 
  private:
   OutputSink& sink_;
-  std::string buffer_;
+  fmt::memory_buffer buffer_;
 };
 
 }  // namespace heapscope

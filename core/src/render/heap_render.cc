@@ -141,12 +141,31 @@ std::string arenas_json(const glibc::Heap& h) {
 
 namespace {
 
-// Row pieces for ChunkListWriter: each copies at p and returns the end.
-char* put(char* p, std::string_view text) {
-  std::memcpy(p, text.data(), text.size());
-  return p + text.size();
+// Row pieces for ChunkListWriter: each writes at p and returns the end.
+// Literals are copied with their length known (no call); the rest are a
+// few bytes, copied by a loop.
+template <size_t N>
+char* put(char* p, const char (&literal)[N]) {
+  std::memcpy(p, literal, N - 1);
+  return p + N - 1;
 }
-char* put(char* p, const fmt::format_int& number) { return put(p, std::string_view(number.data(), number.size())); }
+char* put(char* p, std::string_view text) {
+  for (char ch : text) *p++ = ch;
+  return p;
+}
+// v in decimal, as {} writes it.
+char* put_decimal(char* p, uint64_t v) {
+  char digits[20];
+  int n = 0;
+  do digits[n++] = static_cast<char>('0' + v % 10);
+  while (v /= 10);
+  while (n) *p++ = digits[--n];
+  return p;
+}
+char* put_decimal(char* p, int v) {
+  if (v < 0) *p++ = '-';
+  return put_decimal(p, v < 0 ? uint64_t{0} - static_cast<uint64_t>(static_cast<int64_t>(v)) : uint64_t(v));
+}
 // "0x" and v in lower-case hex, as {:#x} writes it.
 char* put_hex(char* p, uint64_t v) {
   *p++ = '0', *p++ = 'x';
@@ -168,12 +187,12 @@ void ChunkListWriter::add(const Block& c) {
   const std::string_view state = model_.kind_of(c).name;
   const Address data = model_.user_begin(c);
   if (json_) {
-    // A million rows: each is put together by hand in a stack buffer (hex
-    // digits by shifts, decimals by fmt::format_int) and appended in one
-    // piece; format specs parsed per row were most of the listing's cost.
-    // A kind name too long for the buffer takes the formatted path.
+    // A million rows: each is put together by hand at the end of the
+    // output buffer (hex digits by shifts, decimals by division); format
+    // specs parsed per row were most of the listing's cost. A kind name
+    // too long for the room takes the formatted path.
     if (state.size() <= 64) {
-      char row[256];  // the longest row: 190 bytes with a 64-byte name
+      char* const row = out_.begin_append(256);  // the longest row: 190 bytes with a 64-byte name
       char* p = row;
       if (shown_) *p++ = ',';
       p = put(p, "{\"address\":\"");
@@ -181,13 +200,13 @@ void ChunkListWriter::add(const Block& c) {
       p = put(p, "\",\"data\":\"");
       p = put_hex(p, data.value);
       p = put(p, "\",\"size\":");
-      p = put(p, fmt::format_int(uint64_t{c.size}));
+      p = put_decimal(p, uint64_t{c.size});
       p = put(p, ",\"state\":\"");
       p = put(p, state);
       p = put(p, "\",\"arena\":");
-      p = put(p, fmt::format_int(int{c.owner}));
+      p = put_decimal(p, int{c.owner});
       *p++ = '}';
-      out_.write({row, static_cast<size_t>(p - row)});
+      out_.end_append(p);
     } else {
       out_.print("{}{{\"address\":\"{:#x}\",\"data\":\"{:#x}\",\"size\":{},\"state\":\"{}\",\"arena\":{}}}",
                  shown_ ? "," : "", c.address.value, data.value, uint64_t{c.size}, state, int{c.owner});
