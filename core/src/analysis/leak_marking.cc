@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <cstring>
 #include <exception>
 #include <mutex>
 #include <system_error>
@@ -103,6 +104,11 @@ class LeakMarking::Worker {
     // scanned in one sequential pass, its adjacent objects as one range.
     const bool alone = !s_.concurrent && lo == 0 && hi == s_.count;
     for (uint32_t i = lo; i < hi; ++i) {
+      // Alone, eight marks at a time while none of them is pending: a
+      // sweep that finds little costs a byte compare per eight chunks.
+      if (!s_.concurrent)
+        while (hi - i >= 8 && !any_byte_is(s_.marks + i, pending)) i += 8;
+      if (i >= hi) break;
       if (!s_.take(i, pending, done)) continue;
       uint32_t j = i;
       if (words_.runs_ok())
@@ -139,6 +145,13 @@ class LeakMarking::Worker {
   };
 
   size_t mask() const { return capacity_ - 1; }
+  // Whether one of the eight bytes at p is v (no other thread writes them).
+  static bool any_byte_is(const uint8_t* p, uint8_t v) {
+    uint64_t x;
+    std::memcpy(&x, p, 8);
+    x ^= 0x0101010101010101ull * v;
+    return ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) != 0;
+  }
   template <bool kDefinite>
   auto visitor() {
     return [this](uint64_t, uint64_t v) {
