@@ -623,11 +623,11 @@ class OneSymbol : public SymbolResolver {
 TEST(MemsModel, RootBySymbolAndBySymbolPointingAtGarbage) {
   Reference r;
   auto t = r.m.build();
-  OneSymbol good(Address(SyntheticMems::kRoot));
+  OneSymbol good{Address(SyntheticMems::kRoot)};
   auto h = mems::SegmentHeap::build(*t, good);
   EXPECT_TRUE(h.root.found_by_symbol);
   EXPECT_TRUE(h.notes.empty());
-  OneSymbol bad(Address(SyntheticMems::kData + 0x800));
+  OneSymbol bad{Address(SyntheticMems::kData + 0x800)};
   auto h2 = mems::SegmentHeap::build(*t, bad);
   EXPECT_FALSE(h2.root.found_by_symbol);
   EXPECT_EQ(h2.root.address.value, SyntheticMems::kRoot);
