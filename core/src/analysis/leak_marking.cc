@@ -102,11 +102,12 @@ class LeakMarking::Worker {
     // reaches it in address order, so a heap whose objects mostly point to
     // later ones (a tree built breadth-first, lists built in order) is
     // scanned in one sequential pass, its adjacent objects as one range.
-    const bool alone = !s_.concurrent && lo == 0 && hi == s_.count;
+    // Alone, the sweep covers every chunk (lo = 0, hi = count).
+    const bool alone = !s_.concurrent;
     for (uint32_t i = lo; i < hi; ++i) {
       // Alone, eight marks at a time while none of them is pending: a
       // sweep that finds little costs a byte compare per eight chunks.
-      if (!s_.concurrent)
+      if (alone)
         while (hi - i >= 8 && !any_byte_is(s_.marks + i, pending)) i += 8;
       if (i >= hi) break;
       if (!s_.take(i, pending, done)) continue;

@@ -153,19 +153,7 @@ char* put(char* p, std::string_view text) {
   for (char ch : text) *p++ = ch;
   return p;
 }
-// v in decimal, as {} writes it.
-char* put_decimal(char* p, uint64_t v) {
-  char digits[20];
-  int n = 0;
-  do digits[n++] = static_cast<char>('0' + v % 10);
-  while (v /= 10);
-  while (n) *p++ = digits[--n];
-  return p;
-}
-char* put_decimal(char* p, int v) {
-  if (v < 0) *p++ = '-';
-  return put_decimal(p, v < 0 ? uint64_t{0} - static_cast<uint64_t>(static_cast<int64_t>(v)) : uint64_t(v));
-}
+char* put(char* p, const fmt::format_int& number) { return put(p, std::string_view(number.data(), number.size())); }
 // "0x" and v in lower-case hex, as {:#x} writes it.
 char* put_hex(char* p, uint64_t v) {
   *p++ = '0', *p++ = 'x';
@@ -188,7 +176,7 @@ void ChunkListWriter::add(const Block& c) {
   const Address data = model_.user_begin(c);
   if (json_) {
     // A million rows: each is put together by hand at the end of the
-    // output buffer (hex digits by shifts, decimals by division); format
+    // output buffer (hex digits by shifts, decimals by fmt::format_int); format
     // specs parsed per row were most of the listing's cost. A kind name
     // too long for the room takes the formatted path.
     if (state.size() <= 64) {
@@ -200,11 +188,11 @@ void ChunkListWriter::add(const Block& c) {
       p = put(p, "\",\"data\":\"");
       p = put_hex(p, data.value);
       p = put(p, "\",\"size\":");
-      p = put_decimal(p, uint64_t{c.size});
+      p = put(p, fmt::format_int(uint64_t{c.size}));
       p = put(p, ",\"state\":\"");
       p = put(p, state);
       p = put(p, "\",\"arena\":");
-      p = put_decimal(p, int{c.owner});
+      p = put(p, fmt::format_int(int{c.owner}));
       *p++ = '}';
       out_.end_append(p);
     } else {
