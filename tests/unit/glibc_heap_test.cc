@@ -1,6 +1,9 @@
 #include "heapscope/glibc/heap.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <cstdlib>
 
 #include "glibc/builder.h"
 #include "heapscope/analysis/stats.h"
@@ -127,6 +130,58 @@ TEST(GlibcHeap, BrokenBackLinkAndBinCycle) {
   s.w(a + 16, b);  // a -> b -> a, never back to the bin
   glibc::Heap h2 = build(s);
   EXPECT_TRUE(has_finding(h2, "bin-cycle"));
+}
+
+// The lists as walked and every finding, in order.
+std::string lists_and_findings(const glibc::Heap& h) {
+  std::string out;
+  for (const auto& fl : h.lists) {
+    out += fmt::format("list {} {} {}:", int(fl.kind), fl.arena, fl.bin);
+    for (Address a : fl.chunks) out += " " + to_hex(a);
+    out += "\n";
+  }
+  for (const auto& f : h.findings) out += fmt::format("{} {} {}\n", f.kind, to_hex(f.address), f.detail);
+  return out;
+}
+
+// With a second thread chasing the lists ahead (the default on a machine of
+// two or more hardware threads) and without (HEAPSCOPE_THREADS=1): the same
+// lists and findings, on sound lists and on lists that loop, stray or lose
+// a back link, and on links stored plain where the version mangles them
+// (the chase ahead guessed wrong and the walk chases again).
+TEST(GlibcHeap, ListsChasedAheadOrNotWalkTheSame) {
+  auto both_ways = [](SyntheticHeap& s) {
+    unsetenv("HEAPSCOPE_THREADS");
+    const std::string ahead = lists_and_findings(build(s));
+    setenv("HEAPSCOPE_THREADS", "1", 1);
+    const std::string alone = lists_and_findings(build(s));
+    unsetenv("HEAPSCOPE_THREADS");
+    EXPECT_EQ(ahead, alone);
+    return ahead;
+  };
+  for (bool plain_links : {false, true}) {
+    SCOPED_TRACE(plain_links);
+    SyntheticHeap s;
+    std::vector<uint64_t> fast, bin;
+    for (int i = 0; i < 40; ++i) {
+      fast.push_back(s.chunk(0x20));
+      bin.push_back(s.chunk(0x100));
+      s.chunk(0x20);  // keeps the bin chunks apart
+    }
+    s.finish();
+    auto link = [&](uint64_t c, uint64_t next) { s.w(c + 16, plain_links ? next : s.mangle(c + 16, next)); };
+    for (size_t i = 0; i < fast.size(); ++i) link(fast[i], i + 1 < fast.size() ? fast[i + 1] : 0);
+    s.w(SyntheticHeap::kMainArena + s.l.ms_fastbins, fast.front());
+    for (uint64_t c : bin) s.bin_push(0x10, c);
+    const std::string sound = both_ways(s);
+    EXPECT_NE(sound.find(to_hex(Address(fast.back()))), std::string::npos);
+    link(fast[10], fast[30]);  // the fastbin loops
+    s.w(bin[5] + 24, 0x1234560);  // a broken back link
+    EXPECT_NE(both_ways(s), sound);
+    s.w(bin[20] + 16, bin[25]);  // the bin loops, never back to the bin
+    link(fast[3], 0x4141414141410);  // a stray fastbin link
+    both_ways(s);
+  }
 }
 
 TEST(GlibcHeap, FreeChunkOnNoListIsReported) {

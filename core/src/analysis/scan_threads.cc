@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 #include "heapscope/concurrent_reads.h"
 
@@ -23,6 +24,12 @@ unsigned scan_threads(const Target& target, unsigned asked) {
   // copy of the block index), and a second one pays off on some heap shapes
   // only (README, Speed: Threads).
   return 1;
+}
+
+bool helper_thread_allowed(const Target& target) {
+  if (!concurrent_reads(target) || std::thread::hardware_concurrency() < 2) return false;
+  const char* env = std::getenv("HEAPSCOPE_THREADS");
+  return !env || std::strcmp(env, "1") != 0;
 }
 
 }  // namespace heapscope::analysis

@@ -11,4 +11,10 @@ namespace heapscope::analysis {
 // else 1. Results never depend on it.
 unsigned scan_threads(const Target& target, unsigned asked = 0);
 
+// Whether a model's walk may run a helper beside the calling thread unasked
+// (it costs no memory of its own): the target's reads are safe from several
+// threads, the machine has a second hardware thread, and HEAPSCOPE_THREADS
+// does not say 1.
+bool helper_thread_allowed(const Target& target);
+
 }  // namespace heapscope::analysis

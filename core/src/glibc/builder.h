@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "glibc/heap_words.h"
+#include "glibc/list_chase.h"
 #include "glibc/safe_linking.h"
 #include "heapscope/glibc/heap.h"
 
@@ -21,6 +22,11 @@ struct Builder {
   // Tcaches known only by where they lie or by their shape (some thread's
   // TLS unread): walk_lists keeps those that no free list holds.
   std::vector<Tcache> provisional;
+  // The free lists' nodes chased ahead on a second thread (list_chase.h),
+  // in walk_lists' order, with links read as mangled when chased_mangled;
+  // empty when not: walk_lists chases them itself.
+  std::vector<std::vector<Address>> chased_ahead;
+  bool chased_mangled = false;
   // Set for walk_lists (the heaps are known then).
   std::unique_ptr<HeapWords> heap_words;
   std::optional<uint64_t> node_word(Address a) const {
@@ -41,6 +47,9 @@ struct Builder {
   void walk_lists();
   void classify();
 
+  // Where each list walk_lists walks starts: every arena's fastbins, then its bins.
+  std::vector<ChainStart> chain_starts(bool mangled_links) const;
+
   // Helpers.
   // The chunk at a, once the chunks are sorted and indexed (heap.index).
   Chunk* chunk_at(Address a) {
@@ -58,6 +67,12 @@ struct Builder {
     }
     if (bytes) __builtin_prefetch(bytes + 2 * l.size_sz);
     heap.index.prefetch(a.value);
+  }
+  // Starts loading the block of the chunk at a, once its index word is
+  // loaded (last_at_or_before reads no block, at() would wait for it).
+  void prefetch_block(Address a) {
+    const uint32_t i = heap.index.last_at_or_before(heap.blocks, a.value);
+    if (i != BlockIndex::kNone) __builtin_prefetch(&heap.blocks[i]);
   }
   bool in_some_heap(Address a) const;
   // Counts within mp_.tcache_count and every entry null or a chunk's data.

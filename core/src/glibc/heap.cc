@@ -5,8 +5,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 #include <unordered_set>
 
+#include "analysis/scan_threads.h"
 #include "glibc/builder.h"
 #include "glibc/locate.h"
 #include "heapscope/error.h"
@@ -574,6 +576,13 @@ Heap Heap::build(const Target& target, const SymbolResolver& symbols, const Canc
     if (auto v = target.read_u64(*a); v && *v) heap.tcache_key = *v;
   b.read_mp(roots.mp);
   b.read_arenas(roots.main_arena);
+  // One long free list is a chain of memory latencies: a second thread
+  // follows the lists while this one walks the heaps (list_chase.h).
+  std::optional<ChaseAhead> ahead;
+  if (analysis::helper_thread_allowed(target))
+    ahead.emplace(b.chain_starts(l.safe_linking), l.malloc_alignment,
+                  static_cast<size_t>(std::min<uint64_t>(readable_bytes(target) / l.min_chunk + 64, 1ull << 26)),
+                  target);
   b.walk_heaps();
   b.scan_mmapped();
   sort_runs(heap.blocks);
@@ -585,6 +594,10 @@ Heap Heap::build(const Target& target, const SymbolResolver& symbols, const Canc
   b.find_tcaches();
   b.decide_mangling();
   heap.safe_linking = b.mangled;
+  if (ahead) {
+    b.chased_ahead = ahead->take();
+    b.chased_mangled = l.safe_linking;
+  }
   b.walk_lists();
   b.classify();
   for (const Arena& a : heap.arenas)

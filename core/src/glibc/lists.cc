@@ -8,6 +8,7 @@
 #include <array>
 
 #include "glibc/builder.h"
+#include "glibc/list_chase.h"
 
 namespace heapscope::glibc {
 
@@ -99,14 +100,20 @@ ChunkState state_for_list(ListKind k) {
 class ListWalk {
  public:
   // bound: how many nodes the list can have at most (the heap's chunks).
-  ListWalk(FreeList& fl, size_t bound, std::vector<Finding>& double_listed, const CancelToken& cancel)
-      : fl_(fl), state_(state_for_list(fl.kind)), bound_(bound), double_listed_(double_listed), cancel_(cancel) {}
+  // chased: the list's nodes as chase_chains found them (or none).
+  ListWalk(FreeList& fl, std::vector<Address> chased, size_t bound, std::vector<Finding>& double_listed,
+           const CancelToken& cancel)
+      : fl_(fl), state_(state_for_list(fl.kind)), double_listed_(double_listed), cancel_(cancel),
+        nodes_((fl.chunks = std::move(chased)), bound) {}
+
+  // The chase's node `d` after the one being checked, or null.
+  Address ahead(size_t d) const { return nodes_.ahead(d); }
 
   // False when c is already on this list: the walk must stop.
   bool enter(Chunk& c) {
     if (c.kind != ChunkState::kInUse) {
       if (!tracking_) {
-        members_.insert(fl_.chunks.begin(), fl_.chunks.end());
+        members_.insert(nodes_.met().begin(), nodes_.met().end());
         tracking_ = true;
       }
       if (members_.count(c.address)) return false;
@@ -121,24 +128,21 @@ class ListWalk {
   }
   void append(const Chunk& c) {
     // A list of millions of chunks is a long loop: Ctrl-C must reach it.
-    if ((fl_.chunks.size() & 0xffff) == 0xffff) check_cancel(cancel_);
-    // A long list reserves room for its longest possible length once: pages
-    // never written cost no memory, while doubling would copy the list and
-    // hold both copies at the peak (an unsorted bin of 200k chunks).
-    if (fl_.chunks.size() == kReserveAt && bound_ > kReserveAt) fl_.chunks.reserve(bound_);
-    fl_.chunks.push_back(c.address);
+    if ((nodes_.met().size() & 0xffff) == 0xffff) check_cancel(cancel_);
+    nodes_.meet(c.address);
     if (tracking_) members_.insert(c.address);
   }
+  // The walk has ended: fl.chunks is the list as met.
+  void finish() { nodes_.finish(); }
 
  private:
-  static constexpr size_t kReserveAt = 4096;
   FreeList& fl_;
   ChunkState state_;
-  size_t bound_;
   std::vector<Finding>& double_listed_;
   const CancelToken& cancel_;
   bool tracking_ = false;
   std::unordered_set<Address> members_;
+  ListNodes nodes_;  // over fl_.chunks
 };
 
 }  // namespace
@@ -171,7 +175,7 @@ void Builder::walk_tcache(const Tcache& t, std::vector<Finding>& double_listed) 
       }
     }
     uint64_t e = target.read_u64(entries + 8 * i).value_or(0);
-    ListWalk walk(fl, heap.blocks.size(), double_listed, cancel);
+    ListWalk walk(fl, {}, heap.blocks.size(), double_listed, cancel);
     while (e != 0) {
       Address entry(e);
       auto bad = [&](std::string kind, std::string detail) {
@@ -200,6 +204,7 @@ void Builder::walk_tcache(const Tcache& t, std::vector<Finding>& double_listed) 
       }
       e = demangle(entry, *stored);
     }
+    walk.finish();
     if (fl.chunks.size() != fl.expected_count)
       fl.findings.push_back({"tcache-count", entries + 8 * i, t.arena,
                              fmt::format("tcache bin {} holds {} chunks but counts[{}] is {}", i,
@@ -219,6 +224,24 @@ void Builder::walk_lists() {
   };
   std::sort(heap.tcaches.begin(), heap.tcaches.end(), by_arena);
   for (const auto& t : heap.tcaches) walk_tcache(t, double_listed);
+  // Every arena's fastbins and bins chased at once (unless a second thread
+  // did while the heaps were walked, reading links as they are), in the
+  // order walked below.
+  std::vector<std::vector<Address>> chased = std::move(chased_ahead);
+  if (chased.empty() || chased_mangled != mangled)
+    chased = chase_chains(chain_starts(mangled), l.malloc_alignment, heap.blocks.size(), target, heap_words.get(),
+                          cancel);
+  size_t next_chased = 0;
+  // With the chase's nodes ahead of a walk, their lines and index words load
+  // kNodesAhead nodes early and their blocks half as early (a block's
+  // position needs its index word first). False when the chase has no
+  // node after the current one.
+  constexpr size_t kNodesAhead = 12;
+  auto read_ahead = [&](const ListWalk& w) {
+    if (Address far = w.ahead(kNodesAhead); !far.is_null()) prefetch_node(far);
+    if (Address near = w.ahead(kNodesAhead / 2); !near.is_null()) prefetch_block(near);
+    return !w.ahead(1).is_null();
+  };
   for (const auto& ar : heap.arenas) {
     check_cancel(cancel);
     // fastbins: chunk pointers; fd mangled with the address of the fd field.
@@ -227,7 +250,7 @@ void Builder::walk_lists() {
       FreeList fl{ListKind::kFast, ar.index, i, 0, slot};
       fl.min_size = fl.max_size = l.min_chunk + i * l.malloc_alignment;
       uint64_t p = target.read_u64(slot).value_or(0);
-      ListWalk walk(fl, heap.blocks.size(), double_listed, cancel);
+      ListWalk walk(fl, std::move(chased[next_chased++]), heap.blocks.size(), double_listed, cancel);
       while (p != 0) {
         Address at(p);
         auto bad = [&](std::string kind, std::string detail) {
@@ -240,7 +263,7 @@ void Builder::walk_lists() {
         // The next node's address first, so its lines load meanwhile.
         const Address pos = at + 2 * l.size_sz;
         const auto stored = node_word(pos);
-        if (stored) prefetch_node(Address(demangle(pos, *stored)));
+        if (!read_ahead(walk) && stored) prefetch_node(Address(demangle(pos, *stored)));
         Chunk* c = chunk_at(at);
         if (!c) {
           bad("fast-stray", fmt::format("fastbin {} entry {} is not a chunk", i, to_hex(at)));
@@ -256,6 +279,7 @@ void Builder::walk_lists() {
         if (!stored) break;
         p = demangle(pos, *stored);
       }
+      walk.finish();
       if (!fl.chunks.empty() || !fl.findings.empty()) heap.lists.push_back(std::move(fl));
     }
     // Bins 1 (unsorted) .. NBINS-1: circular, doubly linked through fd/bk.
@@ -268,9 +292,10 @@ void Builder::walk_lists() {
       std::tie(fl.min_size, fl.max_size) = bin_size_range(i);
       auto fd = target.read_u64(bin + 2 * l.size_sz);
       auto bk = target.read_u64(bin + 3 * l.size_sz);
+      std::vector<Address> chased_nodes = std::move(chased[next_chased++]);
       if (!fd || !bk) continue;
       Address prev = bin, cur(*fd);
-      ListWalk walk(fl, heap.blocks.size(), double_listed, cancel);
+      ListWalk walk(fl, std::move(chased_nodes), heap.blocks.size(), double_listed, cancel);
       // A second cursor goes back from the bin's last node through the bk
       // links, only prefetching, until it meets this walk: two chains of
       // cache misses in flight instead of one, and the walk finds the second
@@ -284,7 +309,8 @@ void Builder::walk_lists() {
         };
         // The next node's address first, so its lines load meanwhile.
         const auto next = node_word(cur + 2 * l.size_sz);
-        if (next) prefetch_node(Address(*next));
+        if (read_ahead(walk)) backing = false;
+        else if (next) prefetch_node(Address(*next));
         if (backing) {
           const auto before = back == cur || back == prev || back == bin ? std::nullopt
                                                                            : node_word(back + 3 * l.size_sz);
@@ -312,6 +338,7 @@ void Builder::walk_lists() {
         prev = cur;
         cur = Address(*next);
       }
+      walk.finish();
       if (cur == bin && bk && Address(*bk) != prev)
         fl.findings.push_back({"bin-backlink", bin, ar.index,
                                fmt::format("bin {}'s bk is {} but its last chunk is {}", i, to_hex(*bk), to_hex(prev))});
@@ -338,6 +365,20 @@ void Builder::walk_lists() {
   for (const auto& fl : heap.lists)
     heap.findings.insert(heap.findings.end(), fl.findings.begin(), fl.findings.end());
   heap.findings.insert(heap.findings.end(), double_listed.begin(), double_listed.end());
+}
+
+std::vector<ChainStart> Builder::chain_starts(bool mangled_links) const {
+  std::vector<ChainStart> starts;
+  for (const auto& ar : heap.arenas) {
+    for (int i = 0; i < l.nfastbins; ++i)
+      starts.push_back(
+          {target.read_u64(ar.address + l.ms_fastbins + 8 * i).value_or(0), 2 * l.size_sz, 0, mangled_links});
+    for (int i = 1; i < l.nbins; ++i) {
+      const Address bin = ar.address + l.ms_bins + (i - 1) * 2 * l.size_sz - 2 * l.size_sz;
+      starts.push_back({target.read_u64(bin + 2 * l.size_sz).value_or(bin.value), 2 * l.size_sz, bin.value, false});
+    }
+  }
+  return starts;
 }
 
 void Builder::classify() {
