@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <string_view>
 
+#include "analysis/check_ahead.h"
+#include "analysis/scan_threads.h"
 #include "heapscope/analysis/check.h"
 #include "heapscope/error.h"
 #include "heapscope/glibc/heap.h"
@@ -57,6 +59,9 @@ const glibc::Heap& Session::glibc_heap(const CancelToken& cancel) {
   if (!glibc_heap_) {
     try {
       glibc_heap_ = std::make_unique<glibc::Heap>(glibc::Heap::build(*target_, symbols(), cancel));
+      // Every heap command ends with the check's count: it runs meanwhile.
+      if (analysis::helper_thread_allowed(*target_))
+        check_ahead_ = std::make_unique<CheckAhead>(*glibc_heap_, *target_, check_options(*glibc_heap_));
     } catch (const UserError& e) {
       if (auto at = missing_libc_data(*target_))
         glibc_error_ = fmt::format("glibc's main arena lies in the missing part (libc's data at {:#x})", at->value);
@@ -126,6 +131,10 @@ CheckOptions Session::check_options(const glibc::Heap& heap) {
 }
 
 const CheckReport& Session::heap_check(const CancelToken& cancel) {
+  if (!heap_check_ && check_ahead_) {
+    heap_check_ = check_ahead_->take();
+    check_ahead_.reset();
+  }
   if (!heap_check_) {
     const glibc::Heap& h = glibc_heap(cancel);
     heap_check_ = std::make_unique<CheckReport>(check_heap(h, *target_, check_options(h), cancel));
@@ -155,6 +164,7 @@ std::vector<std::string> Session::take_new_notes() {
 }
 
 void Session::invalidate() {
+  check_ahead_.reset();
   heap_check_.reset();
   glibc_heap_.reset();
   glibc_error_.reset();

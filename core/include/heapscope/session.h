@@ -35,6 +35,8 @@ struct SessionOptions {
   std::function<std::optional<Address>(std::string_view)> symbol_fallback;
 };
 
+class CheckAhead;
+
 class Session {
  public:
   Session(std::unique_ptr<Target> target, SessionOptions options = {});
@@ -98,6 +100,9 @@ class Session {
   std::unique_ptr<mems::SegmentHeap> mems_heap_;
   size_t target_notes_shown_ = 0;
   size_t symbol_notes_shown_ = 0;
+  // heap check running beside the first command (analysis/check_ahead.h).
+  // Last: destroyed first, while the model and target it reads still are.
+  std::unique_ptr<CheckAhead> check_ahead_;
 };
 
 }  // namespace heapscope

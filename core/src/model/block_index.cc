@@ -70,13 +70,13 @@ BlockIndex::BlockIndex(std::span<const Block> cs) : count_(cs.size()) {
 }
 
 const BlockIndex::Span* BlockIndex::span_for(uint64_t a) const {
-  if (last_span_ < spans_.size()) {
-    const Span& s = spans_[last_span_];
+  if (const size_t hint = last_span_.get(); hint < spans_.size()) {
+    const Span& s = spans_[hint];
     if (a >= s.begin && a < s.end) return &s;
   }
   auto it = std::upper_bound(spans_.begin(), spans_.end(), a, [](uint64_t x, const Span& s) { return x < s.end; });
   if (it == spans_.end() || a < it->begin) return nullptr;
-  last_span_ = static_cast<size_t>(it - spans_.begin());
+  last_span_.set(static_cast<size_t>(it - spans_.begin()));
   return &*it;
 }
 

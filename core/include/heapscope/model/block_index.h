@@ -12,6 +12,7 @@
 // blocks themselves.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -59,8 +60,9 @@ class BlockIndex {
   // Inline for the common case (a in the span of the last lookup, an exact
   // one): the reference scans ask this for every word that looks like a pointer.
   uint32_t last_at_or_before(std::span<const Block> blocks, uint64_t a) const {
-    if (last_span_ < span_count_ && blocks.size() == count_ && !overlapping_) {
-      const Span& s = spans_[last_span_];
+    const size_t hint = last_span_.get();
+    if (hint < span_count_ && blocks.size() == count_ && !overlapping_) {
+      const Span& s = spans_[hint];
       if (a >= s.begin && a < s.end && s.exact && s.word != kNone && !s.sparse) {
         if (a >= s.last_begin) return s.last;
         const uint64_t bit = (a - s.begin) >> 4;
@@ -100,8 +102,24 @@ class BlockIndex {
   std::vector<IndexWord> words_;
   std::vector<uint32_t> counts_;  // sparse spans: blocks starting before each KiB, and the span's count
   // The span of the last lookup: scans ask about neighbouring addresses.
-  // One heap model is read by one thread at a time.
-  mutable size_t last_span_ = SIZE_MAX;
+  // Only a hint, checked before use, so threads reading one model (heap
+  // check beside a command) share it with relaxed loads and stores: on
+  // x86-64 and AArch64 plain moves.
+  class SpanHint {
+   public:
+    SpanHint() = default;
+    SpanHint(const SpanHint& o) : v_(o.get()) {}
+    SpanHint& operator=(const SpanHint& o) {
+      set(o.get());
+      return *this;
+    }
+    size_t get() const { return v_.load(std::memory_order_relaxed); }
+    void set(size_t v) const { v_.store(v, std::memory_order_relaxed); }
+
+   private:
+    mutable std::atomic<size_t> v_{SIZE_MAX};
+  };
+  SpanHint last_span_;
   bool overlapping_ = false;  // blocks overlap: lookups search the blocks instead
   size_t count_ = 0;          // the blocks indexed; lookups in others search them
   size_t span_count_ = 0;     // spans_.size(), without a division by sizeof(Span) per lookup
