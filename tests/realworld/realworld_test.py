@@ -20,6 +20,7 @@ HEAPSCOPE_LLDB_PLUGIN, HEAPSCOPE_KEEP_TMP=1 keeps the scratch directories and
 cores). Standard library only.
 """
 
+import hashlib
 import json
 import os
 import shlex
@@ -194,6 +195,23 @@ class Corpus(unittest.TestCase):
             status, out, err = lib.run_cli(["--no-debuginfo", core, "heap", "check", "--json"])
             self.assertEqual(status, 0, "heapscope --no-debuginfo CORE heap check: " + err)
             self.assertEqual(json.loads(out).get("findings"), [], out[:3000])
+        with self.subTest(check="a second thread changes no answer"):
+            # The helpers (lists chased ahead, heap check beside the command,
+            # chunk rows formatted on two threads, the leak marking's
+            # threads) against one thread, on a heap nobody here wrote.
+            for args in (["heap", "chunks", "--json"], ["heap", "leaks", "--json"], ["heap", "bins", "--json"],
+                         ["heap", "stats"]):
+                answers = []
+                for threads in (None, "1", "2"):
+                    env = dict(os.environ)
+                    env.pop("HEAPSCOPE_THREADS", None)
+                    if threads:
+                        env["HEAPSCOPE_THREADS"] = threads
+                    status, out, err = lib.run_cli([core] + args, env=env)
+                    answers.append((status, hashlib.sha256(out.encode()).hexdigest(), len(out), err))
+                self.assertEqual(answers[0][0], 0, " ".join(args) + ": " + answers[0][3])
+                self.assertEqual(answers[1], answers[0], " ".join(args) + " with HEAPSCOPE_THREADS=1")
+                self.assertEqual(answers[2], answers[0], " ".join(args) + " with HEAPSCOPE_THREADS=2")
         self.report(name, stats, report, oracle)
 
     def check_lldb(self, exe, core, cli):

@@ -45,5 +45,38 @@ TEST(ChunkListWriter, JsonRowsAreWhatTheFormatStringWrites) {
   EXPECT_EQ(sink.text(), want);
 }
 
+// Rows made apart (put_chunk_json_row, each after a comma) and handed over
+// in batches read as rows added one by one, first batch or not.
+TEST(ChunkListWriter, RowsMadeApartReadAsRowsAddedOneByOne) {
+  HeapModel m;
+  m.kinds = std::span<const BlockKind>(kKinds, 2);
+  for (uint64_t i = 0; i < 40; ++i) m.blocks.push_back(Block(Address(0x1000 + 0x30 * i), 0x30, int(i % 3), uint8_t(i % 2), 1));
+  ASSERT_TRUE(chunk_json_rows_fit(m));
+  auto listing = [&](bool apart) {
+    StringSink sink;
+    OutputWriter out(sink);
+    ChunkListWriter list(out, m, /*json=*/true);
+    size_t i = 0;
+    for (size_t batch : {size_t{7}, size_t{0}, size_t{1}, size_t{20}, size_t{12}}) {
+      if (!apart || batch == 1) {
+        for (size_t k = 0; k < batch; ++k) list.add(m.blocks[i++]);
+        continue;
+      }
+      std::string rows(batch * kMaxChunkJsonRow, '\0');
+      char* p = rows.data();
+      for (size_t k = 0; k < batch; ++k) p = put_chunk_json_row(p, m, m.blocks[i++], true);
+      rows.resize(static_cast<size_t>(p - rows.data()));
+      list.add_json_rows(rows, batch);
+    }
+    list.finish_json(i, 0);
+    out.flush();
+    return sink.take();
+  };
+  EXPECT_EQ(listing(true), listing(false));
+  HeapModel long_names;
+  long_names.kinds = kKinds;
+  EXPECT_FALSE(chunk_json_rows_fit(long_names));
+}
+
 }  // namespace
 }  // namespace heapscope

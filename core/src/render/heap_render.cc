@@ -170,31 +170,47 @@ ChunkListWriter::ChunkListWriter(OutputWriter& out, const HeapModel& model, bool
   else out_.print("{:<18} {:<18} {:>12}  {:<13} {}\n", "address", "data", "size", "state", "arena");
 }
 
+bool chunk_json_rows_fit(const HeapModel& model) {
+  for (const BlockKind& k : model.kinds)
+    if (k.name.size() > kMaxKindNameInRow) return false;
+  return true;
+}
+
+char* put_chunk_json_row(char* p, const HeapModel& model, const Block& c, bool comma) {
+  // A million rows: each is put together by hand (hex digits by shifts,
+  // decimals by fmt::format_int); format specs parsed per row were most of
+  // the listing's cost.
+  if (comma) *p++ = ',';
+  p = put(p, "{\"address\":\"");
+  p = put_hex(p, c.address.value);
+  p = put(p, "\",\"data\":\"");
+  p = put_hex(p, model.user_begin(c).value);
+  p = put(p, "\",\"size\":");
+  p = put(p, fmt::format_int(uint64_t{c.size}));
+  p = put(p, ",\"state\":\"");
+  p = put(p, model.kind_of(c).name);
+  p = put(p, "\",\"arena\":");
+  p = put(p, fmt::format_int(int{c.owner}));
+  *p++ = '}';
+  return p;
+}
+
+void ChunkListWriter::add_json_rows(std::string_view rows, size_t count) {
+  if (rows.empty()) return;
+  // Each row came with its comma: the listing's first has none.
+  out_.write(shown_ ? rows : rows.substr(1));
+  shown_ += count;
+}
+
 void ChunkListWriter::add(const Block& c) {
   // Written directly: a million chunks would be slow through a DOM.
   const std::string_view state = model_.kind_of(c).name;
   const Address data = model_.user_begin(c);
   if (json_) {
-    // A million rows: each is put together by hand at the end of the
-    // output buffer (hex digits by shifts, decimals by fmt::format_int); format
-    // specs parsed per row were most of the listing's cost. A kind name
-    // too long for the room takes the formatted path.
-    if (state.size() <= 64) {
-      char* const row = out_.begin_append(256);  // the longest row: 190 bytes with a 64-byte name
-      char* p = row;
-      if (shown_) *p++ = ',';
-      p = put(p, "{\"address\":\"");
-      p = put_hex(p, c.address.value);
-      p = put(p, "\",\"data\":\"");
-      p = put_hex(p, data.value);
-      p = put(p, "\",\"size\":");
-      p = put(p, fmt::format_int(uint64_t{c.size}));
-      p = put(p, ",\"state\":\"");
-      p = put(p, state);
-      p = put(p, "\",\"arena\":");
-      p = put(p, fmt::format_int(int{c.owner}));
-      *p++ = '}';
-      out_.end_append(p);
+    // At the end of the output buffer. A kind name too long for the room
+    // takes the formatted path.
+    if (state.size() <= kMaxKindNameInRow) {
+      out_.end_append(put_chunk_json_row(out_.begin_append(kMaxChunkJsonRow), model_, c, shown_ != 0));
     } else {
       out_.print("{}{{\"address\":\"{:#x}\",\"data\":\"{:#x}\",\"size\":{},\"state\":\"{}\",\"arena\":{}}}",
                  shown_ ? "," : "", c.address.value, data.value, uint64_t{c.size}, state, int{c.owner});

@@ -20,6 +20,14 @@ std::string stats_json(const HeapStats& s);
 std::string arenas_text(const glibc::Heap& h);
 std::string arenas_json(const glibc::Heap& h);
 
+// One row of `heap chunks --json` written at p, after a comma when
+// `comma`; returns its end. At most kMaxChunkJsonRow bytes when the
+// model's kind names are at most kMaxKindNameInRow (chunk_json_rows_fit).
+inline constexpr size_t kMaxKindNameInRow = 64;
+inline constexpr size_t kMaxChunkJsonRow = 256;  // the longest row: 190 bytes with a 64-byte name
+bool chunk_json_rows_fit(const HeapModel& model);
+char* put_chunk_json_row(char* p, const HeapModel& model, const Block& c, bool comma);
+
 // A chunk listing written row by row as the runner finds the chunks: the
 // head now, add() per chunk shown, then the text or the JSON ending.
 class ChunkListWriter {
@@ -27,6 +35,8 @@ class ChunkListWriter {
   // Rows name the model's kinds and its user pointers ("data").
   ChunkListWriter(OutputWriter& out, const HeapModel& model, bool json, Style style = Style());
   void add(const Block& c);
+  // JSON rows made elsewhere by put_chunk_json_row, each after a comma.
+  void add_json_rows(std::string_view rows, size_t count);
   // "N chunks", or "... N of M matching chunks shown (--limit)".
   void finish_text(size_t total_matching);
   // `findings`: how many problems heap check finds in the whole heap.
