@@ -62,6 +62,13 @@ class OutputWriter {
     buffer_.resize(static_cast<size_t>(end - buffer_.data()));
     if (buffer_.size() >= kPiece) flush();
   }
+  // A long piece made elsewhere: to the sink after what is buffered,
+  // without a copy into the buffer (which would grow to hold it).
+  void write_through(std::string_view text) {
+    if (text.size() < kPiece) return write(text);
+    flush();
+    sink_.write(text);
+  }
   // Hands what is buffered to the sink. The command runner calls it at the
   // end; what is still buffered when a command fails is dropped.
   void flush() {

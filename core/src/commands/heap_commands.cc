@@ -109,8 +109,8 @@ void run_chunks(CommandContext& ctx) {
   // A long JSON listing is formatted on two threads, batch by batch, and
   // written in order. Not with --limit or --type: a batch would need to
   // know how many rows come before it, or would read types on two threads.
-  // A batch's text (300 KiB of rows) stays in the helper's cache until written.
-  constexpr size_t kBatch = 4096;
+  // A batch's text (150 KiB of rows) stays in the helper's cache until written.
+  constexpr size_t kBatch = 2048;
   if (ctx.args.json() && !type && limit == UINT64_MAX && blocks.size() >= 4 * kBatch && chunk_json_rows_fit(m) &&
       analysis::helper_thread_allowed(ctx.session.target())) {
     struct Rows {

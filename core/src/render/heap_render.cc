@@ -198,7 +198,7 @@ char* put_chunk_json_row(char* p, const HeapModel& model, const Block& c, bool c
 void ChunkListWriter::add_json_rows(std::string_view rows, size_t count) {
   if (rows.empty()) return;
   // Each row came with its comma: the listing's first has none.
-  out_.write(shown_ ? rows : rows.substr(1));
+  out_.write_through(shown_ ? rows : rows.substr(1));
   shown_ += count;
 }
 
