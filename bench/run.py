@@ -78,10 +78,11 @@ GDB = 'gdb -batch -nx -ex "source {build}/share/heapscope/heapscope-gdb.py" '
 LLDB = 'lldb-19 -b --no-lldbinit -o "plugin load {build}/lib/heapscope/libheapscope-lldb.so" '
 FLOOR = {"name": "floor read", "cmd": "{bench}/read_floor {core}"}
 ROWS = [
-    {"name": "cli stats", "cmd": "{cli} {core} heap stats", "ours": True},
-    # "threads": True on a row that uses HEAPSCOPE_THREADS.
+    # "threads": True on a row that uses HEAPSCOPE_THREADS: every heap
+    # command (1: no helper thread at all; the leak marking's thread count).
+    {"name": "cli stats", "cmd": "{cli} {core} heap stats", "ours": True, "threads": True},
     {"name": "cli leaks", "cmd": "{cli} {core} heap leaks", "ours": True, "threads": True},
-    {"name": "cli chunks --json", "cmd": "{cli} {core} heap chunks --json", "ours": True},
+    {"name": "cli chunks --json", "cmd": "{cli} {core} heap chunks --json", "ours": True, "threads": True},
 ]
 CHAP_ROW = {"name": "chap count leaked", "cmd": "{chap} {core}", "stdin": "count leaked\n"}
 DEBUGGER_ROWS = [

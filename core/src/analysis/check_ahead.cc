@@ -2,12 +2,14 @@
 
 #include <system_error>
 
+#include "util/helper_thread.h"
+
 namespace heapscope {
 
 CheckAhead::CheckAhead(const glibc::Heap& heap, const Target& target, CheckOptions options)
     : options_(std::move(options)) {
   try {
-    thread_ = std::thread([this, &heap, &target] {
+    thread_ = util::helper_thread([this, &heap, &target] {
       try {
         report_ = std::make_unique<CheckReport>(check_heap(heap, target, options_, stop_));
       } catch (...) {

@@ -11,6 +11,8 @@
 #include <system_error>
 #include <thread>
 
+#include "util/helper_thread.h"
+
 namespace heapscope::analysis {
 
 struct LeakMarking::Shared {
@@ -283,9 +285,10 @@ void LeakMarking::run_rounds() {
     auto finish = [&] {
       for (auto& t : others) t.join();
     };
+    others.reserve(n - 1);  // a thread made is never dropped by a failed push_back
     try {
       for (unsigned k = 1; k < n; ++k)
-        others.emplace_back([&, k] {
+        others.push_back(util::helper_thread([&, k] {
           try {
             if (sweep) workers_[k]->sweep<kDefinite>(part(k), part(k + 1));
             workers_[k]->drain<kDefinite>();
@@ -294,7 +297,7 @@ void LeakMarking::run_rounds() {
             if (!error && !s.stop.load()) error = std::current_exception();
             s.stop = true;
           }
-        });
+        }));
     } catch (const std::system_error&) {
       // No more threads: the calling one sweeps the shares of those missing.
       s.participants = static_cast<unsigned>(others.size()) + 1;

@@ -3,6 +3,7 @@
 #include <system_error>
 
 #include "glibc/safe_linking.h"
+#include "util/helper_thread.h"
 
 namespace heapscope::glibc {
 
@@ -67,7 +68,7 @@ std::vector<std::vector<Address>> chase_chains(std::span<const ChainStart> chain
 ChaseAhead::ChaseAhead(std::vector<ChainStart> chains, uint64_t align, size_t bound, const Target& target)
     : chains_(std::move(chains)) {
   try {
-    thread_ = std::thread([this, align, bound, &target] {
+    thread_ = util::helper_thread([this, align, bound, &target] {
       try {
         nodes_ = chase_chains(chains_, align, bound, target, nullptr, stop_);
         done_ = true;

@@ -13,6 +13,8 @@
 #include <system_error>
 #include <thread>
 
+#include "util/helper_thread.h"
+
 namespace heapscope::util {
 
 template <typename Batch>
@@ -21,7 +23,7 @@ class BatchesAhead {
   // make(k, batch): fills `batch` with batch k, whatever it held before.
   BatchesAhead(size_t count, std::function<void(size_t, Batch&)> make) : count_(count), make_(std::move(make)) {
     try {
-      thread_ = std::thread([this] { run(); });
+      thread_ = helper_thread([this] { run(); });
     } catch (const std::system_error&) {
       failed_ = true;
     }
