@@ -139,12 +139,12 @@ class LeakMarking::Worker {
   }
 
  private:
+  // The heap's block index is shared (its span hint is a relaxed atomic);
+  // the node index and the word reader keep per-thread state.
   struct Lookups {
-    BlockIndex blocks;  // a copy: lookups cache their last span in it
     NodeIndex index;
     ChunkWords words;
-    Lookups(const HeapModel& heap, const NodeIndex& i, const ChunkWords& w)
-        : blocks(heap.index), index(i, blocks), words(w, index) {}
+    Lookups(const HeapModel& heap, const NodeIndex& i, const ChunkWords& w) : index(i, heap.index), words(w, index) {}
   };
 
   size_t mask() const { return capacity_ - 1; }

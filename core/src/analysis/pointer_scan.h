@@ -29,9 +29,8 @@ inline constexpr uint32_t kNoNode = UINT32_MAX;
 class NodeIndex {
  public:
   explicit NodeIndex(const HeapModel& heap);
-  // The same index answering through `index`, a copy of the heap's
-  // BlockIndex: lookups cache their last span, so each thread of a scan
-  // needs its own.
+  // The same index answering through `index` (the heap's BlockIndex, or a
+  // copy of it), for another thread of a scan.
   NodeIndex(const NodeIndex& other, const BlockIndex& index)
       : chunks_(other.chunks_), index_(index), owned_(other.owned_), live_kinds_(other.live_kinds_),
         lo_(other.lo_), width_(other.width_) {
