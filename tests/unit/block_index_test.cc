@@ -29,9 +29,12 @@ uint32_t expected_containing(const std::vector<Chunk>& cs, uint64_t a) {
 
 void expect_agrees(const std::vector<Chunk>& cs, const std::vector<uint64_t>& probes) {
   BlockIndex index(cs);
+  // The largest exact span answers as a search does for every address inside it.
+  const BlockIndex::ExactSpan hot = index.largest_exact_span();
   for (uint64_t a : probes) {
     ASSERT_EQ(index.at(cs, a), expected_at(cs, a)) << std::hex << a;
     ASSERT_EQ(index.containing(cs, a), expected_containing(cs, a)) << std::hex << a;
+    if (hot.holds(a)) ASSERT_EQ(hot.block_holding(a), expected_containing(cs, a)) << std::hex << a;
   }
 }
 
@@ -57,6 +60,27 @@ TEST(BlockIndex, SegmentsOfSmallChunksAndMmappedOnes) {
   cs.push_back(chunk(0x7f8000000000ull, 0x21000));  // mmapped, alone
   cs.push_back(chunk(0x7f8000021000ull, 0x41000));  // and a neighbour
   expect_agrees(cs, probes_around(cs));
+}
+
+TEST(BlockIndex, TheLargestExactSpanIsTheBiggestSpanWithABitPerBlock) {
+  std::vector<Chunk> cs;
+  for (uint64_t i = 0; i < 100; ++i) cs.push_back(chunk(0x10000 + 0x20 * i, 0x20));   // 3.2 KiB
+  for (uint64_t i = 0; i < 300; ++i) cs.push_back(chunk(0x90000 + 0x30 * i, 0x30));   // 14.4 KiB: this one
+  cs.push_back(chunk(0x100000, 0x18));  // off the grid: not exact
+  for (uint64_t i = 0; i < 2000; ++i) cs.push_back(chunk(0x100018 + 0x18 * i, 0x18));
+  BlockIndex index(cs);
+  const BlockIndex::ExactSpan hot = index.largest_exact_span();
+  EXPECT_EQ(hot.begin, 0x90000u);
+  EXPECT_EQ(hot.end, 0x90000u + 0x30 * 300);
+  EXPECT_EQ(hot.first, 100u);
+  EXPECT_EQ(hot.last, 399u);
+  EXPECT_FALSE(hot.holds(0x8fff0));
+  EXPECT_TRUE(hot.holds(0x90000));
+  EXPECT_FALSE(hot.holds(hot.end));
+  expect_agrees(cs, probes_around(cs));
+  // Overlapping blocks: no exact span is trusted.
+  std::vector<Chunk> bad = {chunk(0x20000, 0x1000), chunk(0x20400, 0x40), chunk(0x20440, 0x40)};
+  EXPECT_FALSE(BlockIndex(bad).largest_exact_span().holds(0x20400));
 }
 
 TEST(BlockIndex, EmptyHeap) {

@@ -7,6 +7,10 @@
 namespace heapscope::analysis {
 
 NodeIndex::NodeIndex(const HeapModel& heap) : chunks_(heap.blocks), index_(heap.index) {
+  // Only an index over these very blocks names them (a model built by hand
+  // may carry none: its lookups search).
+  if (!heap.index.spans().empty() && heap.index.spans().back().last + 1 == heap.blocks.size())
+    hot_ = heap.index.largest_exact_span();
   for (size_t k = 0; k < heap.kinds.size() && k < kMaxBlockKinds; ++k) {
     user_offset_[k] = heap.kinds[k].user_offset;
     if (is_program_object(heap.kinds[k])) live_kinds_ |= 1u << k;

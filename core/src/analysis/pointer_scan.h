@@ -32,8 +32,8 @@ class NodeIndex {
   // The same index answering through `index` (the heap's BlockIndex, or a
   // copy of it), for another thread of a scan.
   NodeIndex(const NodeIndex& other, const BlockIndex& index)
-      : chunks_(other.chunks_), index_(index), owned_(other.owned_), live_kinds_(other.live_kinds_),
-        lo_(other.lo_), width_(other.width_) {
+      : chunks_(other.chunks_), index_(index), hot_(other.hot_.words ? index.largest_exact_span() : other.hot_),
+        owned_(other.owned_), live_kinds_(other.live_kinds_), lo_(other.lo_), width_(other.width_) {
     std::copy(std::begin(other.user_offset_), std::end(other.user_offset_), user_offset_);
   }
 
@@ -41,8 +41,13 @@ class NodeIndex {
   // set to whether v is exactly its data().
   uint32_t find(uint64_t v, bool* start) const {
     if (v - lo_ >= width_) [[likely]] return kNoNode;  // below lo_ wraps round
-    const uint32_t i = index_.containing(chunks_, v);
-    if (i == BlockIndex::kNone) return kNoNode;
+    uint32_t i;
+    if (hot_.holds(v)) {
+      i = hot_.block_holding(v);
+    } else {
+      i = index_.containing(chunks_, v);
+      if (i == BlockIndex::kNone) return kNoNode;
+    }
     const Block& c = chunks_[i];
     if (!((live_kinds_ >> c.kind) & 1) || v < c.address.value + user_offset_[c.kind]) return kNoNode;
     *start = v == c.address.value + user_offset_[c.kind];
@@ -64,6 +69,7 @@ class NodeIndex {
  private:
   std::span<const Block> chunks_;
   const BlockIndex& index_;
+  BlockIndex::ExactSpan hot_;  // most lookups land in it
   std::vector<AddressRange> owned_;
   uint32_t user_offset_[kMaxBlockKinds] = {};
   uint32_t live_kinds_ = 0;  // bit k: kind k is handed out to the program

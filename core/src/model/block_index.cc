@@ -69,6 +69,16 @@ BlockIndex::BlockIndex(std::span<const Block> cs) : count_(cs.size()) {
   }
 }
 
+BlockIndex::ExactSpan BlockIndex::largest_exact_span() const {
+  ExactSpan best;
+  if (overlapping_) return best;
+  for (const Span& s : spans_) {
+    if (!s.exact || s.word == kNone || s.sparse || s.end - s.begin <= best.end - best.begin) continue;
+    best = {s.begin, s.end, s.last_begin, s.first, s.last, &words_[s.word]};
+  }
+  return best;
+}
+
 const BlockIndex::Span* BlockIndex::span_for(uint64_t a) const {
   if (const size_t hint = last_span_.get(); hint < spans_.size()) {
     const Span& s = spans_[hint];

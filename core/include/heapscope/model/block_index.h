@@ -56,6 +56,29 @@ class BlockIndex {
   // The span holding block position i (every block is in one).
   const Span* span_of_block(uint32_t i) const;
 
+  struct IndexWord {
+    uint64_t starts;  // bit k: a block starts at the word's base + 16 * k
+    uint64_t before;  // blocks of the span starting before the word's base
+  };
+  // The largest span with a bit of its own for every block (most of a
+  // heap, as a rule), for a scan that looks up millions of addresses: its
+  // lookups read no span table and no hint. Empty (begin == end) when
+  // there is none or blocks overlap.
+  struct ExactSpan {
+    uint64_t begin = 0, end = 0, last_begin = 0;
+    uint32_t first = 0, last = 0;
+    const IndexWord* words = nullptr;
+    bool holds(uint64_t a) const { return a - begin < end - begin; }
+    // For a inside: the block holding a (the span's blocks touch).
+    uint32_t block_holding(uint64_t a) const {
+      if (a >= last_begin) return last;
+      const uint64_t bit = (a - begin) >> 4;
+      const IndexWord& w = words[bit >> 6];
+      return static_cast<uint32_t>(first + w.before + bits_set(w.starts & (~0ull >> (63 - (bit & 63)))) - 1);
+    }
+  };
+  ExactSpan largest_exact_span() const;
+
   // The last block starting at or before a inside a's span, or kNone.
   // Inline for the common case (a in the span of the last lookup, an exact
   // one): the reference scans ask this for every word that looks like a pointer.
@@ -83,10 +106,6 @@ class BlockIndex {
   }
 
  private:
-  struct IndexWord {
-    uint64_t starts;  // bit k: a block starts at the word's base + 16 * k
-    uint64_t before;  // blocks of the span starting before the word's base
-  };
   // Inline: the baseline x86-64 target has no popcnt instruction, and the
   // library call costs more than this.
   static uint64_t bits_set(uint64_t x) {
