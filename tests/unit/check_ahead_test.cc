@@ -6,23 +6,16 @@
 
 #include <cstdlib>
 
+#include "check_dump.h"
 #include "heapscope/command.h"
 #include "heapscope/session.h"
-#include "render/check_render.h"
 #include "synthetic_heap.h"
 
 namespace heapscope {
 namespace {
 
 using testing::SyntheticHeap;
-
-std::string dump(const CheckReport& r) {
-  StringSink sink;
-  OutputWriter out(sink);
-  check_text(out, r);
-  out.flush();
-  return sink.take();
-}
+using testing::dump;
 
 // A heap with a double free in the tcache and a fastbin link overwritten.
 SyntheticHeap corrupt_heap() {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "check_dump.h"
 #include "glibc/builder.h"
 #include "heapscope/command.h"
 #include "heapscope/session.h"
@@ -15,6 +16,7 @@ namespace heapscope {
 namespace {
 
 using testing::SyntheticHeap;
+using testing::dump;
 
 CheckReport check(SyntheticHeap& s, CheckOptions opt = {}) {
   auto syms = make_no_symbols();
@@ -27,14 +29,6 @@ const CheckFinding* find(const CheckReport& r, std::string_view kind, uint64_t a
   for (const auto& f : r.findings)
     if (f.kind == kind && f.address.value == at) return &f;
   return nullptr;
-}
-
-std::string dump(const CheckReport& r) {
-  StringSink sink;
-  OutputWriter out(sink);
-  check_text(out, r);
-  out.flush();
-  return sink.take();
 }
 
 // A heap with one chunk of every state, as glibc leaves it.

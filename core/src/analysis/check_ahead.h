@@ -5,30 +5,30 @@
 #pragma once
 
 #include <memory>
-#include <thread>
 
 #include "heapscope/analysis/check.h"
+#include "util/work_ahead.h"
 
 namespace heapscope {
 
 class CheckAhead {
  public:
-  // The target must allow concurrent reads; `heap` and `target` must outlive this.
-  CheckAhead(const glibc::Heap& heap, const Target& target, CheckOptions options);
-  // Stops the check and waits for its thread.
-  ~CheckAhead();
-  CheckAhead(const CheckAhead&) = delete;
-  CheckAhead& operator=(const CheckAhead&) = delete;
+  // The target must allow concurrent reads; `heap` and `target` must
+  // outlive this. Destroying it stops the check and waits for its thread.
+  CheckAhead(const glibc::Heap& heap, const Target& target, CheckOptions options)
+      : work_([&heap, &target, options = std::move(options)](const CancelToken& stop) {
+          return check_heap(heap, target, options, stop);
+        }) {}
 
   // Waits for the report; null when the check could not run or failed (the
   // caller then runs it itself, and meets the same error there).
-  std::unique_ptr<CheckReport> take();
+  std::unique_ptr<CheckReport> take() {
+    auto report = work_.take();
+    return report ? std::make_unique<CheckReport>(std::move(*report)) : nullptr;
+  }
 
  private:
-  CheckOptions options_;
-  CancelToken stop_;
-  std::unique_ptr<CheckReport> report_;
-  std::thread thread_;
+  util::WorkAhead<CheckReport> work_;
 };
 
 }  // namespace heapscope

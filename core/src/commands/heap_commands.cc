@@ -118,27 +118,25 @@ void run_chunks(CommandContext& ctx) {
       size_t count = 0;
     };
     const size_t batches = (blocks.size() + kBatch - 1) / kBatch;
-    auto batch = [&](size_t k) { return blocks.subspan(k * kBatch, std::min(kBatch, blocks.size() - k * kBatch)); };
-    util::BatchesAhead<Rows> ahead(batches, [&](size_t k, Rows& rows) {
+    // Batch k's rows, each after a comma: the same on either thread.
+    auto make = [&](size_t k, Rows& rows) {
       // Room for the longest rows, never filled: a memory_buffer grows without.
       rows.text.resize(kBatch * kMaxChunkJsonRow);
       char* p = rows.text.data();
       rows.count = 0;
-      for (const Block& c : batch(k))
+      for (const Block& c : blocks.subspan(k * kBatch, std::min(kBatch, blocks.size() - k * kBatch)))
         if (wanted(c)) p = put_chunk_json_row(p, m, c, true), ++rows.count;
       rows.text.resize(static_cast<size_t>(p - rows.text.data()));
-    });
+    };
+    util::BatchesAhead<Rows> ahead(batches, make);
+    Rows mine;
     for (size_t k = 0; k < batches; ++k) {
       check_cancel(ctx.cancel);
-      if (k % 2 == 0) {
-        for (const Block& c : batch(k))
-          if (wanted(c)) ++matching, list.add(c);
-        continue;
-      }
-      Rows& rows = ahead.take(k);
+      if (k % 2 == 0) make(k, mine);
+      Rows& rows = k % 2 == 0 ? mine : ahead.take(k);
       list.add_json_rows(std::string_view(rows.text.data(), rows.text.size()), rows.count);
       matching += rows.count;
-      ahead.release(k);
+      if (k % 2) ahead.release(k);
     }
   } else {
     for (const auto& c : blocks) {

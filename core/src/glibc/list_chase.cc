@@ -1,17 +1,10 @@
 #include "glibc/list_chase.h"
 
-#include <system_error>
-
 #include "glibc/safe_linking.h"
-#include "util/helper_thread.h"
 
 namespace heapscope::glibc {
 
 namespace {
-
-// A long chain reserves room for its longest possible length once, as the
-// walks' lists do: untouched pages cost nothing, doubling would copy.
-constexpr size_t kReserveAt = 4096;
 
 struct Cursor {
   size_t chain;
@@ -35,8 +28,7 @@ std::vector<std::vector<Address>> chase_chains(std::span<const ChainStart> chain
     const ChainStart& s = chains[c.chain];
     std::vector<Address>& out = nodes[c.chain];
     if (c.at & misaligned) return false;
-    if (out.size() == kReserveAt && bound > kReserveAt) out.reserve(bound);
-    out.push_back(Address(c.at));
+    push_node(out, Address(c.at), bound);
     if (out.size() >= bound) return false;
     const Address field(c.at + s.link);
     const auto stored = words ? words->u64(field) : target.read_u64(field);
@@ -63,34 +55,6 @@ std::vector<std::vector<Address>> chase_chains(std::span<const ChainStart> chain
     live.resize(kept);
   }
   return nodes;
-}
-
-ChaseAhead::ChaseAhead(std::vector<ChainStart> chains, uint64_t align, size_t bound, const Target& target)
-    : chains_(std::move(chains)) {
-  try {
-    thread_ = util::helper_thread([this, align, bound, &target] {
-      try {
-        nodes_ = chase_chains(chains_, align, bound, target, nullptr, stop_);
-        done_ = true;
-      } catch (...) {
-        // Stopped, or out of memory: the walk chases on its own.
-      }
-    });
-  } catch (const std::system_error&) {
-    // No thread to be had: the same.
-  }
-}
-
-ChaseAhead::~ChaseAhead() {
-  stop_.cancel();
-  if (thread_.joinable()) thread_.join();
-}
-
-std::vector<std::vector<Address>> ChaseAhead::take() {
-  if (thread_.joinable()) thread_.join();
-  if (!done_) return {};
-  done_ = false;
-  return std::move(nodes_);
 }
 
 }  // namespace heapscope::glibc

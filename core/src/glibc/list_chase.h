@@ -9,14 +9,13 @@
 #pragma once
 
 #include <cstdint>
-#include <exception>
 #include <span>
-#include <thread>
 #include <vector>
 
 #include "glibc/heap_words.h"
 #include "heapscope/cancel.h"
 #include "heapscope/target.h"
+#include "util/work_ahead.h"
 
 namespace heapscope::glibc {
 
@@ -26,6 +25,16 @@ struct ChainStart {
   uint64_t end = 0;    // the value that ends the list: 0, or the bin's own address
   bool mangled = false;  // links are mangled with their own address (safe-linking)
 };
+
+// Appends a list's node. A list that reaches 4096 nodes reserves room for
+// its longest possible length (`bound`) once: pages never written cost no
+// memory, while doubling would copy the list and hold both copies at the
+// peak (an unsorted bin of 200k chunks).
+inline void push_node(std::vector<Address>& nodes, Address a, size_t bound) {
+  constexpr size_t kReserveAt = 4096;
+  if (nodes.size() == kReserveAt && bound > kReserveAt) nodes.reserve(bound);
+  nodes.push_back(a);
+}
 
 // The nodes of each chain in order, up to its end, a node off the `align`
 // grid, an unreadable link, a node met again (Brent's cycle test) or
@@ -49,20 +58,13 @@ class ListNodes {
   std::span<const Address> met() const { return {nodes_.data(), met_}; }
   void meet(Address a) {
     if (met_ < nodes_.size() && nodes_[met_] != a) nodes_.resize(met_);
-    if (met_ == nodes_.size()) {
-      // A long list reserves room for its longest possible length once:
-      // pages never written cost no memory, while doubling would copy the
-      // list and hold both copies at the peak (an unsorted bin of 200k).
-      if (met_ == kReserveAt && bound_ > kReserveAt) nodes_.reserve(bound_);
-      nodes_.push_back(a);
-    }
+    if (met_ == nodes_.size()) push_node(nodes_, a, bound_);
     ++met_;
   }
   // The walk has ended: chased nodes past the last one met are not the list's.
   void finish() { nodes_.resize(met_); }
 
  private:
-  static constexpr size_t kReserveAt = 4096;
   std::vector<Address>& nodes_;
   size_t bound_;
   size_t met_ = 0;
@@ -73,21 +75,20 @@ class ListNodes {
 // chase and waits for the thread.
 class ChaseAhead {
  public:
-  ChaseAhead(std::vector<ChainStart> chains, uint64_t align, size_t bound, const Target& target);
-  ~ChaseAhead();
-  ChaseAhead(const ChaseAhead&) = delete;
-  ChaseAhead& operator=(const ChaseAhead&) = delete;
+  ChaseAhead(std::vector<ChainStart> chains, uint64_t align, size_t bound, const Target& target)
+      : work_([chains = std::move(chains), align, bound, &target](const CancelToken& stop) {
+          return chase_chains(chains, align, bound, target, nullptr, stop);
+        }) {}
 
   // Waits for the chase: its nodes, or nothing when it could not run or
   // failed (the walk then chases on its own).
-  std::vector<std::vector<Address>> take();
+  std::vector<std::vector<Address>> take() {
+    auto nodes = work_.take();
+    return nodes ? std::move(*nodes) : std::vector<std::vector<Address>>{};
+  }
 
  private:
-  std::vector<ChainStart> chains_;
-  CancelToken stop_;
-  std::vector<std::vector<Address>> nodes_;
-  bool done_ = false;  // nodes_ holds the whole chase
-  std::thread thread_;
+  util::WorkAhead<std::vector<std::vector<Address>>> work_;
 };
 
 }  // namespace heapscope::glibc

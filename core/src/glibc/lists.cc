@@ -296,27 +296,13 @@ void Builder::walk_lists() {
       if (!fd || !bk) continue;
       Address prev = bin, cur(*fd);
       ListWalk walk(fl, std::move(chased_nodes), heap.blocks.size(), double_listed, cancel);
-      // A second cursor goes back from the bin's last node through the bk
-      // links, only prefetching, until it meets this walk: two chains of
-      // cache misses in flight instead of one, and the walk finds the second
-      // half of the list in cache. It decides nothing (a corrupt bk chain
-      // only wastes its reads).
-      Address back(*bk);
-      bool backing = true;
       while (cur != bin) {
         auto bad = [&](std::string k, std::string detail) {
           fl.findings.push_back({std::move(k), cur, ar.index, std::move(detail)});
         };
         // The next node's address first, so its lines load meanwhile.
         const auto next = node_word(cur + 2 * l.size_sz);
-        if (read_ahead(walk)) backing = false;
-        else if (next) prefetch_node(Address(*next));
-        if (backing) {
-          const auto before = back == cur || back == prev || back == bin ? std::nullopt
-                                                                           : node_word(back + 3 * l.size_sz);
-          backing = before.has_value();
-          if (backing) back = Address(*before), prefetch_node(back);
-        }
+        if (!read_ahead(walk) && next) prefetch_node(Address(*next));
         Chunk* c = chunk_at(cur);
         if (!c) {
           bad("bin-stray", fmt::format("bin {} points at {}, which is not a chunk", i, to_hex(cur)));

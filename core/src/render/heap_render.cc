@@ -165,7 +165,7 @@ char* put_hex(char* p, uint64_t v) {
 }  // namespace
 
 ChunkListWriter::ChunkListWriter(OutputWriter& out, const HeapModel& model, bool json, Style style)
-    : out_(out), model_(model), json_(json), style_(style) {
+    : out_(out), model_(model), json_(json), json_rows_fit_(chunk_json_rows_fit(model)), style_(style) {
   if (json_) out_.write("{\"chunks\":[");
   else out_.print("{:<18} {:<18} {:>12}  {:<13} {}\n", "address", "data", "size", "state", "arena");
 }
@@ -203,19 +203,20 @@ void ChunkListWriter::add_json_rows(std::string_view rows, size_t count) {
 }
 
 void ChunkListWriter::add(const Block& c) {
-  // Written directly: a million chunks would be slow through a DOM.
+  // Written directly: a million chunks would be slow through a DOM. JSON
+  // rows at the end of the output buffer, unless a kind name is too long
+  // for the room (then formatted).
+  if (json_ && json_rows_fit_) {
+    out_.end_append(put_chunk_json_row(out_.begin_append(kMaxChunkJsonRow), model_, c, shown_ != 0));
+    ++shown_;
+    return;
+  }
   const std::string_view state = model_.kind_of(c).name;
   const Address data = model_.user_begin(c);
-  if (json_) {
-    // At the end of the output buffer. A kind name too long for the room
-    // takes the formatted path.
-    if (state.size() <= kMaxKindNameInRow) {
-      out_.end_append(put_chunk_json_row(out_.begin_append(kMaxChunkJsonRow), model_, c, shown_ != 0));
-    } else {
-      out_.print("{}{{\"address\":\"{:#x}\",\"data\":\"{:#x}\",\"size\":{},\"state\":\"{}\",\"arena\":{}}}",
-                 shown_ ? "," : "", c.address.value, data.value, uint64_t{c.size}, state, int{c.owner});
-    }
-  } else if (style_.on())
+  if (json_)
+    out_.print("{}{{\"address\":\"{:#x}\",\"data\":\"{:#x}\",\"size\":{},\"state\":\"{}\",\"arena\":{}}}",
+               shown_ ? "," : "", c.address.value, data.value, uint64_t{c.size}, state, int{c.owner});
+  else if (style_.on())
     out_.print("{} {} {:>12}  {} {}\n", style_.left(Hue::kAddress, to_hex(c.address), 18),
                style_.left(Hue::kAddress, to_hex(data), 18), uint64_t{c.size},
                style_.left(kind_hue(model_.kind_of(c)), state, 13),

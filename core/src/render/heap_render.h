@@ -46,6 +46,7 @@ class ChunkListWriter {
   OutputWriter& out_;
   const HeapModel& model_;
   bool json_;
+  bool json_rows_fit_;  // every kind name fits put_chunk_json_row's room
   Style style_;
   size_t shown_ = 0;
 };

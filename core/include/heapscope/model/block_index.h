@@ -70,12 +70,7 @@ class BlockIndex {
     const IndexWord* words = nullptr;
     bool holds(uint64_t a) const { return a - begin < end - begin; }
     // For a inside: the block holding a (the span's blocks touch).
-    uint32_t block_holding(uint64_t a) const {
-      if (a >= last_begin) return last;
-      const uint64_t bit = (a - begin) >> 4;
-      const IndexWord& w = words[bit >> 6];
-      return static_cast<uint32_t>(first + w.before + bits_set(w.starts & (~0ull >> (63 - (bit & 63)))) - 1);
-    }
+    uint32_t block_holding(uint64_t a) const { return last_in_bitmap(begin, last_begin, first, last, words, a); }
   };
   ExactSpan largest_exact_span() const;
 
@@ -86,12 +81,8 @@ class BlockIndex {
     const size_t hint = last_span_.get();
     if (hint < span_count_ && blocks.size() == count_ && !overlapping_) {
       const Span& s = spans_[hint];
-      if (a >= s.begin && a < s.end && s.exact && s.word != kNone && !s.sparse) {
-        if (a >= s.last_begin) return s.last;
-        const uint64_t bit = (a - s.begin) >> 4;
-        const IndexWord& w = words_[s.word + (bit >> 6)];
-        return static_cast<uint32_t>(s.first + w.before + bits_set(w.starts & (~0ull >> (63 - (bit & 63)))) - 1);
-      }
+      if (a >= s.begin && a < s.end && s.exact && s.word != kNone && !s.sparse)
+        return last_in_bitmap(s.begin, s.last_begin, s.first, s.last, &words_[s.word], a);
     }
     return last_at_or_before_searched(blocks, a);
   }
@@ -113,6 +104,15 @@ class BlockIndex {
     x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
     x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
     return (x * 0x0101010101010101ull) >> 56;
+  }
+  // The last block starting at or before a, for a in [begin, the span's
+  // end) of an exact span with a bitmap: `words` is the span's first word.
+  static uint32_t last_in_bitmap(uint64_t begin, uint64_t last_begin, uint32_t first, uint32_t last,
+                                 const IndexWord* words, uint64_t a) {
+    if (a >= last_begin) return last;
+    const uint64_t bit = (a - begin) >> 4;
+    const IndexWord& w = words[bit >> 6];
+    return static_cast<uint32_t>(first + w.before + bits_set(w.starts & (~0ull >> (63 - (bit & 63)))) - 1);
   }
   const Span* span_for(uint64_t a) const;
   uint32_t last_at_or_before_searched(std::span<const Block> blocks, uint64_t a) const;
